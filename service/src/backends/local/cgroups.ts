@@ -1,0 +1,77 @@
+import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ResourceLimits } from "./isolation.ts";
+
+const ROOT = "/sys/fs/cgroup";
+const CONTROLLERS = ["pids", "memory"] as const;
+
+/**
+ * One cgroup v1 directory per sandbox under each of the pids and memory controllers, where the host
+ * lets us write them (as root). Counting processes per sandbox also keeps one sandbox's finished
+ * PID namespaces from eating another's budget.
+ */
+export class Cgroups {
+  private readonly ready = new Set<string>();
+
+  private constructor(
+    private readonly parents: string[],
+    private readonly limits: ResourceLimits,
+  ) {}
+
+  /** Returns undefined where cgroup v1 controllers are absent or not writable. */
+  static detect(limits: ResourceLimits, name = "sandgate"): Cgroups | undefined {
+    try {
+      const parents = CONTROLLERS.map((controller) => join(ROOT, controller, name));
+      for (const parent of parents) {
+        mkdirSync(parent, { recursive: true });
+        // Probe that children can actually be limited here, not just created.
+        writeFileSync(join(parent, "cgroup.clone_children"), "0");
+      }
+      return new Cgroups(parents, limits);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The cgroup.procs files a process of this sandbox joins; created with their limits on first use. */
+  async procFiles(sandboxId: string): Promise<string[]> {
+    const dirs = this.parents.map((parent) => join(parent, sandboxId));
+    if (!this.ready.has(sandboxId)) {
+      for (const dir of dirs) await mkdir(dir, { recursive: true });
+      const [pidsDir, memoryDir] = dirs as [string, string];
+      await writeFile(join(pidsDir, "pids.max"), String(this.limits.maxProcesses));
+      await writeFile(join(memoryDir, "memory.limit_in_bytes"), String(this.limits.memoryBytes));
+      this.ready.add(sandboxId);
+    }
+    return dirs.map((dir) => join(dir, "cgroup.procs"));
+  }
+
+  /** Kills every process still in the sandbox's cgroups and removes them. */
+  async destroy(sandboxId: string): Promise<void> {
+    this.ready.delete(sandboxId);
+    for (const parent of this.parents) {
+      const dir = join(parent, sandboxId);
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const pids = await readFile(join(dir, "cgroup.procs"), "utf8").then(
+          (text) => text.split("\n").filter(Boolean).map(Number),
+          () => undefined,
+        );
+        if (pids === undefined) break;
+        for (const pid of pids) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }
+        try {
+          await rmdir(dir);
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,265 @@
+import { mkdir, realpath, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { Backend, ExecSpec, SandboxQuery, SandboxRecord } from "../../core/backend.ts";
+import { SandgateError, errors } from "../../core/errors.ts";
+import { WORKSPACE, type WorkspacePath } from "../../core/paths.ts";
+import type { ExecEvent, ExecResult } from "../../schemas/exec.ts";
+import type { SandboxInfo } from "../../schemas/sandboxes.ts";
+import { Cgroups } from "./cgroups.ts";
+import { WorkspaceFiles } from "./files.ts";
+import { Isolation, type IsolationMode, type ResourceLimits, bubblewrapPath, defaultResourceLimits } from "./isolation.ts";
+import { type Launch, SandboxProcess } from "./process.ts";
+import { Registry } from "./registry.ts";
+
+export interface LocalBackendOptions {
+  dataDir: string;
+  isolation: IsolationMode;
+  resources?: Partial<ResourceLimits>;
+  /** How often expired sandboxes are looked for. */
+  reapIntervalMs?: number;
+  log?: (message: string) => void;
+}
+
+/** The variables every sandboxed command starts with, before the sandbox's and the command's own. */
+const BASE_ENV: Record<string, string> = {
+  PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  HOME: WORKSPACE,
+  USER: "sandbox",
+  LANG: "C.UTF-8",
+};
+
+/**
+ * Sandboxes on this machine: a directory each under the data directory, every command run in a
+ * fresh bubblewrap sandbox over it (see Isolation), the registry kept on disk, expired sandboxes reaped.
+ */
+export class LocalBackend implements Backend {
+  readonly name = "local";
+  private readonly registry: Registry;
+  private readonly processes = new Map<string, Set<SandboxProcess>>();
+  /** Ids with a create or delete under way; a second one for the same id is a conflict. */
+  private readonly busy = new Set<string>();
+  private readonly reaper: NodeJS.Timeout;
+  private reaping = false;
+
+  private constructor(
+    private readonly dataDir: string,
+    readonly isolation: Isolation,
+    private readonly cgroups: Cgroups | undefined,
+    reapIntervalMs: number,
+    private readonly log: (message: string) => void,
+  ) {
+    this.registry = new Registry(dataDir);
+    this.reaper = setInterval(() => void this.reapExpired(), reapIntervalMs);
+    this.reaper.unref();
+  }
+
+  static async open(options: LocalBackendOptions): Promise<LocalBackend> {
+    const log = options.log ?? (() => {});
+    const resources = { ...defaultResourceLimits, ...options.resources };
+    await mkdir(options.dataDir, { recursive: true });
+    const dataDir = await realpath(options.dataDir);
+    const bwrap = bubblewrapPath();
+    if (options.isolation === "bwrap" && !bwrap) {
+      throw new Error("bubblewrap (bwrap) is not installed: install it (apt-get install bubblewrap) or start with --isolation=none to run commands WITHOUT isolation");
+    }
+    const isolation = new Isolation(options.isolation, bwrap, dataDir, resources);
+    const cgroups = options.isolation === "bwrap" ? Cgroups.detect(resources) : undefined;
+    if (options.isolation === "bwrap" && !cgroups) log("cgroup v1 is not writable here: no per-sandbox memory or process-count limits");
+    const backend = new LocalBackend(dataDir, isolation, cgroups, options.reapIntervalMs ?? 1000, log);
+    const { removed } = await backend.registry.load();
+    if (removed.length > 0) log(`removed ${removed.length} incomplete sandbox director${removed.length === 1 ? "y" : "ies"}`);
+    await backend.reapExpired();
+    return backend;
+  }
+
+  get cgroupsEnabled(): boolean {
+    return this.cgroups !== undefined;
+  }
+
+  async createSandbox(record: SandboxRecord): Promise<SandboxInfo> {
+    const { id } = record;
+    if (this.registry.records.has(id) || this.busy.has(id)) throw errors.conflict(`sandbox '${id}' already exists`);
+    this.busy.add(id);
+    let claimed: string | undefined;
+    try {
+      claimed = await this.registry.claim(id);
+      await mkdir(join(claimed, "workspace"));
+      await mkdir(join(claimed, "tmp"), { mode: 0o1777 });
+      await this.registry.save(record);
+      claimed = undefined;
+      return this.info(record);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw errors.conflict(`sandbox '${id}' already exists`);
+      throw err;
+    } finally {
+      if (claimed) await rm(claimed, { recursive: true, force: true });
+      this.busy.delete(id);
+    }
+  }
+
+  async getSandbox(id: string): Promise<SandboxInfo> {
+    return this.info(this.record(id));
+  }
+
+  async listSandboxes(query: SandboxQuery): Promise<SandboxInfo[]> {
+    const matches: SandboxRecord[] = [];
+    for (const record of this.registry.records.values()) {
+      if (query.after !== undefined && record.id <= query.after) continue;
+      if (Object.entries(query.labels).every(([k, v]) => record.labels[k] === v)) matches.push(record);
+    }
+    matches.sort((a, b) => (a.id < b.id ? -1 : 1));
+    return matches.slice(0, query.limit).map((r) => this.info(r));
+  }
+
+  async updateSandbox(id: string, patch: { expiresAt?: string; labels?: Record<string, string> }): Promise<SandboxInfo> {
+    const record = { ...this.record(id) };
+    if (patch.expiresAt !== undefined) record.expiresAt = patch.expiresAt;
+    if (patch.labels !== undefined) record.labels = patch.labels;
+    await this.registry.save(record);
+    return this.info(record);
+  }
+
+  async deleteSandbox(id: string): Promise<void> {
+    this.record(id);
+    if (this.busy.has(id)) throw errors.conflict(`sandbox '${id}' is being created or deleted`);
+    this.busy.add(id);
+    try {
+      this.registry.records.delete(id); // from here on no new command can start in it
+      for (const proc of this.processes.get(id) ?? []) proc.kill();
+      await Promise.all([...(this.processes.get(id) ?? [])].map((p) => p.exited.catch(() => {})));
+      this.processes.delete(id);
+      await this.cgroups?.destroy(id);
+      await this.registry.remove(id);
+    } finally {
+      this.busy.delete(id);
+    }
+  }
+
+  async exec(id: string, spec: ExecSpec, signal?: AbortSignal): Promise<ExecResult> {
+    const proc = await this.start(id, spec);
+    return proc.collect(spec.maxOutputBytes, signal);
+  }
+
+  async execStream(id: string, spec: ExecSpec, signal: AbortSignal): Promise<AsyncIterable<ExecEvent>> {
+    const proc = await this.start(id, spec);
+    return proc.events(signal);
+  }
+
+  readFile(id: string, path: WorkspacePath) {
+    return this.files(id).read(path);
+  }
+
+  writeFile(id: string, path: WorkspacePath, body: ReadableStream<Uint8Array>, maxBytes: number) {
+    return this.files(id).write(path, body, maxBytes);
+  }
+
+  statFile(id: string, path: WorkspacePath) {
+    return this.files(id).stat(path);
+  }
+
+  listFiles(id: string, path: WorkspacePath, recursive: boolean, limit: number) {
+    return this.files(id).list(path, recursive, limit);
+  }
+
+  mkdir(id: string, path: WorkspacePath, recursive: boolean) {
+    return this.files(id).mkdir(path, recursive);
+  }
+
+  moveFile(id: string, from: WorkspacePath, to: WorkspacePath, overwrite: boolean) {
+    return this.files(id).move(from, to, overwrite);
+  }
+
+  deleteFile(id: string, path: WorkspacePath, recursive: boolean) {
+    return this.files(id).remove(path, recursive);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.reaper);
+    const all = [...this.processes.values()].flatMap((set) => [...set]);
+    for (const proc of all) proc.kill();
+    await Promise.all(all.map((p) => p.exited.catch(() => {})));
+  }
+
+  /** The command line of a sandboxed command, for the benchmark's direct-spawn baseline. */
+  async commandFor(id: string, argv: string[]): Promise<Launch> {
+    const record = this.record(id);
+    const dirs = this.dirs(id);
+    return {
+      command: this.isolation.commandLine(dirs, argv, WORKSPACE, (await this.cgroups?.procFiles(id)) ?? []),
+      env: { ...BASE_ENV, ...record.env },
+      timeoutMs: 60_000,
+    };
+  }
+
+  private async start(id: string, spec: ExecSpec): Promise<SandboxProcess> {
+    const record = this.record(id);
+    const dirs = this.dirs(id);
+    const hostCwd = await this.checkCwd(id, spec.cwd);
+    const cgroupFiles = (await this.cgroups?.procFiles(id)) ?? [];
+    if (!this.registry.records.has(id)) throw errors.sandboxNotFound(id); // deleted while we prepared
+    const proc = new SandboxProcess({
+      command: this.isolation.commandLine(dirs, spec.argv, spec.cwd, cgroupFiles),
+      env: { ...BASE_ENV, ...record.env, ...spec.env, PWD: spec.cwd },
+      hostCwd: this.isolation.mode === "none" ? hostCwd : undefined,
+      stdin: spec.stdin,
+      timeoutMs: spec.timeoutMs,
+    });
+    let set = this.processes.get(id);
+    if (!set) this.processes.set(id, (set = new Set()));
+    set.add(proc);
+    void proc.exited.finally(() => set.delete(proc)).catch(() => {});
+    return proc;
+  }
+
+  /** A working directory under /workspace must exist; elsewhere bubblewrap reports it. Returns its host path. */
+  private async checkCwd(id: string, cwd: string): Promise<string> {
+    const dirs = this.dirs(id);
+    if (cwd !== WORKSPACE && !cwd.startsWith(`${WORKSPACE}/`)) {
+      if (this.isolation.mode === "none") throw errors.invalid("without isolation, cwd must be under /workspace");
+      return dirs.workspace;
+    }
+    const real = await new WorkspaceFiles(dirs.workspace).resolve(cwd.slice(WORKSPACE.length + 1), true);
+    const stats = await stat(real.host).catch(() => undefined);
+    if (!stats?.isDirectory()) throw errors.invalid(`cwd '${cwd}' is not a directory in the sandbox`);
+    return real.host;
+  }
+
+  private async reapExpired(): Promise<void> {
+    if (this.reaping) return;
+    this.reaping = true;
+    try {
+      const now = Date.now();
+      for (const record of [...this.registry.records.values()]) {
+        if (Date.parse(record.expiresAt) > now) continue;
+        await this.deleteSandbox(record.id).then(
+          () => this.log(`sandbox '${record.id}' expired and was removed`),
+          (err: unknown) => {
+            if (!(err instanceof SandgateError)) this.log(`reaping '${record.id}' failed: ${String(err)}`);
+          },
+        );
+      }
+    } finally {
+      this.reaping = false;
+    }
+  }
+
+  private record(id: string): SandboxRecord {
+    const record = this.registry.records.get(id);
+    if (!record) throw errors.sandboxNotFound(id);
+    return record;
+  }
+
+  private dirs(id: string) {
+    const dir = this.registry.dirOf(id);
+    return { workspace: join(dir, "workspace"), tmp: join(dir, "tmp") };
+  }
+
+  private files(id: string): WorkspaceFiles {
+    this.record(id);
+    return new WorkspaceFiles(this.dirs(id).workspace);
+  }
+
+  private info(record: SandboxRecord): SandboxInfo {
+    return { id: record.id, status: "ready", createdAt: record.createdAt, expiresAt: record.expiresAt, labels: record.labels };
+  }
+}

@@ -1,0 +1,251 @@
+import type { CreateSandboxBody, SandboxInfo, UpdateSandboxBody } from "../schemas/sandboxes.ts";
+import type { ExecBody, ExecEvent, ExecResult } from "../schemas/exec.ts";
+import type { Encoding, FileContent, FileInfo } from "../schemas/files.ts";
+import type { Backend, ExecSpec, FileStream } from "./backend.ts";
+import { errors } from "./errors.ts";
+import { resolveCwd, resolveWorkspacePath } from "./paths.ts";
+
+export const VERSION = "0.1.0";
+
+export interface Limits {
+  defaultTtlSeconds: number;
+  defaultTimeoutMs: number;
+  /** Per output stream of a buffered exec. */
+  maxOutputBytes: number;
+  /** Largest body of a raw file write. */
+  maxFileBytes: number;
+  /** Largest file read or written through the JSON file routes (the content sits in memory there). */
+  maxJsonFileBytes: number;
+  maxListEntries: number;
+}
+
+export const defaultLimits: Limits = {
+  defaultTtlSeconds: 3600,
+  defaultTimeoutMs: 60_000,
+  maxOutputBytes: 10 * 1024 * 1024,
+  maxFileBytes: 1024 * 1024 * 1024,
+  maxJsonFileBytes: 32 * 1024 * 1024,
+  maxListEntries: 10_000,
+};
+
+type Id = { id: string };
+
+/**
+ * The operations of Sandgate, one method each, over any Backend. Surfaces validate the shape of
+ * input with the schemas and call these; everything that makes a request valid beyond its shape
+ * (paths, limits, TTLs, defaults) happens here, so it is the same on every surface.
+ */
+export class SandgateCore {
+  constructor(
+    readonly backend: Backend,
+    readonly limits: Limits = defaultLimits,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async health() {
+    return { ok: true, version: VERSION, backend: this.backend.name };
+  }
+
+  async createSandbox(input: CreateSandboxBody): Promise<SandboxInfo> {
+    const created = this.now();
+    return this.backend.createSandbox({
+      id: input.id ?? generateId(),
+      labels: input.labels ?? {},
+      env: input.env ?? {},
+      createdAt: new Date(created).toISOString(),
+      expiresAt: new Date(created + (input.ttlSeconds ?? this.limits.defaultTtlSeconds) * 1000).toISOString(),
+    });
+  }
+
+  async getSandbox({ id }: Id): Promise<SandboxInfo> {
+    return this.backend.getSandbox(id);
+  }
+
+  async listSandboxes(input: { label?: string | string[]; limit?: number; cursor?: string }) {
+    const labels: Record<string, string> = {};
+    for (const selector of [input.label ?? []].flat()) {
+      const colon = selector.indexOf(":");
+      if (colon <= 0) throw errors.invalid(`label filter '${selector}' is not key:value`);
+      labels[selector.slice(0, colon)] = selector.slice(colon + 1);
+    }
+    const limit = input.limit ?? 100;
+    const page = await this.backend.listSandboxes({ labels, limit: limit + 1, after: decodeCursor(input.cursor) });
+    const sandboxes = page.slice(0, limit);
+    const last = sandboxes.at(-1);
+    return { sandboxes, nextCursor: page.length > limit && last ? encodeCursor(last.id) : null };
+  }
+
+  async updateSandbox({ id, ...patch }: Id & UpdateSandboxBody): Promise<SandboxInfo> {
+    let expiresAt: string | undefined;
+    if (patch.ttlSeconds !== undefined) expiresAt = new Date(this.now() + patch.ttlSeconds * 1000).toISOString();
+    if (patch.extendBySeconds !== undefined) {
+      const current = await this.backend.getSandbox(id);
+      expiresAt = new Date(Date.parse(current.expiresAt) + patch.extendBySeconds * 1000).toISOString();
+    }
+    return this.backend.updateSandbox(id, { expiresAt, labels: patch.labels });
+  }
+
+  async deleteSandbox({ id }: Id): Promise<void> {
+    await this.backend.deleteSandbox(id);
+  }
+
+  async exec({ id, ...input }: Id & ExecBody, signal?: AbortSignal): Promise<ExecResult> {
+    return this.backend.exec(id, this.execSpec(input), signal);
+  }
+
+  async execStream({ id, ...input }: Id & ExecBody, signal: AbortSignal): Promise<AsyncIterable<ExecEvent>> {
+    return this.backend.execStream(id, this.execSpec(input), signal);
+  }
+
+  async readFile({ id, path }: Id & { path: string }): Promise<FileStream> {
+    return this.backend.readFile(id, resolveWorkspacePath(path));
+  }
+
+  async writeFile({ id, path, body }: Id & { path: string; body: ReadableStream<Uint8Array> }, declaredLength?: number): Promise<FileInfo> {
+    const target = resolveWorkspacePath(path);
+    if (declaredLength !== undefined && declaredLength > this.limits.maxFileBytes) {
+      await body.cancel().catch(() => {});
+      throw errors.tooLarge(`file is larger than the ${this.limits.maxFileBytes}-byte limit`, this.limits.maxFileBytes);
+    }
+    return this.backend.writeFile(id, target, body, this.limits.maxFileBytes);
+  }
+
+  async readFileJson({ id, path, encoding }: Id & { path: string; encoding: Encoding }): Promise<FileContent> {
+    const target = resolveWorkspacePath(path);
+    const file = await this.backend.readFile(id, target);
+    if (file.size > this.limits.maxJsonFileBytes) {
+      await file.body.cancel().catch(() => {});
+      throw errors.tooLarge(
+        `file is ${file.size} bytes; JSON reads stop at ${this.limits.maxJsonFileBytes} (use GET .../files/content to stream it)`,
+        this.limits.maxJsonFileBytes,
+      );
+    }
+    const bytes = await collect(file.body, this.limits.maxJsonFileBytes);
+    let content: string;
+    if (encoding === "base64") content = bytesToBase64(bytes);
+    else {
+      try {
+        content = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+      } catch {
+        throw errors.invalid(`'${target.abs}' is not valid UTF-8; read it with encoding "base64"`);
+      }
+    }
+    return { path: target.abs, content, encoding, size: bytes.byteLength };
+  }
+
+  async writeFileJson({ id, path, content, encoding }: Id & { path: string; content: string; encoding: Encoding }): Promise<FileInfo> {
+    const target = resolveWorkspacePath(path);
+    const bytes = encoding === "base64" ? base64ToBytes(content) : new TextEncoder().encode(content);
+    if (bytes.byteLength > this.limits.maxJsonFileBytes) {
+      throw errors.tooLarge(`content is larger than the ${this.limits.maxJsonFileBytes}-byte limit of JSON writes`, this.limits.maxJsonFileBytes);
+    }
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes);
+        controller.close();
+      },
+    });
+    return this.backend.writeFile(id, target, body, this.limits.maxJsonFileBytes);
+  }
+
+  async listFiles({ id, path, recursive }: Id & { path: string; recursive?: boolean }) {
+    return this.backend.listFiles(id, resolveWorkspacePath(path), recursive ?? false, this.limits.maxListEntries);
+  }
+
+  async statFile({ id, path }: Id & { path: string }): Promise<FileInfo> {
+    return this.backend.statFile(id, resolveWorkspacePath(path));
+  }
+
+  async mkdir({ id, path, recursive }: Id & { path: string; recursive: boolean }): Promise<FileInfo> {
+    const target = resolveWorkspacePath(path);
+    if (target.rel === "") {
+      if (recursive) return this.backend.statFile(id, target);
+      throw errors.conflict("/workspace already exists");
+    }
+    return this.backend.mkdir(id, target, recursive);
+  }
+
+  async moveFile({ id, from, to, overwrite }: Id & { from: string; to: string; overwrite: boolean }): Promise<FileInfo> {
+    const source = resolveWorkspacePath(from);
+    const target = resolveWorkspacePath(to);
+    if (source.rel === "" || target.rel === "") throw errors.forbidden("/workspace itself cannot be moved or replaced");
+    if (target.rel.startsWith(`${source.rel}/`)) throw errors.invalid(`cannot move '${source.abs}' into itself`);
+    return this.backend.moveFile(id, source, target, overwrite);
+  }
+
+  async deleteFile({ id, path, recursive }: Id & { path: string; recursive?: boolean }): Promise<void> {
+    const target = resolveWorkspacePath(path);
+    if (target.rel === "") throw errors.forbidden("/workspace itself cannot be deleted");
+    await this.backend.deleteFile(id, target, recursive ?? false);
+  }
+
+  private execSpec(input: ExecBody): ExecSpec {
+    return {
+      argv: input.argv ?? ["/bin/sh", "-c", input.command ?? ""],
+      cwd: resolveCwd(input.cwd),
+      env: input.env ?? {},
+      timeoutMs: input.timeoutMs ?? this.limits.defaultTimeoutMs,
+      stdin: input.stdin,
+      maxOutputBytes: this.limits.maxOutputBytes,
+    };
+  }
+}
+
+/** Ids are short, lowercase and unguessable: `sb-` and 16 base32 characters (80 bits). */
+export function generateId(): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let id = "sb-";
+  for (const byte of bytes) id += alphabet[byte & 31];
+  return id;
+}
+
+function encodeCursor(lastId: string): string {
+  return bytesToBase64(new TextEncoder().encode(lastId)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+}
+
+function decodeCursor(cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const id = new TextDecoder("utf-8", { fatal: true }).decode(base64ToBytes(cursor.replaceAll("-", "+").replaceAll("_", "/")));
+    if (/^[a-z0-9][a-z0-9-]{0,62}$/.test(id)) return id;
+  } catch {
+    // fall through to the error below
+  }
+  throw errors.invalid("cursor is not one this service issued");
+}
+
+async function collect(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.byteLength;
+    if (size > maxBytes) throw errors.tooLarge(`file grew past the ${maxBytes}-byte limit while reading`, maxBytes);
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+function base64ToBytes(text: string): Uint8Array {
+  const clean = text.replace(/\s+/g, "");
+  if (!BASE64.test(clean)) throw errors.invalid("content is not valid base64");
+  const binary = atob(clean);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+function bytesToBase64(bytes: Uint8Array): string {
+  let binary = "";
+  const step = 0x8000;
+  for (let i = 0; i < bytes.length; i += step) binary += String.fromCharCode(...bytes.subarray(i, i + step));
+  return btoa(binary);
+}

@@ -1,0 +1,45 @@
+import type { ErrorCode } from "../schemas/common.ts";
+
+/** The one error type core and backends throw; every surface renders it with the same code. */
+export class SandgateError extends Error {
+  override readonly name = "SandgateError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+
+  toEnvelope(): { error: { code: ErrorCode; message: string; details?: Record<string, unknown> } } {
+    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+  }
+}
+
+export const httpStatusOf: Record<ErrorCode, number> = {
+  invalid_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  timeout: 504,
+  sandbox_unavailable: 503,
+  internal: 500,
+};
+
+export const errors = {
+  invalid: (message: string, details?: Record<string, unknown>) => new SandgateError("invalid_request", message, details),
+  notFound: (message: string) => new SandgateError("not_found", message),
+  sandboxNotFound: (id: string) => new SandgateError("not_found", `sandbox '${id}' not found`, { sandboxId: id }),
+  conflict: (message: string) => new SandgateError("conflict", message),
+  forbidden: (message: string) => new SandgateError("forbidden", message),
+  tooLarge: (message: string, limitBytes: number) => new SandgateError("payload_too_large", message, { limitBytes }),
+  internal: (message = "internal error") => new SandgateError("internal", message),
+};
+
+/** Anything that is not already a SandgateError becomes `internal`, with no detail leaked to callers. */
+export function toSandgateError(err: unknown): SandgateError {
+  return err instanceof SandgateError ? err : errors.internal();
+}

@@ -1,0 +1,75 @@
+import { z } from "@hono/zod-openapi";
+import { EnvMap } from "./common.ts";
+
+const noNul = (v: string) => !v.includes("\0");
+
+export const ExecBody = z
+  .object({
+    command: z
+      .string()
+      .min(1)
+      .max(262_144)
+      .refine(noNul, "command may not contain NUL")
+      .optional()
+      .openapi({ description: "A shell command line, run by `/bin/sh -c`.", example: "echo hello && ls -la" }),
+    argv: z
+      .array(z.string().max(131_072).refine(noNul, "arguments may not contain NUL"))
+      .min(1)
+      .max(4096)
+      .optional()
+      .openapi({ description: "Program and arguments, run without a shell.", example: ["python3", "-c", "print(1)"] }),
+    cwd: z
+      .string()
+      .min(1)
+      .max(4096)
+      .refine(noNul, "cwd may not contain NUL")
+      .optional()
+      .openapi({ description: "Working directory; relative paths are under /workspace (the default)." }),
+    env: EnvMap.optional().openapi({ description: "Variables for this command, over the sandbox's own." }),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 3600 * 1000)
+      .optional()
+      .openapi({ description: "Kill the whole process tree after this many milliseconds (default 60000).", example: 30000 }),
+    stdin: z.string().max(16 * 1024 * 1024).optional().openapi({ description: "Written to the command's standard input, which is then closed." }),
+  })
+  .strict()
+  .refine((v) => (v.command === undefined) !== (v.argv === undefined), "give exactly one of command or argv")
+  .openapi("ExecRequest");
+export type ExecBody = z.infer<typeof ExecBody>;
+
+export const ExecResult = z
+  .object({
+    exitCode: z.number().int().openapi({ description: "The exit status; 128 + signal number when killed by a signal (137 after a timeout)." }),
+    stdout: z.string(),
+    stderr: z.string(),
+    durationMs: z.number(),
+    timedOut: z.boolean(),
+    truncated: z.boolean().openapi({ description: "True when stdout or stderr passed the output limit and was cut." }),
+  })
+  .openapi("ExecResult");
+export type ExecResult = z.infer<typeof ExecResult>;
+
+/** The events of a streaming exec, in the order they happen; `exit` or `error` is always last. */
+export const ExecEvent = z
+  .discriminatedUnion("type", [
+    z.object({ type: z.literal("stdout"), data: z.string() }),
+    z.object({ type: z.literal("stderr"), data: z.string() }),
+    z.object({
+      type: z.literal("exit"),
+      exitCode: z.number().int(),
+      durationMs: z.number(),
+      timedOut: z.boolean(),
+    }),
+    z.object({
+      type: z.literal("error"),
+      code: z.string(),
+      message: z.string(),
+    }),
+  ])
+  .openapi("ExecEvent", {
+    description: "One server-sent event of `execStream`; the SSE event name equals `type` and `data` holds this object as JSON.",
+  });
+export type ExecEvent = z.infer<typeof ExecEvent>;

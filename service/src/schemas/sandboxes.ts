@@ -1,0 +1,85 @@
+import { z } from "@hono/zod-openapi";
+import { EnvMap, SandboxId, Timestamp } from "./common.ts";
+
+/** Labels select sandboxes in list calls: short keys and values, as in Kubernetes. */
+export const Labels = z
+  .record(
+    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, "label keys are 1-63 of letters, digits, '.', '_', '/', '-'"),
+    z.string().max(256).refine((v) => !v.includes("\0"), "label values may not contain NUL"),
+  )
+  .refine((v) => Object.keys(v).length <= 64, "at most 64 labels")
+  .openapi({ description: "Key/value labels for finding sandboxes later.", example: { team: "search", job: "42" } });
+
+const TtlSeconds = z
+  .number()
+  .int()
+  .min(1)
+  .max(30 * 24 * 3600)
+  .openapi({ description: "Seconds until the sandbox expires and is reaped (at most 30 days).", example: 3600 });
+
+export const SandboxStatus = z
+  .enum(["ready", "sleeping", "unavailable"])
+  .openapi("SandboxStatus", {
+    description: "`ready`: accepts work now; `sleeping`: its container is stopped and wakes on the next call; `unavailable`: its runtime cannot be reached.",
+  });
+
+export const SandboxInfo = z
+  .object({
+    id: SandboxId,
+    status: SandboxStatus,
+    createdAt: Timestamp,
+    expiresAt: Timestamp,
+    labels: z.record(z.string(), z.string()),
+  })
+  .openapi("SandboxInfo");
+export type SandboxInfo = z.infer<typeof SandboxInfo>;
+
+export const CreateSandboxBody = z
+  .object({
+    id: SandboxId.optional().openapi({ description: "Choose the id; generated when omitted. Creating an existing id is a 409." }),
+    ttlSeconds: TtlSeconds.optional(),
+    env: EnvMap.optional().openapi({ description: "Environment for every command in this sandbox; per-exec env overrides it." }),
+    labels: Labels.optional(),
+  })
+  .strict()
+  .openapi("CreateSandboxRequest");
+export type CreateSandboxBody = z.infer<typeof CreateSandboxBody>;
+
+export const ListSandboxesQuery = z.object({
+  label: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .openapi({
+      description: "Filter by label `key:value`; repeat to require several.",
+      example: "team:search",
+      param: { style: "form", explode: true },
+    }),
+  limit: z.coerce.number().int().min(1).max(1000).optional().openapi({ description: "Page size (default 100).", example: 100 }),
+  cursor: z.string().max(512).optional().openapi({ description: "`nextCursor` of the previous page." }),
+});
+
+export const SandboxList = z
+  .object({
+    sandboxes: z.array(SandboxInfo),
+    nextCursor: z.string().nullable().openapi({ description: "Pass as `cursor` for the next page; null on the last page." }),
+  })
+  .openapi("SandboxList");
+
+export const UpdateSandboxBody = z
+  .object({
+    ttlSeconds: TtlSeconds.optional().openapi({ description: "Expire this many seconds from now." }),
+    extendBySeconds: TtlSeconds.optional().openapi({ description: "Push the current expiry back by this many seconds." }),
+    labels: Labels.optional().openapi({ description: "Replace all labels." }),
+  })
+  .strict()
+  .refine((v) => !(v.ttlSeconds !== undefined && v.extendBySeconds !== undefined), "give ttlSeconds or extendBySeconds, not both")
+  .openapi("UpdateSandboxRequest");
+export type UpdateSandboxBody = z.infer<typeof UpdateSandboxBody>;
+
+export const HealthInfo = z
+  .object({
+    ok: z.boolean(),
+    version: z.string().openapi({ example: "0.1.0" }),
+    backend: z.string().openapi({ example: "local" }),
+  })
+  .openapi("Health");

@@ -1,0 +1,219 @@
+import { OpenAPIHono, type RouteConfig, createRoute, z } from "@hono/zod-openapi";
+import type { Hook } from "@hono/zod-openapi";
+import type { Context, Env } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { streamSSE } from "hono/streaming";
+import { getMimeType } from "hono/utils/mime";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { type AuthConfig, presentedToken, requireToken } from "../core/auth.ts";
+import { VERSION, type SandgateCore } from "../core/core.ts";
+import { SandgateError, httpStatusOf, toSandgateError } from "../core/errors.ts";
+import { type Operation, type OperationContext, type ResponseSpec, operations } from "../core/operations.ts";
+import type { FileStream } from "../core/backend.ts";
+import { ErrorEnvelope, type ErrorCode } from "../schemas/common.ts";
+
+export interface RestOptions {
+  core: SandgateCore;
+  auth: AuthConfig;
+  /** Called with errors that become `internal`, for the host's log. Never gets tokens. */
+  onInternalError?: (err: unknown) => void;
+}
+
+/** SSE comment lines keep proxies and clients from closing a quiet stream. */
+const HEARTBEAT_MS = 15_000;
+
+type AnyOperation = Operation<unknown, unknown, unknown, ResponseSpec>;
+type Run = (core: SandgateCore, input: Record<string, unknown>, ctx: OperationContext) => Promise<unknown> | unknown;
+
+export const openApiInfo = {
+  openapi: "3.1.0",
+  info: {
+    title: "Sandgate",
+    version: VERSION,
+    description:
+      "Isolated Linux sandboxes that run commands, hold files and serve ports. Every error is `{\"error\": {\"code\", \"message\", \"details\"?}}`.",
+  },
+  tags: [
+    { name: "service", description: "Liveness and metadata." },
+    { name: "sandboxes", description: "Create, find, extend and delete sandboxes." },
+    { name: "exec", description: "Run commands, buffered or streamed." },
+    { name: "files", description: "Read and write files under /workspace." },
+  ],
+};
+
+/** The REST surface: one route per row of the operation table, plus /openapi.json. */
+export function createRestApp({ core, auth, onInternalError }: RestOptions): OpenAPIHono {
+  const validationHook: Hook<unknown, Env, string, unknown> = (result, c) => {
+    if (!result.success) {
+      const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+      const where = result.target === "json" ? "body" : result.target;
+      return c.json(new SandgateError("invalid_request", `invalid request ${where}: ${issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}`, { issues }).toEnvelope(), 400);
+    }
+  };
+  const app = new OpenAPIHono({ defaultHook: validationHook });
+
+  app.onError((err, c) => {
+    const error = fromHttpError(err) ?? toSandgateError(err);
+    if (!(err instanceof SandgateError) && error.code === "internal") onInternalError?.(err);
+    return c.json(error.toEnvelope(), httpStatusOf[error.code] as ContentfulStatusCode);
+  });
+  app.notFound((c) => c.json(new SandgateError("not_found", `no route for ${c.req.method} ${c.req.path}`).toEnvelope(), 404));
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "tokenHeader", { type: "apiKey", in: "header", name: "x-sandgate-token" });
+
+  // Auth runs before validation, so a caller without a token learns nothing about the request's shape.
+  app.use("*", async (c, next) => {
+    if (!isPublic(c.req.path, auth)) await requireToken(auth, presentedToken((name) => c.req.header(name)));
+    await next();
+  });
+
+  const maxJsonBody = Math.ceil((core.limits.maxJsonFileBytes * 4) / 3) + 64 * 1024;
+  const jsonBodyLimit = bodyLimit({
+    maxSize: maxJsonBody,
+    onError: () => {
+      throw new SandgateError("payload_too_large", `JSON bodies are limited to ${maxJsonBody} bytes`, { limitBytes: maxJsonBody });
+    },
+  });
+
+  for (const operation of Object.values(operations) as AnyOperation[]) {
+    app.openapi(
+      createRoute({
+        method: operation.method,
+        path: operation.path,
+        operationId: operation.operationId,
+        summary: operation.summary,
+        description: operation.description,
+        tags: operation.tags,
+        security: operation.public ? [] : [{ bearerAuth: [] }, { tokenHeader: [] }],
+        middleware: operation.body && (operation.body as { kind: string }).kind === "json" ? [jsonBodyLimit] : [],
+        request: requestOf(operation),
+        responses: responsesOf(operation),
+      }),
+      (c: Context) => handle(c, core, operation),
+    );
+  }
+
+  app.get("/openapi.json", (c) => c.json(openApiDocument(app)));
+  return app;
+}
+
+export function openApiDocument(app: OpenAPIHono) {
+  return app.getOpenAPI31Document(openApiInfo);
+}
+
+function isPublic(path: string, auth: AuthConfig): boolean {
+  if (path === "/health") return true;
+  if (path === "/openapi.json" || path === "/docs" || path.startsWith("/docs/")) return !auth.protectDocs;
+  return false;
+}
+
+async function handle(c: Context, core: SandgateCore, operation: AnyOperation): Promise<Response> {
+  const req = c.req as unknown as { valid(target: string): Record<string, unknown> | undefined };
+  const body = operation.body as { kind: "json" | "bytes" } | undefined;
+  const input: Record<string, unknown> = {
+    ...(operation.params ? req.valid("param") : {}),
+    ...(operation.query ? req.valid("query") : {}),
+    ...(body?.kind === "json" ? req.valid("json") : {}),
+  };
+  const ctx: OperationContext = { signal: c.req.raw.signal };
+  if (body?.kind === "bytes") {
+    input.body = c.req.raw.body ?? new ReadableStream({ start: (controller) => controller.close() });
+    const length = c.req.header("content-length");
+    if (length !== undefined && /^\d+$/.test(length)) ctx.contentLength = Number(length);
+  }
+
+  const result = await (operation.run as Run)(core, input, ctx);
+  const response = operation.response;
+  switch (response.kind) {
+    case "json":
+      return c.json(result as object, response.status);
+    case "empty":
+      return c.body(null, 204);
+    case "bytes": {
+      const file = result as FileStream;
+      const name = String(input.path ?? "");
+      return new Response(file.body, {
+        headers: {
+          "content-type": getMimeType(name) ?? "application/octet-stream",
+          "content-length": String(file.size),
+        },
+      });
+    }
+    case "events":
+      return streamEvents(c, result as AsyncIterable<{ type: string }>);
+  }
+}
+
+function streamEvents(c: Context, events: AsyncIterable<{ type: string }>): Response {
+  return streamSSE(c, async (stream) => {
+    const heartbeat = setInterval(() => void stream.write(": keep-alive\n\n").catch(() => {}), HEARTBEAT_MS);
+    try {
+      for await (const event of events) {
+        if (stream.aborted || stream.closed) break;
+        await stream.writeSSE({ event: event.type, data: JSON.stringify(event) });
+      }
+    } catch (err) {
+      const error = toSandgateError(err);
+      await stream.writeSSE({ event: "error", data: JSON.stringify({ type: "error", code: error.code, message: error.message }) });
+    } finally {
+      clearInterval(heartbeat);
+    }
+  });
+}
+
+function fromHttpError(err: unknown): SandgateError | undefined {
+  if (!(err instanceof HTTPException)) return undefined;
+  const code: ErrorCode =
+    err.status === 413 ? "payload_too_large" : err.status === 415 ? "unsupported_media_type" : err.status === 401 ? "unauthorized" : "invalid_request";
+  const message = err.status === 415 ? "this route takes application/json" : err.message || "invalid request";
+  return new SandgateError(code, message);
+}
+
+const binary = z.string().openapi({ type: "string", format: "binary" });
+
+function requestOf(operation: AnyOperation) {
+  const body = operation.body as { kind: "json"; schema: z.ZodType } | { kind: "bytes"; description: string } | undefined;
+  return {
+    ...(operation.params ? { params: operation.params as z.ZodObject } : {}),
+    ...(operation.query ? { query: operation.query as z.ZodObject } : {}),
+    ...(body
+      ? {
+          body:
+            body.kind === "json"
+              ? { required: true, content: { "application/json": { schema: body.schema } } }
+              : { required: true, description: body.description, content: { "application/octet-stream": { schema: binary } } },
+        }
+      : {}),
+  };
+}
+
+function responsesOf(operation: AnyOperation): RouteConfig["responses"] {
+  const response = operation.response;
+  const success: RouteConfig["responses"] =
+    response.kind === "json"
+      ? { [response.status]: { description: "Success", content: { "application/json": { schema: response.schema } } } }
+      : response.kind === "empty"
+        ? { 204: { description: "Done; no content." } }
+        : response.kind === "bytes"
+          ? { 200: { description: response.description, content: { "application/octet-stream": { schema: binary } } } }
+          : { 200: { description: response.description, content: { "text/event-stream": { schema: response.schema } } } };
+
+  const codes = new Set<ErrorCode>(["invalid_request", "internal", ...operation.errors]);
+  if (!operation.public) codes.add("unauthorized");
+  if ((operation.body as { kind?: string } | undefined)?.kind === "json") {
+    codes.add("payload_too_large");
+    codes.add("unsupported_media_type");
+  }
+  const failures: Record<number, { description: string; content: { "application/json": { schema: typeof ErrorEnvelope } } }> = {};
+  for (const code of codes) {
+    const status = httpStatusOf[code];
+    const existing = failures[status];
+    failures[status] = {
+      description: existing ? `${existing.description}, ${code}` : `Error: ${code}`,
+      content: { "application/json": { schema: ErrorEnvelope } },
+    };
+  }
+  return { ...success, ...failures };
+}

@@ -1,0 +1,159 @@
+/** Starts real Node hosts (a child process each, real bubblewrap sandboxes) for the tests. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const serviceDir = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface TestHost {
+  url: string;
+  pid: number;
+  dataDir: string;
+  /** Everything the host printed, for assertions on logs. */
+  logs(): string;
+  /** Calls the REST API with the host's token (if any) and JSON bodies. */
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  json<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Resident memory of the host process, in bytes. */
+  rss(): number;
+}
+
+export interface HostOptions {
+  token?: string;
+  dataDir?: string;
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+export function tempDir(prefix = "sandgate-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Spawns `node src/node.ts` and resolves with its URL once it listens; rejects with its output if it exits. */
+export async function startHost(options: HostOptions = {}): Promise<TestHost> {
+  const dataDir = options.dataDir ?? tempDir();
+  const child = spawn(process.execPath, ["--import", "tsx", "src/node.ts", "--port", "0", "--data-dir", dataDir, ...(options.args ?? [])], {
+    cwd: serviceDir,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...(options.token ? { SANDGATE_TOKEN: options.token } : {}), ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`host did not start:\n${output}`)), 30_000);
+    const onData = () => {
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stderr!.on("data", onData);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`host exited with ${code}:\n${output}`));
+    });
+  });
+  return hostHandle(child, url, dataDir, options.token, () => output);
+}
+
+function hostHandle(child: ChildProcess, url: string, dataDir: string, token: string | undefined, logs: () => string): TestHost {
+  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const isJson = body !== undefined && !(body instanceof Uint8Array) && typeof body !== "string" && !(body instanceof ReadableStream);
+    return fetch(url + path, {
+      method,
+      headers: { ...auth, ...(isJson ? { "content-type": "application/json" } : {}), ...headers },
+      body: isJson ? JSON.stringify(body) : (body as BodyInit | undefined),
+      ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
+    } as RequestInit);
+  };
+  return {
+    url,
+    pid: child.pid!,
+    dataDir,
+    logs,
+    call,
+    async json(method, path, body) {
+      const res = await call(method, path, body);
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    },
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill(signal);
+      await exited;
+    },
+    rss() {
+      const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+      return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024;
+    },
+  };
+}
+
+/** Pids of every live descendant of `pid` (walks /proc). */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(name));
+      children.set(ppid, list);
+    } catch {
+      // exited while we looked
+    }
+  }
+  const out: number[] = [];
+  const todo = [pid];
+  while (todo.length) for (const c of children.get(todo.pop()!) ?? []) (out.push(c), todo.push(c));
+  return out;
+}
+
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("condition not met in time");
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Parses a text/event-stream body into its events. */
+export async function readEvents(res: Response, onEvent?: (e: { event: string; data: any }) => boolean | void) {
+  const events: { event: string; data: any }[] = [];
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let end: number;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (event && data) {
+        const e = { event, data: JSON.parse(data) };
+        events.push(e);
+        if (onEvent?.(e) === true) {
+          await reader.cancel();
+          return events;
+        }
+      }
+    }
+  }
+  return events;
+}
