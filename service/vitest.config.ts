@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Every file starts its own real host; two at a time fits a 2-core machine.
     maxWorkers: 2,
+    reporters: ["default", "./test/summary-reporter.ts"],
   },
 });

@@ -125,8 +125,8 @@ export async function startNodeHost(config: NodeHostConfig, log: (line: string) 
   const port = typeof address === "object" && address ? address.port : config.port;
   const shownHost = config.host.includes(":") && !config.host.startsWith("[") ? `[${config.host}]` : config.host;
   const url = `http://${shownHost}:${port}`;
-  log(`Sandgate listening on ${url} (backend local, isolation ${config.isolation}${backend.cgroupsEnabled ? ", cgroups" : ""}, data ${config.dataDir})`);
   if (!config.token) log("auth is OFF: no SANDGATE_TOKEN set; serving loopback only");
+  log(`Sandgate listening on ${url} (backend local, isolation ${config.isolation}${backend.cgroupsEnabled ? ", cgroups" : ""}, data ${config.dataDir})`);
   return {
     url,
     server,

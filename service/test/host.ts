@@ -96,13 +96,14 @@ function hostHandle(child: ChildProcess, url: string, dataDir: string, token: st
   };
 }
 
-/** Pids of every live descendant of `pid` (walks /proc). */
+/** Pids of every live descendant of `pid` (walks /proc), leaving out tsx's esbuild service. */
 export function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      if (stat.includes("(esbuild)")) continue;
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
       const list = children.get(ppid) ?? [];
       list.push(Number(name));

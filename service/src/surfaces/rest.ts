@@ -12,6 +12,7 @@ import { SandgateError, httpStatusOf, toSandgateError } from "../core/errors.ts"
 import { type Operation, type OperationContext, type ResponseSpec, operations } from "../core/operations.ts";
 import type { FileStream } from "../core/backend.ts";
 import { ErrorEnvelope, type ErrorCode } from "../schemas/common.ts";
+import { registerCompatRoutes } from "./compat.ts";
 
 export interface RestOptions {
   core: SandgateCore;
@@ -39,6 +40,7 @@ export const openApiInfo = {
     { name: "sandboxes", description: "Create, find, extend and delete sandboxes." },
     { name: "exec", description: "Run commands, buffered or streamed." },
     { name: "files", description: "Read and write files under /workspace." },
+    { name: "compat", description: "The seed-001 bridge's wire format (`/sandbox/...`), for existing Python backends." },
   ],
 };
 
@@ -95,6 +97,7 @@ export function createRestApp({ core, auth, onInternalError }: RestOptions): Ope
     );
   }
 
+  registerCompatRoutes(app, core, jsonBodyLimit);
   app.get("/openapi.json", (c) => c.json(openApiDocument(app)));
   return app;
 }

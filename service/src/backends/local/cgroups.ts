@@ -1,4 +1,5 @@
-import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rmdir, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ResourceLimits } from "./isolation.ts";
@@ -19,8 +20,12 @@ export class Cgroups {
     private readonly limits: ResourceLimits,
   ) {}
 
-  /** Returns undefined where cgroup v1 controllers are absent or not writable. */
-  static detect(limits: ResourceLimits, name = "sandgate"): Cgroups | undefined {
+  /**
+   * Returns undefined where cgroup v1 controllers are absent or not writable. `owner` (the data
+   * directory) names the parent group, so two hosts on one machine never share a sandbox's cgroup.
+   */
+  static detect(limits: ResourceLimits, owner: string): Cgroups | undefined {
+    const name = `sandgate-${createHash("sha256").update(owner).digest("hex").slice(0, 12)}`;
     try {
       const parents = CONTROLLERS.map((controller) => join(ROOT, controller, name));
       for (const parent of parents) {
@@ -45,6 +50,21 @@ export class Cgroups {
       this.ready.add(sandboxId);
     }
     return dirs.map((dir) => join(dir, "cgroup.procs"));
+  }
+
+  /** Removes the groups of every sandbox (on shutdown, and on start for what a crash left behind). */
+  async destroyAll(): Promise<void> {
+    const ids = new Set<string>();
+    for (const parent of this.parents) {
+      for (const entry of await readdir(parent, { withFileTypes: true }).catch(() => [])) if (entry.isDirectory()) ids.add(entry.name);
+    }
+    for (const id of ids) await this.destroy(id);
+  }
+
+  /** On shutdown: every group of this host, and its parent groups, removed. */
+  async release(): Promise<void> {
+    await this.destroyAll();
+    for (const parent of this.parents) await rmdir(parent).catch(() => {});
   }
 
   /** Kills every process still in the sandbox's cgroups and removes them. */

@@ -10,6 +10,7 @@ import { WORKSPACE, type WorkspacePath } from "../../core/paths.ts";
 /** Uploads land here first and are renamed into place; listings hide them. */
 const UPLOAD_PREFIX = ".sandgate-upload-";
 const READ_CHUNK = 256 * 1024;
+const WRITE_BATCH = 1024 * 1024;
 const MAX_SYMLINKS = 40;
 
 /**
@@ -23,7 +24,8 @@ export class WorkspaceFiles {
 
   async read(path: WorkspacePath): Promise<FileStream> {
     const real = await this.resolve(path.rel, true);
-    const handle = await this.openChecked(real.host, constants.O_RDONLY, path.abs);
+    // O_NONBLOCK: opening a FIFO the sandbox made must not block a worker thread forever (it is refused below).
+    const handle = await this.openChecked(real.host, constants.O_RDONLY | constants.O_NONBLOCK, path.abs);
     try {
       const stats = await handle.stat();
       if (stats.isDirectory()) throw errors.invalid(`'${path.abs}' is a directory`);
@@ -51,13 +53,24 @@ export class WorkspaceFiles {
       temp = join(parent, `${UPLOAD_PREFIX}${randomBytes(8).toString("hex")}`);
       handle = await this.openChecked(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, path.abs, 0o644);
       let size = 0;
+      // Network chunks are small (~64 KiB); gathering them into one writev per MiB halves the syscalls'
+      // share of an upload while holding at most WRITE_BATCH bytes.
+      let batch: Uint8Array[] = [];
+      let batched = 0;
       for (;;) {
         const { done, value } = await reader.read();
+        if (!done) {
+          size += value.byteLength;
+          if (size > maxBytes) throw errors.tooLarge(`file is larger than the ${maxBytes}-byte limit`, maxBytes);
+          batch.push(value);
+          batched += value.byteLength;
+        }
+        if (batched >= WRITE_BATCH || (done && batched > 0)) {
+          await writeAll(handle, batch, batched);
+          batch = [];
+          batched = 0;
+        }
         if (done) break;
-        size += value.byteLength;
-        if (size > maxBytes) throw errors.tooLarge(`file is larger than the ${maxBytes}-byte limit`, maxBytes);
-        let offset = 0;
-        while (offset < value.byteLength) offset += (await handle.write(value, offset)).bytesWritten;
       }
       await handle.close();
       handle = undefined;
@@ -65,7 +78,7 @@ export class WorkspaceFiles {
       temp = undefined;
       return info(path.abs, await lstat(real.host));
     } catch (err) {
-      await reader.cancel().catch(() => {});
+      discardRest(reader);
       throw mapFsError(err, path.abs);
     } finally {
       await handle?.close().catch(() => {});
@@ -232,6 +245,44 @@ export class WorkspaceFiles {
 
 function outside(rel: string): SandgateError {
   return errors.forbidden(`'${WORKSPACE}/${rel}' leads outside ${WORKSPACE}`);
+}
+
+/** writev until every byte is on disk (a regular file takes it all at once; the loop is for the rest). */
+async function writeAll(handle: FileHandle, chunks: Uint8Array[], total: number): Promise<void> {
+  let written = (await handle.writev(chunks)).bytesWritten;
+  if (written === total) return;
+  const rest = Buffer.concat(chunks, total);
+  while (written < total) written += (await handle.write(rest, written)).bytesWritten;
+}
+
+/** What a refused upload may still send, and for how long, before it is cut off. */
+const DISCARD_BYTES = 64 * 1024 * 1024;
+const DISCARD_MS = 5000;
+
+/**
+ * Reads and drops the rest of a refused upload in the background (bounded), then cancels it. An HTTP
+ * client still sending its body (fetch does) reads the error only once its body is out; cancelling
+ * right away would leave the connection stalled until the server drops it, and the client would see a
+ * reset instead of the 413.
+ */
+function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): void {
+  const timer = setTimeout(() => void reader.cancel().catch(() => {}), DISCARD_MS);
+  timer.unref?.();
+  void (async () => {
+    let seen = 0;
+    try {
+      while (seen <= DISCARD_BYTES) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        seen += value.byteLength;
+      }
+    } catch {
+      // the caller went away
+    } finally {
+      clearTimeout(timer);
+    }
+    await reader.cancel().catch(() => {});
+  })();
 }
 
 /** A pull stream of exactly `size` bytes, read as the consumer asks for them. */

@@ -42,7 +42,7 @@ export class LocalBackend implements Backend {
   private reaping = false;
 
   private constructor(
-    private readonly dataDir: string,
+    dataDir: string,
     readonly isolation: Isolation,
     private readonly cgroups: Cgroups | undefined,
     reapIntervalMs: number,
@@ -63,9 +63,10 @@ export class LocalBackend implements Backend {
       throw new Error("bubblewrap (bwrap) is not installed: install it (apt-get install bubblewrap) or start with --isolation=none to run commands WITHOUT isolation");
     }
     const isolation = new Isolation(options.isolation, bwrap, dataDir, resources);
-    const cgroups = options.isolation === "bwrap" ? Cgroups.detect(resources) : undefined;
+    const cgroups = options.isolation === "bwrap" ? Cgroups.detect(resources, dataDir) : undefined;
     if (options.isolation === "bwrap" && !cgroups) log("cgroup v1 is not writable here: no per-sandbox memory or process-count limits");
     const backend = new LocalBackend(dataDir, isolation, cgroups, options.reapIntervalMs ?? 1000, log);
+    await cgroups?.destroyAll(); // a previous run's groups, possibly with survivors of a crash in them
     const { removed } = await backend.registry.load();
     if (removed.length > 0) log(`removed ${removed.length} incomplete sandbox director${removed.length === 1 ? "y" : "ies"}`);
     await backend.reapExpired();
@@ -178,6 +179,7 @@ export class LocalBackend implements Backend {
     const all = [...this.processes.values()].flatMap((set) => [...set]);
     for (const proc of all) proc.kill();
     await Promise.all(all.map((p) => p.exited.catch(() => {})));
+    await this.cgroups?.release();
   }
 
   /** The command line of a sandboxed command, for the benchmark's direct-spawn baseline. */

@@ -1,0 +1,112 @@
+import { spawn } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { operations } from "../src/core/operations.ts";
+import { type TestHost, startHost, tempDir } from "./host.ts";
+
+const TOKEN = "s3cret-token-value-that-must-not-leak";
+let host: TestHost;
+beforeAll(async () => {
+  host = await startHost({ token: TOKEN });
+  expect((await host.json("POST", "/v1/sandboxes", { id: "authbox" })).status).toBe(201);
+});
+afterAll(async () => {
+  await host.stop();
+});
+
+/** A concrete request for every protected operation in the table, so a new operation is covered by default. */
+const protectedRoutes = Object.values(operations)
+  .filter((op) => !("public" in op && op.public))
+  .map((op) => ({ method: op.method.toUpperCase(), path: op.path.replace("{id}", "authbox") + (op.query ? "?path=x" : "") }));
+
+describe("auth", () => {
+  it("covers every protected operation", () => {
+    expect(protectedRoutes.length).toBe(Object.keys(operations).length - 1);
+  });
+
+  const bad: [string, Record<string, string>][] = [
+    ["no token", {}],
+    ["wrong bearer", { authorization: "Bearer nope" }],
+    ["empty bearer", { authorization: "Bearer " }],
+    ["malformed authorization", { authorization: TOKEN }],
+    ["basic scheme", { authorization: `Basic ${TOKEN}` }],
+    ["wrong header token", { "x-sandgate-token": "nope" }],
+    ["empty header token", { "x-sandgate-token": "" }],
+    ["token prefix", { authorization: `Bearer ${TOKEN.slice(0, -1)}` }],
+  ];
+  for (const [name, headers] of bad) {
+    it(`refuses ${name} on every protected route with 401 and no detail`, async () => {
+      for (const route of protectedRoutes) {
+        const res = await fetch(host.url + route.path, { method: route.method, headers: { ...headers, "content-type": "application/json" }, body: route.method === "GET" || route.method === "DELETE" ? undefined : "{}" });
+        expect(res.status, `${route.method} ${route.path}`).toBe(401);
+        expect(await res.json()).toEqual({ error: { code: "unauthorized", message: "missing or invalid token" } });
+      }
+    });
+  }
+
+  it("accepts the token as a bearer or in x-sandgate-token", async () => {
+    const viaBearer = await fetch(`${host.url}/v1/sandboxes/authbox`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(viaBearer.status).toBe(200);
+    const viaHeader = await fetch(`${host.url}/v1/sandboxes/authbox`, { headers: { "x-sandgate-token": TOKEN } });
+    expect(viaHeader.status).toBe(200);
+  });
+
+  it("keeps /health and /openapi.json public", async () => {
+    expect((await fetch(`${host.url}/health`)).status).toBe(200);
+    expect((await fetch(`${host.url}/openapi.json`)).status).toBe(200);
+  });
+
+  it("never writes the token to its logs", async () => {
+    await fetch(`${host.url}/v1/sandboxes`, { headers: { authorization: `Bearer ${TOKEN}x` } });
+    expect(host.logs()).not.toContain(TOKEN);
+    expect(host.logs()).not.toContain("auth is OFF");
+  });
+
+  it("never hands the token (or any host variable) to sandboxed commands", async () => {
+    const res = await host.json("POST", "/v1/sandboxes/authbox/exec", { command: "env; cat /proc/1/cmdline" });
+    expect(res.body.stdout).not.toContain(TOKEN);
+    expect(res.body.stdout).not.toContain("SANDGATE_");
+  });
+});
+
+describe("fail closed", () => {
+  it("can require the token for the document too", async () => {
+    const strict = await startHost({ token: TOKEN, args: ["--protect-docs"] });
+    try {
+      expect((await fetch(`${strict.url}/openapi.json`)).status).toBe(401);
+      expect((await fetch(`${strict.url}/openapi.json`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+      expect((await fetch(`${strict.url}/health`)).status).toBe(200);
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  it("refuses a non-loopback address without a token, and starts with --insecure", async () => {
+    const refused = await runHost(["--host", "0.0.0.0", "--port", "0"]);
+    expect(refused.code).toBe(1);
+    expect(refused.output).toContain("refusing to listen on 0.0.0.0 without a token");
+    const insecure = await startHost({ args: ["--host", "0.0.0.0", "--insecure"] });
+    await insecure.stop();
+  });
+
+  it("prints that auth is off when it serves loopback without a token", async () => {
+    const open = await startHost();
+    expect(open.logs()).toContain("auth is OFF");
+    await open.stop();
+  });
+
+  it("rejects bad configuration with a usage message", async () => {
+    const res = await runHost(["--isolation", "chroot"]);
+    expect(res.code).toBe(2);
+    expect(res.output).toContain("--isolation must be bwrap or none");
+  });
+});
+
+function runHost(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/node.ts", "--data-dir", tempDir(), ...args], { env: { PATH: process.env.PATH }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d));
+    child.stderr.on("data", (d: Buffer) => (output += d));
+    child.on("exit", (code) => resolve({ code, output }));
+  });
+}
