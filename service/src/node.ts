@@ -12,6 +12,9 @@ import { LocalBackend } from "./backends/local/index.ts";
 import type { IsolationMode } from "./backends/local/isolation.ts";
 import { SandgateCore, defaultLimits, type Limits } from "./core/core.ts";
 import { createRestApp } from "./surfaces/rest.ts";
+import { serveRpcWebSockets } from "./surfaces/rpc-websocket.ts";
+import { newHttpBatchRpcResponse } from "capnweb";
+import { SandgateError } from "./core/errors.ts";
 
 export interface NodeHostConfig {
   host: string;
@@ -112,15 +115,21 @@ export async function startNodeHost(config: NodeHostConfig, log: (line: string) 
     log("WARNING: isolation is OFF (--isolation=none). Commands run as this user, on this machine, with its files and network.");
   }
   const core = new SandgateCore(backend, config.limits);
+  const auth = { token: config.token, protectDocs: config.protectDocs };
   const app = createRestApp({
     core,
-    auth: { token: config.token, protectDocs: config.protectDocs },
+    auth,
     onInternalError: (err) => log(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+    rpc: (request, api) =>
+      request.method === "POST"
+        ? newHttpBatchRpcResponse(request, api)
+        : Promise.resolve(Response.json(new SandgateError("invalid_request", "/rpc takes a POST (HTTP batch) or a WebSocket upgrade").toEnvelope(), { status: 400 })),
   });
   const server = await new Promise<ServerType>((resolveServer, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolveServer(s));
     s.once("error", reject);
   });
+  serveRpcWebSockets(server, core, auth);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const shownHost = config.host.includes(":") && !config.host.startsWith("[") ? `[${config.host}]` : config.host;

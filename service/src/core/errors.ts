@@ -39,6 +39,12 @@ export const errors = {
   internal: (message = "internal error") => new SandgateError("internal", message),
 };
 
+/** A schema's complaints about an input, as one `invalid_request` naming each field. */
+export function invalidInput(where: string, issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): SandgateError {
+  const list = issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
+  return new SandgateError("invalid_request", `invalid request ${where}: ${list.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}`, { issues: list });
+}
+
 /** Anything that is not already a SandgateError becomes `internal`, with no detail leaked to callers. */
 export function toSandgateError(err: unknown): SandgateError {
   return err instanceof SandgateError ? err : errors.internal();

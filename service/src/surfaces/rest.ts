@@ -8,17 +8,23 @@ import { getMimeType } from "hono/utils/mime";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type AuthConfig, presentedToken, requireToken } from "../core/auth.ts";
 import { VERSION, type SandgateCore } from "../core/core.ts";
-import { SandgateError, httpStatusOf, toSandgateError } from "../core/errors.ts";
+import { SandgateError, httpStatusOf, invalidInput, toSandgateError } from "../core/errors.ts";
 import { type Operation, type OperationContext, type ResponseSpec, operations } from "../core/operations.ts";
 import type { FileStream } from "../core/backend.ts";
 import { ErrorEnvelope, type ErrorCode } from "../schemas/common.ts";
 import { registerCompatRoutes } from "./compat.ts";
+import { SandgateApi } from "./rpc.ts";
 
 export interface RestOptions {
   core: SandgateCore;
   auth: AuthConfig;
   /** Called with errors that become `internal`, for the host's log. Never gets tokens. */
   onInternalError?: (err: unknown) => void;
+  /**
+   * Answers Cap'n Web requests at /rpc (after auth) with the given API object; each host brings the
+   * transport it has (Workers: batch and WebSocket; Node: batch here, WebSocket on upgrade).
+   */
+  rpc?: (request: Request, api: SandgateApi) => Promise<Response>;
 }
 
 /** SSE comment lines keep proxies and clients from closing a quiet stream. */
@@ -45,13 +51,9 @@ export const openApiInfo = {
 };
 
 /** The REST surface: one route per row of the operation table, plus /openapi.json. */
-export function createRestApp({ core, auth, onInternalError }: RestOptions): OpenAPIHono {
+export function createRestApp({ core, auth, onInternalError, rpc }: RestOptions): OpenAPIHono {
   const validationHook: Hook<unknown, Env, string, unknown> = (result, c) => {
-    if (!result.success) {
-      const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
-      const where = result.target === "json" ? "body" : result.target;
-      return c.json(new SandgateError("invalid_request", `invalid request ${where}: ${issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}`, { issues }).toEnvelope(), 400);
-    }
+    if (!result.success) return c.json(invalidInput(result.target === "json" ? "body" : result.target, result.error.issues).toEnvelope(), 400);
   };
   const app = new OpenAPIHono({ defaultHook: validationHook });
 
@@ -98,6 +100,7 @@ export function createRestApp({ core, auth, onInternalError }: RestOptions): Ope
   }
 
   registerCompatRoutes(app, core, jsonBodyLimit);
+  if (rpc) app.all("/rpc", (c) => rpc(c.req.raw, new SandgateApi(core)));
   app.get("/openapi.json", (c) => c.json(openApiDocument(app)));
   return app;
 }

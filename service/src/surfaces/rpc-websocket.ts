@@ -1,0 +1,44 @@
+/** Cap'n Web over WebSocket for the Node host: upgrades of /rpc, authenticated like every request. */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { newWebSocketRpcSession } from "capnweb";
+import { WebSocketServer } from "ws";
+import { type AuthConfig, presentedToken, requireToken } from "../core/auth.ts";
+import type { SandgateCore } from "../core/core.ts";
+import { SandgateApi } from "./rpc.ts";
+
+interface UpgradeServer {
+  on(event: "upgrade", listener: (request: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown;
+}
+
+export function serveRpcWebSockets(server: UpgradeServer, core: SandgateCore, auth: AuthConfig): void {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
+  server.on("upgrade", (request, socket, head) => {
+    void (async () => {
+      const path = new URL(request.url ?? "/", "http://localhost").pathname;
+      if (path !== "/rpc") return refuse(socket, 404, { code: "not_found", message: `no WebSocket endpoint at ${path}` });
+      try {
+        await requireToken(auth, presentedToken((name) => headerOf(request, name)));
+      } catch {
+        return refuse(socket, 401, { code: "unauthorized", message: "missing or invalid token" });
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        // `ws` implements the EventTarget-style WebSocket API that Cap'n Web's transport uses.
+        newWebSocketRpcSession(ws as unknown as WebSocket, new SandgateApi(core));
+      });
+    })();
+  });
+}
+
+function headerOf(request: IncomingMessage, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function refuse(socket: Duplex, status: number, error: { code: string; message: string }): void {
+  const body = JSON.stringify({ error });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : "Not Found"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+

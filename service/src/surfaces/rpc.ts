@@ -1,0 +1,234 @@
+/**
+ * The RPC surface, derived from the operation table: one method per operation, with the same name
+ * as its operationId, taking one object (path parameters, query and body merged) validated with the
+ * same zod schemas as REST. The same methods serve Workers RPC (SandgateService, a WorkerEntrypoint)
+ * and Cap'n Web (`/rpc`), and `sandbox(id)` returns a handle whose methods are that sandbox's
+ * operations without the id.
+ */
+import { RpcTarget } from "capnweb";
+import type { z } from "@hono/zod-openapi";
+import type { SandgateCore } from "../core/core.ts";
+import { SandgateError, invalidInput, toSandgateError } from "../core/errors.ts";
+import { type Operation, type OperationContext, type Operations, type ResponseSpec, operations } from "../core/operations.ts";
+import type { FileStream } from "../core/backend.ts";
+
+// ---- Types: what a caller of the RPC surface sees, computed from the table -----------------------
+
+type In<S> = S extends z.ZodType ? z.input<S> : unknown;
+/** Raw bodies may be given whole or as a stream. */
+export type BytesInput = ReadableStream<Uint8Array> | Uint8Array | ArrayBuffer | string;
+type BodyIn<B> = B extends { kind: "json"; schema: infer S } ? In<S> : B extends { kind: "bytes" } ? { body: BytesInput } : unknown;
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+type OpOf<K extends keyof Operations> = Operations[K];
+type ParamsOf<O> = O extends Operation<infer P, unknown, unknown, ResponseSpec> ? P : never;
+type QueryOf<O> = O extends Operation<unknown, infer Q, unknown, ResponseSpec> ? Q : never;
+type BodyOf<O> = O extends Operation<unknown, unknown, infer B, ResponseSpec> ? B : never;
+
+/** The object an RPC method takes: what REST spreads over path, query and body. */
+export type RpcInput<K extends keyof Operations> = Simplify<In<ParamsOf<OpOf<K>>> & In<QueryOf<OpOf<K>>> & BodyIn<BodyOf<OpOf<K>>>>;
+
+/** What an RPC method returns. Event streams travel as NDJSON bytes (only byte streams cross Workers RPC). */
+export type RpcOutput<K extends keyof Operations> = OpOf<K>["response"] extends infer R
+  ? R extends { kind: "json"; schema: infer S }
+    ? S extends z.ZodType
+      ? z.output<S>
+      : never
+    : R extends { kind: "empty" }
+      ? void
+      : R extends { kind: "bytes" }
+        ? FileStream
+        : R extends { kind: "events" }
+          ? ReadableStream<Uint8Array>
+          : never
+  : never;
+
+export type SandgateMethods = { [K in keyof Operations]: {} extends RpcInput<K> ? (input?: RpcInput<K>) => Promise<RpcOutput<K>> : (input: RpcInput<K>) => Promise<RpcOutput<K>> };
+
+/** Operations that act on one sandbox: their input has the sandbox `id`. */
+type SandboxScoped = { [K in keyof Operations]: ParamsOf<OpOf<K>> extends z.ZodType<{ id: string }> ? K : never }[keyof Operations];
+export type SandboxMethods = {
+  [K in SandboxScoped]: {} extends Omit<RpcInput<K>, "id">
+    ? (input?: Simplify<Omit<RpcInput<K>, "id">>) => Promise<RpcOutput<K>>
+    : (input: Simplify<Omit<RpcInput<K>, "id">>) => Promise<RpcOutput<K>>;
+};
+
+/** The public RPC interface of Sandgate, on Workers RPC and Cap'n Web alike. */
+export interface SandgateRpc extends SandgateMethods {
+  /** A handle on one sandbox; calls on it can be pipelined: `api.sandbox("x").exec({command})`. */
+  sandbox(id: string): SandboxHandle;
+}
+
+// ---- Runtime: one function per operation, installed on classes --------------------------------
+
+type AnyOperation = Operation<unknown, unknown, unknown, ResponseSpec>;
+type Run = (core: SandgateCore, input: Record<string, unknown>, ctx: OperationContext) => Promise<unknown> | unknown;
+type ObjectSchema = z.ZodObject;
+
+/** Splits a merged input into path/query/body parts and validates each with its own schema. */
+function parseInput(operation: AnyOperation, raw: unknown): Record<string, unknown> {
+  if (raw !== undefined && (typeof raw !== "object" || raw === null || Array.isArray(raw))) {
+    throw new SandgateError("invalid_request", `${operation.operationId} takes one object argument`);
+  }
+  const rest: Record<string, unknown> = { ...(raw as Record<string, unknown> | undefined) };
+  const out: Record<string, unknown> = {};
+  for (const [part, schema] of [
+    ["path", operation.params],
+    ["query", operation.query],
+  ] as const) {
+    if (!schema) continue;
+    const picked: Record<string, unknown> = {};
+    for (const key of Object.keys((schema as ObjectSchema).shape)) {
+      if (key in rest) picked[key] = rest[key];
+      delete rest[key];
+    }
+    const parsed = (schema as ObjectSchema).safeParse(picked);
+    if (!parsed.success) throw invalidInput(part === "path" ? "parameters" : "options", parsed.error.issues);
+    Object.assign(out, parsed.data);
+  }
+  const body = operation.body as { kind: "json"; schema: z.ZodType } | { kind: "bytes" } | undefined;
+  if (body?.kind === "json") {
+    const parsed = body.schema.safeParse(rest);
+    if (!parsed.success) throw invalidInput("body", parsed.error.issues);
+    Object.assign(out, parsed.data);
+  } else if (body?.kind === "bytes") {
+    out.body = toByteStream(rest.body as BytesInput | undefined);
+  } else if (Object.keys(rest).length > 0) {
+    throw new SandgateError("invalid_request", `${operation.operationId} does not take ${Object.keys(rest).join(", ")}`);
+  }
+  return out;
+}
+
+function toByteStream(body: BytesInput | undefined): ReadableStream<Uint8Array> {
+  if (body instanceof ReadableStream) return body;
+  let bytes: Uint8Array;
+  if (typeof body === "string") bytes = new TextEncoder().encode(body);
+  else if (body instanceof Uint8Array) bytes = body;
+  else if (body instanceof ArrayBuffer) bytes = new Uint8Array(body);
+  else throw new SandgateError("invalid_request", "body must be a ReadableStream, Uint8Array, ArrayBuffer or string");
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
+
+/** Async events as newline-delimited JSON bytes; cancelling the stream stops the operation. */
+function eventStream(events: AsyncIterable<unknown>, abort: AbortController): ReadableStream<Uint8Array> {
+  const iterator = events[Symbol.asyncIterator]();
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await iterator.next();
+        if (next.done) controller.close();
+        else controller.enqueue(encoder.encode(`${JSON.stringify(next.value)}\n`));
+      } catch (err) {
+        const error = toSandgateError(err);
+        controller.enqueue(encoder.encode(`${JSON.stringify({ type: "error", code: error.code, message: error.message })}\n`));
+        controller.close();
+      }
+    },
+    async cancel() {
+      abort.abort();
+      await iterator.return?.();
+    },
+  });
+}
+
+/** Runs one operation for an RPC caller: validate, call core, shape the result, map errors. */
+async function invoke(core: SandgateCore, operation: AnyOperation, raw: unknown): Promise<unknown> {
+  try {
+    const input = parseInput(operation, raw);
+    const abort = new AbortController();
+    const result = await (operation.run as Run)(core, input, { signal: abort.signal });
+    if (operation.response.kind === "events") return eventStream(result as AsyncIterable<unknown>, abort);
+    if (operation.response.kind === "empty") return undefined;
+    return result;
+  } catch (err) {
+    // Only the code, message and details cross the wire; internal errors say nothing more.
+    throw toSandgateError(err);
+  }
+}
+
+const tableEntries = Object.entries(operations) as [keyof Operations, AnyOperation][];
+const isSandboxScoped = (op: AnyOperation) => op.params !== undefined && "id" in (op.params as ObjectSchema).shape;
+
+/**
+ * Puts one method per operation on `prototype`. `coreOf` finds the core from the instance, so the
+ * same methods serve a WorkerEntrypoint (core from `env`) and a Cap'n Web target (core given).
+ */
+export function installRpcMethods(prototype: object, coreOf: (self: never) => SandgateCore): void {
+  for (const [name, operation] of tableEntries) {
+    Object.defineProperty(prototype, name, {
+      value: function (this: never, input?: unknown) {
+        return invoke(coreOf(this), operation, input);
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
+}
+
+/** One sandbox's operations, with its id bound. Returned by `sandbox(id)`. */
+export class SandboxHandle extends RpcTarget {
+  constructor(
+    private readonly core: SandgateCore,
+    readonly id: string,
+  ) {
+    super();
+  }
+}
+export interface SandboxHandle extends SandboxMethods {}
+
+for (const [name, operation] of tableEntries) {
+  if (!isSandboxScoped(operation)) continue;
+  Object.defineProperty(SandboxHandle.prototype, name, {
+    value: function (this: SandboxHandle, input?: Record<string, unknown>) {
+      return invoke((this as unknown as { core: SandgateCore }).core, operation, { ...input, id: this.id });
+    },
+    writable: true,
+    configurable: true,
+  });
+}
+
+/** The Cap'n Web main object: every operation, and `sandbox(id)`. */
+export class SandgateApi extends RpcTarget {
+  constructor(private readonly core: SandgateCore) {
+    super();
+  }
+
+  sandbox(id: string): SandboxHandle {
+    return new SandboxHandle(this.core, id);
+  }
+}
+export interface SandgateApi extends SandgateMethods {}
+installRpcMethods(SandgateApi.prototype, (self: SandgateApi) => (self as unknown as { core: SandgateCore }).core);
+
+/** The names of every RPC method, for parity checks. */
+export const rpcMethodNames = tableEntries.map(([name]) => name);
+export const sandboxMethodNames = tableEntries.filter(([, op]) => isSandboxScoped(op)).map(([name]) => name);
+
+/** Reads an NDJSON event stream (what `execStream` returns over RPC) as objects. */
+export async function* readNdjson<T = unknown>(stream: ReadableStream<Uint8Array>): AsyncGenerator<T> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let newline: number;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        if (line.trim()) yield JSON.parse(line) as T;
+      }
+    }
+    if (buffer.trim()) yield JSON.parse(buffer) as T;
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
