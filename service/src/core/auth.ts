@@ -5,6 +5,8 @@ export interface AuthConfig {
   token?: string;
   /** Also require the token for /openapi.json and /docs. */
   protectDocs: boolean;
+  /** With no token configured, refuse every protected request instead of allowing it (the Worker's default). */
+  failClosed?: boolean;
 }
 
 /** The token a request presents: `Authorization: Bearer <token>` or `x-sandgate-token: <token>`. Never a URL. */
@@ -19,7 +21,10 @@ export function presentedToken(header: (name: string) => string | null | undefin
 
 /** Throws `unauthorized` unless the presented token equals the configured one. Says nothing about why. */
 export async function requireToken(config: AuthConfig, presented: string | undefined): Promise<void> {
-  if (config.token === undefined) return;
+  if (config.token === undefined) {
+    if (config.failClosed) throw new SandgateError("unauthorized", "this service has no token configured and refuses requests; set SANDGATE_TOKEN");
+    return;
+  }
   if (presented === undefined || presented === "" || !(await constantTimeEqual(presented, config.token))) {
     throw new SandgateError("unauthorized", "missing or invalid token");
   }

@@ -125,7 +125,7 @@ export class SandgateCore {
     if (encoding === "base64") content = bytesToBase64(bytes);
     else {
       try {
-        content = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+        content = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
       } catch {
         throw errors.invalid(`'${target.abs}' is not valid UTF-8; read it with encoding "base64"`);
       }
@@ -200,14 +200,15 @@ export function generateId(): string {
   return id;
 }
 
-function encodeCursor(lastId: string): string {
+export function encodeCursor(lastId: string): string {
   return bytesToBase64(new TextEncoder().encode(lastId)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
 }
 
 function decodeCursor(cursor: string | undefined): string | undefined {
   if (cursor === undefined) return undefined;
   try {
-    const id = new TextDecoder("utf-8", { fatal: true }).decode(base64ToBytes(cursor.replaceAll("-", "+").replaceAll("_", "/")));
+    const standard = cursor.replaceAll("-", "+").replaceAll("_", "/");
+    const id = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(base64ToBytes(standard.padEnd(Math.ceil(standard.length / 4) * 4, "=")));
     if (/^[a-z0-9][a-z0-9-]{0,62}$/.test(id)) return id;
   } catch {
     // fall through to the error below

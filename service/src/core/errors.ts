@@ -47,5 +47,11 @@ export function invalidInput(where: string, issues: ReadonlyArray<{ path: Readon
 
 /** Anything that is not already a SandgateError becomes `internal`, with no detail leaked to callers. */
 export function toSandgateError(err: unknown): SandgateError {
-  return err instanceof SandgateError ? err : errors.internal();
+  if (err instanceof SandgateError) return err;
+  // The same class loaded twice (bundles, test runners) fails instanceof; its shape does not.
+  const like = err as { name?: unknown; code?: unknown; message?: unknown; details?: unknown } | null;
+  if (like?.name === "SandgateError" && typeof like.code === "string" && like.code in httpStatusOf) {
+    return new SandgateError(like.code as ErrorCode, String(like.message), like.details as Record<string, unknown> | undefined);
+  }
+  return errors.internal();
 }

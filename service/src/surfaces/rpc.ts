@@ -147,8 +147,10 @@ async function invoke(core: SandgateCore, operation: AnyOperation, raw: unknown)
     if (operation.response.kind === "empty") return undefined;
     return result;
   } catch (err) {
-    // Only the code, message and details cross the wire; internal errors say nothing more.
-    throw toSandgateError(err);
+    // Only the code, message and details cross the wire; internal errors say nothing more there.
+    const error = toSandgateError(err);
+    if (error !== err) console.error(`sandgate: ${operation.operationId} failed:`, err);
+    throw error;
   }
 }
 

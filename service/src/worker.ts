@@ -1,0 +1,79 @@
+/**
+ * The Cloudflare host: composition only. `fetch` serves the same REST app as the Node host plus
+ * Cap'n Web at /rpc; `SandgateService` is the WorkerEntrypoint other Workers bind to; the Durable
+ * Object classes are exported for wrangler.
+ */
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { type Sandbox, getSandbox } from "@cloudflare/sandbox";
+import { newWorkersRpcResponse } from "capnweb";
+import type { Backend } from "./core/backend.ts";
+import { SandgateCore } from "./core/core.ts";
+import { CloudflareBackend } from "./backends/cloudflare/index.ts";
+import { RemoteBackend } from "./backends/remote/index.ts";
+import { createRestApp } from "./surfaces/rest.ts";
+import { SandboxHandle, type SandgateMethods, installRpcMethods } from "./surfaces/rpc.ts";
+
+export { Sandbox } from "@cloudflare/sandbox";
+export { SandgateRegistry } from "./backends/cloudflare/registry-object.ts";
+export type { SandgateRpc, SandgateMethods, SandboxMethods, RpcInput, RpcOutput } from "./surfaces/rpc.ts";
+export { readNdjson } from "./surfaces/rpc.ts";
+
+function backendFor(env: Env): Backend {
+  if (env.SANDGATE_BACKEND === "remote") {
+    if (!env.SANDGATE_REMOTE_URL) throw new Error("SANDGATE_BACKEND=remote needs SANDGATE_REMOTE_URL");
+    return new RemoteBackend({ url: env.SANDGATE_REMOTE_URL, token: env.SANDGATE_REMOTE_TOKEN || undefined });
+  }
+  const registry = env.REGISTRY.get(env.REGISTRY.idFromName("registry"));
+  return new CloudflareBackend({
+    // wrangler types cannot see the SDK's class behind the binding; this is its real type.
+    sandbox: (id) => getSandbox(env.Sandbox as unknown as DurableObjectNamespace<Sandbox>, id),
+    registry: registry as unknown as CloudflareBackendRegistry,
+  });
+}
+type CloudflareBackendRegistry = ConstructorParameters<typeof CloudflareBackend>[0]["registry"];
+
+// The env object is stable for an isolate's life, so each is built once.
+const cores = new WeakMap<Env, SandgateCore>();
+function coreFor(env: Env): SandgateCore {
+  let core = cores.get(env);
+  if (!core) cores.set(env, (core = new SandgateCore(backendFor(env))));
+  return core;
+}
+
+const apps = new WeakMap<Env, ReturnType<typeof createRestApp>>();
+function appFor(env: Env) {
+  let app = apps.get(env);
+  if (!app) {
+    app = createRestApp({
+      core: coreFor(env),
+      auth: {
+        token: env.SANDGATE_TOKEN || undefined,
+        protectDocs: env.SANDGATE_PROTECT_DOCS === "true",
+        failClosed: env.SANDGATE_ALLOW_NO_TOKEN !== "true",
+      },
+      onInternalError: (err) => console.error("internal error", err),
+      rpc: (request, api) => newWorkersRpcResponse(request, api),
+    });
+    apps.set(env, app);
+  }
+  return app;
+}
+
+/** Workers RPC for service bindings: one method per operation, and `sandbox(id)`. */
+export class SandgateService extends WorkerEntrypoint<Env> {
+  sandbox(id: string): SandboxHandle {
+    return new SandboxHandle(coreFor(this.env), id);
+  }
+
+  override fetch(request: Request): Promise<Response> {
+    return Promise.resolve(appFor(this.env).fetch(request, this.env, this.ctx));
+  }
+}
+export interface SandgateService extends SandgateMethods {}
+installRpcMethods(SandgateService.prototype, (self: SandgateService) => coreFor((self as unknown as { env: Env }).env));
+
+export default {
+  fetch(request, env, ctx) {
+    return appFor(env).fetch(request, env, ctx);
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,38 @@
+/**
+ * Starts a real Node host (local runtime, bubblewrap) for the Worker tests: the Worker's
+ * RemoteBackend and the CloudflareBackend's SDK stand-in both reach it over real HTTP.
+ * Also bundles the example consumer Worker for use as an auxiliary Worker.
+ */
+import { build } from "esbuild";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { startHost } from "../test/host.ts";
+
+import { HOST_TOKEN } from "./constants.ts";
+
+declare module "vitest" {
+  interface ProvidedContext {
+    hostUrl: string;
+    consumerDir: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const host = await startHost({ token: HOST_TOKEN });
+  const consumerDir = mkdtempSync(join(tmpdir(), "sandgate-consumer-"));
+  await build({
+    entryPoints: [join(import.meta.dirname, "..", "..", "examples", "consumer-worker", "src", "index.ts")],
+    bundle: true,
+    format: "esm",
+    external: ["cloudflare:*"],
+    outfile: join(consumerDir, "index.js"),
+    logLevel: "warning",
+  });
+  project.provide("hostUrl", host.url);
+  project.provide("consumerDir", consumerDir);
+  return async () => {
+    await host.stop();
+  };
+}

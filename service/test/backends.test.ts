@@ -1,0 +1,23 @@
+import { LocalBackend } from "../src/backends/local/index.ts";
+import { RemoteBackend } from "../src/backends/remote/index.ts";
+import { afterAll, beforeAll } from "vitest";
+import { backendContract } from "./backend-contract.ts";
+import { type TestHost, startHost, tempDir } from "./host.ts";
+
+backendContract("LocalBackend", {
+  prefix: "local",
+  open: () => LocalBackend.open({ dataDir: tempDir(), isolation: "bwrap" }),
+});
+
+let host: TestHost;
+beforeAll(async () => {
+  host = await startHost({ token: "remote-contract" });
+});
+afterAll(async () => {
+  await host.stop();
+});
+
+backendContract("RemoteBackend (to a real Node host)", {
+  prefix: "remote",
+  open: async () => new RemoteBackend({ url: host.url, token: "remote-contract" }),
+});
