@@ -33,6 +33,15 @@ describe("the contract", () => {
   });
 });
 
+describe("deploy artifacts", () => {
+  it("builds the container from the same version of the sandbox image as the SDK in package.json", () => {
+    const root = join(import.meta.dirname, "..", "..");
+    const sdk = (JSON.parse(readFileSync(join(root, "service", "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies["@cloudflare/sandbox"];
+    expect(sdk).toMatch(/^\d+\.\d+\.\d+$/); // pinned exactly, so the image cannot drift from it
+    expect(readFileSync(join(root, "Dockerfile"), "utf8")).toContain(`FROM docker.io/cloudflare/sandbox:${sdk}\n`);
+  });
+});
+
 describe("workspace paths", () => {
   it.each([
     ["a.txt", "/workspace/a.txt"],

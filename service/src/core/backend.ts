@@ -24,6 +24,13 @@ export interface ExecSpec {
   maxOutputBytes: number;
 }
 
+export interface SandboxPatch {
+  expiresAt?: string;
+  labels?: Record<string, string>;
+  ttlSeconds?: number;
+  extendBySeconds?: number;
+}
+
 export interface SandboxQuery {
   labels: Record<string, string>;
   limit: number;
@@ -47,7 +54,8 @@ export interface Backend {
   createSandbox(record: SandboxRecord): Promise<SandboxInfo>;
   getSandbox(id: string): Promise<SandboxInfo>;
   listSandboxes(query: SandboxQuery): Promise<SandboxInfo[]>;
-  updateSandbox(id: string, patch: { expiresAt?: string; labels?: Record<string, string> }): Promise<SandboxInfo>;
+  /** `expiresAt` is the new expiry; the caller's own terms (ttl or extension) come along for backends that forward them. */
+  updateSandbox(id: string, patch: SandboxPatch): Promise<SandboxInfo>;
   deleteSandbox(id: string): Promise<void>;
 
   exec(id: string, spec: ExecSpec, signal?: AbortSignal): Promise<ExecResult>;

@@ -82,7 +82,7 @@ export class SandgateCore {
       const current = await this.backend.getSandbox(id);
       expiresAt = new Date(Date.parse(current.expiresAt) + patch.extendBySeconds * 1000).toISOString();
     }
-    return this.backend.updateSandbox(id, { expiresAt, labels: patch.labels });
+    return this.backend.updateSandbox(id, { expiresAt, labels: patch.labels, ttlSeconds: patch.ttlSeconds, extendBySeconds: patch.extendBySeconds });
   }
 
   async deleteSandbox({ id }: Id): Promise<void> {

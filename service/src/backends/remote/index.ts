@@ -1,4 +1,4 @@
-import type { Backend, ExecSpec, FileStream, SandboxQuery, SandboxRecord } from "../../core/backend.ts";
+import type { Backend, ExecSpec, FileStream, SandboxPatch, SandboxQuery, SandboxRecord } from "../../core/backend.ts";
 import { encodeCursor } from "../../core/core.ts";
 import { SandgateError } from "../../core/errors.ts";
 import type { WorkspacePath } from "../../core/paths.ts";
@@ -56,10 +56,17 @@ export class RemoteBackend implements Backend {
     return out;
   }
 
-  updateSandbox(id: string, patch: { expiresAt?: string; labels?: Record<string, string> }): Promise<SandboxInfo> {
-    return this.json("PATCH", sandbox(id), {
-      body: { ...(patch.expiresAt ? { ttlSeconds: secondsUntil(patch.expiresAt) } : {}), ...(patch.labels ? { labels: patch.labels } : {}) },
-    });
+  updateSandbox(id: string, patch: SandboxPatch): Promise<SandboxInfo> {
+    // Forward the caller's terms, so the remote host computes the expiry from its own record and clock.
+    const expiry =
+      patch.extendBySeconds !== undefined
+        ? { extendBySeconds: patch.extendBySeconds }
+        : patch.ttlSeconds !== undefined
+          ? { ttlSeconds: patch.ttlSeconds }
+          : patch.expiresAt
+            ? { ttlSeconds: secondsUntil(patch.expiresAt) }
+            : {};
+    return this.json("PATCH", sandbox(id), { body: { ...expiry, ...(patch.labels ? { labels: patch.labels } : {}) } });
   }
 
   async deleteSandbox(id: string): Promise<void> {
