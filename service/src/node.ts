@@ -12,6 +12,7 @@ import { LocalBackend } from "./backends/local/index.ts";
 import type { IsolationMode } from "./backends/local/isolation.ts";
 import { SandgateCore, defaultLimits, type Limits } from "./core/core.ts";
 import { createRestApp } from "./surfaces/rest.ts";
+import { swaggerUiDistAssets } from "./surfaces/docs-node.ts";
 import { serveRpcWebSockets } from "./surfaces/rpc-websocket.ts";
 import { newHttpBatchRpcResponse } from "capnweb";
 import { SandgateError } from "./core/errors.ts";
@@ -119,6 +120,7 @@ export async function startNodeHost(config: NodeHostConfig, log: (line: string) 
   const app = createRestApp({
     core,
     auth,
+    docsAssets: swaggerUiDistAssets(),
     onInternalError: (err) => log(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
     rpc: (request, api) =>
       request.method === "POST"

@@ -55,19 +55,23 @@ export type ExecResult = z.infer<typeof ExecResult>;
 /** The events of a streaming exec, in the order they happen; `exit` or `error` is always last. */
 export const ExecEvent = z
   .discriminatedUnion("type", [
-    z.object({ type: z.literal("stdout"), data: z.string() }),
-    z.object({ type: z.literal("stderr"), data: z.string() }),
-    z.object({
-      type: z.literal("exit"),
-      exitCode: z.number().int(),
-      durationMs: z.number(),
-      timedOut: z.boolean(),
-    }),
-    z.object({
-      type: z.literal("error"),
-      code: z.string(),
-      message: z.string(),
-    }),
+    z.object({ type: z.literal("stdout"), data: z.string() }).openapi("ExecStdoutEvent", { description: "A chunk of standard output, decoded as UTF-8." }),
+    z.object({ type: z.literal("stderr"), data: z.string() }).openapi("ExecStderrEvent", { description: "A chunk of standard error, decoded as UTF-8." }),
+    z
+      .object({
+        type: z.literal("exit"),
+        exitCode: z.number().int(),
+        durationMs: z.number(),
+        timedOut: z.boolean(),
+      })
+      .openapi("ExecExitEvent", { description: "The command ended; always the last event of a successful stream." }),
+    z
+      .object({
+        type: z.literal("error"),
+        code: z.string(),
+        message: z.string(),
+      })
+      .openapi("ExecErrorEvent", { description: "The stream failed after it started; always the last event." }),
   ])
   .openapi("ExecEvent", {
     description: "One server-sent event of `execStream`; the SSE event name equals `type` and `data` holds this object as JSON.",

@@ -13,6 +13,7 @@ import { type Operation, type OperationContext, type ResponseSpec, operations } 
 import type { FileStream } from "../core/backend.ts";
 import { ErrorEnvelope, type ErrorCode } from "../schemas/common.ts";
 import { registerCompatRoutes } from "./compat.ts";
+import { type DocsAssetLoader, registerDocs } from "./docs.ts";
 import { SandgateApi } from "./rpc.ts";
 
 export interface RestOptions {
@@ -25,6 +26,8 @@ export interface RestOptions {
    * transport it has (Workers: batch and WebSocket; Node: batch here, WebSocket on upgrade).
    */
   rpc?: (request: Request, api: SandgateApi) => Promise<Response>;
+  /** Serves the API explorer at /docs from these Swagger UI assets; no /docs without it. */
+  docsAssets?: DocsAssetLoader;
 }
 
 /** SSE comment lines keep proxies and clients from closing a quiet stream. */
@@ -51,7 +54,7 @@ export const openApiInfo = {
 };
 
 /** The REST surface: one route per row of the operation table, plus /openapi.json. */
-export function createRestApp({ core, auth, onInternalError, rpc }: RestOptions): OpenAPIHono {
+export function createRestApp({ core, auth, onInternalError, rpc, docsAssets }: RestOptions): OpenAPIHono {
   const validationHook: Hook<unknown, Env, string, unknown> = (result, c) => {
     if (!result.success) return c.json(invalidInput(result.target === "json" ? "body" : result.target, result.error.issues).toEnvelope(), 400);
   };
@@ -102,6 +105,7 @@ export function createRestApp({ core, auth, onInternalError, rpc }: RestOptions)
   registerCompatRoutes(app, core, jsonBodyLimit);
   if (rpc) app.all("/rpc", (c) => rpc(c.req.raw, new SandgateApi(core)));
   app.get("/openapi.json", (c) => c.json(openApiDocument(app)));
+  if (docsAssets) registerDocs(app, { assets: docsAssets });
   return app;
 }
 

@@ -1,0 +1,61 @@
+"""The one error type of the client: Sandgate's error envelope, raised."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+from .generated.models.error_code import ErrorCode
+
+_CODE_OF_STATUS: dict[int, ErrorCode] = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    500: "internal",
+    503: "sandbox_unavailable",
+    504: "timeout",
+}
+
+
+class SandgateError(Exception):
+    """A failed call: the response's ``{"error": {"code", "message", "details"?}}`` envelope and its HTTP status.
+
+    Responses without the envelope (a proxy's error page, say) get the code that fits their status, or
+    ``internal``.
+    """
+
+    code: ErrorCode
+    message: str
+    status: int
+    details: dict[str, Any] | None
+
+    def __init__(self, code: ErrorCode, message: str, status: int, details: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+        self.details = details
+
+    def __repr__(self) -> str:
+        return f"SandgateError(code={self.code!r}, status={self.status}, message={self.message!r})"
+
+    @classmethod
+    def from_body(cls, status: int, content: bytes) -> SandgateError:
+        """Builds the error from a response's status and raw body."""
+        try:
+            body: Any = json.loads(content)
+        except ValueError:
+            body = None
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict) and isinstance(error.get("code"), str) and isinstance(error.get("message"), str):
+            details = error.get("details")
+            # A code newer than this client's ErrorCode still reaches the caller as it was sent.
+            return cls(
+                cast(ErrorCode, error["code"]), error["message"], status, details if isinstance(details, dict) else None
+            )
+        text = content[:200].decode("utf-8", "replace")
+        return cls(_CODE_OF_STATUS.get(status, "internal"), f"HTTP {status}" + (f": {text}" if text else ""), status)

@@ -1,0 +1,199 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.compat_sandbox import CompatSandbox
+from ...models.error import Error
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    sandbox_id: str,
+    *,
+    keepalive_seconds: int | Unset = UNSET,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["keepalive_seconds"] = keepalive_seconds
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/sandbox/{sandbox_id}".format(
+            sandbox_id=quote(str(sandbox_id), safe=""),
+        ),
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> CompatSandbox | Error | None:
+    if response.status_code == 200:
+        response_200 = CompatSandbox.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Error.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 500:
+        response_500 = Error.from_dict(response.json())
+
+        return response_500
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[CompatSandbox | Error]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    sandbox_id: str,
+    *,
+    client: AuthenticatedClient,
+    keepalive_seconds: int | Unset = UNSET,
+) -> Response[CompatSandbox | Error]:
+    """Get a sandbox (seed-001 format)
+
+    Args:
+        sandbox_id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
+        keepalive_seconds (int | Unset): Keep the sandbox alive at least this many seconds from
+            now.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[CompatSandbox | Error]
+    """
+
+    kwargs = _get_kwargs(
+        sandbox_id=sandbox_id,
+        keepalive_seconds=keepalive_seconds,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    sandbox_id: str,
+    *,
+    client: AuthenticatedClient,
+    keepalive_seconds: int | Unset = UNSET,
+) -> CompatSandbox | Error | None:
+    """Get a sandbox (seed-001 format)
+
+    Args:
+        sandbox_id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
+        keepalive_seconds (int | Unset): Keep the sandbox alive at least this many seconds from
+            now.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        CompatSandbox | Error
+    """
+
+    return sync_detailed(
+        sandbox_id=sandbox_id,
+        client=client,
+        keepalive_seconds=keepalive_seconds,
+    ).parsed
+
+
+async def asyncio_detailed(
+    sandbox_id: str,
+    *,
+    client: AuthenticatedClient,
+    keepalive_seconds: int | Unset = UNSET,
+) -> Response[CompatSandbox | Error]:
+    """Get a sandbox (seed-001 format)
+
+    Args:
+        sandbox_id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
+        keepalive_seconds (int | Unset): Keep the sandbox alive at least this many seconds from
+            now.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[CompatSandbox | Error]
+    """
+
+    kwargs = _get_kwargs(
+        sandbox_id=sandbox_id,
+        keepalive_seconds=keepalive_seconds,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    sandbox_id: str,
+    *,
+    client: AuthenticatedClient,
+    keepalive_seconds: int | Unset = UNSET,
+) -> CompatSandbox | Error | None:
+    """Get a sandbox (seed-001 format)
+
+    Args:
+        sandbox_id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
+        keepalive_seconds (int | Unset): Keep the sandbox alive at least this many seconds from
+            now.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        CompatSandbox | Error
+    """
+
+    return (
+        await asyncio_detailed(
+            sandbox_id=sandbox_id,
+            client=client,
+            keepalive_seconds=keepalive_seconds,
+        )
+    ).parsed

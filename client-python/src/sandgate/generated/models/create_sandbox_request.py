@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.create_sandbox_request_env import CreateSandboxRequestEnv
+    from ..models.create_sandbox_request_labels import CreateSandboxRequestLabels
+
+
+T = TypeVar("T", bound="CreateSandboxRequest")
+
+
+@_attrs_define
+class CreateSandboxRequest:
+    """
+    Attributes:
+        id (str | Unset): Choose the id; generated when omitted. Creating an existing id is a 409. Example: demo.
+        ttl_seconds (int | Unset): Seconds until the sandbox expires and is reaped (at most 30 days). Example: 3600.
+        env (CreateSandboxRequestEnv | Unset): Environment for every command in this sandbox; per-exec env overrides it.
+            Example: {'GREETING': 'hello'}.
+        labels (CreateSandboxRequestLabels | Unset): Key/value labels for finding sandboxes later. Example: {'team':
+            'search', 'job': '42'}.
+    """
+
+    id: str | Unset = UNSET
+    ttl_seconds: int | Unset = UNSET
+    env: CreateSandboxRequestEnv | Unset = UNSET
+    labels: CreateSandboxRequestLabels | Unset = UNSET
+
+    def to_dict(self) -> dict[str, Any]:
+        id = self.id
+
+        ttl_seconds = self.ttl_seconds
+
+        env: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.env, Unset):
+            env = self.env.to_dict()
+
+        labels: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.labels, Unset):
+            labels = self.labels.to_dict()
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update({})
+        if id is not UNSET:
+            field_dict["id"] = id
+        if ttl_seconds is not UNSET:
+            field_dict["ttlSeconds"] = ttl_seconds
+        if env is not UNSET:
+            field_dict["env"] = env
+        if labels is not UNSET:
+            field_dict["labels"] = labels
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.create_sandbox_request_env import CreateSandboxRequestEnv
+        from ..models.create_sandbox_request_labels import CreateSandboxRequestLabels
+
+        d = dict(src_dict)
+        id = d.pop("id", UNSET)
+
+        ttl_seconds = d.pop("ttlSeconds", UNSET)
+
+        _env = d.pop("env", UNSET)
+        env: CreateSandboxRequestEnv | Unset
+        if isinstance(_env, Unset):
+            env = UNSET
+        else:
+            env = CreateSandboxRequestEnv.from_dict(_env)
+
+        _labels = d.pop("labels", UNSET)
+        labels: CreateSandboxRequestLabels | Unset
+        if isinstance(_labels, Unset):
+            labels = UNSET
+        else:
+            labels = CreateSandboxRequestLabels.from_dict(_labels)
+
+        create_sandbox_request = cls(
+            id=id,
+            ttl_seconds=ttl_seconds,
+            env=env,
+            labels=labels,
+        )
+
+        return create_sandbox_request

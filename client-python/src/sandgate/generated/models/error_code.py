@@ -1,0 +1,33 @@
+from typing import Literal
+
+ErrorCode = Literal[
+    "conflict",
+    "forbidden",
+    "internal",
+    "invalid_request",
+    "not_found",
+    "payload_too_large",
+    "sandbox_unavailable",
+    "timeout",
+    "unauthorized",
+    "unsupported_media_type",
+]
+
+ERROR_CODE_VALUES: set[ErrorCode] = {
+    "conflict",
+    "forbidden",
+    "internal",
+    "invalid_request",
+    "not_found",
+    "payload_too_large",
+    "sandbox_unavailable",
+    "timeout",
+    "unauthorized",
+    "unsupported_media_type",
+}
+
+
+def check_error_code(value: str) -> ErrorCode:
+    if value in ERROR_CODE_VALUES:
+        return value
+    raise TypeError(f"Unexpected value {value!r}. Expected one of {ERROR_CODE_VALUES!r}")

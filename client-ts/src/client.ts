@@ -1,0 +1,369 @@
+import createClient, { type Client } from "openapi-fetch";
+import { SandgateError } from "./errors.js";
+import type { components, paths } from "./schema.js";
+import { parseServerSentEvents } from "./sse.js";
+
+type Schemas = components["schemas"];
+export type Health = Schemas["Health"];
+export type SandboxInfo = Schemas["SandboxInfo"];
+export type SandboxList = Schemas["SandboxList"];
+export type SandboxStatus = Schemas["SandboxStatus"];
+export type CreateSandboxRequest = Schemas["CreateSandboxRequest"];
+export type UpdateSandboxRequest = Schemas["UpdateSandboxRequest"];
+export type ListSandboxesQuery = NonNullable<paths["/v1/sandboxes"]["get"]["parameters"]["query"]>;
+export type ExecRequest = Schemas["ExecRequest"];
+export type ExecResult = Schemas["ExecResult"];
+export type ExecEvent = Schemas["ExecEvent"];
+export type ExecStdoutEvent = Schemas["ExecStdoutEvent"];
+export type ExecStderrEvent = Schemas["ExecStderrEvent"];
+export type ExecExitEvent = Schemas["ExecExitEvent"];
+export type ExecErrorEvent = Schemas["ExecErrorEvent"];
+export type FileInfo = Schemas["FileInfo"];
+export type FileList = Schemas["FileList"];
+export type FileContent = Schemas["FileContent"];
+export type FileType = Schemas["FileType"];
+export type Encoding = Schemas["Encoding"];
+
+/** The fetch the client calls; `globalThis.fetch` by default. A Worker may pass a service binding's fetch. */
+export type FetchLike = (request: Request) => Promise<Response>;
+
+export interface SandgateClientOptions {
+  /** Where Sandgate listens, e.g. `http://127.0.0.1:8787` or `https://sandgate.example.workers.dev`. */
+  baseUrl: string | URL;
+  /** The API token, sent as `Authorization: Bearer …`. Leave out when the host runs without auth. */
+  token?: string | undefined;
+  fetch?: FetchLike | undefined;
+  /** Extra headers for every request. */
+  headers?: Record<string, string> | undefined;
+}
+
+export interface CallOptions {
+  /** Aborts the request; for streams, closing them also stops the work on the server. */
+  signal?: AbortSignal | undefined;
+}
+
+/** A shell command line (`/bin/sh -c`), an argv array (no shell), or the whole request body. */
+export type ExecCommand = string | readonly string[] | ExecRequest;
+export type ExecOptions = Omit<ExecRequest, "command" | "argv"> & CallOptions;
+
+/** A file's new content: a stream (sent as it is read, never buffered), bytes, a Blob, or text (UTF-8). */
+export type FileBody = ReadableStream<Uint8Array> | Uint8Array | ArrayBuffer | Blob | string;
+
+export interface ReadOptions extends CallOptions {
+  /** `bytes` (default): a Uint8Array; `text`: decoded as UTF-8; `stream`: the body as it arrives. */
+  as?: "bytes" | "text" | "stream";
+}
+
+export interface SandgateClient {
+  /** The typed openapi-fetch client underneath, for anything the methods below do not cover. */
+  readonly raw: Client<paths>;
+  /** `GET /health`: liveness, version and backend. */
+  health(options?: CallOptions): Promise<Health>;
+  readonly sandboxes: SandboxesApi;
+  /** A handle on one sandbox; makes no request by itself. */
+  sandbox(id: string): Sandbox;
+}
+
+export interface SandboxesApi {
+  /** Creates a sandbox and answers with a handle on it, carrying the new sandbox's `info`. */
+  create(body?: CreateSandboxRequest, options?: CallOptions): Promise<Sandbox & { readonly info: SandboxInfo }>;
+  /** One page; pass `nextCursor` back as `cursor` for the next. */
+  list(query?: ListSandboxesQuery, options?: CallOptions): Promise<SandboxList>;
+  /** Every sandbox matching `query`, fetching page after page as the loop goes. */
+  listAll(query?: Omit<ListSandboxesQuery, "cursor">, options?: CallOptions): AsyncGenerator<SandboxInfo, void, undefined>;
+  get(id: string, options?: CallOptions): Promise<SandboxInfo>;
+  update(id: string, body: UpdateSandboxRequest, options?: CallOptions): Promise<SandboxInfo>;
+  delete(id: string, options?: CallOptions): Promise<void>;
+}
+
+export interface Sandbox {
+  readonly id: string;
+  /** What the last `create`, `get` or `update` through this handle answered; undefined before any. */
+  readonly info: SandboxInfo | undefined;
+  /** Fetches the sandbox's current state (and keeps it in `info`). */
+  get(options?: CallOptions): Promise<SandboxInfo>;
+  update(body: UpdateSandboxRequest, options?: CallOptions): Promise<SandboxInfo>;
+  delete(options?: CallOptions): Promise<void>;
+  /** Runs a command and waits for it. A non-zero exit is a result, not an error. */
+  exec(command: ExecCommand, options?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Runs a command and yields its `stdout`/`stderr` events as they happen, then one `exit` (or `error`).
+   * Leaving the loop early closes the stream, which kills the command.
+   */
+  execStream(command: ExecCommand, options?: ExecOptions): AsyncGenerator<ExecEvent, void, undefined>;
+  readonly files: SandboxFiles;
+}
+
+export interface SandboxFiles {
+  read(path: string, options?: ReadOptions & { as?: "bytes" }): Promise<Uint8Array>;
+  read(path: string, options: ReadOptions & { as: "text" }): Promise<string>;
+  read(path: string, options: ReadOptions & { as: "stream" }): Promise<ReadableStream<Uint8Array>>;
+  /** Uploads raw bytes, streamed; the file appears whole or not at all. Missing parents are created. */
+  write(path: string, body: FileBody, options?: CallOptions): Promise<FileInfo>;
+  /** Reads a file into JSON, as text or base64 (limited in size by the host; prefer `read`). */
+  readJson(path: string, options?: { encoding?: Encoding } & CallOptions): Promise<FileContent>;
+  /** Writes a file from JSON text or base64 (limited in size by the host; prefer `write`). */
+  writeJson(path: string, content: string, options?: { encoding?: Encoding } & CallOptions): Promise<FileInfo>;
+  list(path?: string, options?: { recursive?: boolean } & CallOptions): Promise<FileList>;
+  stat(path: string, options?: CallOptions): Promise<FileInfo>;
+  mkdir(path: string, options?: { recursive?: boolean } & CallOptions): Promise<FileInfo>;
+  move(from: string, to: string, options?: { overwrite?: boolean } & CallOptions): Promise<FileInfo>;
+  delete(path: string, options?: { recursive?: boolean } & CallOptions): Promise<void>;
+}
+
+/** Creates a client for one Sandgate host. Runs in Node 22+, browsers and Workers (web APIs only). */
+export function createSandgateClient(options: SandgateClientOptions): SandgateClient {
+  const userFetch = options.fetch;
+  const raw = createClient<paths>({
+    baseUrl: String(options.baseUrl).replace(/\/+$/, ""),
+    headers: {
+      ...options.headers,
+      ...(options.token !== undefined ? { authorization: `Bearer ${options.token}` } : {}),
+    },
+    // Called unbound: a service binding's or a polyfill's fetch may need its own `this`.
+    fetch: userFetch ? (request) => userFetch(request) : (request) => globalThis.fetch(request),
+  });
+  return new ClientImpl(raw);
+}
+
+type Outcome<D> = { data?: D; error?: unknown; response: Response };
+
+/** The data of a successful response, or the response's error envelope thrown as a SandgateError. */
+async function unwrap<D>(pending: Promise<Outcome<D>>): Promise<D> {
+  const { data, error, response } = await pending;
+  if (!response.ok) throw SandgateError.fromBody(response.status, error);
+  return data as D;
+}
+
+function signalOf(options: CallOptions | undefined): { signal?: AbortSignal } {
+  return options?.signal ? { signal: options.signal } : {};
+}
+
+function execBody(command: ExecCommand, options: ExecOptions | undefined): ExecRequest {
+  const { signal: _signal, ...rest } = options ?? {};
+  const base: ExecRequest = typeof command === "string" ? { command } : isStringArray(command) ? { argv: [...command] } : { ...command };
+  return { ...base, ...rest };
+}
+
+function isStringArray(value: ExecCommand): value is readonly string[] {
+  return Array.isArray(value);
+}
+
+function isStream(body: FileBody): body is ReadableStream<Uint8Array> {
+  return typeof (body as { getReader?: unknown }).getReader === "function";
+}
+
+const execEventTypes = new Set<string>(["stdout", "stderr", "exit", "error"]);
+
+class ClientImpl implements SandgateClient {
+  readonly sandboxes: SandboxesApi;
+
+  constructor(readonly raw: Client<paths>) {
+    this.sandboxes = new SandboxesImpl(raw);
+  }
+
+  health(options?: CallOptions): Promise<Health> {
+    return unwrap(this.raw.GET("/health", { ...signalOf(options) }));
+  }
+
+  sandbox(id: string): Sandbox {
+    return new SandboxImpl(this.raw, this.sandboxes, id, undefined);
+  }
+}
+
+class SandboxesImpl implements SandboxesApi {
+  constructor(private readonly raw: Client<paths>) {}
+
+  async create(body: CreateSandboxRequest = {}, options?: CallOptions): Promise<Sandbox & { readonly info: SandboxInfo }> {
+    const info = await unwrap(this.raw.POST("/v1/sandboxes", { body, ...signalOf(options) }));
+    return new SandboxImpl(this.raw, this, info.id, info) as Sandbox & { readonly info: SandboxInfo };
+  }
+
+  list(query: ListSandboxesQuery = {}, options?: CallOptions): Promise<SandboxList> {
+    return unwrap(this.raw.GET("/v1/sandboxes", { params: { query }, ...signalOf(options) }));
+  }
+
+  async *listAll(query: Omit<ListSandboxesQuery, "cursor"> = {}, options?: CallOptions): AsyncGenerator<SandboxInfo, void, undefined> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.list({ ...query, ...(cursor !== undefined ? { cursor } : {}) }, options);
+      yield* page.sandboxes;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+
+  get(id: string, options?: CallOptions): Promise<SandboxInfo> {
+    return unwrap(this.raw.GET("/v1/sandboxes/{id}", { params: { path: { id } }, ...signalOf(options) }));
+  }
+
+  update(id: string, body: UpdateSandboxRequest, options?: CallOptions): Promise<SandboxInfo> {
+    return unwrap(this.raw.PATCH("/v1/sandboxes/{id}", { params: { path: { id } }, body, ...signalOf(options) }));
+  }
+
+  async delete(id: string, options?: CallOptions): Promise<void> {
+    await unwrap(this.raw.DELETE("/v1/sandboxes/{id}", { params: { path: { id } }, ...signalOf(options) }));
+  }
+}
+
+class SandboxImpl implements Sandbox {
+  readonly files: SandboxFiles;
+
+  constructor(
+    private readonly raw: Client<paths>,
+    private readonly sandboxes: SandboxesApi,
+    readonly id: string,
+    public info: SandboxInfo | undefined,
+  ) {
+    this.files = new FilesImpl(raw, id);
+  }
+
+  async get(options?: CallOptions): Promise<SandboxInfo> {
+    this.info = await this.sandboxes.get(this.id, options);
+    return this.info;
+  }
+
+  async update(body: UpdateSandboxRequest, options?: CallOptions): Promise<SandboxInfo> {
+    this.info = await this.sandboxes.update(this.id, body, options);
+    return this.info;
+  }
+
+  delete(options?: CallOptions): Promise<void> {
+    return this.sandboxes.delete(this.id, options);
+  }
+
+  exec(command: ExecCommand, options?: ExecOptions): Promise<ExecResult> {
+    return unwrap(
+      this.raw.POST("/v1/sandboxes/{id}/exec", { params: { path: { id: this.id } }, body: execBody(command, options), ...signalOf(options) }),
+    );
+  }
+
+  async *execStream(command: ExecCommand, options?: ExecOptions): AsyncGenerator<ExecEvent, void, undefined> {
+    const { data, error, response } = await this.raw.POST("/v1/sandboxes/{id}/exec/stream", {
+      params: { path: { id: this.id } },
+      body: execBody(command, options),
+      headers: { accept: "text/event-stream" },
+      parseAs: "stream",
+      ...signalOf(options),
+    });
+    if (!response.ok) throw SandgateError.fromBody(response.status, error);
+    if (!data) return;
+    for await (const message of parseServerSentEvents(data)) {
+      let event: unknown;
+      try {
+        event = JSON.parse(message.data);
+      } catch {
+        continue;
+      }
+      // Event types a newer server may add are skipped rather than mistyped.
+      const type = (event as { type?: unknown } | null)?.type;
+      if (typeof type === "string" && execEventTypes.has(type)) yield event as ExecEvent;
+    }
+  }
+}
+
+class FilesImpl implements SandboxFiles {
+  constructor(
+    private readonly raw: Client<paths>,
+    private readonly id: string,
+  ) {}
+
+  read(path: string, options?: ReadOptions & { as?: "bytes" }): Promise<Uint8Array>;
+  read(path: string, options: ReadOptions & { as: "text" }): Promise<string>;
+  read(path: string, options: ReadOptions & { as: "stream" }): Promise<ReadableStream<Uint8Array>>;
+  async read(path: string, options?: ReadOptions): Promise<Uint8Array | string | ReadableStream<Uint8Array>> {
+    const { data, error, response } = await this.raw.GET("/v1/sandboxes/{id}/files/content", {
+      params: { path: { id: this.id }, query: { path } },
+      parseAs: "stream",
+      ...signalOf(options),
+    });
+    if (!response.ok) throw SandgateError.fromBody(response.status, error);
+    // openapi-fetch hands out no body for an empty file.
+    const body = data ?? new ReadableStream<Uint8Array>({ start: (controller) => controller.close() });
+    switch (options?.as ?? "bytes") {
+      case "stream":
+        return body;
+      case "text":
+        return new Response(body).text();
+      default:
+        return new Uint8Array(await new Response(body).arrayBuffer());
+    }
+  }
+
+  write(path: string, body: FileBody, options?: CallOptions): Promise<FileInfo> {
+    const payload = typeof body === "string" ? new TextEncoder().encode(body) : body;
+    return unwrap(
+      this.raw.PUT("/v1/sandboxes/{id}/files/content", {
+        params: { path: { id: this.id }, query: { path } },
+        // The document types raw bytes as a binary string; the body goes to fetch untouched.
+        body: payload as unknown as string,
+        bodySerializer: (value: unknown) => value,
+        headers: { "content-type": "application/octet-stream" },
+        // fetch needs this to send a stream as it is read (Node, Workers; browsers over HTTP/2).
+        ...(isStream(body) ? { duplex: "half" } : {}),
+        ...signalOf(options),
+      }),
+    );
+  }
+
+  readJson(path: string, options?: { encoding?: Encoding } & CallOptions): Promise<FileContent> {
+    return unwrap(
+      this.raw.POST("/v1/sandboxes/{id}/files/read", {
+        params: { path: { id: this.id } },
+        body: { path, ...(options?.encoding ? { encoding: options.encoding } : {}) },
+        ...signalOf(options),
+      }),
+    );
+  }
+
+  writeJson(path: string, content: string, options?: { encoding?: Encoding } & CallOptions): Promise<FileInfo> {
+    return unwrap(
+      this.raw.POST("/v1/sandboxes/{id}/files/write", {
+        params: { path: { id: this.id } },
+        body: { path, content, ...(options?.encoding ? { encoding: options.encoding } : {}) },
+        ...signalOf(options),
+      }),
+    );
+  }
+
+  list(path = "/workspace", options?: { recursive?: boolean } & CallOptions): Promise<FileList> {
+    return unwrap(
+      this.raw.GET("/v1/sandboxes/{id}/files", {
+        params: { path: { id: this.id }, query: { path, ...(options?.recursive !== undefined ? { recursive: options.recursive } : {}) } },
+        ...signalOf(options),
+      }),
+    );
+  }
+
+  stat(path: string, options?: CallOptions): Promise<FileInfo> {
+    return unwrap(this.raw.GET("/v1/sandboxes/{id}/files/stat", { params: { path: { id: this.id }, query: { path } }, ...signalOf(options) }));
+  }
+
+  mkdir(path: string, options?: { recursive?: boolean } & CallOptions): Promise<FileInfo> {
+    return unwrap(
+      this.raw.POST("/v1/sandboxes/{id}/files/mkdir", {
+        params: { path: { id: this.id } },
+        body: { path, ...(options?.recursive !== undefined ? { recursive: options.recursive } : {}) },
+        ...signalOf(options),
+      }),
+    );
+  }
+
+  move(from: string, to: string, options?: { overwrite?: boolean } & CallOptions): Promise<FileInfo> {
+    return unwrap(
+      this.raw.POST("/v1/sandboxes/{id}/files/move", {
+        params: { path: { id: this.id } },
+        body: { from, to, ...(options?.overwrite !== undefined ? { overwrite: options.overwrite } : {}) },
+        ...signalOf(options),
+      }),
+    );
+  }
+
+  async delete(path: string, options?: { recursive?: boolean } & CallOptions): Promise<void> {
+    await unwrap(
+      this.raw.DELETE("/v1/sandboxes/{id}/files", {
+        params: { path: { id: this.id }, query: { path, ...(options?.recursive !== undefined ? { recursive: options.recursive } : {}) } },
+        ...signalOf(options),
+      }),
+    );
+  }
+}

@@ -1,0 +1,63 @@
+import type { components } from "./schema.js";
+
+/** Every error code Sandgate answers with (the `ErrorCode` enum of the OpenAPI document). */
+export type ErrorCode = components["schemas"]["ErrorCode"];
+
+const codeOfStatus: Record<number, ErrorCode> = {
+  400: "invalid_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  409: "conflict",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+  500: "internal",
+  503: "sandbox_unavailable",
+  504: "timeout",
+};
+
+/**
+ * A failed call: the `{"error": {"code", "message", "details"?}}` envelope of the response, with its
+ * HTTP status. Responses without the envelope (a proxy's error page, say) get the code that fits their
+ * status, or `internal`.
+ */
+export class SandgateError extends Error {
+  override readonly name = "SandgateError";
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, status: number, details?: Record<string, unknown>) {
+    super(message);
+    this.code = code;
+    this.status = status;
+    this.details = details;
+  }
+
+  /** Builds the error from a response's status and its body (already parsed as JSON, or text). */
+  static fromBody(status: number, body: unknown): SandgateError {
+    const envelope = isRecord(body) && isRecord(body.error) ? body.error : undefined;
+    if (envelope && typeof envelope.code === "string" && typeof envelope.message === "string") {
+      const details = isRecord(envelope.details) ? envelope.details : undefined;
+      return new SandgateError(envelope.code as ErrorCode, envelope.message, status, details);
+    }
+    const text = typeof body === "string" && body.length > 0 ? `: ${body.slice(0, 200)}` : "";
+    return new SandgateError(codeOfStatus[status] ?? "internal", `HTTP ${status}${text}`, status);
+  }
+
+  /** Reads an error response's body and builds the error from it. */
+  static async fromResponse(response: Response): Promise<SandgateError> {
+    const text = await response.text().catch(() => "");
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return SandgateError.fromBody(response.status, body);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

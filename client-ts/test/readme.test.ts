@@ -1,0 +1,41 @@
+/**
+ * The README's TypeScript example is examples/quickstart.ts, verbatim, and it runs: as a user would,
+ * importing the built package by its name (so the package's exports and dist are exercised too).
+ */
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { TOKEN, useHost } from "./helpers.ts";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const { host, client } = useHost();
+
+/** The fenced block that follows `<!-- example: <file> -->` in the README. */
+export function readmeExample(file: string): string {
+  const readme = readFileSync(`${root}README.md`, "utf8");
+  const marker = `<!-- example: ${file} -->\n`;
+  const start = readme.indexOf(marker);
+  if (start < 0) throw new Error(`README.md has no ${marker.trim()}`);
+  const match = /^```\w*\n([\s\S]*?)^```$/m.exec(readme.slice(start + marker.length));
+  if (!match || match.index !== 0) throw new Error(`no code block right after ${marker.trim()}`);
+  return match[1]!;
+}
+
+describe("README TypeScript example", () => {
+  it("is examples/quickstart.ts, verbatim", () => {
+    expect(readmeExample("examples/quickstart.ts")).toBe(readFileSync(`${root}examples/quickstart.ts`, "utf8"));
+  });
+
+  it("runs against a host and prints what the README promises", async () => {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [`${root}examples/quickstart.ts`], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? "", SANDGATE_URL: host().url, SANDGATE_TOKEN: TOKEN },
+      timeout: 60_000,
+    });
+    expect(stdout, stderr).toBe("0 hello from /workspace\ntick 1\ntick 2\ntick 3\n");
+    // it cleaned up after itself
+    expect((await client().sandboxes.list({ label: "team:docs" })).sandboxes).toEqual([]);
+  });
+});

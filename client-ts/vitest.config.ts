@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    // Files with a host each; two at a time fits a 2-core machine.
+    maxWorkers: 2,
+    reporters: ["default", "../service/test/summary-reporter.ts"],
+  },
+});
