@@ -52,6 +52,10 @@ function appFor(env: Env) {
         failClosed: env.SANDGATE_ALLOW_NO_TOKEN !== "true",
       },
       onInternalError: (err) => console.error("internal error", err),
+      docsAssets: async (name) => {
+        const res = await env.DOCS_ASSETS.fetch(new Request(`https://docs.invalid/${name}`));
+        return res.ok ? res : undefined;
+      },
       rpc: (request, api) => newWorkersRpcResponse(request, api),
     });
     apps.set(env, app);
