@@ -38,3 +38,15 @@ export type {
 export { SandgateError, type ErrorCode } from "./errors.js";
 export { parseServerSentEvents, type ServerSentEvent } from "./sse.js";
 export type { components, operations, paths } from "./schema.js";
+export {
+  connectRpc,
+  readNdjson,
+  type ConnectRpcOptions,
+  type RpcBytes,
+  type RpcInput,
+  type RpcOutput,
+  type SandboxRpcMethods,
+  type SandgateRpc,
+  type SandgateRpcMethods,
+  type SandgateRpcSession,
+} from "./rpc.js";

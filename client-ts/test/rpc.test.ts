@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import type { RpcInput as ServiceRpcInput, RpcOutput as ServiceRpcOutput, SandgateMethods as ServiceMethods } from "../../service/src/surfaces/rpc.ts";
+import { type ExecEvent, type RpcInput, type RpcOutput, type SandgateRpcMethods, connectRpc, readNdjson } from "../src/index.ts";
+import { TOKEN, useHost } from "./helpers.ts";
+
+const { host } = useHost();
+
+/**
+ * Compile-time: the client's RPC types, derived from the OpenAPI types, fit the service's operation by
+ * operation: every input the client allows is one the service accepts (the service also takes query
+ * strings such as recursive: "true"), and outputs are equal.
+ */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Accepted<A, B> = [A] extends [B] ? true : false;
+type AllTrue<T> = T[keyof T] extends true ? true : false;
+type Id = keyof SandgateRpcMethods;
+const inputParity: AllTrue<{ [K in Id]: Accepted<RpcInput<K>, ServiceRpcInput<K>> }> = true;
+const outputParity: AllTrue<{ [K in Id]: Same<RpcOutput<K>, ServiceRpcOutput<K>> }> = true;
+const sameOperations: Same<Id, keyof ServiceMethods> = true;
+
+describe("connectRpc", () => {
+  it("types the session like the service's RPC interface", () => {
+    expect([inputParity, outputParity, sameOperations]).toEqual([true, true, true]);
+  });
+
+  it("runs a session over WebSocket with a pipelined call and streams", async () => {
+    using api = connectRpc(host().url, { token: TOKEN });
+    await api.createSandbox({ id: "client-rpc" });
+    const result = await api.sandbox("client-rpc").exec({ command: "echo over rpc" });
+    expect(result).toMatchObject({ exitCode: 0, stdout: "over rpc\n" });
+    await api.sandbox("client-rpc").writeFile({ path: "x.txt", body: "bytes" });
+    const file = await api.sandbox("client-rpc").readFile({ path: "x.txt" });
+    expect(await new Response(file.body).text()).toBe("bytes");
+    const events: ExecEvent[] = [];
+    for await (const event of readNdjson<ExecEvent>(await api.sandbox("client-rpc").execStream({ command: "echo streamed" }))) events.push(event);
+    expect(events.at(-1)).toMatchObject({ type: "exit", exitCode: 0 });
+    await expect(api.getSandbox({ id: "nope" })).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  it("runs an HTTP batch with a pipelined call in one request", async () => {
+    const api = connectRpc(`${host().url}/rpc`, { token: TOKEN, transport: "batch" });
+    const [info, result] = await Promise.all([api.getSandbox({ id: "client-rpc" }), api.sandbox("client-rpc").exec({ argv: ["echo", "batched"] })]);
+    expect(info.id).toBe("client-rpc");
+    expect(result.stdout).toBe("batched\n");
+  });
+
+  it("is refused without the token", async () => {
+    const api = connectRpc(host().url, { transport: "batch" });
+    await expect(api.health()).rejects.toThrow();
+  });
+});
