@@ -38,15 +38,4 @@ export type {
 export { SandgateError, type ErrorCode } from "./errors.js";
 export { parseServerSentEvents, type ServerSentEvent } from "./sse.js";
 export type { components, operations, paths } from "./schema.js";
-export {
-  connectRpc,
-  readNdjson,
-  type ConnectRpcOptions,
-  type RpcBytes,
-  type RpcInput,
-  type RpcOutput,
-  type SandboxRpcMethods,
-  type SandgateRpc,
-  type SandgateRpcMethods,
-  type SandgateRpcSession,
-} from "./rpc.js";
+// The Cap'n Web session helper is a separate entry point, `@sandgate/client/rpc`, so only its users load capnweb.

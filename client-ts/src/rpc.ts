@@ -1,3 +1,4 @@
+// Entry point `@sandgate/client/rpc`.
 /**
  * Cap'n Web sessions with Sandgate's `/rpc`: the same API object the service's Workers RPC entrypoint
  * exposes, typed here from the generated OpenAPI types (`schema.d.ts`), so the client needs nothing

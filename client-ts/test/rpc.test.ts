@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RpcInput as ServiceRpcInput, RpcOutput as ServiceRpcOutput, SandgateMethods as ServiceMethods } from "../../service/src/surfaces/rpc.ts";
-import { type ExecEvent, type RpcInput, type RpcOutput, type SandgateRpcMethods, connectRpc, readNdjson } from "../src/index.ts";
+import type { ExecEvent } from "../src/index.ts";
+import { type RpcInput, type RpcOutput, type SandgateRpcMethods, connectRpc, readNdjson } from "../src/rpc.ts";
 import { TOKEN, useHost } from "./helpers.ts";
 
 const { host } = useHost();
