@@ -3,7 +3,9 @@
  * machine, so the ratios mean something where the absolute numbers do not.
  *
  *   exec      POST /v1/sandboxes/{id}/exec {"argv":["/bin/true"]}  vs  spawning the very bwrap command
- *             line the LocalBackend would spawn (LocalBackend.commandFor), straight from this process
+ *             line the LocalBackend would spawn (LocalBackend.commandFor), straight from this process.
+ *             The host forks that command line's wrapper shell ahead of each command and hands it the
+ *             same program as a script (backends/local/prefork.ts); the baseline spawns it cold.
  *   upload    PUT  .../files/content streamed from disk             vs  `cp` of the same file
  *   download  GET  .../files/content streamed and discarded         vs  `cp` of the same file
  *   memory    peak RSS (VmHWM) of the host process
@@ -148,7 +150,7 @@ async function restExec(url: string, id: string): Promise<{ rtt: number; server:
 function directExec(launch: Launch): Promise<number> {
   const started = performance.now();
   return new Promise((resolveTime, reject) => {
-    const child = spawn(launch.command.file, launch.command.args, { env: launch.env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(launch.command.file, launch.command.args, { env: launch.command.env, stdio: ["ignore", "pipe", "pipe"] });
     const output: Buffer[] = [];
     child.stdout.on("data", (chunk: Buffer) => output.push(chunk));
     child.stderr.on("data", (chunk: Buffer) => output.push(chunk));

@@ -11,6 +11,7 @@ const codeOfStatus: Record<number, ErrorCode> = {
   409: "conflict",
   413: "payload_too_large",
   415: "unsupported_media_type",
+  431: "headers_too_large",
   500: "internal",
   503: "sandbox_unavailable",
   504: "timeout",

@@ -14,6 +14,7 @@ import { SandgateCore, defaultLimits, type Limits } from "./core/core.ts";
 import { createRestApp } from "./surfaces/rest.ts";
 import { swaggerUiDistAssets } from "./surfaces/docs-node.ts";
 import { serveRpcWebSockets } from "./surfaces/rpc-websocket.ts";
+import { MAX_HEADER_BYTES, answerClientErrors } from "./surfaces/node-http.ts";
 import { newHttpBatchRpcResponse } from "capnweb";
 import { SandgateError } from "./core/errors.ts";
 
@@ -128,9 +129,10 @@ export async function startNodeHost(config: NodeHostConfig, log: (line: string) 
         : Promise.resolve(Response.json(new SandgateError("invalid_request", "/rpc takes a POST (HTTP batch) or a WebSocket upgrade").toEnvelope(), { status: 400 })),
   });
   const server = await new Promise<ServerType>((resolveServer, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolveServer(s));
+    const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port, serverOptions: { maxHeaderSize: MAX_HEADER_BYTES } }, () => resolveServer(s));
     s.once("error", reject);
   });
+  answerClientErrors(server);
   serveRpcWebSockets(server, core, auth);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;

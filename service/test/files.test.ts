@@ -311,6 +311,9 @@ describe("raw read (GET files/content)", () => {
       const expected = typeof content === "string" ? Buffer.from(content) : content;
       expect(res.headers.get("content-type"), path).toMatch(type);
       expect(res.headers.get("content-length"), path).toBe(String(expected.byteLength));
+      // Served as data, never as a page of this origin: no scripts, no type sniffing.
+      expect(res.headers.get("content-security-policy"), path).toBe("sandbox");
+      expect(res.headers.get("x-content-type-options"), path).toBe("nosniff");
       const got = new Uint8Array(await res.arrayBuffer());
       expect(got.byteLength, path).toBe(expected.byteLength);
       expect(sha256(got), path).toBe(sha256(expected));

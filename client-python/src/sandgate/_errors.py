@@ -15,6 +15,7 @@ _CODE_OF_STATUS: dict[int, ErrorCode] = {
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    431: "headers_too_large",
     500: "internal",
     503: "sandbox_unavailable",
     504: "timeout",

@@ -24,6 +24,7 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  headers_too_large: 431,
   timeout: 504,
   sandbox_unavailable: 503,
   internal: 500,

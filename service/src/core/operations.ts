@@ -125,7 +125,7 @@ export const operations = {
     tags: ["sandboxes"],
     query: ListSandboxesQuery,
     response: ok(SandboxList),
-    errors: [],
+    errors: ["sandbox_unavailable"],
     run: (core, input) => core.listSandboxes(input),
   }),
 
@@ -137,7 +137,7 @@ export const operations = {
     tags: ["sandboxes"],
     params: SandboxIdParams,
     response: ok(SandboxInfo),
-    errors: ["not_found"],
+    errors: ["not_found", "sandbox_unavailable"],
     run: (core, input) => core.getSandbox(input),
   }),
 
@@ -150,7 +150,7 @@ export const operations = {
     params: SandboxIdParams,
     body: json(UpdateSandboxBody),
     response: ok(SandboxInfo),
-    errors: ["not_found"],
+    errors: ["not_found", "sandbox_unavailable"],
     run: (core, input) => core.updateSandbox(input),
   }),
 
@@ -162,7 +162,7 @@ export const operations = {
     tags: ["sandboxes"],
     params: SandboxIdParams,
     response: { kind: "empty" },
-    errors: ["not_found"],
+    errors: ["not_found", "conflict", "sandbox_unavailable"],
     run: (core, input) => core.deleteSandbox(input),
   }),
 
@@ -203,7 +203,7 @@ export const operations = {
     tags: ["files"],
     params: SandboxIdParams,
     query: PathQuery,
-    response: { kind: "bytes", description: "The file's bytes, streamed." },
+    response: { kind: "bytes", description: "The file's bytes, streamed, with the Content-Type its extension gives (application/octet-stream when none fits)." },
     errors: fileErrors,
     run: (core, input) => core.readFile(input),
   }),

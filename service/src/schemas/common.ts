@@ -11,6 +11,7 @@ export const ErrorCode = z
     "timeout",
     "payload_too_large",
     "unsupported_media_type",
+    "headers_too_large",
     "sandbox_unavailable",
     "internal",
   ])
@@ -39,20 +40,43 @@ export const SandboxIdParams = z.object({
   id: SandboxId.openapi({ param: { name: "id", in: "path" } }),
 });
 
-/** Env var names as POSIX shells accept them; values may not contain NUL. */
+/** A UTF-16 surrogate without its other half: JSON can carry one (`"\ud800"`), UTF-8 cannot. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Text that becomes UTF-8 (a file name, an argument, a file's content) must be well-formed Unicode.
+ * String.prototype.isWellFormed (ES2024: Node 20+, workerd) is native and fast; the regex is a fallback.
+ */
+export const wellFormed = (v: string): boolean => {
+  const native = (v as string & { isWellFormed?: () => boolean }).isWellFormed;
+  return native ? native.call(v) : !LONE_SURROGATE.test(v);
+};
+export const WELL_FORMED = "must be well-formed Unicode (no lone surrogates)";
+
+/** Text handed to a process or the filesystem cannot hold NUL: argv, env and file names are C strings. */
+export const NO_NUL = /^[^\u0000]*$/;
+
+/** JSON Schema's `propertyNames` for a record's keys (zod-to-openapi neither emits nor types it). */
+export const keysMatching = (pattern: RegExp) => ({ propertyNames: { pattern: pattern.source } }) as object;
+
+/** Env var names as POSIX shells accept them. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
+
+/** Environment variables: POSIX names; values without NUL, well-formed. */
 export const EnvMap = z
   .record(
-    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, "environment variable names are letters, digits and '_', not starting with a digit"),
-    z.string().max(131_072).refine((v) => !v.includes("\0"), "environment values may not contain NUL"),
+    z.string().regex(ENV_NAME, "environment variable names are letters, digits and '_', not starting with a digit"),
+    z.string().max(131_072).regex(NO_NUL, "environment values may not contain NUL").refine(wellFormed, `environment values ${WELL_FORMED}`),
   )
-  .openapi({ description: "Environment variables.", example: { GREETING: "hello" } });
+  .openapi({ description: "Environment variables.", example: { GREETING: "hello" }, ...keysMatching(ENV_NAME) });
 
 /** A path inside the sandbox: absolute under /workspace, or relative to it. */
 export const SandboxPath = z
   .string()
   .min(1)
   .max(4096)
-  .refine((v) => !v.includes("\0"), "paths may not contain NUL")
+  .regex(NO_NUL, "paths may not contain NUL")
+  .refine(wellFormed, `paths ${WELL_FORMED}`)
   .openapi({ description: "A path in the sandbox: absolute under /workspace, or relative to /workspace.", example: "/workspace/hello.txt" });
 
 /** Booleans in query strings: only `true`/`false`/`1`/`0`, never JavaScript truthiness. */

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { SandboxId, SandboxPath } from "./common.ts";
+import { NO_NUL, SandboxId, SandboxPath, WELL_FORMED, wellFormed } from "./common.ts";
 
 /**
  * The seed-001 wire format ("Cloudflare Sandbox Worker API"), served under /sandbox/... so Python
@@ -48,7 +48,7 @@ export const CompatSuccess = z.object({ success: z.literal(true) }).openapi("Com
 
 export const CompatExecBody = z
   .object({
-    command: z.string().min(1).max(262_144).refine((v) => !v.includes("\0"), "command may not contain NUL"),
+    command: z.string().min(1).max(262_144).regex(NO_NUL, "command may not contain NUL").refine(wellFormed, `command ${WELL_FORMED}`),
     keepalive_seconds: KeepaliveSeconds.optional(),
   })
   .openapi("CompatExecRequest");
@@ -68,5 +68,5 @@ export const CompatDownloadResult = z
   .openapi("CompatDownloadResult");
 
 export const CompatUploadBody = z
-  .object({ file_path: SandboxPath, content: z.string(), encoding: CompatEncoding })
+  .object({ file_path: SandboxPath, content: z.string().refine(wellFormed, `content ${WELL_FORMED}`), encoding: CompatEncoding })
   .openapi("CompatUploadRequest");

@@ -1,7 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { EnvMap } from "./common.ts";
-
-const noNul = (v: string) => !v.includes("\0");
+import { EnvMap, NO_NUL, WELL_FORMED, wellFormed } from "./common.ts";
 
 export const ExecBody = z
   .object({
@@ -9,11 +7,12 @@ export const ExecBody = z
       .string()
       .min(1)
       .max(262_144)
-      .refine(noNul, "command may not contain NUL")
+      .regex(NO_NUL, "command may not contain NUL")
+      .refine(wellFormed, `command ${WELL_FORMED}`)
       .optional()
       .openapi({ description: "A shell command line, run by `/bin/sh -c`.", example: "echo hello && ls -la" }),
     argv: z
-      .array(z.string().max(131_072).refine(noNul, "arguments may not contain NUL"))
+      .array(z.string().max(131_072).regex(NO_NUL, "arguments may not contain NUL").refine(wellFormed, `arguments ${WELL_FORMED}`))
       .min(1)
       .max(4096)
       .optional()
@@ -22,7 +21,8 @@ export const ExecBody = z
       .string()
       .min(1)
       .max(4096)
-      .refine(noNul, "cwd may not contain NUL")
+      .regex(NO_NUL, "cwd may not contain NUL")
+      .refine(wellFormed, `cwd ${WELL_FORMED}`)
       .optional()
       .openapi({ description: "Working directory; relative paths are under /workspace (the default)." }),
     env: EnvMap.optional().openapi({ description: "Variables for this command, over the sandbox's own." }),
@@ -33,11 +33,21 @@ export const ExecBody = z
       .max(24 * 3600 * 1000)
       .optional()
       .openapi({ description: "Kill the whole process tree after this many milliseconds (default 60000).", example: 30000 }),
-    stdin: z.string().max(16 * 1024 * 1024).optional().openapi({ description: "Written to the command's standard input, which is then closed." }),
+    stdin: z
+      .string()
+      .max(16 * 1024 * 1024)
+      .refine(wellFormed, `stdin ${WELL_FORMED}`)
+      .optional()
+      .openapi({ description: "Written to the command's standard input, which is then closed." }),
   })
   .strict()
   .refine((v) => (v.command === undefined) !== (v.argv === undefined), "give exactly one of command or argv")
-  .openapi("ExecRequest");
+  .openapi("ExecRequest", {
+    // The refinement above, as far as the document can say it without a union (which the generated
+    // Python client cannot take): not both. Neither is refused as well.
+    not: { required: ["command", "argv"] },
+    example: { command: "echo hello && ls -la", timeoutMs: 30000 },
+  });
 export type ExecBody = z.infer<typeof ExecBody>;
 
 export const ExecResult = z

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { QueryBoolean, SandboxPath, Timestamp } from "./common.ts";
+import { QueryBoolean, SandboxPath, Timestamp, WELL_FORMED, wellFormed } from "./common.ts";
 
 export const FileType = z.enum(["file", "directory", "symlink", "other"]).openapi("FileType");
 
@@ -42,7 +42,10 @@ export type FileContent = z.infer<typeof FileContent>;
 export const WriteFileJsonBody = z
   .object({
     path: SandboxPath,
-    content: z.string().openapi({ description: "The file's bytes, as text or base64 per `encoding`." }),
+    content: z
+      .string()
+      .refine(wellFormed, `content ${WELL_FORMED}`)
+      .openapi({ description: "The file's bytes, as text or base64 per `encoding`." }),
     encoding: Encoding.default("utf-8"),
   })
   .strict()

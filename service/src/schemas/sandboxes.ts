@@ -1,14 +1,21 @@
 import { z } from "@hono/zod-openapi";
-import { EnvMap, SandboxId, Timestamp } from "./common.ts";
+import { EnvMap, NO_NUL, SandboxId, Timestamp, WELL_FORMED, keysMatching, wellFormed } from "./common.ts";
+
+const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
 
 /** Labels select sandboxes in list calls: short keys and values, as in Kubernetes. */
 export const Labels = z
   .record(
-    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, "label keys are 1-63 of letters, digits, '.', '_', '/', '-'"),
-    z.string().max(256).refine((v) => !v.includes("\0"), "label values may not contain NUL"),
+    z.string().regex(LABEL_KEY, "label keys are 1-63 of letters, digits, '.', '_', '/', '-'"),
+    z.string().max(256).regex(NO_NUL, "label values may not contain NUL").refine(wellFormed, `label values ${WELL_FORMED}`),
   )
   .refine((v) => Object.keys(v).length <= 64, "at most 64 labels")
-  .openapi({ description: "Key/value labels for finding sandboxes later.", example: { team: "search", job: "42" } });
+  .openapi({
+    description: "Key/value labels for finding sandboxes later.",
+    example: { team: "search", job: "42" },
+    ...keysMatching(LABEL_KEY),
+    maxProperties: 64,
+  });
 
 const TtlSeconds = z
   .number()
@@ -73,7 +80,8 @@ export const UpdateSandboxBody = z
   })
   .strict()
   .refine((v) => !(v.ttlSeconds !== undefined && v.extendBySeconds !== undefined), "give ttlSeconds or extendBySeconds, not both")
-  .openapi("UpdateSandboxRequest");
+  // The refinement above, in the document.
+  .openapi("UpdateSandboxRequest", { not: { required: ["ttlSeconds", "extendBySeconds"] } });
 export type UpdateSandboxBody = z.infer<typeof UpdateSandboxBody>;
 
 export const HealthInfo = z

@@ -26,9 +26,12 @@ import type { z } from "@hono/zod-openapi";
 
 const security = [{ bearerAuth: [] }];
 
-function responses(schema: z.ZodType, codes: ErrorCode[]): RouteConfig["responses"] {
+function responses(schema: z.ZodType, codes: ErrorCode[], hasJsonBody = true): RouteConfig["responses"] {
   const out: RouteConfig["responses"] = { 200: { description: "Success", content: { "application/json": { schema } } } };
-  for (const code of ["invalid_request", "unauthorized", "internal", ...codes] as ErrorCode[]) {
+  const common: ErrorCode[] = ["invalid_request", "unauthorized", "headers_too_large", "internal"];
+  // A JSON body can be too large or not JSON at all.
+  if (hasJsonBody) common.push("payload_too_large", "unsupported_media_type");
+  for (const code of [...common, ...codes]) {
     out[httpStatusOf[code]] = { description: `Error: ${code}`, content: { "application/json": { schema: ErrorEnvelope } } };
   }
   return out;
@@ -64,12 +67,12 @@ export function registerCompatRoutes(app: OpenAPIHono, core: SandgateCore, jsonB
   );
 
   app.openapi(
-    createRoute({ ...base, middleware: [], method: "get", path: "/sandbox/{sandbox_id}", operationId: "compatGet", summary: "Get a sandbox (seed-001 format)", request: { params: CompatIdParams, query: CompatGetQuery }, responses: responses(CompatSandbox, ["not_found"]) }),
+    createRoute({ ...base, middleware: [], method: "get", path: "/sandbox/{sandbox_id}", operationId: "compatGet", summary: "Get a sandbox (seed-001 format)", request: { params: CompatIdParams, query: CompatGetQuery }, responses: responses(CompatSandbox, ["not_found", "sandbox_unavailable"], false) }),
     async (c) => c.json(toCompat(await keepAlive(core, c.req.valid("param").sandbox_id, c.req.valid("query").keepalive_seconds)), 200),
   );
 
   app.openapi(
-    createRoute({ ...base, method: "post", path: "/sandbox/{sandbox_id}/update", operationId: "compatUpdate", summary: "Extend a sandbox's keep-alive (seed-001 format)", request: { params: CompatIdParams, body: jsonBody(CompatUpdateBody) }, responses: responses(CompatSandbox, ["not_found"]) }),
+    createRoute({ ...base, method: "post", path: "/sandbox/{sandbox_id}/update", operationId: "compatUpdate", summary: "Extend a sandbox's keep-alive (seed-001 format)", request: { params: CompatIdParams, body: jsonBody(CompatUpdateBody) }, responses: responses(CompatSandbox, ["not_found", "sandbox_unavailable"]) }),
     async (c) => {
       const id = c.req.valid("param").sandbox_id;
       return c.json(toCompat(await core.updateSandbox({ id, extendBySeconds: c.req.valid("json").keepalive_longer_by_seconds })), 200);
@@ -77,7 +80,7 @@ export function registerCompatRoutes(app: OpenAPIHono, core: SandgateCore, jsonB
   );
 
   app.openapi(
-    createRoute({ ...base, middleware: [], method: "post", path: "/sandbox/{sandbox_id}/kill", operationId: "compatKill", summary: "Delete a sandbox (seed-001 format)", request: { params: CompatIdParams }, responses: responses(CompatSuccess, ["not_found"]) }),
+    createRoute({ ...base, middleware: [], method: "post", path: "/sandbox/{sandbox_id}/kill", operationId: "compatKill", summary: "Delete a sandbox (seed-001 format)", request: { params: CompatIdParams }, responses: responses(CompatSuccess, ["not_found", "conflict", "sandbox_unavailable"], false) }),
     async (c) => {
       await core.deleteSandbox({ id: c.req.valid("param").sandbox_id });
       return c.json({ success: true as const }, 200);
@@ -96,7 +99,7 @@ export function registerCompatRoutes(app: OpenAPIHono, core: SandgateCore, jsonB
   );
 
   app.openapi(
-    createRoute({ ...base, method: "post", path: "/sandbox/{sandbox_id}/download", operationId: "compatDownload", summary: "Read a file as text or base64 (seed-001 format)", request: { params: CompatIdParams, body: jsonBody(CompatDownloadBody) }, responses: responses(CompatDownloadResult, ["not_found", "forbidden", "payload_too_large"]) }),
+    createRoute({ ...base, method: "post", path: "/sandbox/{sandbox_id}/download", operationId: "compatDownload", summary: "Read a file as text or base64 (seed-001 format)", request: { params: CompatIdParams, body: jsonBody(CompatDownloadBody) }, responses: responses(CompatDownloadResult, ["not_found", "forbidden", "sandbox_unavailable"]) }),
     async (c) => {
       const body = c.req.valid("json");
       const file = await core.readFileJson({ id: c.req.valid("param").sandbox_id, path: body.file_path, encoding: body.encoding });
@@ -105,7 +108,7 @@ export function registerCompatRoutes(app: OpenAPIHono, core: SandgateCore, jsonB
   );
 
   app.openapi(
-    createRoute({ ...base, method: "post", path: "/sandbox/{sandbox_id}/upload", operationId: "compatUpload", summary: "Write a file from text or base64 (seed-001 format)", request: { params: CompatIdParams, body: jsonBody(CompatUploadBody) }, responses: responses(CompatSuccess, ["not_found", "forbidden", "payload_too_large"]) }),
+    createRoute({ ...base, method: "post", path: "/sandbox/{sandbox_id}/upload", operationId: "compatUpload", summary: "Write a file from text or base64 (seed-001 format)", request: { params: CompatIdParams, body: jsonBody(CompatUploadBody) }, responses: responses(CompatSuccess, ["not_found", "forbidden", "sandbox_unavailable"]) }),
     async (c) => {
       const body = c.req.valid("json");
       await core.writeFileJson({ id: c.req.valid("param").sandbox_id, path: body.file_path, content: body.content, encoding: body.encoding });

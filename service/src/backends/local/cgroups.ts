@@ -13,7 +13,8 @@ const CONTROLLERS = ["pids", "memory"] as const;
  * PID namespaces from eating another's budget.
  */
 export class Cgroups {
-  private readonly ready = new Set<string>();
+  /** Sandboxes whose groups exist, with the files that join them. */
+  private readonly joins = new Map<string, string[]>();
 
   private constructor(
     private readonly parents: string[],
@@ -39,17 +40,23 @@ export class Cgroups {
     }
   }
 
-  /** The cgroup.procs files a process of this sandbox joins; created with their limits on first use. */
-  async procFiles(sandboxId: string): Promise<string[]> {
+  /**
+   * The `tasks` files a command of this sandbox writes 0 to, joining its groups (see JOIN_AND_EXEC in
+   * isolation.ts); the groups are made, with their limits, on first use.
+   */
+  joinFiles(sandboxId: string): string[] | Promise<string[]> {
+    return this.joins.get(sandboxId) ?? this.create(sandboxId);
+  }
+
+  private async create(sandboxId: string): Promise<string[]> {
     const dirs = this.parents.map((parent) => join(parent, sandboxId));
-    if (!this.ready.has(sandboxId)) {
-      for (const dir of dirs) await mkdir(dir, { recursive: true });
-      const [pidsDir, memoryDir] = dirs as [string, string];
-      await writeFile(join(pidsDir, "pids.max"), String(this.limits.maxProcesses));
-      await writeFile(join(memoryDir, "memory.limit_in_bytes"), String(this.limits.memoryBytes));
-      this.ready.add(sandboxId);
-    }
-    return dirs.map((dir) => join(dir, "cgroup.procs"));
+    for (const dir of dirs) await mkdir(dir, { recursive: true });
+    const [pidsDir, memoryDir] = dirs as [string, string];
+    await writeFile(join(pidsDir, "pids.max"), String(this.limits.maxProcesses));
+    await writeFile(join(memoryDir, "memory.limit_in_bytes"), String(this.limits.memoryBytes));
+    const files = dirs.map((dir) => join(dir, "tasks"));
+    this.joins.set(sandboxId, files);
+    return files;
   }
 
   /** Removes the groups of every sandbox (on shutdown, and on start for what a crash left behind). */
@@ -69,7 +76,7 @@ export class Cgroups {
 
   /** Kills every process still in the sandbox's cgroups and removes them. */
   async destroy(sandboxId: string): Promise<void> {
-    this.ready.delete(sandboxId);
+    this.joins.delete(sandboxId);
     for (const parent of this.parents) {
       const dir = join(parent, sandboxId);
       for (let attempt = 0; attempt < 50; attempt++) {

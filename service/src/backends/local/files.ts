@@ -9,7 +9,10 @@ import { WORKSPACE, type WorkspacePath } from "../../core/paths.ts";
 
 /** Uploads land here first and are renamed into place; listings hide them. */
 const UPLOAD_PREFIX = ".sandgate-upload-";
-const READ_CHUNK = 256 * 1024;
+/** Downloads read the file in chunks this size, READ_AHEAD chunks ahead of the socket. */
+const READ_CHUNK = 1024 * 1024;
+const READ_AHEAD = 2;
+/** Uploads write in batches of at least this many bytes, one batch in flight while the next fills. */
 const WRITE_BATCH = 1024 * 1024;
 const MAX_SYMLINKS = 40;
 
@@ -53,24 +56,34 @@ export class WorkspaceFiles {
       temp = join(parent, `${UPLOAD_PREFIX}${randomBytes(8).toString("hex")}`);
       handle = await this.openChecked(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, path.abs, 0o644);
       let size = 0;
-      // Network chunks are small (~64 KiB); gathering them into one writev per MiB halves the syscalls'
-      // share of an upload while holding at most WRITE_BATCH bytes.
+      // Network chunks are small (~64 KiB): they are gathered into one writev per WRITE_BATCH, and the
+      // next batch is read from the network while the previous one is written, so the socket and the
+      // disk work at the same time. At most two batches are held (bounded memory).
       let batch: Uint8Array[] = [];
       let batched = 0;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (!done) {
-          size += value.byteLength;
-          if (size > maxBytes) throw errors.tooLarge(`file is larger than the ${maxBytes}-byte limit`, maxBytes);
-          batch.push(value);
-          batched += value.byteLength;
+      let writing: Promise<void> | undefined;
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (!done) {
+            size += value.byteLength;
+            if (size > maxBytes) throw errors.tooLarge(`file is larger than the ${maxBytes}-byte limit`, maxBytes);
+            batch.push(value);
+            batched += value.byteLength;
+          }
+          if (batched >= WRITE_BATCH || (done && batched > 0)) {
+            await writing;
+            writing = writeAll(handle, batch, batched);
+            writing.catch(() => {}); // handled where it is awaited; meanwhile not "unhandled"
+            batch = [];
+            batched = 0;
+          }
+          if (done) break;
         }
-        if (batched >= WRITE_BATCH || (done && batched > 0)) {
-          await writeAll(handle, batch, batched);
-          batch = [];
-          batched = 0;
-        }
-        if (done) break;
+        await writing;
+      } finally {
+        // On failure, wait for a write still in flight before the handle is closed under it.
+        await writing?.catch(() => {});
       }
       await handle.close();
       handle = undefined;
@@ -285,32 +298,39 @@ function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): void {
   })();
 }
 
-/** A pull stream of exactly `size` bytes, read as the consumer asks for them. */
+/**
+ * A pull stream of exactly `size` bytes, read as the consumer asks for them, READ_AHEAD chunks
+ * ahead of it (so the disk and the socket work at the same time, with bounded memory).
+ */
 function fileBody(handle: FileHandle, size: number): ReadableStream<Uint8Array> {
   let position = 0;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const want = Math.min(READ_CHUNK, size - position);
-        if (want <= 0) {
-          await handle.close();
-          controller.close();
-          return;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const want = Math.min(READ_CHUNK, size - position);
+          if (want <= 0) {
+            await handle.close();
+            controller.close();
+            return;
+          }
+          // Uninitialised memory is fine: only the bytes read are ever handed on.
+          const buffer = Buffer.allocUnsafeSlow(want);
+          const { bytesRead } = await handle.read(buffer, 0, want, position);
+          if (bytesRead === 0) throw new Error("file shrank while it was read");
+          position += bytesRead;
+          controller.enqueue(bytesRead === want ? buffer : buffer.subarray(0, bytesRead));
+        } catch (err) {
+          await handle.close().catch(() => {});
+          controller.error(err);
         }
-        const buffer = new Uint8Array(want);
-        const { bytesRead } = await handle.read(buffer, 0, want, position);
-        if (bytesRead === 0) throw new Error("file shrank while it was read");
-        position += bytesRead;
-        controller.enqueue(bytesRead === want ? buffer : buffer.subarray(0, bytesRead));
-      } catch (err) {
+      },
+      async cancel() {
         await handle.close().catch(() => {});
-        controller.error(err);
-      }
+      },
     },
-    async cancel() {
-      await handle.close().catch(() => {});
-    },
-  });
+    { highWaterMark: READ_AHEAD },
+  );
 }
 
 function info(abs: string, stats: Stats): FileInfo {

@@ -8,7 +8,8 @@ import type { SandboxInfo } from "../../schemas/sandboxes.ts";
 import { Cgroups } from "./cgroups.ts";
 import { WorkspaceFiles } from "./files.ts";
 import { Isolation, type IsolationMode, type ResourceLimits, bubblewrapPath, defaultResourceLimits } from "./isolation.ts";
-import { type Launch, SandboxProcess } from "./process.ts";
+import { Prefork } from "./prefork.ts";
+import { type Launch, type Preforked, SandboxProcess } from "./process.ts";
 import { Registry } from "./registry.ts";
 
 export interface LocalBackendOptions {
@@ -40,6 +41,8 @@ export class LocalBackend implements Backend {
   private readonly busy = new Set<string>();
   private readonly reaper: NodeJS.Timeout;
   private reaping = false;
+  /** A wrapper shell forked ahead of the next command (see prefork.ts); only with isolation. */
+  private readonly prefork: Prefork | undefined;
 
   private constructor(
     dataDir: string,
@@ -51,6 +54,7 @@ export class LocalBackend implements Backend {
     this.registry = new Registry(dataDir);
     this.reaper = setInterval(() => void this.reapExpired(), reapIntervalMs);
     this.reaper.unref();
+    this.prefork = isolation.mode === "bwrap" ? new Prefork() : undefined;
   }
 
   static async open(options: LocalBackendOptions): Promise<LocalBackend> {
@@ -176,19 +180,23 @@ export class LocalBackend implements Backend {
 
   async close(): Promise<void> {
     clearInterval(this.reaper);
+    this.prefork?.close();
     const all = [...this.processes.values()].flatMap((set) => [...set]);
     for (const proc of all) proc.kill();
     await Promise.all(all.map((p) => p.exited.catch(() => {})));
     await this.cgroups?.release();
   }
 
-  /** The command line of a sandboxed command, for the benchmark's direct-spawn baseline. */
+  /**
+   * The command line of a sandboxed command, for the benchmark's direct-spawn baseline: exactly what
+   * a command of this sandbox spawns cold (a preforked shell runs the same as a script: see prefork.ts).
+   */
   async commandFor(id: string, argv: string[]): Promise<Launch> {
     const record = this.record(id);
     const dirs = this.dirs(id);
+    const env = { ...BASE_ENV, ...record.env, PWD: WORKSPACE };
     return {
-      command: this.isolation.commandLine(dirs, argv, WORKSPACE, (await this.cgroups?.procFiles(id)) ?? []),
-      env: { ...BASE_ENV, ...record.env },
+      command: this.isolation.commandLine(dirs, argv, WORKSPACE, (await this.cgroups?.joinFiles(id)) ?? [], env),
       timeoutMs: 60_000,
     };
   }
@@ -196,16 +204,26 @@ export class LocalBackend implements Backend {
   private async start(id: string, spec: ExecSpec): Promise<SandboxProcess> {
     const record = this.record(id);
     const dirs = this.dirs(id);
-    const hostCwd = await this.checkCwd(id, spec.cwd);
-    const cgroupFiles = (await this.cgroups?.procFiles(id)) ?? [];
+    // The common case costs no await at all: /workspace always exists (it cannot be deleted through
+    // the API or from inside, where it is a mount point), and the sandbox's cgroups are made once.
+    const hostCwd = spec.cwd === WORKSPACE ? dirs.workspace : await this.checkCwd(id, spec.cwd);
+    const joins = this.cgroups?.joinFiles(id) ?? [];
+    const cgroupFiles = Array.isArray(joins) ? joins : await joins;
     if (!this.registry.records.has(id)) throw errors.sandboxNotFound(id); // deleted while we prepared
-    const proc = new SandboxProcess({
-      command: this.isolation.commandLine(dirs, spec.argv, spec.cwd, cgroupFiles),
-      env: { ...BASE_ENV, ...record.env, ...spec.env, PWD: spec.cwd },
+    const env = { ...BASE_ENV, ...record.env, ...spec.env, PWD: spec.cwd };
+    const launch: Launch = {
+      command: this.isolation.commandLine(dirs, spec.argv, spec.cwd, cgroupFiles, env),
       hostCwd: this.isolation.mode === "none" ? hostCwd : undefined,
       stdin: spec.stdin,
       timeoutMs: spec.timeoutMs,
-    });
+    };
+    // A command with input spawns cold (its stdin is a pipe of its own); the others are handed to the
+    // shell forked for them, if it is ready.
+    let preforked: Preforked | undefined;
+    const script = spec.stdin === undefined ? this.isolation.script(dirs, spec.argv, spec.cwd, cgroupFiles, env) : undefined;
+    const shell = script === undefined ? undefined : this.prefork?.take();
+    if (shell && script !== undefined) preforked = { shell, script };
+    const proc = new SandboxProcess(launch, preforked);
     let set = this.processes.get(id);
     if (!set) this.processes.set(id, (set = new Set()));
     set.add(proc);

@@ -7,11 +7,16 @@ import type { CommandLine } from "./isolation.ts";
 
 export interface Launch {
   command: CommandLine;
-  env: Record<string, string>;
   /** Host working directory for the spawn itself (matters only without isolation). */
   hostCwd?: string;
   stdin?: string;
   timeoutMs: number;
+}
+
+/** A shell forked ahead of time (prefork.ts) and the script that makes it the command (Isolation.script). */
+export interface Preforked {
+  shell: ChildProcess;
+  script: string;
 }
 
 /** Streamed output waits for the reader once this much is queued, pausing the command's pipes. */
@@ -28,14 +33,23 @@ export class SandboxProcess {
   private timedOut = false;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(launch: Launch) {
-    this.child = spawn(launch.command.file, launch.command.args, {
-      env: launch.env,
-      cwd: launch.hostCwd,
-      detached: true,
-      stdio: [launch.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-    });
-    if (launch.stdin !== undefined && this.child.stdin) {
+  /**
+   * Runs `launch.command`, or, given `preforked`, has that waiting shell run the equivalent script
+   * (the same programs, arguments and limits, without a fork on the way: see prefork.ts).
+   */
+  constructor(launch: Launch, preforked?: Preforked) {
+    if (preforked) {
+      this.child = preforked.shell;
+      this.child.stdin!.end(preforked.script);
+    } else {
+      this.child = spawn(launch.command.file, launch.command.args, {
+        env: launch.command.env,
+        cwd: launch.hostCwd,
+        detached: true,
+        stdio: [launch.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+      });
+    }
+    if (!preforked && launch.stdin !== undefined && this.child.stdin) {
       this.child.stdin.on("error", () => {}); // the command may exit without reading its input
       this.child.stdin.end(launch.stdin);
     }

@@ -35,6 +35,8 @@ from .exec_stderr_event import ExecStderrEvent
 from .exec_stderr_event_type import ExecStderrEventType
 from .exec_stdout_event import ExecStdoutEvent
 from .exec_stdout_event_type import ExecStdoutEventType
+from .exec_stream_response_200 import ExecStreamResponse200
+from .exec_stream_response_200_event import ExecStreamResponse200Event
 from .file_content import FileContent
 from .file_info import FileInfo
 from .file_list import FileList
@@ -85,6 +87,8 @@ __all__ = (
     "ExecStderrEventType",
     "ExecStdoutEvent",
     "ExecStdoutEventType",
+    "ExecStreamResponse200",
+    "ExecStreamResponse200Event",
     "FileContent",
     "FileInfo",
     "FileList",

@@ -3,6 +3,7 @@ from typing import Literal
 ErrorCode = Literal[
     "conflict",
     "forbidden",
+    "headers_too_large",
     "internal",
     "invalid_request",
     "not_found",
@@ -16,6 +17,7 @@ ErrorCode = Literal[
 ERROR_CODE_VALUES: set[ErrorCode] = {
     "conflict",
     "forbidden",
+    "headers_too_large",
     "internal",
     "invalid_request",
     "not_found",

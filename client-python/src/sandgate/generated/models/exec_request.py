@@ -17,6 +17,9 @@ T = TypeVar("T", bound="ExecRequest")
 @_attrs_define
 class ExecRequest:
     """
+    Example:
+        {'command': 'echo hello && ls -la', 'timeoutMs': 30000}
+
     Attributes:
         command (str | Unset): A shell command line, run by `/bin/sh -c`. Example: echo hello && ls -la.
         argv (list[str] | Unset): Program and arguments, run without a shell. Example: ['python3', '-c', 'print(1)'].

@@ -65,6 +65,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_415
 
+    if response.status_code == 431:
+        response_431 = Error.from_dict(response.json())
+
+        return response_431
+
     if response.status_code == 500:
         response_500 = Error.from_dict(response.json())
 
@@ -103,7 +108,7 @@ def sync_detailed(
 
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
-        body (ExecRequest):
+        body (ExecRequest):  Example: {'command': 'echo hello && ls -la', 'timeoutMs': 30000}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -138,7 +143,7 @@ def sync(
 
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
-        body (ExecRequest):
+        body (ExecRequest):  Example: {'command': 'echo hello && ls -la', 'timeoutMs': 30000}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -168,7 +173,7 @@ async def asyncio_detailed(
 
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
-        body (ExecRequest):
+        body (ExecRequest):  Example: {'command': 'echo hello && ls -la', 'timeoutMs': 30000}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -201,7 +206,7 @@ async def asyncio(
 
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
-        body (ExecRequest):
+        body (ExecRequest):  Example: {'command': 'echo hello && ls -la', 'timeoutMs': 30000}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -7,11 +7,8 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
-from ...models.exec_error_event import ExecErrorEvent
-from ...models.exec_exit_event import ExecExitEvent
 from ...models.exec_request import ExecRequest
-from ...models.exec_stderr_event import ExecStderrEvent
-from ...models.exec_stdout_event import ExecStdoutEvent
+from ...models.exec_stream_response_200 import ExecStreamResponse200
 from ...types import Response
 
 
@@ -39,41 +36,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | ExecErrorEvent | ExecExitEvent | ExecStderrEvent | ExecStdoutEvent | None:
+) -> Error | ExecStreamResponse200 | None:
     if response.status_code == 200:
-
-        def _parse_response_200(data: object) -> ExecErrorEvent | ExecExitEvent | ExecStderrEvent | ExecStdoutEvent:
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                componentsschemas_exec_event_type_0 = ExecStdoutEvent.from_dict(data)
-
-                return componentsschemas_exec_event_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                componentsschemas_exec_event_type_1 = ExecStderrEvent.from_dict(data)
-
-                return componentsschemas_exec_event_type_1
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                componentsschemas_exec_event_type_2 = ExecExitEvent.from_dict(data)
-
-                return componentsschemas_exec_event_type_2
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            if not isinstance(data, dict):
-                raise TypeError()
-            componentsschemas_exec_event_type_3 = ExecErrorEvent.from_dict(data)
-
-            return componentsschemas_exec_event_type_3
-
-        response_200 = _parse_response_200(response.text)
+        response_200 = ExecStreamResponse200.from_dict(response.text)
 
         return response_200
 
@@ -102,6 +67,11 @@ def _parse_response(
 
         return response_415
 
+    if response.status_code == 431:
+        response_431 = Error.from_dict(response.json())
+
+        return response_431
+
     if response.status_code == 500:
         response_500 = Error.from_dict(response.json())
 
@@ -120,7 +90,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | ExecErrorEvent | ExecExitEvent | ExecStderrEvent | ExecStdoutEvent]:
+) -> Response[Error | ExecStreamResponse200]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -134,7 +104,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: ExecRequest,
-) -> Response[Error | ExecErrorEvent | ExecExitEvent | ExecStderrEvent | ExecStdoutEvent]:
+) -> Response[Error | ExecStreamResponse200]:
     """Run a command and stream its output
 
      Server-sent events `stdout`, `stderr`, then one `exit` or `error`; a comment line every 15 s keeps
@@ -142,14 +112,14 @@ def sync_detailed(
 
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
-        body (ExecRequest):
+        body (ExecRequest):  Example: {'command': 'echo hello && ls -la', 'timeoutMs': 30000}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ExecErrorEvent | ExecExitEvent | ExecStderrEvent | ExecStdoutEvent]
+        Response[Error | ExecStreamResponse200]
     """
 
     kwargs = _get_kwargs(
@@ -169,7 +139,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: ExecRequest,
-) -> Error | ExecErrorEvent | ExecExitEvent | ExecStderrEvent | ExecStdoutEvent | None:
+) -> Error | ExecStreamResponse200 | None:
     """Run a command and stream its output
 
      Server-sent events `stdout`, `stderr`, then one `exit` or `error`; a comment line every 15 s keeps
@@ -177,14 +147,14 @@ def sync(
 
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
-        body (ExecRequest):
+        body (ExecRequest):  Example: {'command': 'echo hello && ls -la', 'timeoutMs': 30000}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ExecErrorEvent | ExecExitEvent | ExecStderrEvent | ExecStdoutEvent
+        Error | ExecStreamResponse200
     """
 
     return sync_detailed(
@@ -199,7 +169,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: ExecRequest,
-) -> Response[Error | ExecErrorEvent | ExecExitEvent | ExecStderrEvent | ExecStdoutEvent]:
+) -> Response[Error | ExecStreamResponse200]:
     """Run a command and stream its output
 
      Server-sent events `stdout`, `stderr`, then one `exit` or `error`; a comment line every 15 s keeps
@@ -207,14 +177,14 @@ async def asyncio_detailed(
 
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
-        body (ExecRequest):
+        body (ExecRequest):  Example: {'command': 'echo hello && ls -la', 'timeoutMs': 30000}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | ExecErrorEvent | ExecExitEvent | ExecStderrEvent | ExecStdoutEvent]
+        Response[Error | ExecStreamResponse200]
     """
 
     kwargs = _get_kwargs(
@@ -232,7 +202,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: ExecRequest,
-) -> Error | ExecErrorEvent | ExecExitEvent | ExecStderrEvent | ExecStdoutEvent | None:
+) -> Error | ExecStreamResponse200 | None:
     """Run a command and stream its output
 
      Server-sent events `stdout`, `stderr`, then one `exit` or `error`; a comment line every 15 s keeps
@@ -240,14 +210,14 @@ async def asyncio(
 
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
-        body (ExecRequest):
+        body (ExecRequest):  Example: {'command': 'echo hello && ls -la', 'timeoutMs': 30000}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | ExecErrorEvent | ExecExitEvent | ExecStderrEvent | ExecStdoutEvent
+        Error | ExecStreamResponse200
     """
 
     return (
