@@ -9,6 +9,7 @@ import { RpcTarget } from "capnweb";
 import type { z } from "@hono/zod-openapi";
 import type { SandgateCore } from "../core/core.ts";
 import { SandgateError, invalidInput, toSandgateError } from "../core/errors.ts";
+import { splitTextStream } from "../core/text-stream.ts";
 import { type Operation, type OperationContext, type Operations, type ResponseSpec, operations } from "../core/operations.ts";
 import type { FileStream } from "../core/backend.ts";
 
@@ -214,23 +215,5 @@ export const sandboxMethodNames = tableEntries.filter(([, op]) => isSandboxScope
 
 /** Reads an NDJSON event stream (what `execStream` returns over RPC) as objects. */
 export async function* readNdjson<T = unknown>(stream: ReadableStream<Uint8Array>): AsyncGenerator<T> {
-  const reader = stream.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let newline: number;
-      while ((newline = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        if (line.trim()) yield JSON.parse(line) as T;
-      }
-    }
-    if (buffer.trim()) yield JSON.parse(buffer) as T;
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
+  for await (const line of splitTextStream(stream, "\n")) if (line.trim()) yield JSON.parse(line) as T;
 }
