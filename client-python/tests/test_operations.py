@@ -27,11 +27,13 @@ from sandgate.generated.api.compat import (
     compat_update,
     compat_upload,
 )
+from sandgate.generated.api.sandboxes import create_token
 from sandgate.generated.models.compat_create_request import CompatCreateRequest
 from sandgate.generated.models.compat_download_request import CompatDownloadRequest
 from sandgate.generated.models.compat_exec_request import CompatExecRequest
 from sandgate.generated.models.compat_update_request import CompatUpdateRequest
 from sandgate.generated.models.compat_upload_request import CompatUploadRequest
+from sandgate.generated.models.create_token_request import CreateTokenRequest
 
 DOCUMENT = json.loads((Path(__file__).resolve().parents[2] / "openapi" / "openapi.json").read_text())
 OPERATIONS = sorted(
@@ -71,6 +73,10 @@ SYNC: dict[str, Callable[[Sandgate], object]] = {
     "compatDownload": lambda sg: compat_download.sync_detailed(
         ID, client=sg.api, body=CompatDownloadRequest(file_path="f")
     ),
+    # Scoped tokens: no ergonomic method yet; the generated client reaches the operation.
+    "createToken": lambda sg: create_token.sync_detailed(
+        client=sg.api, body=CreateTokenRequest(sandbox_id=ID, scopes=["exec"])
+    ),
     "compatUpload": lambda sg: compat_upload.sync_detailed(
         ID, client=sg.api, body=CompatUploadRequest(file_path="f", content="x")
     ),
@@ -109,6 +115,9 @@ ASYNC: dict[str, Callable[[AsyncSandgate], Awaitable[object]]] = {
     "compatExec": lambda sg: compat_exec.asyncio_detailed(ID, client=sg.api, body=CompatExecRequest(command="true")),
     "compatDownload": lambda sg: compat_download.asyncio_detailed(
         ID, client=sg.api, body=CompatDownloadRequest(file_path="f")
+    ),
+    "createToken": lambda sg: create_token.asyncio_detailed(
+        client=sg.api, body=CreateTokenRequest(sandbox_id=ID, scopes=["exec"])
     ),
     "compatUpload": lambda sg: compat_upload.asyncio_detailed(
         ID, client=sg.api, body=CompatUploadRequest(file_path="f", content="x")

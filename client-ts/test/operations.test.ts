@@ -36,6 +36,8 @@ const calls: Record<string, (c: SandgateClient) => Promise<unknown>> = {
   mkdir: (c) => c.sandbox(id).files.mkdir("d"),
   moveFile: (c) => c.sandbox(id).files.move("a", "b"),
   deleteFile: (c) => c.sandbox(id).files.delete("f"),
+  // Scoped tokens have no ergonomic method yet; the typed raw client reaches the operation.
+  createToken: (c) => c.raw.POST("/v1/tokens", { body: { sandboxId: id, scopes: ["exec"] } }),
   // The compat profile (seed-001 format) has no ergonomic methods; the typed raw client reaches it.
   compatCreate: (c) => c.raw.POST("/sandbox/create", { body: { sandbox_id: id } }),
   compatGet: (c) => c.raw.GET("/sandbox/{sandbox_id}", { params: { path: { sandbox_id: id } } }),

@@ -116,7 +116,7 @@ export async function startNodeHost(config: NodeHostConfig, log: (line: string) 
   if (config.isolation === "none") {
     log("WARNING: isolation is OFF (--isolation=none). Commands run as this user, on this machine, with its files and network.");
   }
-  const core = new SandgateCore(backend, config.limits);
+  const core = new SandgateCore(backend, config.limits, Date.now, config.token);
   const auth = { token: config.token, protectDocs: config.protectDocs };
   const app = createRestApp({
     core,

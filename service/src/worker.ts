@@ -7,7 +7,7 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { type Sandbox, getSandbox } from "@cloudflare/sandbox";
 import { newWorkersRpcResponse } from "capnweb";
 import type { Backend } from "./core/backend.ts";
-import { SandgateCore } from "./core/core.ts";
+import { SandgateCore, defaultLimits } from "./core/core.ts";
 import { CloudflareBackend } from "./backends/cloudflare/index.ts";
 import { RemoteBackend } from "./backends/remote/index.ts";
 import { createRestApp } from "./surfaces/rest.ts";
@@ -36,7 +36,7 @@ type CloudflareBackendRegistry = ConstructorParameters<typeof CloudflareBackend>
 const cores = new WeakMap<Env, SandgateCore>();
 function coreFor(env: Env): SandgateCore {
   let core = cores.get(env);
-  if (!core) cores.set(env, (core = new SandgateCore(backendFor(env))));
+  if (!core) cores.set(env, (core = new SandgateCore(backendFor(env), defaultLimits, Date.now, env.SANDGATE_TOKEN || undefined)));
   return core;
 }
 

@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process";
+import { newHttpBatchRpcSession } from "capnweb";
+import type { SandgateRpc } from "../src/surfaces/rpc.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { operations } from "../src/core/operations.ts";
 import { type TestHost, startHost, tempDir } from "./host.ts";
@@ -110,3 +112,77 @@ function runHost(args: string[]): Promise<{ code: number | null; output: string 
     child.on("exit", (code) => resolve({ code, output }));
   });
 }
+
+describe("scoped tokens", () => {
+  const mint = async (body: unknown, token = TOKEN) =>
+    fetch(`${host.url}/v1/tokens`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  const as = (token: string, method: string, path: string, body?: unknown) =>
+    fetch(host.url + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+
+  it("work only on their sandbox and scopes, and never as the API token", async () => {
+    await host.json("POST", "/v1/sandboxes", { id: "scoped-own" });
+    await host.json("POST", "/v1/sandboxes", { id: "scoped-other" });
+    const minted = await mint({ sandboxId: "scoped-own", scopes: ["exec", "files:read"], ttlSeconds: 600 });
+    expect(minted.status).toBe(201);
+    const { token, scopes, expiresAt } = (await minted.json()) as { token: string; scopes: string[]; expiresAt: string };
+    expect(scopes).toEqual(["exec", "files:read"]);
+    expect(Date.parse(expiresAt) - Date.now()).toBeGreaterThan(590_000);
+
+    expect(await (await as(token, "POST", "/v1/sandboxes/scoped-own/exec", { command: "echo ok > f; echo ran" })).json()).toMatchObject({ stdout: "ran\n" });
+    expect(await (await as(token, "GET", "/v1/sandboxes/scoped-own/files/content?path=f")).text()).toBe("ok\n");
+
+    const refusals: [string, string, unknown?][] = [
+      ["POST", "/v1/sandboxes/scoped-other/exec", { command: "true" }], // another sandbox
+      ["PUT", "/v1/sandboxes/scoped-own/files/content?path=g"], // files:write not granted
+      ["GET", "/v1/sandboxes/scoped-own"], // sandbox:read not granted
+      ["DELETE", "/v1/sandboxes/scoped-own"], // API token only
+      ["GET", "/v1/sandboxes"],
+      ["POST", "/v1/sandboxes", { id: "made-by-scoped" }],
+      ["POST", "/v1/tokens", { sandboxId: "scoped-own", scopes: ["files:write"] }], // no escalation
+      ["POST", "/sandbox/scoped-own/exec", { command: "true" }], // compat needs the API token
+    ];
+    for (const [method, path, body] of refusals) {
+      const res = await as(token, method, path, body);
+      expect(res.status, `${method} ${path}`).toBe(403);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("forbidden");
+    }
+    expect((await host.json("GET", "/v1/sandboxes/scoped-own")).status).toBe(200); // still there
+  });
+
+  it("are refused when tampered with, expired, or minted under another API token", async () => {
+    const { token } = (await (await mint({ sandboxId: "scoped-own", scopes: ["exec"], ttlSeconds: 1 })).json()) as { token: string };
+    const [prefix, payload, signature] = token.split(".");
+    const claims = JSON.parse(Buffer.from(payload!, "base64url").toString()) as Record<string, unknown>;
+    const forged = `${prefix}.${Buffer.from(JSON.stringify({ ...claims, sb: "scoped-other" })).toString("base64url")}.${signature}`;
+    expect((await as(forged, "POST", "/v1/sandboxes/scoped-other/exec", { command: "true" })).status).toBe(401);
+    expect((await as(`${token}x`, "POST", "/v1/sandboxes/scoped-own/exec", { command: "true" })).status).toBe(401);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await as(token, "POST", "/v1/sandboxes/scoped-own/exec", { command: "true" })).status).toBe(401);
+  });
+
+  it("are checked on Cap'n Web sessions too", async () => {
+    const { token } = (await (await mint({ sandboxId: "scoped-own", scopes: ["exec"] })).json()) as { token: string };
+    const api = newHttpBatchRpcSession<SandgateRpc>(new Request(`${host.url}/rpc`, { headers: { authorization: `Bearer ${token}` } }));
+    const [own, other] = await Promise.allSettled([api.sandbox("scoped-own").exec({ command: "echo rpc" }), api.sandbox("scoped-other").exec({ command: "true" })]);
+    expect(own).toMatchObject({ status: "fulfilled", value: { stdout: "rpc\n" } });
+    expect(other).toMatchObject({ status: "rejected", reason: { code: "forbidden" } });
+  });
+
+  it("cannot be minted for unknown sandboxes, or without an API token", async () => {
+    expect((await mint({ sandboxId: "no-such-box", scopes: ["exec"] })).status).toBe(404);
+    expect((await mint({ sandboxId: "scoped-own", scopes: [] })).status).toBe(400);
+    const open = await startHost();
+    try {
+      await open.json("POST", "/v1/sandboxes", { id: "x" });
+      const res = await open.json("POST", "/v1/tokens", { sandboxId: "x", scopes: ["exec"] });
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toContain("SANDGATE_TOKEN");
+    } finally {
+      await open.stop();
+    }
+  });
+});

@@ -1,3 +1,4 @@
+import type { Scope } from "../schemas/tokens.ts";
 import { SandgateError } from "./errors.ts";
 
 export interface AuthConfig {
@@ -19,15 +20,76 @@ export function presentedToken(header: (name: string) => string | null | undefin
   return header("x-sandgate-token") ?? undefined;
 }
 
-/** Throws `unauthorized` unless the presented token equals the configured one. Says nothing about why. */
-export async function requireToken(config: AuthConfig, presented: string | undefined): Promise<void> {
+/** Who a request acts as: the holder of the API token, or of a token scoped to one sandbox. */
+export type Principal = { kind: "admin" } | { kind: "scoped"; sandboxId: string; scopes: Scope[]; expiresAt: string };
+
+const ADMIN: Principal = { kind: "admin" };
+const UNAUTHORIZED = "missing or invalid token";
+/** Scoped tokens start with this, so they are told apart from the API token before any crypto. */
+const SCOPED_PREFIX = "sgs1.";
+
+/** Throws `unauthorized` unless the presented token is the API token or a valid scoped token. Says nothing about why. */
+export async function authenticate(config: AuthConfig, presented: string | undefined): Promise<Principal> {
   if (config.token === undefined) {
     if (config.failClosed) throw new SandgateError("unauthorized", "this service has no token configured and refuses requests; set SANDGATE_TOKEN");
-    return;
+    return ADMIN;
   }
-  if (presented === undefined || presented === "" || !(await constantTimeEqual(presented, config.token))) {
-    throw new SandgateError("unauthorized", "missing or invalid token");
+  if (presented === undefined || presented === "") throw new SandgateError("unauthorized", UNAUTHORIZED);
+  if (presented.startsWith(SCOPED_PREFIX)) {
+    const principal = await verifyScopedToken(config.token, presented);
+    if (!principal) throw new SandgateError("unauthorized", UNAUTHORIZED);
+    return principal;
   }
+  if (!(await constantTimeEqual(presented, config.token))) throw new SandgateError("unauthorized", UNAUTHORIZED);
+  return ADMIN;
+}
+
+/** Throws `forbidden` unless the principal may run an operation needing `scope` on `sandboxId` (no scope: API token only). */
+export function authorize(principal: Principal, scope: Scope | undefined, sandboxId: string | undefined): void {
+  if (principal.kind === "admin") return;
+  if (scope === undefined) throw new SandgateError("forbidden", "this operation needs the API token, not a scoped token");
+  if (sandboxId !== principal.sandboxId) throw new SandgateError("forbidden", "this token is scoped to another sandbox");
+  if (!principal.scopes.includes(scope)) throw new SandgateError("forbidden", `this token lacks the '${scope}' scope`, { scope });
+}
+
+/** A token for one sandbox and some scopes, until `expiresAt`: its claims, signed with HMAC-SHA256 under a key derived from the API token. */
+export async function mintScopedToken(apiToken: string, claims: { sandboxId: string; scopes: Scope[]; expiresAt: string }): Promise<string> {
+  const payload = base64url(new TextEncoder().encode(JSON.stringify({ sb: claims.sandboxId, sc: claims.scopes, exp: claims.expiresAt })));
+  return `${SCOPED_PREFIX}${payload}.${await sign(apiToken, payload)}`;
+}
+
+async function verifyScopedToken(apiToken: string, token: string): Promise<Principal | undefined> {
+  const [payload, signature, extra] = token.slice(SCOPED_PREFIX.length).split(".");
+  if (!payload || !signature || extra !== undefined) return undefined;
+  if (!(await constantTimeEqual(signature, await sign(apiToken, payload)))) return undefined;
+  try {
+    const claims = JSON.parse(new TextDecoder().decode(fromBase64url(payload))) as { sb?: unknown; sc?: unknown; exp?: unknown };
+    if (typeof claims.sb !== "string" || !Array.isArray(claims.sc) || typeof claims.exp !== "string") return undefined;
+    if (!(Date.parse(claims.exp) > Date.now())) return undefined;
+    return { kind: "scoped", sandboxId: claims.sb, scopes: claims.sc as Scope[], expiresAt: claims.exp };
+  } catch {
+    return undefined;
+  }
+}
+
+/** HMAC-SHA256 of `data`; the key is derived from the API token, so rotating it revokes every scoped token. */
+async function sign(apiToken: string, data: string): Promise<string> {
+  const encoder = new TextEncoder();
+  const keyBytes = await crypto.subtle.digest("SHA-256", encoder.encode(`sandgate scoped tokens v1\n${apiToken}`));
+  const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return base64url(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(data))));
+}
+
+function base64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+}
+
+function fromBase64url(text: string): Uint8Array {
+  const standard = text.replaceAll("-", "+").replaceAll("_", "/");
+  const binary = atob(standard.padEnd(Math.ceil(standard.length / 4) * 4, "="));
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }
 
 /**

@@ -2,6 +2,8 @@ import type { CreateSandboxBody, SandboxInfo, UpdateSandboxBody } from "../schem
 import type { ExecBody, ExecEvent, ExecResult } from "../schemas/exec.ts";
 import type { Encoding, FileContent, FileInfo } from "../schemas/files.ts";
 import type { Backend, ExecSpec, FileStream } from "./backend.ts";
+import type { CreateTokenBody, ScopedToken } from "../schemas/tokens.ts";
+import { mintScopedToken } from "./auth.ts";
 import { errors } from "./errors.ts";
 import { resolveCwd, resolveWorkspacePath } from "./paths.ts";
 
@@ -40,6 +42,8 @@ export class SandgateCore {
     readonly backend: Backend,
     readonly limits: Limits = defaultLimits,
     private readonly now: () => number = Date.now,
+    /** The API token, which signs scoped tokens; without one there are none. */
+    private readonly apiToken?: string,
   ) {}
 
   async health() {
@@ -83,6 +87,15 @@ export class SandgateCore {
       expiresAt = new Date(Date.parse(current.expiresAt) + patch.extendBySeconds * 1000).toISOString();
     }
     return this.backend.updateSandbox(id, { expiresAt, labels: patch.labels, ttlSeconds: patch.ttlSeconds, extendBySeconds: patch.extendBySeconds });
+  }
+
+  /** Mints a token limited to one sandbox and some scopes, for handing to less trusted code. */
+  async createToken(input: CreateTokenBody): Promise<ScopedToken> {
+    if (!this.apiToken) throw errors.invalid("scoped tokens need an API token: set SANDGATE_TOKEN");
+    await this.backend.getSandbox(input.sandboxId);
+    const expiresAt = new Date(this.now() + (input.ttlSeconds ?? 3600) * 1000).toISOString();
+    const token = await mintScopedToken(this.apiToken, { sandboxId: input.sandboxId, scopes: input.scopes, expiresAt });
+    return { token, sandboxId: input.sandboxId, scopes: input.scopes, expiresAt };
   }
 
   async deleteSandbox({ id }: Id): Promise<void> {

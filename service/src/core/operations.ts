@@ -1,5 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import type { ErrorCode } from "../schemas/common.ts";
+import { CreateTokenBody, type Scope, ScopedToken } from "../schemas/tokens.ts";
 import { SandboxIdParams } from "../schemas/common.ts";
 import { ExecBody, ExecEvent, ExecResult } from "../schemas/exec.ts";
 import {
@@ -71,6 +72,8 @@ export interface Operation<P = unknown, Q = unknown, B = unknown, R extends Resp
   tags: string[];
   /** Public operations need no token. */
   public?: boolean;
+  /** The scope a scoped token needs for this operation (on its sandbox); none: the API token only. */
+  scope?: Scope;
   params?: P;
   query?: Q;
   body?: B;
@@ -131,6 +134,7 @@ export const operations = {
 
   getSandbox: op({
     operationId: "getSandbox",
+    scope: "sandbox:read",
     method: "get",
     path: "/v1/sandboxes/{id}",
     summary: "Get a sandbox",
@@ -154,6 +158,20 @@ export const operations = {
     run: (core, input) => core.updateSandbox(input),
   }),
 
+  createToken: op({
+    operationId: "createToken",
+    method: "post",
+    path: "/v1/tokens",
+    summary: "Mint a token scoped to one sandbox",
+    description:
+      "Answers a token that works only on `sandboxId`, for the given scopes, until it expires: hand it to code you trust less than the API token's holder. Needs the API token itself.",
+    tags: ["sandboxes"],
+    body: json(CreateTokenBody),
+    response: ok(ScopedToken, 201),
+    errors: ["not_found", "forbidden"],
+    run: (core, input) => core.createToken(input),
+  }),
+
   deleteSandbox: op({
     operationId: "deleteSandbox",
     method: "delete",
@@ -168,6 +186,7 @@ export const operations = {
 
   exec: op({
     operationId: "exec",
+    scope: "exec",
     method: "post",
     path: "/v1/sandboxes/{id}/exec",
     summary: "Run a command and wait for it",
@@ -182,6 +201,7 @@ export const operations = {
 
   execStream: op({
     operationId: "execStream",
+    scope: "exec",
     method: "post",
     path: "/v1/sandboxes/{id}/exec/stream",
     summary: "Run a command and stream its output",
@@ -197,6 +217,7 @@ export const operations = {
 
   readFile: op({
     operationId: "readFile",
+    scope: "files:read",
     method: "get",
     path: "/v1/sandboxes/{id}/files/content",
     summary: "Download a file's bytes",
@@ -210,6 +231,7 @@ export const operations = {
 
   writeFile: op({
     operationId: "writeFile",
+    scope: "files:write",
     method: "put",
     path: "/v1/sandboxes/{id}/files/content",
     summary: "Upload a file's bytes",
@@ -225,6 +247,7 @@ export const operations = {
 
   readFileJson: op({
     operationId: "readFileJson",
+    scope: "files:read",
     method: "post",
     path: "/v1/sandboxes/{id}/files/read",
     summary: "Read a file as JSON (text or base64)",
@@ -238,6 +261,7 @@ export const operations = {
 
   writeFileJson: op({
     operationId: "writeFileJson",
+    scope: "files:write",
     method: "post",
     path: "/v1/sandboxes/{id}/files/write",
     summary: "Write a file from JSON (text or base64)",
@@ -251,6 +275,7 @@ export const operations = {
 
   listFiles: op({
     operationId: "listFiles",
+    scope: "files:read",
     method: "get",
     path: "/v1/sandboxes/{id}/files",
     summary: "List a directory",
@@ -264,6 +289,7 @@ export const operations = {
 
   statFile: op({
     operationId: "statFile",
+    scope: "files:read",
     method: "get",
     path: "/v1/sandboxes/{id}/files/stat",
     summary: "Describe one file or directory",
@@ -277,6 +303,7 @@ export const operations = {
 
   mkdir: op({
     operationId: "mkdir",
+    scope: "files:write",
     method: "post",
     path: "/v1/sandboxes/{id}/files/mkdir",
     summary: "Create a directory",
@@ -290,6 +317,7 @@ export const operations = {
 
   moveFile: op({
     operationId: "moveFile",
+    scope: "files:write",
     method: "post",
     path: "/v1/sandboxes/{id}/files/move",
     summary: "Move or rename a file or directory",
@@ -303,6 +331,7 @@ export const operations = {
 
   deleteFile: op({
     operationId: "deleteFile",
+    scope: "files:write",
     method: "delete",
     path: "/v1/sandboxes/{id}/files",
     summary: "Delete a file or directory",

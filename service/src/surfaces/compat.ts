@@ -28,7 +28,7 @@ const security = [{ bearerAuth: [] }];
 
 function responses(schema: z.ZodType, codes: ErrorCode[], hasJsonBody = true): RouteConfig["responses"] {
   const out: RouteConfig["responses"] = { 200: { description: "Success", content: { "application/json": { schema } } } };
-  const common: ErrorCode[] = ["invalid_request", "unauthorized", "headers_too_large", "internal"];
+  const common: ErrorCode[] = ["invalid_request", "unauthorized", "forbidden", "headers_too_large", "internal"];
   // A JSON body can be too large or not JSON at all.
   if (hasJsonBody) common.push("payload_too_large", "unsupported_media_type");
   for (const code of [...common, ...codes]) {

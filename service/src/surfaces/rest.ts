@@ -6,7 +6,7 @@ import { HTTPException } from "hono/http-exception";
 import { streamSSE } from "hono/streaming";
 import { getMimeType } from "hono/utils/mime";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type AuthConfig, presentedToken, requireToken } from "../core/auth.ts";
+import { type AuthConfig, type Principal, authenticate, authorize, presentedToken } from "../core/auth.ts";
 import { VERSION, type SandgateCore } from "../core/core.ts";
 import { SandgateError, httpStatusOf, invalidInput, toSandgateError } from "../core/errors.ts";
 import { type Operation, type OperationContext, type ResponseSpec, operations } from "../core/operations.ts";
@@ -76,8 +76,15 @@ export function createRestApp({ core, auth, onInternalError, rpc, docsAssets }: 
   app.openAPIRegistry.registerComponent("securitySchemes", "tokenHeader", { type: "apiKey", in: "header", name: "x-sandgate-token" });
 
   // Auth runs before validation, so a caller without a token learns nothing about the request's shape.
+  const principals = new WeakMap<Request, Principal>();
+  const principalOf = (c: Context): Principal => principals.get(c.req.raw) ?? { kind: "admin" };
   app.use("*", async (c, next) => {
-    if (!isPublic(c.req.path, auth)) await requireToken(auth, presentedToken((name) => c.req.header(name)));
+    if (!isPublic(c.req.path, auth)) principals.set(c.req.raw, await authenticate(auth, presentedToken((name) => c.req.header(name))));
+    await next();
+  });
+  // The compat profile has no scopes: it needs the API token.
+  app.use("/sandbox/*", async (c, next) => {
+    authorize(principalOf(c), undefined, undefined);
     await next();
   });
   app.use("*", strictUrl);
@@ -110,7 +117,10 @@ export function createRestApp({ core, auth, onInternalError, rpc, docsAssets }: 
         description: operation.description,
         tags: operation.tags,
         security: operation.public ? [] : [{ bearerAuth: [] }, { tokenHeader: [] }],
-        middleware: operation.body && (operation.body as { kind: string }).kind === "json" ? [jsonBody] : [],
+        middleware: [
+          ...(operation.public ? [] : [scopeCheck(operation, principalOf)]),
+          ...(operation.body && (operation.body as { kind: string }).kind === "json" ? [jsonBody] : []),
+        ],
         request: requestOf(operation),
         responses: responsesOf(operation),
       }),
@@ -119,10 +129,18 @@ export function createRestApp({ core, auth, onInternalError, rpc, docsAssets }: 
   }
 
   registerCompatRoutes(app, core, jsonBody);
-  if (rpc) app.all("/rpc", (c) => rpc(c.req.raw, new SandgateApi(core)));
+  if (rpc) app.all("/rpc", (c) => rpc(c.req.raw, new SandgateApi(core, principalOf(c))));
   app.get("/openapi.json", (c) => c.json(openApiDocument(app)));
   if (docsAssets) registerDocs(app, { assets: docsAssets });
   return app;
+}
+
+/** Before validation: a scoped token may run this operation only on its sandbox, with the scope the table names. */
+function scopeCheck(operation: AnyOperation, principalOf: (c: Context) => Principal): MiddlewareHandler {
+  return async (c, next) => {
+    authorize(principalOf(c), operation.scope, c.req.param("id"));
+    await next();
+  };
 }
 
 export function openApiDocument(app: OpenAPIHono) {
@@ -306,7 +324,10 @@ function responsesOf(operation: AnyOperation): RouteConfig["responses"] {
 
   // Any request can be refused for its headers (the Node host answers 431 past its limit).
   const codes = new Set<ErrorCode>(["invalid_request", "headers_too_large", "internal", ...operation.errors]);
-  if (!operation.public) codes.add("unauthorized");
+  if (!operation.public) {
+    codes.add("unauthorized");
+    codes.add("forbidden"); // a scoped token outside its sandbox or scopes
+  }
   if ((operation.body as { kind?: string } | undefined)?.kind === "json") {
     codes.add("payload_too_large");
     codes.add("unsupported_media_type");

@@ -3,7 +3,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { newWebSocketRpcSession } from "capnweb";
 import { WebSocketServer } from "ws";
-import { type AuthConfig, presentedToken, requireToken } from "../core/auth.ts";
+import { type AuthConfig, type Principal, authenticate, presentedToken } from "../core/auth.ts";
 import type { SandgateCore } from "../core/core.ts";
 import { SandgateApi } from "./rpc.ts";
 
@@ -17,14 +17,15 @@ export function serveRpcWebSockets(server: UpgradeServer, core: SandgateCore, au
     void (async () => {
       const path = new URL(request.url ?? "/", "http://localhost").pathname;
       if (path !== "/rpc") return refuse(socket, 404, { code: "not_found", message: `no WebSocket endpoint at ${path}` });
+      let principal: Principal;
       try {
-        await requireToken(auth, presentedToken((name) => headerOf(request, name)));
+        principal = await authenticate(auth, presentedToken((name) => headerOf(request, name)));
       } catch {
         return refuse(socket, 401, { code: "unauthorized", message: "missing or invalid token" });
       }
       wss.handleUpgrade(request, socket, head, (ws) => {
         // `ws` implements the EventTarget-style WebSocket API that Cap'n Web's transport uses.
-        newWebSocketRpcSession(ws as unknown as WebSocket, new SandgateApi(core));
+        newWebSocketRpcSession(ws as unknown as WebSocket, new SandgateApi(core, principal));
       });
     })();
   });

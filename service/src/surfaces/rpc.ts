@@ -10,6 +10,10 @@ import type { z } from "@hono/zod-openapi";
 import type { SandgateCore } from "../core/core.ts";
 import { SandgateError, invalidInput, toSandgateError } from "../core/errors.ts";
 import { splitTextStream } from "../core/text-stream.ts";
+import { type Principal, authorize } from "../core/auth.ts";
+
+/** Workers RPC callers hold a service binding, which is as good as the API token. */
+const ADMIN: Principal = { kind: "admin" };
 import { type Operation, type OperationContext, type Operations, type ResponseSpec, operations } from "../core/operations.ts";
 import type { FileStream } from "../core/backend.ts";
 
@@ -139,9 +143,10 @@ function eventStream(events: AsyncIterable<unknown>, abort: AbortController): Re
 }
 
 /** Runs one operation for an RPC caller: validate, call core, shape the result, map errors. */
-async function invoke(core: SandgateCore, operation: AnyOperation, raw: unknown): Promise<unknown> {
+async function invoke(core: SandgateCore, operation: AnyOperation, raw: unknown, principal: Principal = ADMIN): Promise<unknown> {
   try {
     const input = parseInput(operation, raw);
+    authorize(principal, operation.scope, typeof input.id === "string" ? input.id : undefined);
     const abort = new AbortController();
     const result = await (operation.run as Run)(core, input, { signal: abort.signal });
     if (operation.response.kind === "events") return eventStream(result as AsyncIterable<unknown>, abort);
@@ -162,11 +167,11 @@ const isSandboxScoped = (op: AnyOperation) => op.params !== undefined && "id" in
  * Puts one method per operation on `prototype`. `coreOf` finds the core from the instance, so the
  * same methods serve a WorkerEntrypoint (core from `env`) and a Cap'n Web target (core given).
  */
-export function installRpcMethods(prototype: object, coreOf: (self: never) => SandgateCore): void {
+export function installRpcMethods(prototype: object, coreOf: (self: never) => SandgateCore, principalOf: (self: never) => Principal = () => ADMIN): void {
   for (const [name, operation] of tableEntries) {
     Object.defineProperty(prototype, name, {
       value: function (this: never, input?: unknown) {
-        return invoke(coreOf(this), operation, input);
+        return invoke(coreOf(this), operation, input, principalOf(this));
       },
       writable: true,
       configurable: true,
@@ -179,6 +184,7 @@ export class SandboxHandle extends RpcTarget {
   constructor(
     private readonly core: SandgateCore,
     readonly id: string,
+    private readonly principal: Principal = ADMIN,
   ) {
     super();
   }
@@ -189,7 +195,8 @@ for (const [name, operation] of tableEntries) {
   if (!isSandboxScoped(operation)) continue;
   Object.defineProperty(SandboxHandle.prototype, name, {
     value: function (this: SandboxHandle, input?: Record<string, unknown>) {
-      return invoke((this as unknown as { core: SandgateCore }).core, operation, { ...input, id: this.id });
+      const self = this as unknown as { core: SandgateCore; principal: Principal };
+      return invoke(self.core, operation, { ...input, id: this.id }, self.principal);
     },
     writable: true,
     configurable: true,
@@ -198,16 +205,25 @@ for (const [name, operation] of tableEntries) {
 
 /** The Cap'n Web main object: every operation, and `sandbox(id)`. */
 export class SandgateApi extends RpcTarget {
-  constructor(private readonly core: SandgateCore) {
+  constructor(
+    private readonly core: SandgateCore,
+    /** Who the session acts as; its calls are checked like REST requests. */
+    private readonly principal: Principal = ADMIN,
+  ) {
     super();
   }
 
   sandbox(id: string): SandboxHandle {
-    return new SandboxHandle(this.core, id);
+    return new SandboxHandle(this.core, id, this.principal);
   }
 }
 export interface SandgateApi extends SandgateMethods {}
-installRpcMethods(SandgateApi.prototype, (self: SandgateApi) => (self as unknown as { core: SandgateCore }).core);
+type ApiInternals = { core: SandgateCore; principal: Principal };
+installRpcMethods(
+  SandgateApi.prototype,
+  (self: SandgateApi) => (self as unknown as ApiInternals).core,
+  (self: SandgateApi) => (self as unknown as ApiInternals).principal,
+);
 
 /** The names of every RPC method, for parity checks. */
 export const rpcMethodNames = tableEntries.map(([name]) => name);

@@ -19,6 +19,7 @@ from .compat_upload_request_encoding import CompatUploadRequestEncoding
 from .create_sandbox_request import CreateSandboxRequest
 from .create_sandbox_request_env import CreateSandboxRequestEnv
 from .create_sandbox_request_labels import CreateSandboxRequestLabels
+from .create_token_request import CreateTokenRequest
 from .encoding import Encoding
 from .error import Error
 from .error_code import ErrorCode
@@ -49,6 +50,8 @@ from .sandbox_info import SandboxInfo
 from .sandbox_info_labels import SandboxInfoLabels
 from .sandbox_list import SandboxList
 from .sandbox_status import SandboxStatus
+from .scope import Scope
+from .scoped_token import ScopedToken
 from .update_sandbox_request import UpdateSandboxRequest
 from .update_sandbox_request_labels import UpdateSandboxRequestLabels
 from .write_file_request import WriteFileRequest
@@ -71,6 +74,7 @@ __all__ = (
     "CreateSandboxRequest",
     "CreateSandboxRequestEnv",
     "CreateSandboxRequestLabels",
+    "CreateTokenRequest",
     "Encoding",
     "Error",
     "ErrorCode",
@@ -101,6 +105,8 @@ __all__ = (
     "SandboxInfoLabels",
     "SandboxList",
     "SandboxStatus",
+    "Scope",
+    "ScopedToken",
     "UpdateSandboxRequest",
     "UpdateSandboxRequestLabels",
     "WriteFileRequest",

@@ -1,0 +1,16 @@
+from typing import Literal
+
+Scope = Literal["exec", "files:read", "files:write", "sandbox:read"]
+
+SCOPE_VALUES: set[Scope] = {
+    "exec",
+    "files:read",
+    "files:write",
+    "sandbox:read",
+}
+
+
+def check_scope(value: str) -> Scope:
+    if value in SCOPE_VALUES:
+        return value
+    raise TypeError(f"Unexpected value {value!r}. Expected one of {SCOPE_VALUES!r}")
