@@ -19,20 +19,19 @@
  * Downloads are consumed and discarded (as into /dev/null), so the client's own disk writes do not
  * count against the host; one extra, untimed download is hashed to check the bytes.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { type Hash, createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { fileURLToPath } from "node:url";
 import { LocalBackend } from "../service/src/backends/local/index.ts";
 import type { Launch } from "../service/src/backends/local/process.ts";
+import { type Host, startHost, stopHost } from "./host.ts";
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const EXEC_TARGET_P50 = 1.15;
 const WARMUP = 20;
 const MiB = 1024 * 1024;
@@ -55,57 +54,6 @@ const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
 // ---------------------------------------------------------------------------------------------
 // The host, as a child process
-
-interface Host {
-  url: string;
-  child: ChildProcess;
-  /** Everything the host wrote to stderr, for the error report. */
-  output: () => string;
-}
-
-async function startHost(dataDir: string): Promise<Host> {
-  // The host reads SANDGATE_* from its environment; none of the caller's may leak in (a token would
-  // make every request a 401). Raise the raw-file limit for BENCH_FILE_MB above the 1 GiB default.
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SANDGATE_")));
-  env.SANDGATE_MAX_FILE_BYTES = String(Math.max(1024 * MiB, FILE_BYTES + MiB));
-  const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "service/src/node.ts"), "--port", "0", "--data-dir", dataDir], {
-    cwd: REPO,
-    env,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the host did not start within 30 s:\n${stderr}`)), 30_000);
-    child.stderr?.setEncoding("utf8");
-    child.stderr?.on("data", (chunk: string) => {
-      stderr += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolveUrl(match[1]);
-      }
-    });
-    child.once("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the host exited (${signal ?? code}) before listening:\n${stderr}`));
-    });
-  });
-  return { url, child, output: () => stderr };
-}
-
-async function stopHost(host: Host): Promise<void> {
-  const { child } = host;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 8000);
-  await exited;
-  clearTimeout(timer);
-}
 
 /** Peak resident set size of a live process, in bytes (VmHWM in /proc/<pid>/status). */
 async function peakRss(pid: number): Promise<number> {
@@ -315,7 +263,7 @@ async function main(): Promise<void> {
   process.once("SIGINT", onSignal);
   try {
     log(`temp dir ${root}; exec N=${EXEC_N} (+${WARMUP} warmup), file ${FILE_MB} MiB`);
-    host = await startHost(join(root, "host-data"));
+    host = await startHost(join(root, "host-data"), { SANDGATE_MAX_FILE_BYTES: String(Math.max(1024 * MiB, FILE_BYTES + MiB)) });
     const { url } = host;
     log(`host pid ${host.child.pid} at ${url}`);
 

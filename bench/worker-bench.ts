@@ -29,13 +29,14 @@
  *   node --import tsx bench/worker-bench.ts     WORKER_BENCH_N=400 (calls per mode)
  *                                               WORKER_BENCH_CHAIN_N=N/5 (chains per mode)
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { type Host, startHost, stopHost } from "./host.ts";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const COMPATIBILITY_DATE = "2026-08-15"; // as in wrangler.jsonc
@@ -263,58 +264,6 @@ async function bundleWorker(outDir: string): Promise<string> {
   return join(outDir, "worker.js");
 }
 
-interface Host {
-  url: string;
-  child: ChildProcess;
-  output: () => string;
-}
-
-async function startHost(dataDir: string): Promise<Host> {
-  // None of the caller's SANDGATE_* may leak into the host.
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("SANDGATE_")));
-  env.SANDGATE_TOKEN = HOST_TOKEN;
-  const child = spawn(process.execPath, ["--import", "tsx", join(REPO, "service/src/node.ts"), "--port", "0", "--data-dir", dataDir], {
-    cwd: REPO,
-    env,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`the host did not start within 30 s:\n${stderr}`));
-    }, 30_000);
-    child.stderr?.setEncoding("utf8");
-    child.stderr?.on("data", (chunk: string) => {
-      stderr += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolveUrl(match[1]);
-      }
-    });
-    child.once("error", (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the host exited (${signal ?? code}) before listening:\n${stderr}`));
-    });
-  });
-  return { url, child, output: () => stderr };
-}
-
-async function stopHost(host: Host): Promise<void> {
-  const { child } = host;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 8000);
-  await exited;
-  clearTimeout(timer);
-}
-
 async function hostCall(host: Host, method: string, path: string, body?: unknown): Promise<Response> {
   return fetch(host.url + path, {
     method,
@@ -494,7 +443,7 @@ async function main(): Promise<void> {
     const [worker, driverBundle, started] = await Promise.allSettled([
       bundleWorker(join(root, "worker")),
       bundleDriver(join(root, "driver")),
-      startHost(join(root, "host-data")),
+      startHost(join(root, "host-data"), { SANDGATE_TOKEN: HOST_TOKEN }),
     ]);
     if (started.status === "fulfilled") host = started.value; // so that it is stopped whatever else failed
     if (worker.status === "rejected") throw worker.reason;
