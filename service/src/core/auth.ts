@@ -1,4 +1,5 @@
 import type { Scope } from "../schemas/tokens.ts";
+import { base64urlToBytes, bytesToBase64url } from "./base64.ts";
 import { SandgateError } from "./errors.ts";
 
 export interface AuthConfig {
@@ -54,7 +55,7 @@ export function authorize(principal: Principal, scope: Scope | undefined, sandbo
 
 /** A token for one sandbox and some scopes, until `expiresAt`: its claims, signed with HMAC-SHA256 under a key derived from the API token. */
 export async function mintScopedToken(apiToken: string, claims: { sandboxId: string; scopes: Scope[]; expiresAt: string }): Promise<string> {
-  const payload = base64url(new TextEncoder().encode(JSON.stringify({ sb: claims.sandboxId, sc: claims.scopes, exp: claims.expiresAt })));
+  const payload = bytesToBase64url(new TextEncoder().encode(JSON.stringify({ sb: claims.sandboxId, sc: claims.scopes, exp: claims.expiresAt })));
   return `${SCOPED_PREFIX}${payload}.${await sign(apiToken, payload)}`;
 }
 
@@ -63,7 +64,9 @@ async function verifyScopedToken(apiToken: string, token: string): Promise<Princ
   if (!payload || !signature || extra !== undefined) return undefined;
   if (!(await constantTimeEqual(signature, await sign(apiToken, payload)))) return undefined;
   try {
-    const claims = JSON.parse(new TextDecoder().decode(fromBase64url(payload))) as { sb?: unknown; sc?: unknown; exp?: unknown };
+    const bytes = base64urlToBytes(payload);
+    if (!bytes) return undefined;
+    const claims = JSON.parse(new TextDecoder().decode(bytes)) as { sb?: unknown; sc?: unknown; exp?: unknown };
     if (typeof claims.sb !== "string" || !Array.isArray(claims.sc) || typeof claims.exp !== "string") return undefined;
     if (!(Date.parse(claims.exp) > Date.now())) return undefined;
     return { kind: "scoped", sandboxId: claims.sb, scopes: claims.sc as Scope[], expiresAt: claims.exp };
@@ -77,19 +80,7 @@ async function sign(apiToken: string, data: string): Promise<string> {
   const encoder = new TextEncoder();
   const keyBytes = await crypto.subtle.digest("SHA-256", encoder.encode(`sandgate scoped tokens v1\n${apiToken}`));
   const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return base64url(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(data))));
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
-}
-
-function fromBase64url(text: string): Uint8Array {
-  const standard = text.replaceAll("-", "+").replaceAll("_", "/");
-  const binary = atob(standard.padEnd(Math.ceil(standard.length / 4) * 4, "="));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  return bytesToBase64url(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(data))));
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Encoding, FileContent, FileInfo } from "../schemas/files.ts";
 import type { Backend, ExecSpec, FileStream } from "./backend.ts";
 import type { CreateTokenBody, ScopedToken } from "../schemas/tokens.ts";
 import { mintScopedToken } from "./auth.ts";
+import { base64ToBytes, base64urlToBytes, bytesToBase64, bytesToBase64url } from "./base64.ts";
 import { errors } from "./errors.ts";
 import { resolveCwd, resolveWorkspacePath } from "./paths.ts";
 
@@ -149,6 +150,7 @@ export class SandgateCore {
   async writeFileJson({ id, path, content, encoding }: Id & { path: string; content: string; encoding: Encoding }): Promise<FileInfo> {
     const target = resolveWorkspacePath(path);
     const bytes = encoding === "base64" ? base64ToBytes(content) : new TextEncoder().encode(content);
+    if (!bytes) throw errors.invalid("content is not valid base64");
     if (bytes.byteLength > this.limits.maxJsonFileBytes) {
       throw errors.tooLarge(`content is larger than the ${this.limits.maxJsonFileBytes}-byte limit of JSON writes`, this.limits.maxJsonFileBytes);
     }
@@ -214,17 +216,17 @@ export function generateId(): string {
 }
 
 export function encodeCursor(lastId: string): string {
-  return bytesToBase64(new TextEncoder().encode(lastId)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  return bytesToBase64url(new TextEncoder().encode(lastId));
 }
 
 function decodeCursor(cursor: string | undefined): string | undefined {
   if (cursor === undefined) return undefined;
+  const bytes = base64urlToBytes(cursor);
   try {
-    const standard = cursor.replaceAll("-", "+").replaceAll("_", "/");
-    const id = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(base64ToBytes(standard.padEnd(Math.ceil(standard.length / 4) * 4, "=")));
-    if (/^[a-z0-9][a-z0-9-]{0,62}$/.test(id)) return id;
+    const id = bytes && new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+    if (id && /^[a-z0-9][a-z0-9-]{0,62}$/.test(id)) return id;
   } catch {
-    // fall through to the error below
+    // not UTF-8: the error below
   }
   throw errors.invalid("cursor is not one this service issued");
 }
@@ -244,22 +246,4 @@ async function collect(stream: ReadableStream<Uint8Array>, maxBytes: number): Pr
     offset += chunk.byteLength;
   }
   return out;
-}
-
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-function base64ToBytes(text: string): Uint8Array {
-  const clean = text.replace(/\s+/g, "");
-  if (!BASE64.test(clean)) throw errors.invalid("content is not valid base64");
-  const binary = atob(clean);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-function bytesToBase64(bytes: Uint8Array): string {
-  let binary = "";
-  const step = 0x8000;
-  for (let i = 0; i < bytes.length; i += step) binary += String.fromCharCode(...bytes.subarray(i, i + step));
-  return btoa(binary);
 }

@@ -1,6 +1,7 @@
 import type { ExecEvent as SdkExecEvent, ISandbox, Sandbox } from "@cloudflare/sandbox";
 import type { Backend, ExecSpec, FileStream, SandboxQuery, SandboxRecord } from "../../core/backend.ts";
 import { SandgateError, errors } from "../../core/errors.ts";
+import { bytesToBase64 } from "../../core/base64.ts";
 import { WORKSPACE, type WorkspacePath } from "../../core/paths.ts";
 import type { ErrorCode } from "../../schemas/common.ts";
 import type { ExecEvent, ExecResult } from "../../schemas/exec.ts";
@@ -193,7 +194,7 @@ export class CloudflareBackend implements Backend {
     const isShell = spec.argv.length === 3 && spec.argv[0] === "/bin/sh" && spec.argv[1] === "-c";
     let command = isShell ? (spec.argv[2] ?? "") : spec.argv.map(shellQuote).join(" ");
     if (spec.stdin !== undefined && spec.stdin.length <= INLINE_STDIN) {
-      command = `printf '%s' '${base64(spec.stdin)}' | base64 -d | (${command})`;
+      command = `printf '%s' '${bytesToBase64(new TextEncoder().encode(spec.stdin))}' | base64 -d | (${command})`;
     } else if (spec.stdin !== undefined) {
       const file = `/tmp/.sandgate-stdin-${crypto.randomUUID()}`;
       await this.sdk(() => box.writeFile(file, spec.stdin ?? ""));
@@ -226,11 +227,6 @@ const TIMED_OUT = Symbol("timed out");
 /** Stdin up to this size travels inside the command line; more goes through a temporary file. */
 const INLINE_STDIN = 64 * 1024;
 
-function base64(text: string): string {
-  let binary = "";
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
   let timer: ReturnType<typeof setTimeout> | undefined;

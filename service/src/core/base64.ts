@@ -1,0 +1,27 @@
+/** Base64 for core, on Web APIs only (atob/btoa), so it runs on Node and in Workers alike. */
+
+const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export function bytesToBase64(bytes: Uint8Array): string {
+  let binary = "";
+  const step = 0x8000; // String.fromCharCode takes its arguments on the stack
+  for (let i = 0; i < bytes.length; i += step) binary += String.fromCharCode(...bytes.subarray(i, i + step));
+  return btoa(binary);
+}
+
+/** Decodes padded base64 (whitespace allowed); undefined when it is not valid base64. */
+export function base64ToBytes(text: string): Uint8Array | undefined {
+  const clean = text.replace(/\s+/g, "");
+  if (!STRICT_BASE64.test(clean)) return undefined;
+  return Uint8Array.from(atob(clean), (c) => c.charCodeAt(0));
+}
+
+/** URL-safe base64 without padding (cursors, token parts). */
+export function bytesToBase64url(bytes: Uint8Array): string {
+  return bytesToBase64(bytes).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+}
+
+export function base64urlToBytes(text: string): Uint8Array | undefined {
+  const standard = text.replaceAll("-", "+").replaceAll("_", "/");
+  return base64ToBytes(standard.padEnd(Math.ceil(standard.length / 4) * 4, "="));
+}
