@@ -59,6 +59,34 @@ export async function mintScopedToken(apiToken: string, claims: { sandboxId: str
   return `${SCOPED_PREFIX}${payload}.${await sign(apiToken, payload)}`;
 }
 
+/** Port links start with this; they open one port of one sandbox and nothing else. */
+const LINK_PREFIX = "sgl1.";
+
+/**
+ * A port link's signature: its sandbox, port and expiry, HMAC-SHA256 under a key derived from the
+ * API token for links only (a link is never a token, nor a token a link).
+ */
+export async function mintPortLink(apiToken: string, claims: { sandboxId: string; port: number; expiresAt: string }): Promise<string> {
+  const payload = bytesToBase64url(new TextEncoder().encode(JSON.stringify({ sb: claims.sandboxId, p: claims.port, exp: claims.expiresAt })));
+  return `${LINK_PREFIX}${payload}.${await sign(apiToken, payload, LINK_KEY_CONTEXT)}`;
+}
+
+/** Whether `link` is a valid, unexpired link to exactly this sandbox and port. */
+export async function verifyPortLink(apiToken: string, link: string, sandboxId: string, port: number): Promise<boolean> {
+  if (!link.startsWith(LINK_PREFIX)) return false;
+  const [payload, signature, extra] = link.slice(LINK_PREFIX.length).split(".");
+  if (!payload || !signature || extra !== undefined) return false;
+  if (!(await constantTimeEqual(signature, await sign(apiToken, payload, LINK_KEY_CONTEXT)))) return false;
+  try {
+    const bytes = base64urlToBytes(payload);
+    if (!bytes) return false;
+    const claims = JSON.parse(new TextDecoder().decode(bytes)) as { sb?: unknown; p?: unknown; exp?: unknown };
+    return claims.sb === sandboxId && claims.p === port && typeof claims.exp === "string" && Date.parse(claims.exp) > Date.now();
+  } catch {
+    return false;
+  }
+}
+
 async function verifyScopedToken(apiToken: string, token: string): Promise<Principal | undefined> {
   const [payload, signature, extra] = token.slice(SCOPED_PREFIX.length).split(".");
   if (!payload || !signature || extra !== undefined) return undefined;
@@ -75,10 +103,13 @@ async function verifyScopedToken(apiToken: string, token: string): Promise<Princ
   }
 }
 
-/** HMAC-SHA256 of `data`; the key is derived from the API token, so rotating it revokes every scoped token. */
-async function sign(apiToken: string, data: string): Promise<string> {
+const TOKEN_KEY_CONTEXT = "sandgate scoped tokens v1";
+const LINK_KEY_CONTEXT = "sandgate port links v1";
+
+/** HMAC-SHA256 of `data`; the key is derived from the API token, so rotating it revokes every scoped token and link. */
+async function sign(apiToken: string, data: string, context = TOKEN_KEY_CONTEXT): Promise<string> {
   const encoder = new TextEncoder();
-  const keyBytes = await crypto.subtle.digest("SHA-256", encoder.encode(`sandgate scoped tokens v1\n${apiToken}`));
+  const keyBytes = await crypto.subtle.digest("SHA-256", encoder.encode(`${context}\n${apiToken}`));
   const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   return bytesToBase64url(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(data))));
 }

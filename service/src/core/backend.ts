@@ -1,6 +1,7 @@
 import type { ExecEvent, ExecResult } from "../schemas/exec.ts";
 import type { FileInfo } from "../schemas/files.ts";
-import type { SandboxInfo } from "../schemas/sandboxes.ts";
+import type { LogChunk, ProcessInfo, ProcessLogEvent, Signal } from "../schemas/processes.ts";
+import type { NetworkMode, SandboxInfo } from "../schemas/sandboxes.ts";
 import type { WorkspacePath } from "./paths.ts";
 
 /** What core stores about a sandbox; each backend keeps these in its own registry. */
@@ -10,6 +11,8 @@ export interface SandboxRecord {
   env: Record<string, string>;
   createdAt: string;
   expiresAt: string;
+  /** Records written before networks existed have none: they are `egress`. */
+  network?: NetworkMode;
 }
 
 /** A command as core has resolved it: defaults applied, limits set, the shell made explicit. */
@@ -24,9 +27,44 @@ export interface ExecSpec {
   maxOutputBytes: number;
 }
 
+/** A background process as core has resolved it; it runs until it ends, is killed, or its sandbox goes. */
+export interface ProcessSpec {
+  /** Chosen by core, unique in the sandbox. */
+  processId: string;
+  name: string | null;
+  argv: string[];
+  cwd: string;
+  /** Per-process variables; the backend lays them over the sandbox's own env. */
+  env: Record<string, string>;
+}
+
+/** A stretch of a process's output log (see ProcessLogs in the schemas). */
+export interface LogSlice {
+  chunks: LogChunk[];
+  /** The oldest offset still kept. */
+  firstOffset: number;
+  nextOffset: number;
+}
+
+export interface WaitForPortSpec {
+  port: number;
+  timeoutMs: number;
+  /** Also require GET `path` to answer `status` (or any 2xx/3xx when status is undefined). */
+  path?: string;
+  status?: number;
+}
+
+/** Where a sandbox's port is reachable from the host's own network stack (local runtime). */
+export interface PortAddress {
+  host: string;
+  port: number;
+}
+
 export interface SandboxPatch {
   expiresAt?: string;
   labels?: Record<string, string>;
+  /** Replaces the sandbox-wide environment. */
+  env?: Record<string, string>;
   ttlSeconds?: number;
   extendBySeconds?: number;
 }
@@ -73,6 +111,31 @@ export interface Backend {
   mkdir(id: string, path: WorkspacePath, recursive: boolean): Promise<FileInfo>;
   moveFile(id: string, from: WorkspacePath, to: WorkspacePath, overwrite: boolean): Promise<FileInfo>;
   deleteFile(id: string, path: WorkspacePath, recursive: boolean): Promise<void>;
+
+  /** Starts the process and resolves once it runs; it outlives the request (and the caller). */
+  startProcess(id: string, spec: ProcessSpec): Promise<ProcessInfo>;
+  listProcesses(id: string): Promise<ProcessInfo[]>;
+  getProcess(id: string, processId: string): Promise<ProcessInfo>;
+  /** From `offset` forward, or (no offset) the tail; at most `limitBytes` of data. */
+  readProcessLogs(id: string, processId: string, offset: number | undefined, limitBytes: number): Promise<LogSlice>;
+  /**
+   * Replays the log from `offset`, then follows it; ends with one `exit` event once the process has
+   * ended and all its output was sent. Aborting `signal` stops following; the process keeps running.
+   */
+  followProcessLogs(id: string, processId: string, offset: number, signal: AbortSignal): Promise<AsyncIterable<ProcessLogEvent>>;
+  /** Signals the process and all its descendants; answers once they are gone, or after a short grace when they survive a catchable signal. */
+  killProcess(id: string, processId: string, signal: Signal): Promise<ProcessInfo>;
+  /** Resolves once `spec.port` accepts (and `path` answers); `timeout` error past the limit, `conflict` if the process ends first. */
+  waitForPort(id: string, processId: string, spec: WaitForPortSpec, signal: AbortSignal): Promise<void>;
+
+  /**
+   * Forwards an HTTP request to a port of the sandbox and answers its response, redirects untouched
+   * (core prepared the headers and rewrites Location). Backends that run in Workers also take
+   * WebSocket upgrades here and answer 101 with the socket. Nothing listening: `upstream_unavailable`.
+   */
+  fetchPort(id: string, port: number, request: Request): Promise<Response>;
+  /** Where the Node host connects for raw WebSocket upgrades; backends whose ports are reached by fetch only leave it out. */
+  portAddress?(id: string, port: number): Promise<PortAddress>;
 
   close(): Promise<void>;
 }

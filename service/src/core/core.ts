@@ -3,9 +3,23 @@ import type { ExecBody, ExecEvent, ExecResult } from "../schemas/exec.ts";
 import type { Encoding, FileContent, FileInfo } from "../schemas/files.ts";
 import type { Backend, ExecSpec, FileStream } from "./backend.ts";
 import type { CreateTokenBody, ScopedToken } from "../schemas/tokens.ts";
-import { mintScopedToken } from "./auth.ts";
+import type { GitCheckoutBody, GitCheckoutResult } from "../schemas/git.ts";
+import type { CreatePortLinkBody, PortLink } from "../schemas/ports.ts";
+import type {
+  ProcessInfo,
+  ProcessLogEvent,
+  ProcessLogs,
+  Signal,
+  StartProcessBody,
+  WaitForLogBody,
+  WaitForPortBody,
+  WaitResult,
+} from "../schemas/processes.ts";
+import { mintPortLink, mintScopedToken } from "./auth.ts";
+import { gitCheckout } from "./git.ts";
 import { base64ToBytes, base64urlToBytes, bytesToBase64, bytesToBase64url } from "./base64.ts";
-import { errors } from "./errors.ts";
+import { SandgateError, errors } from "./errors.ts";
+import type { ErrorCode } from "../schemas/common.ts";
 import { resolveCwd, resolveWorkspacePath } from "./paths.ts";
 
 export const VERSION = "0.1.0";
@@ -20,6 +34,10 @@ export interface Limits {
   /** Largest file read or written through the JSON file routes (the content sits in memory there). */
   maxJsonFileBytes: number;
   maxListEntries: number;
+  /** Default byte limit of a buffered log read. */
+  defaultLogBytes: number;
+  /** How long wait-for-port and wait-for-log wait when the caller does not say. */
+  defaultWaitMs: number;
 }
 
 export const defaultLimits: Limits = {
@@ -29,9 +47,20 @@ export const defaultLimits: Limits = {
   maxFileBytes: 1024 * 1024 * 1024,
   maxJsonFileBytes: 32 * 1024 * 1024,
   maxListEntries: 10_000,
+  defaultLogBytes: 1024 * 1024,
+  defaultWaitMs: 30_000,
 };
 
 type Id = { id: string };
+type ProcessRef = { id: string; processId: string };
+
+/** The query parameter that carries a port link's signature (see auth.ts). */
+export const PORT_LINK_PARAM = "sandgate_link";
+
+/** Longest stretch of a line a wait-for-log pattern is run against. */
+const MAX_MATCHED_LINE = 4096;
+
+const utf8Length = (text: string) => new TextEncoder().encode(text).byteLength;
 
 /**
  * The operations of Sandgate, one method each, over any Backend. Surfaces validate the shape of
@@ -53,13 +82,24 @@ export class SandgateCore {
 
   async createSandbox(input: CreateSandboxBody): Promise<SandboxInfo> {
     const created = this.now();
-    return this.backend.createSandbox({
+    const info = await this.backend.createSandbox({
       id: input.id ?? generateId(),
       labels: input.labels ?? {},
       env: input.env ?? {},
+      network: input.network ?? "egress",
       createdAt: new Date(created).toISOString(),
       expiresAt: new Date(created + (input.ttlSeconds ?? this.limits.defaultTtlSeconds) * 1000).toISOString(),
     });
+    if (input.git) {
+      // A sandbox whose repository did not arrive is not the sandbox asked for: none is left.
+      try {
+        await this.gitCheckout({ id: info.id, ...input.git });
+      } catch (err) {
+        await this.backend.deleteSandbox(info.id).catch(() => {});
+        throw err;
+      }
+    }
+    return info;
   }
 
   async getSandbox({ id }: Id): Promise<SandboxInfo> {
@@ -87,7 +127,13 @@ export class SandgateCore {
       const current = await this.backend.getSandbox(id);
       expiresAt = new Date(Date.parse(current.expiresAt) + patch.extendBySeconds * 1000).toISOString();
     }
-    return this.backend.updateSandbox(id, { expiresAt, labels: patch.labels, ttlSeconds: patch.ttlSeconds, extendBySeconds: patch.extendBySeconds });
+    return this.backend.updateSandbox(id, {
+      expiresAt,
+      labels: patch.labels,
+      env: patch.env,
+      ttlSeconds: patch.ttlSeconds,
+      extendBySeconds: patch.extendBySeconds,
+    });
   }
 
   /** Mints a token limited to one sandbox and some scopes, for handing to less trusted code. */
@@ -194,6 +240,123 @@ export class SandgateCore {
     await this.backend.deleteFile(id, target, recursive ?? false);
   }
 
+  async startProcess({ id, ...input }: Id & StartProcessBody): Promise<ProcessInfo> {
+    return this.backend.startProcess(id, {
+      processId: generateId("p-", 10),
+      name: input.name ?? null,
+      argv: input.argv ?? ["/bin/sh", "-c", input.command ?? ""],
+      cwd: resolveCwd(input.cwd),
+      env: input.env ?? {},
+    });
+  }
+
+  async listProcesses({ id }: Id): Promise<{ processes: ProcessInfo[] }> {
+    return { processes: await this.backend.listProcesses(id) };
+  }
+
+  async getProcess({ id, processId }: ProcessRef): Promise<ProcessInfo> {
+    return this.backend.getProcess(id, processId);
+  }
+
+  async getProcessLogs({ id, processId, offset, limitBytes }: ProcessRef & { offset?: number; limitBytes?: number }): Promise<ProcessLogs> {
+    const slice = await this.backend.readProcessLogs(id, processId, offset, limitBytes ?? this.limits.defaultLogBytes);
+    const info = await this.backend.getProcess(id, processId);
+    const joined = (stream: "stdout" | "stderr") =>
+      slice.chunks
+        .filter((c) => c.stream === stream)
+        .map((c) => c.data)
+        .join("");
+    return { processId, status: info.status, ...slice, stdout: joined("stdout"), stderr: joined("stderr") };
+  }
+
+  async streamProcessLogs({ id, processId, offset }: ProcessRef & { offset?: number }, signal: AbortSignal): Promise<AsyncIterable<ProcessLogEvent>> {
+    return this.backend.followProcessLogs(id, processId, offset ?? 0, signal);
+  }
+
+  async killProcess({ id, processId, signal }: ProcessRef & { signal?: Signal }): Promise<ProcessInfo> {
+    return this.backend.killProcess(id, processId, signal ?? "TERM");
+  }
+
+  async waitForPort({ id, processId, ...input }: ProcessRef & WaitForPortBody, signal: AbortSignal): Promise<WaitResult> {
+    const started = this.now();
+    await this.backend.waitForPort(id, processId, { ...input, timeoutMs: input.timeoutMs ?? this.limits.defaultWaitMs }, signal);
+    return { process: await this.backend.getProcess(id, processId), elapsedMs: this.now() - started };
+  }
+
+  /** Follows the log until a line matches; works the same over every backend's log. */
+  async waitForLog({ id, processId, pattern, stream, timeoutMs }: ProcessRef & WaitForLogBody, signal: AbortSignal): Promise<WaitResult> {
+    let regex: RegExp;
+    try {
+      regex = new RegExp(pattern);
+    } catch (err) {
+      throw errors.invalid(`pattern is not a valid regular expression: ${(err as Error).message}`);
+    }
+    const started = this.now();
+    const limit = timeoutMs ?? this.limits.defaultWaitMs;
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), limit);
+    const onAbort = () => stop.abort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const events = await this.backend.followProcessLogs(id, processId, 0, stop.signal);
+      // Lines are matched per stream, cut at MAX_MATCHED_LINE characters so no pattern runs long.
+      const partial = { stdout: { text: "", offset: 0 }, stderr: { text: "", offset: 0 } };
+      for await (const event of events) {
+        if (event.type === "stdout" || event.type === "stderr") {
+          if (stream && stream !== "both" && stream !== event.type) continue;
+          const pending = partial[event.type];
+          if (pending.text === "") pending.offset = event.offset;
+          let text = pending.text + event.data;
+          let lineStart = pending.offset;
+          let newline: number;
+          while ((newline = text.indexOf("\n")) !== -1) {
+            const line = text.slice(0, newline);
+            if (regex.test(line.slice(0, MAX_MATCHED_LINE))) {
+              return { process: await this.backend.getProcess(id, processId), elapsedMs: this.now() - started, line, offset: lineStart };
+            }
+            lineStart += utf8Length(line) + 1;
+            text = text.slice(newline + 1);
+          }
+          pending.text = text.slice(-MAX_MATCHED_LINE);
+          pending.offset = lineStart;
+        } else if (event.type === "exit") {
+          for (const pending of Object.values(partial)) {
+            if (pending.text && regex.test(pending.text)) {
+              return { process: await this.backend.getProcess(id, processId), elapsedMs: this.now() - started, line: pending.text, offset: pending.offset };
+            }
+          }
+          throw new SandgateError("conflict", `process '${processId}' ended (exit code ${event.exitCode ?? "unknown"}) before a line matched`, {
+            exitCode: event.exitCode,
+          });
+        } else if (event.type === "error") {
+          throw new SandgateError(event.code as ErrorCode, event.message);
+        }
+      }
+      if (signal.aborted) throw errors.invalid("the client closed the connection");
+      throw new SandgateError("timeout", `no line matched within ${limit} ms`, { timeoutMs: limit });
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      stop.abort();
+    }
+  }
+
+  /** A link that opens one port of one sandbox in a browser, without the API token, until it expires. */
+  async createPortLink({ id, port, ttlSeconds, path }: Id & CreatePortLinkBody, origin?: string): Promise<PortLink> {
+    await this.backend.getSandbox(id);
+    const expiresAt = new Date(this.now() + (ttlSeconds ?? 3600) * 1000).toISOString();
+    const prefix = `/v1/sandboxes/${id}/ports/${port}`;
+    const target = path ?? "/";
+    const separator = target.includes("?") ? "&" : "?";
+    const link = this.apiToken ? `${separator}${PORT_LINK_PARAM}=${await mintPortLink(this.apiToken, { sandboxId: id, port, expiresAt })}` : "";
+    const linkPath = `${prefix}${target}${link}`;
+    return { path: linkPath, url: origin ? `${origin}${linkPath}` : null, port, expiresAt };
+  }
+
+  async gitCheckout({ id, ...input }: Id & GitCheckoutBody, signal?: AbortSignal): Promise<GitCheckoutResult> {
+    return gitCheckout(this.backend, id, input, signal);
+  }
+
   private execSpec(input: ExecBody): ExecSpec {
     return {
       argv: input.argv ?? ["/bin/sh", "-c", input.command ?? ""],
@@ -207,10 +370,10 @@ export class SandgateCore {
 }
 
 /** Ids are short, lowercase and unguessable: `sb-` and 16 base32 characters (80 bits). */
-export function generateId(): string {
+export function generateId(prefix = "sb-", length = 16): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  let id = "sb-";
+  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  let id = prefix;
   for (const byte of bytes) id += alphabet[byte & 31];
   return id;
 }

@@ -27,6 +27,7 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   headers_too_large: 431,
   timeout: 504,
   sandbox_unavailable: 503,
+  upstream_unavailable: 502,
   internal: 500,
 };
 

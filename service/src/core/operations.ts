@@ -23,6 +23,22 @@ import {
   SandboxList,
   UpdateSandboxBody,
 } from "../schemas/sandboxes.ts";
+import { GitCheckoutBody, GitCheckoutResult } from "../schemas/git.ts";
+import { CreatePortLinkBody, PortLink } from "../schemas/ports.ts";
+import {
+  KillProcessQuery,
+  ProcessInfo,
+  ProcessList,
+  ProcessLogEvent,
+  ProcessLogs,
+  ProcessLogsQuery,
+  ProcessParams,
+  StartProcessBody,
+  StreamProcessLogsQuery,
+  WaitForLogBody,
+  WaitForPortBody,
+  WaitResult,
+} from "../schemas/processes.ts";
 import type { FileStream } from "./backend.ts";
 import type { SandgateCore } from "./core.ts";
 
@@ -60,6 +76,8 @@ export interface OperationContext {
   signal: AbortSignal;
   /** The declared length of a raw body, when the transport knows it. */
   contentLength?: number;
+  /** This service's origin as the caller reached it (`https://host`), when the transport knows it. */
+  origin?: string;
 }
 
 export interface Operation<P = unknown, Q = unknown, B = unknown, R extends ResponseSpec = ResponseSpec> {
@@ -93,6 +111,7 @@ const json = <S extends z.ZodType>(schema: S) => ({ kind: "json" as const, schem
 const ok = <S extends z.ZodType>(schema: S, status: 200 | 201 = 200) => ({ kind: "json" as const, status, schema });
 const sandboxErrors: ErrorCode[] = ["not_found", "sandbox_unavailable"];
 const fileErrors: ErrorCode[] = [...sandboxErrors, "forbidden"];
+const waitErrors: ErrorCode[] = [...sandboxErrors, "timeout", "conflict"];
 
 export const operations = {
   health: op({
@@ -112,11 +131,12 @@ export const operations = {
     method: "post",
     path: "/v1/sandboxes",
     summary: "Create a sandbox",
-    description: "Creates an isolated sandbox with an empty /workspace. Creating an id that exists answers 409.",
+    description:
+      "Creates an isolated sandbox with an empty /workspace, or with a repository cloned into it (`git`: its errors are those of `gitCheckout`, and no sandbox is left). Creating an id that exists answers 409.",
     tags: ["sandboxes"],
     body: json(CreateSandboxBody),
     response: ok(SandboxInfo, 201),
-    errors: ["conflict", "sandbox_unavailable"],
+    errors: ["conflict", "sandbox_unavailable", "not_found", "forbidden", "timeout", "upstream_unavailable"],
     run: (core, input) => core.createSandbox(input),
   }),
 
@@ -341,6 +361,157 @@ export const operations = {
     response: { kind: "empty" },
     errors: [...fileErrors, "conflict"],
     run: (core, input) => core.deleteFile(input),
+  }),
+
+  startProcess: op({
+    operationId: "startProcess",
+    scope: "exec",
+    method: "post",
+    path: "/v1/sandboxes/{id}/processes",
+    summary: "Start a background process",
+    description:
+      "Starts `command` (with /bin/sh) or `argv` and answers at once. It keeps running when the caller goes away, until it ends, is killed or its sandbox is deleted; its output is kept for `getProcessLogs` and `streamProcessLogs`.",
+    tags: ["processes"],
+    params: SandboxIdParams,
+    body: json(StartProcessBody),
+    response: ok(ProcessInfo, 201),
+    errors: [...sandboxErrors, "forbidden"],
+    run: (core, input) => core.startProcess(input),
+  }),
+
+  listProcesses: op({
+    operationId: "listProcesses",
+    scope: "exec",
+    method: "get",
+    path: "/v1/sandboxes/{id}/processes",
+    summary: "List a sandbox's background processes, running and ended",
+    tags: ["processes"],
+    params: SandboxIdParams,
+    response: ok(ProcessList),
+    errors: sandboxErrors,
+    run: (core, input) => core.listProcesses(input),
+  }),
+
+  getProcess: op({
+    operationId: "getProcess",
+    scope: "exec",
+    method: "get",
+    path: "/v1/sandboxes/{id}/processes/{processId}",
+    summary: "Get a background process",
+    tags: ["processes"],
+    params: ProcessParams,
+    response: ok(ProcessInfo),
+    errors: sandboxErrors,
+    run: (core, input) => core.getProcess(input),
+  }),
+
+  getProcessLogs: op({
+    operationId: "getProcessLogs",
+    scope: "exec",
+    method: "get",
+    path: "/v1/sandboxes/{id}/processes/{processId}/logs",
+    summary: "Read a process's output",
+    description:
+      "Output so far, stdout and stderr interleaved as they came: the tail within `limitBytes`, or from `offset` on. Continue from `nextOffset`; to follow, use `streamProcessLogs`.",
+    tags: ["processes"],
+    params: ProcessParams,
+    query: ProcessLogsQuery,
+    response: ok(ProcessLogs),
+    errors: sandboxErrors,
+    run: (core, input) => core.getProcessLogs(input),
+  }),
+
+  streamProcessLogs: op({
+    operationId: "streamProcessLogs",
+    scope: "exec",
+    method: "get",
+    path: "/v1/sandboxes/{id}/processes/{processId}/logs/stream",
+    summary: "Follow a process's output",
+    description:
+      "Server-sent events: the output from `offset` (default 0), then new output as it comes, then `exit` once the process has ended. Closing the stream does not stop the process; reconnect with `offset` set to the last event's `nextOffset` to miss nothing.",
+    tags: ["processes"],
+    params: ProcessParams,
+    query: StreamProcessLogsQuery,
+    response: { kind: "events", schema: ProcessLogEvent, description: "A stream of ProcessLogEvent objects, each as the `data` of an SSE event named by its `type`." },
+    errors: sandboxErrors,
+    run: (core, input, ctx) => core.streamProcessLogs(input, ctx.signal),
+  }),
+
+  killProcess: op({
+    operationId: "killProcess",
+    scope: "exec",
+    method: "delete",
+    path: "/v1/sandboxes/{id}/processes/{processId}",
+    summary: "Signal a process and all its descendants",
+    description: "Sends `signal` (default TERM) to the process and every process it started, and answers once they ended (KILL), or after a short grace for a signal they may catch.",
+    tags: ["processes"],
+    params: ProcessParams,
+    query: KillProcessQuery,
+    response: ok(ProcessInfo),
+    errors: sandboxErrors,
+    run: (core, input) => core.killProcess(input),
+  }),
+
+  waitForPort: op({
+    operationId: "waitForPort",
+    scope: "exec",
+    method: "post",
+    path: "/v1/sandboxes/{id}/processes/{processId}/wait-for-port",
+    summary: "Wait until a process's port accepts connections",
+    description: "Answers once `port` accepts a connection (and, with `path`, answers that GET with `status`); `timeout` past `timeoutMs`, `conflict` when the process ends first.",
+    tags: ["processes"],
+    params: ProcessParams,
+    body: json(WaitForPortBody),
+    response: ok(WaitResult),
+    errors: waitErrors,
+    run: (core, input, ctx) => core.waitForPort(input, ctx.signal),
+  }),
+
+  waitForLog: op({
+    operationId: "waitForLog",
+    scope: "exec",
+    method: "post",
+    path: "/v1/sandboxes/{id}/processes/{processId}/wait-for-log",
+    summary: "Wait until a process prints a matching line",
+    description: "Searches the output from the start, then follows it, for a line matching `pattern`; `timeout` past `timeoutMs`, `conflict` when the process ends without one.",
+    tags: ["processes"],
+    params: ProcessParams,
+    body: json(WaitForLogBody),
+    response: ok(WaitResult),
+    errors: waitErrors,
+    run: (core, input, ctx) => core.waitForLog(input, ctx.signal),
+  }),
+
+  createPortLink: op({
+    operationId: "createPortLink",
+    scope: "ports",
+    method: "post",
+    path: "/v1/sandboxes/{id}/port-links",
+    summary: "Mint a signed link to a port",
+    description:
+      "Answers a link to `/v1/sandboxes/{id}/ports/{port}/` that works without a token until it expires (HMAC over the sandbox, port and expiry): open it in a browser. The proxy then sets a cookie for that port's path.",
+    tags: ["ports"],
+    params: SandboxIdParams,
+    body: json(CreatePortLinkBody),
+    response: ok(PortLink, 201),
+    errors: sandboxErrors,
+    run: (core, input, ctx) => core.createPortLink(input, ctx.origin),
+  }),
+
+  gitCheckout: op({
+    operationId: "gitCheckout",
+    scope: "files:write",
+    method: "post",
+    path: "/v1/sandboxes/{id}/git/checkout",
+    summary: "Clone a git repository into the workspace",
+    description:
+      "Runs git in the sandbox (its network, its files). Errors: `not_found` for a missing repository or branch, `forbidden` when authentication fails, `conflict` when `dir` is not empty, `upstream_unavailable` when the remote cannot be reached.",
+    tags: ["git"],
+    params: SandboxIdParams,
+    body: json(GitCheckoutBody),
+    response: ok(GitCheckoutResult, 201),
+    errors: [...fileErrors, "conflict", "timeout", "upstream_unavailable"],
+    run: (core, input, ctx) => core.gitCheckout(input, ctx.signal),
   }),
 };
 

@@ -13,6 +13,7 @@ export const ErrorCode = z
     "unsupported_media_type",
     "headers_too_large",
     "sandbox_unavailable",
+    "upstream_unavailable",
     "internal",
   ])
   .openapi("ErrorCode", { description: "Machine-readable error code; the HTTP status follows from it." });

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { EnvMap, NO_NUL, SandboxId, Timestamp, WELL_FORMED, keysMatching, wellFormed } from "./common.ts";
+import { GitCheckoutBody } from "./git.ts";
 
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
 
@@ -30,10 +31,17 @@ export const SandboxStatus = z
     description: "`ready`: accepts work now; `sleeping`: its container is stopped and wakes on the next call; `unavailable`: its runtime cannot be reached.",
   });
 
+export const NetworkMode = z.enum(["egress", "none"]).openapi("NetworkMode", {
+  description:
+    "`egress` (the default): the sandbox may open connections to the internet, never to the host or other sandboxes; `none`: it has no network beyond its own ports, which the port proxy still reaches.",
+});
+export type NetworkMode = z.infer<typeof NetworkMode>;
+
 export const SandboxInfo = z
   .object({
     id: SandboxId,
     status: SandboxStatus,
+    network: NetworkMode,
     createdAt: Timestamp,
     expiresAt: Timestamp,
     labels: z.record(z.string(), z.string()),
@@ -47,6 +55,8 @@ export const CreateSandboxBody = z
     ttlSeconds: TtlSeconds.optional(),
     env: EnvMap.optional().openapi({ description: "Environment for every command in this sandbox; per-exec env overrides it." }),
     labels: Labels.optional(),
+    network: NetworkMode.optional(),
+    git: GitCheckoutBody.optional().openapi({ description: "Clone a repository into the workspace before the sandbox is answered; if the clone fails, no sandbox is left." }),
   })
   .strict()
   .openapi("CreateSandboxRequest");
@@ -77,6 +87,7 @@ export const UpdateSandboxBody = z
     ttlSeconds: TtlSeconds.optional().openapi({ description: "Expire this many seconds from now." }),
     extendBySeconds: TtlSeconds.optional().openapi({ description: "Push the current expiry back by this many seconds." }),
     labels: Labels.optional().openapi({ description: "Replace all labels." }),
+    env: EnvMap.optional().openapi({ description: "Replace the sandbox-wide environment: commands and processes started from now on see it, under their own env." }),
   })
   .strict()
   .refine((v) => !(v.ttlSeconds !== undefined && v.extendBySeconds !== undefined), "give ttlSeconds or extendBySeconds, not both")

@@ -51,6 +51,9 @@ export const openApiInfo = {
     { name: "sandboxes", description: "Create, find, extend and delete sandboxes." },
     { name: "exec", description: "Run commands, buffered or streamed." },
     { name: "files", description: "Read and write files under /workspace." },
+    { name: "processes", description: "Background processes: start, list, follow their output, wait for ports and lines, kill." },
+    { name: "ports", description: "Reach a sandbox's ports: the proxy at /v1/sandboxes/{id}/ports/{port}/... (HTTP and WebSocket) and signed links to it." },
+    { name: "git", description: "Clone repositories into the workspace." },
     { name: "compat", description: "The seed-001 bridge's wire format (`/sandbox/...`), for existing Python backends." },
   ],
 };
@@ -170,7 +173,7 @@ async function handle(c: Context, core: SandgateCore, operation: AnyOperation): 
     ...(operation.query ? req.valid("query") : {}),
     ...(body?.kind === "json" ? req.valid("json") : {}),
   };
-  const ctx: OperationContext = { signal: c.req.raw.signal };
+  const ctx: OperationContext = { signal: c.req.raw.signal, origin: new URL(c.req.url).origin };
   if (body?.kind === "bytes") {
     input.body = rawBody(c);
     const length = c.req.header("content-length");

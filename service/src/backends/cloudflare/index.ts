@@ -186,7 +186,7 @@ export class CloudflareBackend implements Backend {
     } catch {
       status = "unavailable";
     }
-    return { id: record.id, status, createdAt: record.createdAt, expiresAt: record.expiresAt, labels: record.labels };
+    return { id: record.id, status, network: record.network ?? "egress", createdAt: record.createdAt, expiresAt: record.expiresAt, labels: record.labels };
   }
 
   /** The SDK runs shell command lines; argv is quoted into one, and stdin comes from a file. */

@@ -280,6 +280,6 @@ export class LocalBackend implements Backend {
   }
 
   private info(record: SandboxRecord): SandboxInfo {
-    return { id: record.id, status: "ready", createdAt: record.createdAt, expiresAt: record.expiresAt, labels: record.labels };
+    return { id: record.id, status: "ready", network: record.network ?? "egress", createdAt: record.createdAt, expiresAt: record.expiresAt, labels: record.labels };
   }
 }
