@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 bash scripts/venv.sh
 .venv/bin/ruff check --quiet client-python
 .venv/bin/ruff format --quiet --check client-python
-.venv/bin/ruff check --quiet --line-length 120 examples/quickstart.py
-.venv/bin/ruff format --quiet --check --line-length 120 examples/quickstart.py
+.venv/bin/ruff check --quiet --line-length 120 examples/quickstart.py examples/processes.py
+.venv/bin/ruff format --quiet --check --line-length 120 examples/quickstart.py examples/processes.py
 (cd client-python && ../.venv/bin/mypy --no-error-summary)
 .venv/bin/ruff check --quiet --line-length 120 service/test/fuzz
 .venv/bin/ruff format --quiet --check --line-length 120 service/test/fuzz

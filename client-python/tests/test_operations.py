@@ -27,13 +27,11 @@ from sandgate.generated.api.compat import (
     compat_update,
     compat_upload,
 )
-from sandgate.generated.api.sandboxes import create_token
 from sandgate.generated.models.compat_create_request import CompatCreateRequest
 from sandgate.generated.models.compat_download_request import CompatDownloadRequest
 from sandgate.generated.models.compat_exec_request import CompatExecRequest
 from sandgate.generated.models.compat_update_request import CompatUpdateRequest
 from sandgate.generated.models.compat_upload_request import CompatUploadRequest
-from sandgate.generated.models.create_token_request import CreateTokenRequest
 
 DOCUMENT = json.loads((Path(__file__).resolve().parents[2] / "openapi" / "openapi.json").read_text())
 OPERATIONS = sorted(
@@ -73,10 +71,17 @@ SYNC: dict[str, Callable[[Sandgate], object]] = {
     "compatDownload": lambda sg: compat_download.sync_detailed(
         ID, client=sg.api, body=CompatDownloadRequest(file_path="f")
     ),
-    # Scoped tokens: no ergonomic method yet; the generated client reaches the operation.
-    "createToken": lambda sg: create_token.sync_detailed(
-        client=sg.api, body=CreateTokenRequest(sandbox_id=ID, scopes=["exec"])
-    ),
+    "createToken": lambda sg: sg.create_token(ID, ["exec"]),
+    "startProcess": lambda sg: sg.sandbox(ID).start_process("sleep 1"),
+    "listProcesses": lambda sg: sg.sandbox(ID).list_processes(),
+    "getProcess": lambda sg: sg.sandbox(ID).process("p-1").get(),
+    "getProcessLogs": lambda sg: sg.sandbox(ID).process("p-1").logs(offset=0),
+    "streamProcessLogs": lambda sg: list(sg.sandbox(ID).process("p-1").follow()),
+    "killProcess": lambda sg: sg.sandbox(ID).process("p-1").kill("KILL"),
+    "waitForPort": lambda sg: sg.sandbox(ID).process("p-1").wait_for_port(8080),
+    "waitForLog": lambda sg: sg.sandbox(ID).process("p-1").wait_for_log("ready"),
+    "createPortLink": lambda sg: sg.sandbox(ID).port_link(8080),
+    "gitCheckout": lambda sg: sg.sandbox(ID).git_checkout("file:///workspace/origin.git"),
     "compatUpload": lambda sg: compat_upload.sync_detailed(
         ID, client=sg.api, body=CompatUploadRequest(file_path="f", content="x")
     ),
@@ -116,9 +121,17 @@ ASYNC: dict[str, Callable[[AsyncSandgate], Awaitable[object]]] = {
     "compatDownload": lambda sg: compat_download.asyncio_detailed(
         ID, client=sg.api, body=CompatDownloadRequest(file_path="f")
     ),
-    "createToken": lambda sg: create_token.asyncio_detailed(
-        client=sg.api, body=CreateTokenRequest(sandbox_id=ID, scopes=["exec"])
-    ),
+    "createToken": lambda sg: sg.create_token(ID, ["exec"]),
+    "startProcess": lambda sg: sg.sandbox(ID).start_process("sleep 1"),
+    "listProcesses": lambda sg: sg.sandbox(ID).list_processes(),
+    "getProcess": lambda sg: sg.sandbox(ID).process("p-1").get(),
+    "getProcessLogs": lambda sg: sg.sandbox(ID).process("p-1").logs(offset=0),
+    "streamProcessLogs": lambda sg: _drain(sg.sandbox(ID).process("p-1").follow()),
+    "killProcess": lambda sg: sg.sandbox(ID).process("p-1").kill("KILL"),
+    "waitForPort": lambda sg: sg.sandbox(ID).process("p-1").wait_for_port(8080),
+    "waitForLog": lambda sg: sg.sandbox(ID).process("p-1").wait_for_log("ready"),
+    "createPortLink": lambda sg: sg.sandbox(ID).port_link(8080),
+    "gitCheckout": lambda sg: sg.sandbox(ID).git_checkout("file:///workspace/origin.git"),
     "compatUpload": lambda sg: compat_upload.asyncio_detailed(
         ID, client=sg.api, body=CompatUploadRequest(file_path="f", content="x")
     ),
@@ -189,3 +202,8 @@ def test_errors_without_the_envelope_get_a_code_from_the_status() -> None:
     assert (caught.value.code, caught.value.status) == ("sandbox_unavailable", 503)
     assert "upstream down" in caught.value.message
     assert caught.value.details is None
+
+
+def test_a_502_without_the_envelope_is_upstream_unavailable() -> None:
+    error = SandgateError.from_body(502, b"<html>bad gateway</html>")
+    assert (error.code, error.status) == ("upstream_unavailable", 502)

@@ -1,4 +1,4 @@
-"""The README's Python example is examples/quickstart.py, verbatim, and it runs against a real host."""
+"""The README's Python examples are examples/quickstart.py and processes.py, verbatim, and they run."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from sandgate import Sandgate
 
@@ -23,13 +25,21 @@ def readme_example(file: str) -> str:
     return match.group(1)
 
 
-def test_readme_example_is_the_file() -> None:
-    assert readme_example("examples/quickstart.py") == (ROOT / "examples" / "quickstart.py").read_text()
+EXAMPLES = {
+    "examples/quickstart.py": "0 hello from /workspace\ntick 1\ntick 2\ntick 3\n",
+    "examples/processes.py": "step 1\nstep 2\nstep 3\nexit 0\n200 <h1>hi</h1>\nTrue\n",
+}
 
 
-def test_readme_example_runs(sandgate_url: str, sandgate_token: str) -> None:
+@pytest.mark.parametrize("file", sorted(EXAMPLES))
+def test_readme_example_is_the_file(file: str) -> None:
+    assert readme_example(file) == (ROOT / file).read_text()
+
+
+@pytest.mark.parametrize("file", sorted(EXAMPLES))
+def test_readme_example_runs(file: str, sandgate_url: str, sandgate_token: str) -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "quickstart.py")],
+        [sys.executable, str(ROOT / file)],
         env={"PATH": os.environ["PATH"], "SANDGATE_URL": sandgate_url, "SANDGATE_TOKEN": sandgate_token},
         capture_output=True,
         text=True,
@@ -37,6 +47,6 @@ def test_readme_example_runs(sandgate_url: str, sandgate_token: str) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "0 hello from /workspace\ntick 1\ntick 2\ntick 3\n"
+    assert done.stdout == EXAMPLES[file]
     with Sandgate(sandgate_url, sandgate_token) as sg:
         assert sg.sandboxes.list(label="team:docs").sandboxes == []

@@ -1,7 +1,11 @@
 import createClient, { type Client } from "openapi-fetch";
 import { SandgateError } from "./errors.js";
+import { type CallOptions, type Context, type FetchLike, sandboxPath, signalOf, unwrap } from "./internal.js";
+import { type ProcessCommand, type ProcessHandle, ProcessImpl, type ProcessInfo, type StartProcessOptions, type StartProcessRequest } from "./processes.js";
 import type { components, paths } from "./schema.js";
 import { parseServerSentEvents } from "./sse.js";
+
+export type { CallOptions, FetchLike } from "./internal.js";
 
 type Schemas = components["schemas"];
 export type Health = Schemas["Health"];
@@ -23,9 +27,14 @@ export type FileList = Schemas["FileList"];
 export type FileContent = Schemas["FileContent"];
 export type FileType = Schemas["FileType"];
 export type Encoding = Schemas["Encoding"];
-
-/** The fetch the client calls; `globalThis.fetch` by default. A Worker may pass a service binding's fetch. */
-export type FetchLike = (request: Request) => Promise<Response>;
+export type NetworkMode = Schemas["NetworkMode"];
+export type GitCheckoutRequest = Schemas["GitCheckoutRequest"];
+export type GitCheckoutResult = Schemas["GitCheckoutResult"];
+export type PortLink = Schemas["PortLink"];
+export type CreatePortLinkRequest = Schemas["CreatePortLinkRequest"];
+export type Scope = Schemas["Scope"];
+export type CreateTokenRequest = Schemas["CreateTokenRequest"];
+export type ScopedToken = Schemas["ScopedToken"];
 
 export interface SandgateClientOptions {
   /** Where Sandgate listens, e.g. `http://127.0.0.1:8787` or `https://sandgate.example.workers.dev`. */
@@ -35,11 +44,6 @@ export interface SandgateClientOptions {
   fetch?: FetchLike | undefined;
   /** Extra headers for every request. */
   headers?: Record<string, string> | undefined;
-}
-
-export interface CallOptions {
-  /** Aborts the request; for streams, closing them also stops the work on the server. */
-  signal?: AbortSignal | undefined;
 }
 
 /** A shell command line (`/bin/sh -c`), an argv array (no shell), or the whole request body. */
@@ -62,6 +66,11 @@ export interface SandgateClient {
   readonly sandboxes: SandboxesApi;
   /** A handle on one sandbox; makes no request by itself. */
   sandbox(id: string): Sandbox;
+  /**
+   * Mints a token that works only on `sandboxId`, for `scopes`, until it expires (`POST /v1/tokens`;
+   * needs the API token). Hand it to less trusted code: `createSandgateClient({ baseUrl, token })`.
+   */
+  createToken(body: CreateTokenRequest, options?: CallOptions): Promise<ScopedToken>;
 }
 
 export interface SandboxesApi {
@@ -92,6 +101,31 @@ export interface Sandbox {
    */
   execStream(command: ExecCommand, options?: ExecOptions): AsyncGenerator<ExecEvent, void, undefined>;
   readonly files: SandboxFiles;
+  /** Replaces the sandbox-wide environment (`updateSandbox` with `env`): later commands and processes see it. */
+  setEnv(env: Record<string, string>, options?: CallOptions): Promise<SandboxInfo>;
+  /** Mints a token for this sandbox only (see `SandgateClient.createToken`). */
+  createToken(scopes: Scope[], options?: { ttlSeconds?: number } & CallOptions): Promise<ScopedToken>;
+  /**
+   * Starts a background process and answers at once with a handle on it. It keeps running until it
+   * ends, is killed or the sandbox is deleted; its output is kept for `logs()` and `follow()`.
+   */
+  startProcess(command: ProcessCommand, options?: StartProcessOptions): Promise<ProcessHandle & { readonly info: ProcessInfo }>;
+  /** The sandbox's background processes, running and ended. */
+  listProcesses(options?: CallOptions): Promise<ProcessInfo[]>;
+  /** A handle on one process by its id; makes no request by itself. */
+  process(processId: string): ProcessHandle;
+  /** Clones a repository into the workspace (default directory: `/workspace/<repository name>`). */
+  gitCheckout(url: string, options?: Omit<GitCheckoutRequest, "url"> & CallOptions): Promise<GitCheckoutResult>;
+  /**
+   * The URL of `path` on `port` through the host's port proxy (`/v1/sandboxes/{id}/ports/{port}/...`).
+   * It needs the token in a header (`fetchPort` adds it); for a browser, mint a `portLink`.
+   * `websocket: true` gives the `ws:`/`wss:` URL of the same place.
+   */
+  portUrl(port: number, path?: string, options?: { websocket?: boolean }): string;
+  /** Fetches `path` on `port` through the port proxy with this client's token; the answer is the app's, as it is. */
+  fetchPort(port: number, path?: string, init?: RequestInit): Promise<Response>;
+  /** Mints a signed link to `port` that works without a token until it expires: open `url` in a browser. */
+  portLink(port: number, options?: Omit<CreatePortLinkRequest, "port"> & CallOptions): Promise<PortLink & { url: string }>;
 }
 
 export interface SandboxFiles {
@@ -114,29 +148,15 @@ export interface SandboxFiles {
 /** Creates a client for one Sandgate host. Runs in Node 22+, browsers and Workers (web APIs only). */
 export function createSandgateClient(options: SandgateClientOptions): SandgateClient {
   const userFetch = options.fetch;
-  const raw = createClient<paths>({
-    baseUrl: String(options.baseUrl).replace(/\/+$/, ""),
-    headers: {
-      ...options.headers,
-      ...(options.token !== undefined ? { authorization: `Bearer ${options.token}` } : {}),
-    },
-    // Called unbound: a service binding's or a polyfill's fetch may need its own `this`.
-    fetch: userFetch ? (request) => userFetch(request) : (request) => globalThis.fetch(request),
-  });
-  return new ClientImpl(raw);
-}
-
-type Outcome<D> = { data?: D; error?: unknown; response: Response };
-
-/** The data of a successful response, or the response's error envelope thrown as a SandgateError. */
-async function unwrap<D>(pending: Promise<Outcome<D>>): Promise<D> {
-  const { data, error, response } = await pending;
-  if (!response.ok) throw SandgateError.fromBody(response.status, error);
-  return data as D;
-}
-
-function signalOf(options: CallOptions | undefined): { signal?: AbortSignal } {
-  return options?.signal ? { signal: options.signal } : {};
+  const baseUrl = String(options.baseUrl).replace(/\/+$/, "");
+  const headers = {
+    ...options.headers,
+    ...(options.token !== undefined ? { authorization: `Bearer ${options.token}` } : {}),
+  };
+  // Called unbound: a service binding's or a polyfill's fetch may need its own `this`.
+  const fetch: FetchLike = userFetch ? (request) => userFetch(request) : (request) => globalThis.fetch(request);
+  const raw = createClient<paths>({ baseUrl, headers, fetch });
+  return new ClientImpl({ raw, baseUrl, headers, fetch });
 }
 
 function execBody(command: ExecCommand, options: ExecOptions | undefined): ExecRequest {
@@ -145,7 +165,7 @@ function execBody(command: ExecCommand, options: ExecOptions | undefined): ExecR
   return { ...base, ...rest };
 }
 
-function isStringArray(value: ExecCommand): value is readonly string[] {
+function isStringArray(value: ExecCommand | ProcessCommand): value is readonly string[] {
   return Array.isArray(value);
 }
 
@@ -157,9 +177,11 @@ const execEventTypes = new Set<string>(["stdout", "stderr", "exit", "error"]);
 
 class ClientImpl implements SandgateClient {
   readonly sandboxes: SandboxesApi;
+  readonly raw: Client<paths>;
 
-  constructor(readonly raw: Client<paths>) {
-    this.sandboxes = new SandboxesImpl(raw);
+  constructor(private readonly ctx: Context) {
+    this.raw = ctx.raw;
+    this.sandboxes = new SandboxesImpl(ctx);
   }
 
   health(options?: CallOptions): Promise<Health> {
@@ -167,16 +189,24 @@ class ClientImpl implements SandgateClient {
   }
 
   sandbox(id: string): Sandbox {
-    return new SandboxImpl(this.raw, this.sandboxes, id, undefined);
+    return new SandboxImpl(this.ctx, this.sandboxes, id, undefined);
+  }
+
+  createToken(body: CreateTokenRequest, options?: CallOptions): Promise<ScopedToken> {
+    return unwrap(this.raw.POST("/v1/tokens", { body, ...signalOf(options) }));
   }
 }
 
 class SandboxesImpl implements SandboxesApi {
-  constructor(private readonly raw: Client<paths>) {}
+  private readonly raw: Client<paths>;
+
+  constructor(private readonly ctx: Context) {
+    this.raw = ctx.raw;
+  }
 
   async create(body: CreateSandboxRequest = {}, options?: CallOptions): Promise<Sandbox & { readonly info: SandboxInfo }> {
     const info = await unwrap(this.raw.POST("/v1/sandboxes", { body, ...signalOf(options) }));
-    return new SandboxImpl(this.raw, this, info.id, info) as Sandbox & { readonly info: SandboxInfo };
+    return new SandboxImpl(this.ctx, this, info.id, info) as Sandbox & { readonly info: SandboxInfo };
   }
 
   list(query: ListSandboxesQuery = {}, options?: CallOptions): Promise<SandboxList> {
@@ -207,14 +237,16 @@ class SandboxesImpl implements SandboxesApi {
 
 class SandboxImpl implements Sandbox {
   readonly files: SandboxFiles;
+  private readonly raw: Client<paths>;
 
   constructor(
-    private readonly raw: Client<paths>,
+    private readonly ctx: Context,
     private readonly sandboxes: SandboxesApi,
     readonly id: string,
     public info: SandboxInfo | undefined,
   ) {
-    this.files = new FilesImpl(raw, id);
+    this.raw = ctx.raw;
+    this.files = new FilesImpl(ctx.raw, id);
   }
 
   async get(options?: CallOptions): Promise<SandboxInfo> {
@@ -258,6 +290,63 @@ class SandboxImpl implements Sandbox {
       const type = (event as { type?: unknown } | null)?.type;
       if (typeof type === "string" && execEventTypes.has(type)) yield event as ExecEvent;
     }
+  }
+
+  setEnv(env: Record<string, string>, options?: CallOptions): Promise<SandboxInfo> {
+    return this.update({ env }, options);
+  }
+
+  createToken(scopes: Scope[], options: { ttlSeconds?: number } & CallOptions = {}): Promise<ScopedToken> {
+    const body: CreateTokenRequest = { sandboxId: this.id, scopes, ...(options.ttlSeconds !== undefined ? { ttlSeconds: options.ttlSeconds } : {}) };
+    return unwrap(this.raw.POST("/v1/tokens", { body, ...signalOf(options) }));
+  }
+
+  async startProcess(command: ProcessCommand, options?: StartProcessOptions): Promise<ProcessHandle & { readonly info: ProcessInfo }> {
+    const { signal: _signal, ...rest } = options ?? {};
+    const base: StartProcessRequest = typeof command === "string" ? { command } : isStringArray(command) ? { argv: [...command] } : { ...command };
+    const info = await unwrap(
+      this.raw.POST("/v1/sandboxes/{id}/processes", { params: { path: { id: this.id } }, body: { ...base, ...rest }, ...signalOf(options) }),
+    );
+    return new ProcessImpl(this.ctx, this.id, info.id, info) as ProcessHandle & { readonly info: ProcessInfo };
+  }
+
+  async listProcesses(options?: CallOptions): Promise<ProcessInfo[]> {
+    const list = await unwrap(this.raw.GET("/v1/sandboxes/{id}/processes", { params: { path: { id: this.id } }, ...signalOf(options) }));
+    return list.processes;
+  }
+
+  process(processId: string): ProcessHandle {
+    return new ProcessImpl(this.ctx, this.id, processId, undefined);
+  }
+
+  gitCheckout(url: string, options: Omit<GitCheckoutRequest, "url"> & CallOptions = {}): Promise<GitCheckoutResult> {
+    const { signal: _signal, ...rest } = options;
+    return unwrap(this.raw.POST("/v1/sandboxes/{id}/git/checkout", { params: { path: { id: this.id } }, body: { ...rest, url }, ...signalOf(options) }));
+  }
+
+  portUrl(port: number, path = "/", options?: { websocket?: boolean }): string {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`not a port: ${port}`);
+    const url = new URL(`${this.ctx.baseUrl}${sandboxPath(this.id, `/ports/${port}`)}${path.startsWith("/") ? path : `/${path}`}`);
+    if (options?.websocket) url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    return url.href;
+  }
+
+  fetchPort(port: number, path = "/", init?: RequestInit): Promise<Response> {
+    const request = new Request(this.portUrl(port, path), init);
+    // The client's headers (its token among them) unless the caller set the same ones.
+    for (const [name, value] of Object.entries(this.ctx.headers)) {
+      if (!request.headers.has(name)) request.headers.set(name, value);
+    }
+    return this.ctx.fetch(request);
+  }
+
+  async portLink(port: number, options: Omit<CreatePortLinkRequest, "port"> & CallOptions = {}): Promise<PortLink & { url: string }> {
+    const { signal: _signal, ...rest } = options;
+    const link = await unwrap(
+      this.raw.POST("/v1/sandboxes/{id}/port-links", { params: { path: { id: this.id } }, body: { ...rest, port }, ...signalOf(options) }),
+    );
+    // The host answers a relative link when it does not know the origin it is reached at; this client does.
+    return { ...link, url: link.url ?? `${this.ctx.baseUrl}${link.path}` };
   }
 }
 

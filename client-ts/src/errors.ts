@@ -13,6 +13,7 @@ const codeOfStatus: Record<number, ErrorCode> = {
   415: "unsupported_media_type",
   431: "headers_too_large",
   500: "internal",
+  502: "upstream_unavailable",
   503: "sandbox_unavailable",
   504: "timeout",
 };

@@ -5,7 +5,9 @@
 export { createSandgateClient } from "./client.js";
 export type {
   CallOptions,
+  CreatePortLinkRequest,
   CreateSandboxRequest,
+  CreateTokenRequest,
   Encoding,
   ExecCommand,
   ExecErrorEvent,
@@ -22,8 +24,12 @@ export type {
   FileInfo,
   FileList,
   FileType,
+  GitCheckoutRequest,
+  GitCheckoutResult,
   Health,
   ListSandboxesQuery,
+  NetworkMode,
+  PortLink,
   ReadOptions,
   Sandbox,
   SandboxFiles,
@@ -33,8 +39,35 @@ export type {
   SandboxesApi,
   SandgateClient,
   SandgateClientOptions,
+  Scope,
+  ScopedToken,
   UpdateSandboxRequest,
 } from "./client.js";
+export type {
+  FollowOptions,
+  LogChunk,
+  LogsOptions,
+  ProcessCommand,
+  ProcessExitEvent,
+  ProcessHandle,
+  ProcessInfo,
+  ProcessList,
+  ProcessLogErrorEvent,
+  ProcessLogEvent,
+  ProcessLogGapEvent,
+  ProcessLogs,
+  ProcessStatus,
+  ProcessStderrEvent,
+  ProcessStdoutEvent,
+  Signal,
+  StartProcessOptions,
+  StartProcessRequest,
+  WaitForLogOptions,
+  WaitForLogRequest,
+  WaitForPortOptions,
+  WaitForPortRequest,
+  WaitResult,
+} from "./processes.js";
 export { SandgateError, type ErrorCode } from "./errors.js";
 export { parseServerSentEvents, type ServerSentEvent } from "./sse.js";
 export type { components, operations, paths } from "./schema.js";

@@ -33,7 +33,7 @@ export interface paths {
         put?: never;
         /**
          * Create a sandbox
-         * @description Creates an isolated sandbox with an empty /workspace. Creating an id that exists answers 409.
+         * @description Creates an isolated sandbox with an empty /workspace, or with a repository cloned into it (`git`: its errors are those of `gitCheckout`, and no sandbox is left). Creating an id that exists answers 409.
          */
         post: operations["createSandbox"];
         delete?: never;
@@ -245,6 +245,168 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sandboxes/{id}/processes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a sandbox's background processes, running and ended */
+        get: operations["listProcesses"];
+        put?: never;
+        /**
+         * Start a background process
+         * @description Starts `command` (with /bin/sh) or `argv` and answers at once. It keeps running when the caller goes away, until it ends, is killed or its sandbox is deleted; its output is kept for `getProcessLogs` and `streamProcessLogs`.
+         */
+        post: operations["startProcess"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sandboxes/{id}/processes/{processId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a background process */
+        get: operations["getProcess"];
+        put?: never;
+        post?: never;
+        /**
+         * Signal a process and all its descendants
+         * @description Sends `signal` (default TERM) to the process and every process it started, and answers once they ended (KILL), or after a short grace for a signal they may catch.
+         */
+        delete: operations["killProcess"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sandboxes/{id}/processes/{processId}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a process's output
+         * @description Output so far, stdout and stderr interleaved as they came: the tail within `limitBytes`, or from `offset` on. Continue from `nextOffset`; to follow, use `streamProcessLogs`.
+         */
+        get: operations["getProcessLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sandboxes/{id}/processes/{processId}/logs/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow a process's output
+         * @description Server-sent events: the output from `offset` (default 0), then new output as it comes, then `exit` once the process has ended. Closing the stream does not stop the process; reconnect with `offset` set to the last event's `nextOffset` to miss nothing.
+         */
+        get: operations["streamProcessLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sandboxes/{id}/processes/{processId}/wait-for-port": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Wait until a process's port accepts connections
+         * @description Answers once `port` accepts a connection (and, with `path`, answers that GET with `status`); `timeout` past `timeoutMs`, `conflict` when the process ends first.
+         */
+        post: operations["waitForPort"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sandboxes/{id}/processes/{processId}/wait-for-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Wait until a process prints a matching line
+         * @description Searches the output from the start, then follows it, for a line matching `pattern`; `timeout` past `timeoutMs`, `conflict` when the process ends without one.
+         */
+        post: operations["waitForLog"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sandboxes/{id}/port-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mint a signed link to a port
+         * @description Answers a link to `/v1/sandboxes/{id}/ports/{port}/` that works without a token until it expires (HMAC over the sandbox, port and expiry): open it in a browser. The proxy then sets a cookie for that port's path.
+         */
+        post: operations["createPortLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sandboxes/{id}/git/checkout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Clone a git repository into the workspace
+         * @description Runs git in the sandbox (its network, its files). Errors: `not_found` for a missing repository or branch, `forbidden` when authentication fails, `conflict` when `dir` is not empty, `upstream_unavailable` when the remote cannot be reached.
+         */
+        post: operations["gitCheckout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sandbox/create": {
         parameters: {
             query?: never;
@@ -391,7 +553,7 @@ export interface components {
          * @description Machine-readable error code; the HTTP status follows from it.
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "timeout" | "payload_too_large" | "unsupported_media_type" | "headers_too_large" | "sandbox_unavailable" | "internal";
+        ErrorCode: "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "timeout" | "payload_too_large" | "unsupported_media_type" | "headers_too_large" | "sandbox_unavailable" | "upstream_unavailable" | "internal";
         SandboxInfo: {
             /**
              * @description Sandbox id: lowercase letters, digits and '-'.
@@ -399,6 +561,7 @@ export interface components {
              */
             id: string;
             status: components["schemas"]["SandboxStatus"];
+            network: components["schemas"]["NetworkMode"];
             /**
              * Format: date-time
              * @example 2026-11-22T19:30:00.000Z
@@ -418,6 +581,11 @@ export interface components {
          * @enum {string}
          */
         SandboxStatus: "ready" | "sleeping" | "unavailable";
+        /**
+         * @description `egress` (the default): the sandbox may open connections to the internet, never to the host or other sandboxes; `none`: it has no network beyond its own ports, which the port proxy still reaches.
+         * @enum {string}
+         */
+        NetworkMode: "egress" | "none";
         CreateSandboxRequest: {
             /**
              * @description Choose the id; generated when omitted. Creating an existing id is a 409.
@@ -448,6 +616,28 @@ export interface components {
             labels?: {
                 [key: string]: string;
             };
+            network?: components["schemas"]["NetworkMode"];
+            git?: components["schemas"]["GitCheckoutRequest"];
+        };
+        /** @description Clone a repository into the workspace before the sandbox is answered; if the clone fails, no sandbox is left. */
+        GitCheckoutRequest: {
+            /** @example https://github.com/cloudflare/sandbox-sdk.git */
+            url: string;
+            /**
+             * @description Branch or tag (default: the remote's default branch).
+             * @example main
+             */
+            branch?: string;
+            /**
+             * @description Shallow clone with this many commits.
+             * @example 1
+             */
+            depth?: number;
+            /**
+             * @description Where to clone (default: /workspace/<repository name>); must not exist or be empty.
+             * @example /workspace/hello.txt
+             */
+            dir?: string;
         };
         SandboxList: {
             sandboxes: components["schemas"]["SandboxInfo"][];
@@ -475,6 +665,15 @@ export interface components {
             labels?: {
                 [key: string]: string;
             };
+            /**
+             * @description Replace the sandbox-wide environment: commands and processes started from now on see it, under their own env.
+             * @example {
+             *       "GREETING": "hello"
+             *     }
+             */
+            env?: {
+                [key: string]: string;
+            };
         };
         ScopedToken: {
             /** @description Send as `Authorization: Bearer <token>`; it works only on its sandbox and scopes, until it expires. */
@@ -492,10 +691,10 @@ export interface components {
             expiresAt: string;
         };
         /**
-         * @description `sandbox:read`: get the sandbox; `exec`: run commands; `files:read`: read, list, stat; `files:write`: write, mkdir, move, delete.
+         * @description `sandbox:read`: get the sandbox; `exec`: run commands; `files:read`: read, list, stat; `files:write`: write, mkdir, move, delete, git checkout; `ports`: reach its ports through the proxy and mint links to them. Processes need `exec`.
          * @enum {string}
          */
-        Scope: "sandbox:read" | "exec" | "files:read" | "files:write";
+        Scope: "sandbox:read" | "exec" | "files:read" | "files:write" | "ports";
         CreateTokenRequest: {
             /**
              * @description Sandbox id: lowercase letters, digits and '-'.
@@ -693,6 +892,238 @@ export interface components {
              * @default false
              */
             overwrite?: boolean;
+        };
+        ProcessInfo: {
+            /**
+             * @description Process id, unique within its sandbox.
+             * @example p-3k2j9x7w
+             */
+            id: string;
+            sandboxId: string;
+            name: string | null;
+            /** @description What runs: `/bin/sh -c <command>` for a command line. */
+            argv: string[];
+            cwd: string;
+            status: components["schemas"]["ProcessStatus"];
+            /** @description Once ended: the exit status, 128 + signal number when a signal ended it. */
+            exitCode: number | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T19:30:00.000Z
+             */
+            startedAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T19:30:00.000Z
+             */
+            endedAt: string | null;
+        };
+        /**
+         * @description `running`; `exited`: ended by itself (see exitCode); `killed`: ended by a kill request or its sandbox's deletion; `lost`: the host restarted while it ran, so how it ended is unknown.
+         * @enum {string}
+         */
+        ProcessStatus: "running" | "exited" | "killed" | "lost";
+        /**
+         * @example {
+         *       "command": "python3 -m http.server 8080",
+         *       "name": "web"
+         *     }
+         */
+        StartProcessRequest: {
+            /**
+             * @description A shell command line, run by `/bin/sh -c`.
+             * @example echo hello && ls -la
+             */
+            command?: string;
+            /**
+             * @description Program and arguments, run without a shell.
+             * @example [
+             *       "python3",
+             *       "-c",
+             *       "print(1)"
+             *     ]
+             */
+            argv?: string[];
+            /** @description Working directory; relative paths are under /workspace (the default). */
+            cwd?: string;
+            /**
+             * @description Variables for this command, over the sandbox's own.
+             * @example {
+             *       "GREETING": "hello"
+             *     }
+             */
+            env?: {
+                [key: string]: string;
+            };
+            /**
+             * @description A label for people; not unique.
+             * @example web-server
+             */
+            name?: string;
+        };
+        ProcessList: {
+            processes: components["schemas"]["ProcessInfo"][];
+        };
+        ProcessLogs: {
+            /**
+             * @description Process id, unique within its sandbox.
+             * @example p-3k2j9x7w
+             */
+            processId: string;
+            status: components["schemas"]["ProcessStatus"];
+            chunks: components["schemas"]["LogChunk"][];
+            /** @description The stdout chunks joined. */
+            stdout: string;
+            /** @description The stderr chunks joined. */
+            stderr: string;
+            /** @description The oldest offset still kept; older output was dropped past the log limit. */
+            firstOffset: number;
+            /** @description Pass as `offset` to continue after these chunks. */
+            nextOffset: number;
+        };
+        LogChunk: {
+            /** @enum {string} */
+            stream: "stdout" | "stderr";
+            data: string;
+            /** @description Where `data` starts in the log; the next chunk starts at offset + its UTF-8 length. */
+            offset: number;
+        };
+        /** @description One server-sent event of `streamProcessLogs`; the SSE event name equals `type`. */
+        ProcessLogEvent: components["schemas"]["ProcessStdoutEvent"] | components["schemas"]["ProcessStderrEvent"] | components["schemas"]["ProcessLogGapEvent"] | components["schemas"]["ProcessExitEvent"] | components["schemas"]["ProcessLogErrorEvent"];
+        /** @description Output; reconnect with `offset=nextOffset` to continue after it. */
+        ProcessStdoutEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "stdout";
+            data: string;
+            offset: number;
+            nextOffset: number;
+        };
+        ProcessStderrEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "stderr";
+            data: string;
+            offset: number;
+            nextOffset: number;
+        };
+        /** @description Output from `offset` to `nextOffset` was dropped past the log limit before it could be sent. */
+        ProcessLogGapEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "gap";
+            offset: number;
+            nextOffset: number;
+        };
+        /** @description The process ended and every byte of its output was sent; always last. */
+        ProcessExitEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "exit";
+            status: components["schemas"]["ProcessStatus"];
+            exitCode: number | null;
+            nextOffset: number;
+        };
+        ProcessLogErrorEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "error";
+            code: string;
+            message: string;
+        };
+        /**
+         * @description Sent to the process and all its descendants (default TERM).
+         * @enum {string}
+         */
+        Signal: "TERM" | "KILL" | "INT" | "HUP" | "QUIT" | "USR1" | "USR2";
+        WaitResult: {
+            process: components["schemas"]["ProcessInfo"];
+            elapsedMs: number;
+            /** @description wait-for-log: the matching line. */
+            line?: string;
+            /** @description wait-for-log: where the matching line starts in the log. */
+            offset?: number;
+        };
+        WaitForPortRequest: {
+            /** @example 8080 */
+            port: number;
+            /**
+             * @description Give up after this many milliseconds with a `timeout` error (default 30000).
+             * @example 30000
+             */
+            timeoutMs?: number;
+            /**
+             * @description Also wait until GET on this path answers `status` (default: any TCP accept is enough).
+             * @example /health
+             */
+            path?: string;
+            /** @description The HTTP status `path` must answer (default: any 2xx or 3xx). */
+            status?: number;
+        };
+        WaitForLogRequest: {
+            /**
+             * @description A JavaScript regular expression matched against each line of output.
+             * @example listening on
+             */
+            pattern: string;
+            /**
+             * @description Which output to search (default both).
+             * @enum {string}
+             */
+            stream?: "stdout" | "stderr" | "both";
+            /**
+             * @description Give up after this many milliseconds with a `timeout` error (default 30000).
+             * @example 30000
+             */
+            timeoutMs?: number;
+        };
+        PortLink: {
+            /**
+             * @description The link, relative to this service's origin: open it in a browser, no token needed.
+             * @example /v1/sandboxes/demo/ports/8080/?sandgate_link=sgl1...
+             */
+            path: string;
+            /** @description The same link as an absolute URL, when the service knows its own origin. */
+            url: string | null;
+            /** @example 8080 */
+            port: number;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T19:30:00.000Z
+             */
+            expiresAt: string;
+        };
+        CreatePortLinkRequest: {
+            /** @example 8080 */
+            port: number;
+            /**
+             * @description Lifetime of the link (default 3600 s, at most 7 days).
+             * @example 3600
+             */
+            ttlSeconds?: number;
+            /**
+             * @description Where in the proxied app the link lands (default /).
+             * @example /
+             */
+            path?: string;
+        };
+        GitCheckoutResult: {
+            /** @example /workspace/sandbox-sdk */
+            dir: string;
+            /** @description The branch checked out; null for a detached HEAD (a tag). */
+            branch: string | null;
+            /** @description The full hash of HEAD. */
+            commit: string;
         };
         CompatSandbox: {
             sandbox_id: string;
@@ -948,6 +1379,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error: conflict */
             409: {
                 headers: {
@@ -993,8 +1433,26 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Error: upstream_unavailable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Error: sandbox_unavailable */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: timeout */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2523,6 +2981,1079 @@ export interface operations {
             };
             /** @description Error: sandbox_unavailable */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listProcesses: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Sandbox id: lowercase letters, digits and '-'. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProcessList"];
+                };
+            };
+            /** @description Error: invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: sandbox_unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    startProcess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Sandbox id: lowercase letters, digits and '-'. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StartProcessRequest"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProcessInfo"];
+                };
+            };
+            /** @description Error: invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: sandbox_unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getProcess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Sandbox id: lowercase letters, digits and '-'. */
+                id: string;
+                /** @description Process id, unique within its sandbox. */
+                processId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProcessInfo"];
+                };
+            };
+            /** @description Error: invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: sandbox_unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    killProcess: {
+        parameters: {
+            query?: {
+                /** @description Sent to the process and all its descendants (default TERM). */
+                signal?: components["schemas"]["Signal"];
+            };
+            header?: never;
+            path: {
+                /** @description Sandbox id: lowercase letters, digits and '-'. */
+                id: string;
+                /** @description Process id, unique within its sandbox. */
+                processId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProcessInfo"];
+                };
+            };
+            /** @description Error: invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: sandbox_unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getProcessLogs: {
+        parameters: {
+            query?: {
+                /** @description Start here; without it, the tail that fits in `limitBytes`. */
+                offset?: number | null;
+                /** @description At most this many bytes of output (default 1 MiB). */
+                limitBytes?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Sandbox id: lowercase letters, digits and '-'. */
+                id: string;
+                /** @description Process id, unique within its sandbox. */
+                processId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProcessLogs"];
+                };
+            };
+            /** @description Error: invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: sandbox_unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    streamProcessLogs: {
+        parameters: {
+            query?: {
+                /** @description Replay from here, then follow; 0 (the default) replays everything still kept. */
+                offset?: number | null;
+            };
+            header?: never;
+            path: {
+                /** @description Sandbox id: lowercase letters, digits and '-'. */
+                id: string;
+                /** @description Process id, unique within its sandbox. */
+                processId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A stream of ProcessLogEvent objects, each as the `data` of an SSE event named by its `type`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": {
+                        /**
+                         * @description The event's name: the `type` of its data.
+                         * @enum {string}
+                         */
+                        event: "stdout" | "stderr" | "gap" | "exit" | "error";
+                        /** @description The event object, as JSON. */
+                        data: string;
+                    };
+                };
+            };
+            /** @description Error: invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: sandbox_unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    waitForPort: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Sandbox id: lowercase letters, digits and '-'. */
+                id: string;
+                /** @description Process id, unique within its sandbox. */
+                processId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WaitForPortRequest"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WaitResult"];
+                };
+            };
+            /** @description Error: invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: sandbox_unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: timeout */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    waitForLog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Sandbox id: lowercase letters, digits and '-'. */
+                id: string;
+                /** @description Process id, unique within its sandbox. */
+                processId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WaitForLogRequest"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WaitResult"];
+                };
+            };
+            /** @description Error: invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: sandbox_unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: timeout */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createPortLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Sandbox id: lowercase letters, digits and '-'. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreatePortLinkRequest"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortLink"];
+                };
+            };
+            /** @description Error: invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: sandbox_unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    gitCheckout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Sandbox id: lowercase letters, digits and '-'. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GitCheckoutRequest"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GitCheckoutResult"];
+                };
+            };
+            /** @description Error: invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: upstream_unavailable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: sandbox_unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: timeout */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -36,8 +36,17 @@ const calls: Record<string, (c: SandgateClient) => Promise<unknown>> = {
   mkdir: (c) => c.sandbox(id).files.mkdir("d"),
   moveFile: (c) => c.sandbox(id).files.move("a", "b"),
   deleteFile: (c) => c.sandbox(id).files.delete("f"),
-  // Scoped tokens have no ergonomic method yet; the typed raw client reaches the operation.
-  createToken: (c) => c.raw.POST("/v1/tokens", { body: { sandboxId: id, scopes: ["exec"] } }),
+  createToken: (c) => c.createToken({ sandboxId: id, scopes: ["exec"] }),
+  startProcess: (c) => c.sandbox(id).startProcess("sleep 1"),
+  listProcesses: (c) => c.sandbox(id).listProcesses(),
+  getProcess: (c) => c.sandbox(id).process("p-1").get(),
+  getProcessLogs: (c) => c.sandbox(id).process("p-1").logs({ offset: 0 }),
+  streamProcessLogs: (c) => drain(c.sandbox(id).process("p-1").follow()),
+  killProcess: (c) => c.sandbox(id).process("p-1").kill("KILL"),
+  waitForPort: (c) => c.sandbox(id).process("p-1").waitForPort(8080),
+  waitForLog: (c) => c.sandbox(id).process("p-1").waitForLog("ready"),
+  createPortLink: (c) => c.sandbox(id).portLink(8080),
+  gitCheckout: (c) => c.sandbox(id).gitCheckout("file:///workspace/origin.git"),
   // The compat profile (seed-001 format) has no ergonomic methods; the typed raw client reaches it.
   compatCreate: (c) => c.raw.POST("/sandbox/create", { body: { sandbox_id: id } }),
   compatGet: (c) => c.raw.GET("/sandbox/{sandbox_id}", { params: { path: { sandbox_id: id } } }),
@@ -60,9 +69,10 @@ function recordingClient(): { client: SandgateClient; requests: { method: string
     fetch: async (request) => {
       requests.push({ method: request.method, path: new URL(request.url).pathname });
       if (request.method === "DELETE") return new Response(null, { status: 204 });
+      if (request.url.includes("/logs/stream")) return new Response('event: exit\ndata: {"type":"exit","status":"exited","exitCode":0,"nextOffset":0}\n\n', { headers: { "content-type": "text/event-stream" } });
       if (request.url.includes("/exec/stream")) return new Response('event: exit\ndata: {"type":"exit","exitCode":0,"durationMs":1,"timedOut":false}\n\n', { headers: { "content-type": "text/event-stream" } });
       if (request.url.includes("/files/content") && request.method === "GET") return new Response("bytes");
-      return Response.json({ id });
+      return Response.json({ id, processes: [], path: "/x" });
     },
   });
   return { client, requests };

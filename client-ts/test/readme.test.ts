@@ -1,5 +1,5 @@
 /**
- * The README's TypeScript example is examples/quickstart.ts, verbatim, and it runs: as a user would,
+ * The README's TypeScript examples are examples/quickstart.ts and processes.ts, verbatim, and they run: as a user would,
  * importing the built package by its name (so the package's exports and dist are exercised too).
  */
 import { execFile } from "node:child_process";
@@ -23,18 +23,24 @@ export function readmeExample(file: string): string {
   return match[1]!;
 }
 
-describe("README TypeScript example", () => {
-  it("is examples/quickstart.ts, verbatim", () => {
-    expect(readmeExample("examples/quickstart.ts")).toBe(readFileSync(`${root}examples/quickstart.ts`, "utf8"));
+/** Each README example and what it prints. */
+const examples: { file: string; prints: string }[] = [
+  { file: "examples/quickstart.ts", prints: "0 hello from /workspace\ntick 1\ntick 2\ntick 3\n" },
+  { file: "examples/processes.ts", prints: "step 1\nstep 2\nstep 3\nexit 0\n200 <h1>hi</h1>\ntrue\n" },
+];
+
+describe.each(examples)("README TypeScript example $file", ({ file, prints }) => {
+  it("is the file, verbatim", () => {
+    expect(readmeExample(file)).toBe(readFileSync(`${root}${file}`, "utf8"));
   });
 
   it("runs against a host and prints what the README promises", async () => {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [`${root}examples/quickstart.ts`], {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [`${root}${file}`], {
       cwd: root,
       env: { PATH: process.env.PATH ?? "", SANDGATE_URL: host().url, SANDGATE_TOKEN: TOKEN },
       timeout: 60_000,
     });
-    expect(stdout, stderr).toBe("0 hello from /workspace\ntick 1\ntick 2\ntick 3\n");
+    expect(stdout, stderr).toBe(prints);
     // it cleaned up after itself
     expect((await client().sandboxes.list({ label: "team:docs" })).sandboxes).toEqual([]);
   });

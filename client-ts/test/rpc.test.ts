@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RpcInput as ServiceRpcInput, RpcOutput as ServiceRpcOutput, SandgateMethods as ServiceMethods } from "../../service/src/surfaces/rpc.ts";
-import type { ExecEvent } from "../src/index.ts";
+import type { ExecEvent, ProcessLogEvent } from "../src/index.ts";
 import { type RpcInput, type RpcOutput, type SandgateRpcMethods, connectRpc, readNdjson } from "../src/rpc.ts";
 import { TOKEN, useHost } from "./helpers.ts";
 
@@ -36,6 +36,21 @@ describe("connectRpc", () => {
     for await (const event of readNdjson<ExecEvent>(await api.sandbox("client-rpc").execStream({ command: "echo streamed" }))) events.push(event);
     expect(events.at(-1)).toMatchObject({ type: "exit", exitCode: 0 });
     await expect(api.getSandbox({ id: "nope" })).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  it("starts a process and follows its log from an offset, the new operations typed from the schema", async () => {
+    using api = connectRpc(host().url, { token: TOKEN });
+    const box = api.sandbox("client-rpc-processes");
+    await api.createSandbox({ id: "client-rpc-processes" });
+    const proc = await box.startProcess({ command: "echo one; echo two" });
+    expect((await box.waitForLog({ processId: proc.id, pattern: "^two$" })).line).toBe("two");
+    const events: ProcessLogEvent[] = [];
+    for await (const event of readNdjson<ProcessLogEvent>(await box.streamProcessLogs({ processId: proc.id, offset: 4 }))) events.push(event);
+    expect(events.flatMap((e) => (e.type === "stdout" ? [e.data] : [])).join("")).toBe("two\n");
+    expect(events.at(-1)).toMatchObject({ type: "exit", status: "exited", exitCode: 0, nextOffset: 8 });
+    const logs = await box.getProcessLogs({ processId: proc.id });
+    expect(logs.stdout).toBe("one\ntwo\n");
+    await api.deleteSandbox({ id: "client-rpc-processes" });
   });
 
   it("runs an HTTP batch with a pipelined call in one request", async () => {

@@ -4,3 +4,9 @@ declare namespace Cloudflare {
     CONSUMER: Fetcher;
   }
 }
+
+/** Vite's raw imports: a file's text (fixtures the tests write into sandboxes). */
+declare module "*?raw" {
+  const text: string;
+  export default text;
+}

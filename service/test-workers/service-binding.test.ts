@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { SandgateService } from "../src/worker.ts";
 import { readNdjson } from "../src/surfaces/rpc.ts";
 import type { ExecEvent } from "../src/schemas/exec.ts";
+import type { ProcessLogEvent } from "../src/schemas/processes.ts";
 
 /** The code of the error a call ends with (awaited here, so no rejection goes unhandled). */
 async function codeOf(call: Promise<unknown>): Promise<string> {
@@ -73,6 +74,43 @@ describe("SandgateService over Workers RPC", () => {
     for (let i = 0; i < size; i += 4093) if (back[i] !== i % 253) mismatches++;
     expect(mismatches).toBe(0);
     expect((await box.exec({ command: "wc -c < big/data.bin" })).stdout.trim()).toBe(String(size));
+  });
+
+  it("starts a background process and follows its log as NDJSON, resuming from an offset", async () => {
+    const box = sandgate.sandbox("rpc-exec");
+    const started = await box.startProcess({ command: "for i in $(seq 1 30); do echo tick $i; sleep 0.01; done; echo done >&2", name: "ticker" });
+    expect(started).toMatchObject({ sandboxId: "rpc-exec", name: "ticker", status: "running" });
+    // Read the first events, drop the stream, and come back from the last offset.
+    const first: ProcessLogEvent[] = [];
+    const reader = (await box.streamProcessLogs({ processId: started.id })).getReader();
+    let buffered = "";
+    const decoder = new TextDecoder();
+    while (first.length < 3) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffered += decoder.decode(value, { stream: true });
+      let newline: number;
+      while ((newline = buffered.indexOf("\n")) >= 0 && first.length < 3) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        if (line.trim()) first.push(JSON.parse(line) as ProcessLogEvent);
+      }
+    }
+    await reader.cancel();
+    const last = first.at(-1) as { nextOffset: number };
+    const rest: ProcessLogEvent[] = [];
+    for await (const event of readNdjson<ProcessLogEvent>(await box.streamProcessLogs({ processId: started.id, offset: last.nextOffset }))) rest.push(event);
+    const all = [...first, ...rest];
+    const text = (type: string) =>
+      all
+        .filter((e) => e.type === type)
+        .map((e) => (e as { data: string }).data)
+        .join("");
+    expect(text("stdout")).toBe(Array.from({ length: 30 }, (_, i) => `tick ${i + 1}\n`).join(""));
+    expect(text("stderr")).toBe("done\n");
+    expect(all.at(-1)).toMatchObject({ type: "exit", status: "exited", exitCode: 0 });
+    expect((await box.getProcess({ processId: started.id })).status).toBe("exited");
+    expect((await box.listProcesses()).processes.map((p) => p.id)).toContain(started.id);
   });
 
   it("carries error codes across RPC", async () => {

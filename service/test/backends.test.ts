@@ -1,11 +1,16 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { LocalBackend } from "../src/backends/local/index.ts";
 import { RemoteBackend } from "../src/backends/remote/index.ts";
 import { afterAll, beforeAll } from "vitest";
 import { backendContract } from "./backend-contract.ts";
 import { type TestHost, startHost, tempDir } from "./host.ts";
 
+const portApp = readFileSync(join(import.meta.dirname, "fixtures", "port-app.mjs"), "utf8");
+
 backendContract("LocalBackend", {
   prefix: "local",
+  portApp,
   open: () => LocalBackend.open({ dataDir: tempDir(), isolation: "bwrap" }),
 });
 
@@ -19,5 +24,6 @@ afterAll(async () => {
 
 backendContract("RemoteBackend (to a real Node host)", {
   prefix: "remote",
+  portApp,
   open: async () => new RemoteBackend({ url: host.url, token: "remote-contract" }),
 });

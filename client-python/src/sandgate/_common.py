@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+import attrs
 import httpx
 
 from .generated.models.create_sandbox_request import CreateSandboxRequest
@@ -20,7 +22,17 @@ from .generated.models.exec_request import ExecRequest
 from .generated.models.exec_request_env import ExecRequestEnv
 from .generated.models.exec_stderr_event import ExecStderrEvent
 from .generated.models.exec_stdout_event import ExecStdoutEvent
+from .generated.models.git_checkout_request import GitCheckoutRequest
+from .generated.models.network_mode import NetworkMode
+from .generated.models.process_exit_event import ProcessExitEvent
+from .generated.models.process_log_error_event import ProcessLogErrorEvent
+from .generated.models.process_log_gap_event import ProcessLogGapEvent
+from .generated.models.process_stderr_event import ProcessStderrEvent
+from .generated.models.process_stdout_event import ProcessStdoutEvent
+from .generated.models.start_process_request import StartProcessRequest
+from .generated.models.start_process_request_env import StartProcessRequestEnv
 from .generated.models.update_sandbox_request import UpdateSandboxRequest
+from .generated.models.update_sandbox_request_env import UpdateSandboxRequestEnv
 from .generated.models.update_sandbox_request_labels import UpdateSandboxRequestLabels
 from .generated.types import UNSET, Response, Unset
 
@@ -33,6 +45,32 @@ _EVENT_TYPES: dict[str, type[ExecStdoutEvent] | type[ExecStderrEvent] | type[Exe
     "exit": ExecExitEvent,
     "error": ExecErrorEvent,
 }
+
+ProcessLogEvent = ProcessStdoutEvent | ProcessStderrEvent | ProcessLogGapEvent | ProcessExitEvent | ProcessLogErrorEvent
+"""One event of a followed process log: ``stdout``/``stderr`` output and ``gap`` (output the host dropped),
+each with ``offset`` and ``next_offset``; then one ``exit`` (or ``error``), always last."""
+
+_LOG_EVENT_TYPES: dict[
+    str,
+    type[ProcessStdoutEvent]
+    | type[ProcessStderrEvent]
+    | type[ProcessLogGapEvent]
+    | type[ProcessExitEvent]
+    | type[ProcessLogErrorEvent],
+] = {
+    "stdout": ProcessStdoutEvent,
+    "stderr": ProcessStderrEvent,
+    "gap": ProcessLogGapEvent,
+    "exit": ProcessExitEvent,
+    "error": ProcessLogErrorEvent,
+}
+
+# Statuses worth reconnecting a log stream after: the host, or a proxy in front of it, is briefly unavailable.
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+DEFAULT_WAIT_TIMEOUT_MS = 30_000
+GIT_TIMEOUT_MS = 10 * 60 * 1000
+# Responses of the port proxy are the sandboxed app's, passed through as they are, never raised.
+_PORT_PROXY_PATH = re.compile(r"/v1/sandboxes/[^/]+/ports/[0-9]+(?:/|$)")
 
 CHUNK_SIZE = 1024 * 1024
 DEFAULT_EXEC_TIMEOUT_MS = 60_000
@@ -62,23 +100,70 @@ def create_body(
     ttl_seconds: int | None,
     env: Mapping[str, str] | None,
     labels: Mapping[str, str] | None,
+    network: NetworkMode | None = None,
+    git: str | GitCheckoutRequest | None = None,
 ) -> CreateSandboxRequest:
     return CreateSandboxRequest(
         id=opt(id),
         ttl_seconds=opt(ttl_seconds),
         env=UNSET if env is None else CreateSandboxRequestEnv.from_dict(env),
         labels=UNSET if labels is None else CreateSandboxRequestLabels.from_dict(labels),
+        network=opt(network),
+        git=GitCheckoutRequest(url=git) if isinstance(git, str) else opt(git),
     )
 
 
 def update_body(
-    ttl_seconds: int | None, extend_by_seconds: int | None, labels: Mapping[str, str] | None
+    ttl_seconds: int | None,
+    extend_by_seconds: int | None,
+    labels: Mapping[str, str] | None,
+    env: Mapping[str, str] | None = None,
 ) -> UpdateSandboxRequest:
     return UpdateSandboxRequest(
         ttl_seconds=opt(ttl_seconds),
         extend_by_seconds=opt(extend_by_seconds),
         labels=UNSET if labels is None else UpdateSandboxRequestLabels.from_dict(labels),
+        env=UNSET if env is None else UpdateSandboxRequestEnv.from_dict(env),
     )
+
+
+def process_body(
+    command: str | Sequence[str], cwd: str | None, env: Mapping[str, str] | None, name: str | None
+) -> StartProcessRequest:
+    """A background process's request: a string runs with /bin/sh -c, a sequence is an argv (no shell)."""
+    return StartProcessRequest(
+        command=command if isinstance(command, str) else UNSET,
+        argv=UNSET if isinstance(command, str) else list(command),
+        cwd=opt(cwd),
+        env=UNSET if env is None else StartProcessRequestEnv.from_dict(env),
+        name=opt(name),
+    )
+
+
+def git_body(url: str, branch: str | None, depth: int | None, dir: str | None) -> dict[str, Any]:
+    return GitCheckoutRequest(url=url, branch=opt(branch), depth=opt(depth), dir_=opt(dir)).to_dict()
+
+
+def process_path(sandbox_id: str, process_id: str, suffix: str = "") -> str:
+    return sandbox_path(sandbox_id, f"/processes/{quote(process_id, safe='')}{suffix}")
+
+
+def port_path(sandbox_id: str, port: int, path: str) -> str:
+    """The port proxy's path for ``path`` on ``port``."""
+    if not 1 <= port <= 65535:
+        raise ValueError(f"not a port: {port}")
+    return sandbox_path(sandbox_id, f"/ports/{port}") + (path if path.startswith("/") else "/" + path)
+
+
+def port_url(base_url: httpx.URL, sandbox_id: str, port: int, path: str, websocket: bool) -> str:
+    url = str(base_url).rstrip("/") + port_path(sandbox_id, port, path)
+    if websocket:
+        url = "ws" + url.removeprefix("http")  # http -> ws, https -> wss
+    return url
+
+
+def is_port_proxy(request: httpx.Request) -> bool:
+    return _PORT_PROXY_PATH.search(request.url.path) is not None
 
 
 def exec_body(
@@ -108,9 +193,14 @@ def exec_timeout(client_timeout: httpx.Timeout, timeout_ms: int | None) -> httpx
     )
 
 
-def stream_timeout(client_timeout: httpx.Timeout) -> httpx.Timeout:
+def wait_timeout(client_timeout: httpx.Timeout, timeout_ms: int | None, default_ms: int) -> httpx.Timeout:
+    """Waits for a call as long as the host may take to answer it, plus a margin."""
+    return exec_timeout(client_timeout, timeout_ms or default_ms)
+
+
+def stream_timeout(client_timeout: httpx.Timeout, read: float = STREAM_READ_TIMEOUT) -> httpx.Timeout:
     return httpx.Timeout(
-        connect=client_timeout.connect, read=STREAM_READ_TIMEOUT, write=client_timeout.write, pool=client_timeout.pool
+        connect=client_timeout.connect, read=read, write=client_timeout.write, pool=client_timeout.pool
     )
 
 
@@ -123,6 +213,41 @@ def parse_event(data: str) -> ExecEvent | None:
     kind = raw.get("type") if isinstance(raw, dict) else None
     model = _EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     return None if model is None else model.from_dict(raw)
+
+
+def parse_log_event(data: str) -> ProcessLogEvent | None:
+    """An SSE data line of a followed log as a typed event; None for event types newer than this client."""
+    try:
+        raw = json.loads(data)
+    except ValueError:
+        return None
+    kind = raw.get("type") if isinstance(raw, dict) else None
+    model = _LOG_EVENT_TYPES.get(kind) if isinstance(kind, str) else None
+    return None if model is None else model.from_dict(raw)
+
+
+def unseen(event: ProcessLogEvent, position: int) -> ProcessLogEvent | None:
+    """The part of ``event`` past ``position`` (the byte offset the caller has seen up to); None when it
+    lies wholly before it, as a host may replay from an earlier offset after a reconnection."""
+    if isinstance(event, (ProcessStdoutEvent, ProcessStderrEvent)):
+        if event.next_offset <= position:
+            return None
+        if event.offset >= position:
+            return event
+        data = event.data.encode("utf-8")[position - event.offset :].decode("utf-8", "replace")
+        return attrs.evolve(event, data=data, offset=position)
+    if isinstance(event, ProcessLogGapEvent):
+        if event.next_offset <= position:
+            return None
+        if event.offset >= position:
+            return event
+        return attrs.evolve(event, offset=position)
+    return event
+
+
+def backoff_delay(failures: int, first: float, most: float) -> float:
+    """Seconds before reconnection number ``failures + 1``: ``first``, doubled each time, at most ``most``."""
+    return float(min(most, first * 2**failures))
 
 
 def label_param(label: str | Sequence[str] | None) -> list[str] | str | Unset:

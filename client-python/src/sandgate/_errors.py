@@ -6,6 +6,7 @@ import json
 from typing import Any, cast
 
 from .generated.models.error_code import ErrorCode
+from .generated.models.process_log_error_event import ProcessLogErrorEvent
 
 _CODE_OF_STATUS: dict[int, ErrorCode] = {
     400: "invalid_request",
@@ -17,6 +18,7 @@ _CODE_OF_STATUS: dict[int, ErrorCode] = {
     415: "unsupported_media_type",
     431: "headers_too_large",
     500: "internal",
+    502: "upstream_unavailable",
     503: "sandbox_unavailable",
     504: "timeout",
 }
@@ -60,3 +62,13 @@ class SandgateError(Exception):
             )
         text = content[:200].decode("utf-8", "replace")
         return cls(_CODE_OF_STATUS.get(status, "internal"), f"HTTP {status}" + (f": {text}" if text else ""), status)
+
+    @classmethod
+    def from_event(cls, event: ProcessLogErrorEvent) -> SandgateError:
+        """The ``error`` event that ended a followed log, raised."""
+        return cls(cast(ErrorCode, event.code), event.message, 500)
+
+    @classmethod
+    def stream_ended(cls, times: int) -> SandgateError:
+        """A followed log stream kept ending before its ``exit`` event."""
+        return cls("sandbox_unavailable", f"the log stream ended {times} times in a row before the process's exit", 503)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import IO, Any, Self
@@ -11,7 +12,7 @@ import httpx
 from httpx_sse import connect_sse
 
 from . import _common as common
-from ._common import ExecEvent
+from ._common import ExecEvent, ProcessLogEvent
 from ._errors import SandgateError
 from .generated.api.files import (
     delete_file,
@@ -22,20 +23,45 @@ from .generated.api.files import (
     stat_file,
     write_file_json,
 )
-from .generated.api.sandboxes import create_sandbox, delete_sandbox, get_sandbox, list_sandboxes, update_sandbox
+from .generated.api.ports import create_port_link
+from .generated.api.processes import get_process, get_process_logs, kill_process, list_processes, start_process
+from .generated.api.sandboxes import (
+    create_sandbox,
+    create_token,
+    delete_sandbox,
+    get_sandbox,
+    list_sandboxes,
+    update_sandbox,
+)
 from .generated.api.service import health
 from .generated.client import AuthenticatedClient
+from .generated.models.create_port_link_request import CreatePortLinkRequest
+from .generated.models.create_token_request import CreateTokenRequest
 from .generated.models.encoding import Encoding
 from .generated.models.exec_result import ExecResult
 from .generated.models.file_content import FileContent
 from .generated.models.file_info import FileInfo
 from .generated.models.file_list import FileList
+from .generated.models.git_checkout_request import GitCheckoutRequest
+from .generated.models.git_checkout_result import GitCheckoutResult
 from .generated.models.health import Health
 from .generated.models.mkdir_request import MkdirRequest
 from .generated.models.move_file_request import MoveFileRequest
+from .generated.models.network_mode import NetworkMode
+from .generated.models.port_link import PortLink
+from .generated.models.process_exit_event import ProcessExitEvent
+from .generated.models.process_info import ProcessInfo
+from .generated.models.process_list import ProcessList
+from .generated.models.process_log_error_event import ProcessLogErrorEvent
+from .generated.models.process_logs import ProcessLogs
 from .generated.models.read_file_request import ReadFileRequest
 from .generated.models.sandbox_info import SandboxInfo
 from .generated.models.sandbox_list import SandboxList
+from .generated.models.scope import Scope
+from .generated.models.scoped_token import ScopedToken
+from .generated.models.signal import Signal
+from .generated.models.wait_for_log_request_stream import WaitForLogRequestStream
+from .generated.models.wait_result import WaitResult
 from .generated.models.write_file_request import WriteFileRequest
 
 FileData = bytes | bytearray | memoryview | str | IO[bytes] | Iterable[bytes]
@@ -43,7 +69,7 @@ FileData = bytes | bytearray | memoryview | str | IO[bytes] | Iterable[bytes]
 
 
 def _raise_for_error(response: httpx.Response) -> None:
-    if response.status_code >= 400:
+    if response.status_code >= 400 and not common.is_port_proxy(response.request):
         response.read()
         raise SandgateError.from_body(response.status_code, response.content)
 
@@ -94,6 +120,14 @@ class Sandgate:
         """A handle on one sandbox; makes no request by itself."""
         return Sandbox(self, id)
 
+    def create_token(self, sandbox_id: str, scopes: Sequence[Scope], *, ttl_seconds: int | None = None) -> ScopedToken:
+        """Mints a token that works only on ``sandbox_id``, for ``scopes``, until it expires (needs the API token).
+
+        Hand it to less trusted code: ``Sandgate(base_url, token.token)``.
+        """
+        body = CreateTokenRequest(sandbox_id=sandbox_id, scopes=list(scopes), ttl_seconds=common.opt(ttl_seconds))
+        return common.parsed(create_token.sync_detailed(client=self.api, body=body), ScopedToken)
+
 
 class Sandboxes:
     def __init__(self, client: Sandgate) -> None:
@@ -106,9 +140,15 @@ class Sandboxes:
         ttl_seconds: int | None = None,
         env: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
+        network: NetworkMode | None = None,
+        git: str | GitCheckoutRequest | None = None,
     ) -> Sandbox:
-        """Creates a sandbox and returns a handle on it, with the new sandbox's ``info``."""
-        body = common.create_body(id, ttl_seconds, env, labels)
+        """Creates a sandbox and returns a handle on it, with the new sandbox's ``info``.
+
+        ``network="none"`` leaves it without network (its ports stay reachable through the proxy); ``git``
+        (a URL, or a ``GitCheckoutRequest`` with branch, depth, dir) is cloned before the sandbox is answered.
+        """
+        body = common.create_body(id, ttl_seconds, env, labels, network, git)
         info = common.parsed(create_sandbox.sync_detailed(client=self._client.api, body=body), SandboxInfo)
         return Sandbox(self._client, info.id, info)
 
@@ -142,9 +182,10 @@ class Sandboxes:
         ttl_seconds: int | None = None,
         extend_by_seconds: int | None = None,
         labels: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> SandboxInfo:
-        """Sets the TTL from now, or extends it, and/or replaces the labels."""
-        body = common.update_body(ttl_seconds, extend_by_seconds, labels)
+        """Sets the TTL from now, or extends it, and/or replaces the labels, and/or the sandbox-wide env."""
+        body = common.update_body(ttl_seconds, extend_by_seconds, labels, env)
         return common.parsed(update_sandbox.sync_detailed(id, client=self._client.api, body=body), SandboxInfo)
 
     def delete(self, id: str) -> None:
@@ -173,11 +214,20 @@ class Sandbox:
         ttl_seconds: int | None = None,
         extend_by_seconds: int | None = None,
         labels: Mapping[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> SandboxInfo:
         self.info = self._client.sandboxes.update(
-            self.id, ttl_seconds=ttl_seconds, extend_by_seconds=extend_by_seconds, labels=labels
+            self.id, ttl_seconds=ttl_seconds, extend_by_seconds=extend_by_seconds, labels=labels, env=env
         )
         return self.info
+
+    def set_env(self, env: Mapping[str, str]) -> SandboxInfo:
+        """Replaces the sandbox-wide environment: commands and processes started from now on see it."""
+        return self.update(env=env)
+
+    def create_token(self, scopes: Sequence[Scope], *, ttl_seconds: int | None = None) -> ScopedToken:
+        """Mints a token for this sandbox only (see :meth:`Sandgate.create_token`)."""
+        return self._client.create_token(self.id, scopes, ttl_seconds=ttl_seconds)
 
     def delete(self) -> None:
         self._client.sandboxes.delete(self.id)
@@ -218,6 +268,81 @@ class Sandbox:
         """
         return ExecStream(self._client, self.id, common.exec_body(command, cwd, env, timeout_ms, stdin))
 
+    def start_process(
+        self,
+        command: str | Sequence[str],
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        name: str | None = None,
+    ) -> Process:
+        """Starts a background process and returns a handle on it at once (its ``info`` set).
+
+        It keeps running until it ends, is killed or the sandbox is deleted; its output is kept for
+        :meth:`Process.logs` and :meth:`Process.follow`.
+        """
+        body = common.process_body(command, cwd, env, name)
+        info = common.parsed(start_process.sync_detailed(self.id, client=self._client.api, body=body), ProcessInfo)
+        return Process(self._client, self.id, info.id, info)
+
+    def list_processes(self) -> list[ProcessInfo]:
+        """The sandbox's background processes, running and ended."""
+        return common.parsed(list_processes.sync_detailed(self.id, client=self._client.api), ProcessList).processes
+
+    def process(self, process_id: str) -> Process:
+        """A handle on one process by its id; makes no request by itself."""
+        return Process(self._client, self.id, process_id)
+
+    def git_checkout(
+        self, url: str, *, branch: str | None = None, depth: int | None = None, dir: str | None = None
+    ) -> GitCheckoutResult:
+        """Clones a repository into the workspace (default directory: ``/workspace/<repository name>``)."""
+        response = self._client._http.post(
+            common.sandbox_path(self.id, "/git/checkout"),
+            json=common.git_body(url, branch, depth, dir),
+            timeout=common.wait_timeout(self._client._timeout, None, common.GIT_TIMEOUT_MS),
+        )
+        return GitCheckoutResult.from_dict(response.json())
+
+    def port_url(self, port: int, path: str = "/", *, websocket: bool = False) -> str:
+        """The URL of ``path`` on ``port`` through the host's port proxy (``/v1/sandboxes/{id}/ports/{port}/...``).
+
+        It needs the token in a header (:meth:`fetch_port` sends it); for a browser, mint a :meth:`port_link`.
+        ``websocket=True`` gives the ``ws:``/``wss:`` URL of the same place.
+        """
+        return common.port_url(self._client._http.base_url, self.id, port, path, websocket)
+
+    def fetch_port(
+        self,
+        port: int,
+        path: str = "/",
+        *,
+        method: str = "GET",
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | str | None = None,
+    ) -> httpx.Response:
+        """Sends a request to ``path`` on ``port`` through the port proxy with this client's token.
+
+        The response is the app's, as it is (an error status is not raised); a port nothing listens on
+        answers 502 with the error envelope (``SandgateError.from_body`` reads it).
+        """
+        return self._client._http.request(
+            method,
+            common.port_path(self.id, port, path),
+            params=params,
+            headers=headers,
+            content=content,
+        )
+
+    def port_link(self, port: int, *, ttl_seconds: int | None = None, path: str | None = None) -> PortLink:
+        """Mints a signed link to ``port`` that works without a token until it expires: open ``url`` in a browser."""
+        body = CreatePortLinkRequest(port=port, ttl_seconds=common.opt(ttl_seconds), path=common.opt(path))
+        link = common.parsed(create_port_link.sync_detailed(self.id, client=self._client.api, body=body), PortLink)
+        if not isinstance(link.url, str):
+            link.url = str(self._client._http.base_url).rstrip("/") + link.path
+        return link
+
 
 class ExecStream:
     """The events of one streaming exec: iterate it once; a context manager that closes the connection."""
@@ -243,6 +368,191 @@ class ExecStream:
         return self._events
 
     def __next__(self) -> ExecEvent:
+        return next(self._events)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._events.close()
+
+
+class Process:
+    """A background process. ``info`` is what the last start, get, kill or wait through this handle answered."""
+
+    def __init__(self, client: Sandgate, sandbox_id: str, id: str, info: ProcessInfo | None = None) -> None:
+        self._client = client
+        self.sandbox_id = sandbox_id
+        self.id = id
+        self.info = info
+
+    def __repr__(self) -> str:
+        return f"Process(sandbox_id={self.sandbox_id!r}, id={self.id!r})"
+
+    def get(self) -> ProcessInfo:
+        """Fetches the process's current state (and keeps it in ``info``)."""
+        response = get_process.sync_detailed(self.sandbox_id, self.id, client=self._client.api)
+        self.info = common.parsed(response, ProcessInfo)
+        return self.info
+
+    def logs(self, *, offset: int | None = None, limit_bytes: int | None = None) -> ProcessLogs:
+        """Buffered output: the tail within ``limit_bytes`` (default 1 MiB), or from ``offset`` on.
+
+        Continue from the answer's ``next_offset``.
+        """
+        response = get_process_logs.sync_detailed(
+            self.sandbox_id,
+            self.id,
+            client=self._client.api,
+            offset=common.opt(offset),
+            limit_bytes=common.opt(limit_bytes),
+        )
+        return common.parsed(response, ProcessLogs)
+
+    def follow(
+        self,
+        *,
+        offset: int = 0,
+        max_retries: int = 5,
+        backoff: float = 0.25,
+        max_backoff: float = 5.0,
+        idle_timeout: float = common.STREAM_READ_TIMEOUT,
+    ) -> LogFollower:
+        """Follows the output from ``offset``: ``stdout``/``stderr`` (and ``gap``) events as they come, then one
+        ``exit`` (or ``error``), then the iteration ends.
+
+        When the connection drops, it reconnects from the last event's ``next_offset`` (up to
+        ``max_retries`` times in a row, waiting ``backoff`` seconds, doubled each time up to
+        ``max_backoff``), so no byte is yielded twice or skipped. A stream silent for ``idle_timeout`` seconds
+        (the host sends a keep-alive every 15 s) counts as dropped. Closing it early leaves the process running.
+        """
+        return LogFollower(
+            self._client, self.sandbox_id, self.id, offset, (max_retries, backoff, max_backoff, idle_timeout)
+        )
+
+    def kill(self, signal: Signal | None = None) -> ProcessInfo:
+        """Signals the process and all its descendants (default TERM); answers once they ended or after a grace."""
+        response = kill_process.sync_detailed(
+            self.sandbox_id, self.id, client=self._client.api, signal=common.opt(signal)
+        )
+        self.info = common.parsed(response, ProcessInfo)
+        return self.info
+
+    def wait_for_port(
+        self, port: int, *, timeout_ms: int | None = None, path: str | None = None, status: int | None = None
+    ) -> WaitResult:
+        """Waits until ``port`` in the sandbox accepts connections (with ``path``: answers GET there with ``status``).
+
+        Raises ``SandgateError`` ``timeout`` past ``timeout_ms`` (default 30 s), ``conflict`` if the process ends first.
+        """
+        body: dict[str, object] = {"port": port}
+        for key, value in (("timeoutMs", timeout_ms), ("path", path), ("status", status)):
+            if value is not None:
+                body[key] = value
+        return self._wait("/wait-for-port", body, timeout_ms)
+
+    def wait_for_log(
+        self, pattern: str, *, stream: WaitForLogRequestStream | None = None, timeout_ms: int | None = None
+    ) -> WaitResult:
+        """Waits until a line of output matches ``pattern``, a JavaScript regular expression (matched on the host).
+
+        Raises ``SandgateError`` ``timeout`` past ``timeout_ms`` (default 30 s), ``conflict`` if the process ends
+        without such a line.
+        """
+        body: dict[str, object] = {"pattern": pattern}
+        if stream is not None:
+            body["stream"] = stream
+        if timeout_ms is not None:
+            body["timeoutMs"] = timeout_ms
+        return self._wait("/wait-for-log", body, timeout_ms)
+
+    def wait(self, *, max_retries: int = 5) -> ProcessInfo:
+        """Waits until the process ends (following its log from the current end) and returns its final state."""
+        end = self.logs(limit_bytes=1).next_offset
+        with self.follow(offset=end, max_retries=max_retries) as events:
+            for event in events:
+                if isinstance(event, ProcessLogErrorEvent):
+                    raise SandgateError.from_event(event)
+        return self.get()
+
+    def _wait(self, suffix: str, body: dict[str, object], timeout_ms: int | None) -> WaitResult:
+        response = self._client._http.post(
+            common.process_path(self.sandbox_id, self.id, suffix),
+            json=body,
+            timeout=common.wait_timeout(self._client._timeout, timeout_ms, common.DEFAULT_WAIT_TIMEOUT_MS),
+        )
+        result = WaitResult.from_dict(response.json())
+        self.info = result.process
+        return result
+
+
+class LogFollower:
+    """The events of a followed process log: iterate it once; a context manager that closes the connection.
+
+    ``offset`` is where the output yielded so far ends: ``follow(offset=...)`` resumes there later.
+    """
+
+    def __init__(
+        self,
+        client: Sandgate,
+        sandbox_id: str,
+        process_id: str,
+        offset: int,
+        retry: tuple[int, float, float, float],
+    ) -> None:
+        self.offset = offset
+        self.reconnects = 0
+        self._retry = retry
+        self._events = self._run(client, common.process_path(sandbox_id, process_id, "/logs/stream"))
+
+    def _run(self, client: Sandgate, path: str) -> Generator[ProcessLogEvent, None, None]:
+        max_retries, backoff, max_backoff, idle_timeout = self._retry
+        failures = 0
+        while True:
+            cause: Exception | None = None
+            try:
+                with connect_sse(
+                    client._http,
+                    "GET",
+                    path,
+                    params={"offset": self.offset},
+                    timeout=common.stream_timeout(client._timeout, idle_timeout),
+                ) as source:
+                    for message in source.iter_sse():
+                        event = common.parse_log_event(message.data)
+                        fresh = None if event is None else common.unseen(event, self.offset)
+                        if fresh is None:
+                            continue
+                        failures = 0
+                        if not isinstance(fresh, ProcessLogErrorEvent):
+                            self.offset = max(self.offset, fresh.next_offset)
+                        yield fresh
+                        if isinstance(fresh, (ProcessExitEvent, ProcessLogErrorEvent)):
+                            return
+            except SandgateError as err:
+                if err.status not in common.RETRYABLE_STATUSES:
+                    raise
+                cause = err
+            except httpx.TransportError as err:  # reset, refused, cut short, timed out
+                cause = err
+            # The stream ended, or failed, before its exit event: resume where the last event ended.
+            if failures >= max_retries:
+                if cause is not None:
+                    raise cause
+                raise SandgateError.stream_ended(failures + 1)
+            time.sleep(common.backoff_delay(failures, backoff, max_backoff))
+            failures += 1
+            self.reconnects += 1
+
+    def __iter__(self) -> Iterator[ProcessLogEvent]:
+        return self._events
+
+    def __next__(self) -> ProcessLogEvent:
         return next(self._events)
 
     def __enter__(self) -> Self:

@@ -375,7 +375,7 @@ export const operations = {
     params: SandboxIdParams,
     body: json(StartProcessBody),
     response: ok(ProcessInfo, 201),
-    errors: [...sandboxErrors, "forbidden"],
+    errors: [...sandboxErrors, "conflict"],
     run: (core, input) => core.startProcess(input),
   }),
 

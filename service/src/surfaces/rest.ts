@@ -15,6 +15,7 @@ import { ErrorEnvelope, type ErrorCode } from "../schemas/common.ts";
 import { registerCompatRoutes } from "./compat.ts";
 import { type DocsAssetLoader, registerDocs } from "./docs.ts";
 import { describeEventStreams } from "./event-streams.ts";
+import { describePortProxy, portProxy } from "./port-proxy.ts";
 import { jsonBodyGuard, strictUrl } from "./request-guards.ts";
 import { SandgateApi } from "./rpc.ts";
 
@@ -77,6 +78,10 @@ export function createRestApp({ core, auth, onInternalError, rpc, docsAssets }: 
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
   app.openAPIRegistry.registerComponent("securitySchemes", "tokenHeader", { type: "apiKey", in: "header", name: "x-sandgate-token" });
+
+  // The port proxy answers its own paths first: it takes port links and their cookies as well as tokens,
+  // and forwards bodies and URLs untouched, with no API limits (core/proxy.ts).
+  app.use("*", portProxy(core.backend, auth, rawBody));
 
   // Auth runs before validation, so a caller without a token learns nothing about the request's shape.
   const principals = new WeakMap<Request, Principal>();
@@ -149,6 +154,7 @@ function scopeCheck(operation: AnyOperation, principalOf: (c: Context) => Princi
 export function openApiDocument(app: OpenAPIHono) {
   const document = app.getOpenAPI31Document(openApiInfo);
   describeEventStreams(document);
+  describePortProxy(document);
   return document;
 }
 

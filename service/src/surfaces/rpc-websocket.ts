@@ -1,4 +1,4 @@
-/** Cap'n Web over WebSocket for the Node host: upgrades of /rpc, authenticated like every request. */
+/** Upgrades on the Node host: Cap'n Web over WebSocket at /rpc, authenticated like every request, and the port proxy's (port-upgrade.ts). */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { newWebSocketRpcSession } from "capnweb";
@@ -6,6 +6,8 @@ import { WebSocketServer } from "ws";
 import { type AuthConfig, type Principal, authenticate, presentedToken } from "../core/auth.ts";
 import type { SandgateCore } from "../core/core.ts";
 import { SandgateApi } from "./rpc.ts";
+import { matchProxyPath } from "../core/proxy.ts";
+import { proxyUpgrade } from "./port-upgrade.ts";
 
 interface UpgradeServer {
   on(event: "upgrade", listener: (request: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown;
@@ -16,6 +18,9 @@ export function serveRpcWebSockets(server: UpgradeServer, core: SandgateCore, au
   server.on("upgrade", (request, socket, head) => {
     void (async () => {
       const path = new URL(request.url ?? "/", "http://localhost").pathname;
+      // Upgrades under /v1/sandboxes/{id}/ports/{port}/ go to the sandbox (port-upgrade.ts).
+      const proxied = matchProxyPath(path);
+      if (proxied) return proxyUpgrade(request, socket, head, proxied, core.backend, auth);
       if (path !== "/rpc") return refuse(socket, 404, { code: "not_found", message: `no WebSocket endpoint at ${path}` });
       let principal: Principal;
       try {

@@ -19,6 +19,7 @@ cases per operation> (default 25) and SANDGATE_FUZZ_SEED=<seed>, e.g.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,12 +46,21 @@ SEED = int(os.environ.get("SANDGATE_FUZZ_SEED") or 20261122)
 MIN_CASES = 1000
 REQUEST_TIMEOUT = 30
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 # Sandboxes that exist for the whole run (recreated when a case deletes or shortens one), and what is in them.
 KNOWN_IDS = ("fuzz-known-a", "fuzz-known-b")
 KNOWN_PATHS = ("hello.txt", "/workspace/dir", "dir/nested.bin", "/workspace", "link")
 ID_KEYS = ("id", "sandbox_id")
+PROCESS_KEYS = ("processId", "process_id")
+# A background process kept running in each known sandbox (recreated with it), for the process routes.
+KNOWN_PROCESSES: dict[str, str] = {}
+KNOWN_PROCESS_COMMAND = "echo ready; echo to-stderr >&2; exec sleep 3600"
 PATH_KEYS = ("path", "from", "to", "file_path", "cwd")
 # Commands for exec bodies that name neither `command` nor `argv` (generated bodies often do).
 KNOWN_COMMANDS = (
@@ -70,6 +80,7 @@ RESETTING = {
     "compatExec",
     "deleteFile",
     "moveFile",
+    "killProcess",
 }
 CREATING = {"createSandbox", "compatCreate"}
 
@@ -114,7 +125,12 @@ class Stats:
         for f in failures or []:
             found.append(((label, f.code, f.title), f"{f.title}: {f.message}"))
         if error is not None:
-            found.append(((label, "error", type(error).__name__), f"{type(error).__name__}: {error}"))
+            found.append(
+                (
+                    (label, "error", type(error).__name__),
+                    f"{type(error).__name__}: {error}",
+                )
+            )
         if found:
             self.failing_cases += 1
         for key, message in found:
@@ -135,13 +151,23 @@ class Host:
         self.session = requests.Session()
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return self.session.request(method, self.url + path, headers=self.headers, timeout=REQUEST_TIMEOUT, **kwargs)
+        return self.session.request(
+            method,
+            self.url + path,
+            headers=self.headers,
+            timeout=REQUEST_TIMEOUT,
+            **kwargs,
+        )
 
     def ensure_known(self, sandbox_id: str) -> None:
         """The sandbox exists, expires in an hour, and holds the known files."""
         res = self.request("PATCH", f"/v1/sandboxes/{sandbox_id}", json={"ttlSeconds": 3600})
         if res.status_code == 404:
-            res = self.request("POST", "/v1/sandboxes", json={"id": sandbox_id, "labels": {"fuzz": "known"}})
+            res = self.request(
+                "POST",
+                "/v1/sandboxes",
+                json={"id": sandbox_id, "labels": {"fuzz": "known"}},
+            )
             assert res.status_code in (201, 409), res.text
         else:
             assert res.status_code == 200, res.text
@@ -156,6 +182,18 @@ class Host:
             },
         )
         assert res.status_code == 200 and res.json()["exitCode"] == 0, res.text
+        known = KNOWN_PROCESSES.get(sandbox_id)
+        if (
+            known is None
+            or self.request("GET", f"/v1/sandboxes/{sandbox_id}/processes/{known}").json().get("status") != "running"
+        ):
+            res = self.request(
+                "POST",
+                f"/v1/sandboxes/{sandbox_id}/processes",
+                json={"command": KNOWN_PROCESS_COMMAND},
+            )
+            assert res.status_code == 201, res.text
+            KNOWN_PROCESSES[sandbox_id] = res.json()["id"]
 
     def delete(self, sandbox_id: str) -> None:
         self.request("DELETE", f"/v1/sandboxes/{sandbox_id}")
@@ -178,7 +216,15 @@ def flatmap_path_parameters(context: schemathesis.HookContext, path_parameters: 
     keys = [k for k in ID_KEYS if k in (path_parameters or {})]
     if not keys:
         return st.just(path_parameters)
-    known = st.sampled_from(KNOWN_IDS).map(lambda v: {**path_parameters, **{k: v for k in keys}})
+    process_keys = [k for k in PROCESS_KEYS if k in path_parameters]
+
+    def with_known(sandbox_id: str) -> dict[str, Any]:
+        known = {**path_parameters, **{k: sandbox_id for k in keys}}
+        if process_keys and sandbox_id in KNOWN_PROCESSES:
+            known.update({k: KNOWN_PROCESSES[sandbox_id] for k in process_keys})
+        return known
+
+    known = st.sampled_from(KNOWN_IDS).map(with_known)
     return st.one_of(st.just(path_parameters), known, known)
 
 
@@ -201,22 +247,48 @@ def flatmap_query(context: schemathesis.HookContext, query: dict[str, Any]) -> s
 def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrategy:
     """Half of the file paths in JSON bodies name something that exists; exec bodies get a command."""
     if (
-        operation_id(context.operation) in ("exec", "execStream")
+        operation_id(context.operation) in ("exec", "execStream", "startProcess")
         and isinstance(body, dict)
         and "command" not in body
         and "argv" not in body
     ):
-        return st.one_of(st.just(body), st.sampled_from(KNOWN_COMMANDS).map(lambda c: {**body, "command": c}))
+        return st.one_of(
+            st.just(body),
+            st.sampled_from(KNOWN_COMMANDS).map(lambda c: {**body, "command": c}),
+        )
     return _with_known_paths(body)
+
+
+# Valid remote URLs would send git to hosts that may never answer (a connect can take minutes): a
+# generated URL that is valid is swapped for a local one that does not exist. Invalid ones stay.
+REMOTE_URL = re.compile(r"^(?:(?:https?|ssh|git)://|[A-Za-z0-9._-]+@)")
+LOCAL_MISSING_URL = "file:///workspace/fuzz-missing.git"
+
+
+def _local_git(git: Any) -> Any:
+    if isinstance(git, dict) and isinstance(git.get("url"), str) and REMOTE_URL.match(git["url"]):
+        return {**git, "url": LOCAL_MISSING_URL}
+    return git
 
 
 @schema.hook
 def map_body(context: schemathesis.HookContext, body: Any) -> Any:
-    """Commands end within 5 s: generated text is rarely a command that waits, but it could be one."""
-    if operation_id(context.operation) in ("exec", "execStream") and isinstance(body, dict):
+    """Commands end within 5 s and waits within 2 s: generated text is rarely a command that waits, but it could be one."""
+    op = operation_id(context.operation)
+    if not isinstance(body, dict):
+        return body
+    if op in ("exec", "execStream"):
         timeout = body.get("timeoutMs", 5000)
         if type(timeout) is int and timeout > 5000 or "timeoutMs" not in body:
             return {**body, "timeoutMs": 5000}
+    if op in ("waitForPort", "waitForLog"):
+        timeout = body.get("timeoutMs", 2000)
+        if type(timeout) is int and timeout > 2000 or "timeoutMs" not in body:
+            return {**body, "timeoutMs": 2000}
+    if op == "gitCheckout":
+        return _local_git(body)
+    if op == "createSandbox" and "git" in body:
+        return {**body, "git": _local_git(body["git"])}
     return body
 
 
@@ -283,7 +355,11 @@ class Workflow(schema.as_state_machine()):  # type: ignore[misc]
         self.created: list[str] = []
 
     def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
-        return {"base_url": self.host.url, "headers": self.host.headers, "timeout": REQUEST_TIMEOUT}
+        return {
+            "base_url": self.host.url,
+            "headers": self.host.headers,
+            "timeout": REQUEST_TIMEOUT,
+        }
 
     def after_call(self, response: Any, case: schemathesis.Case) -> None:
         super().after_call(response, case)
@@ -292,7 +368,11 @@ class Workflow(schema.as_state_machine()):  # type: ignore[misc]
             self.created.append(created.get("id") or created.get("sandbox_id"))
 
     def validate_response(
-        self, response: Any, case: schemathesis.Case, additional_checks: Any = None, **kwargs: Any
+        self,
+        response: Any,
+        case: schemathesis.Case,
+        additional_checks: Any = None,
+        **kwargs: Any,
     ) -> None:
         STATS.stateful_steps += 1
         validate(case, response, self.host, case.as_curl_command(base_url=self.host.url))
@@ -349,4 +429,7 @@ def test_summary(host: Host, capsys: pytest.CaptureFixture[str]) -> None:
     if untested:
         pytest.fail(f"operations never exercised: {untested}", pytrace=False)
     if STATS.cases < MIN_CASES:
-        pytest.fail(f"only {STATS.cases} cases generated (at least {MIN_CASES} wanted)", pytrace=False)
+        pytest.fail(
+            f"only {STATS.cases} cases generated (at least {MIN_CASES} wanted)",
+            pytrace=False,
+        )

@@ -1,22 +1,52 @@
-import type { ExecEvent as SdkExecEvent, ISandbox, Sandbox } from "@cloudflare/sandbox";
-import type { Backend, ExecSpec, FileStream, SandboxQuery, SandboxRecord } from "../../core/backend.ts";
+import type { ExecEvent as SdkExecEvent, ISandbox, LogEvent as SdkLogEvent, Process as SdkProcess, Sandbox } from "@cloudflare/sandbox";
+import type {
+  Backend,
+  ExecSpec,
+  FileStream,
+  LogSlice,
+  ProcessSpec,
+  SandboxPatch,
+  SandboxQuery,
+  SandboxRecord,
+  WaitForPortSpec,
+} from "../../core/backend.ts";
 import { SandgateError, errors } from "../../core/errors.ts";
 import { bytesToBase64 } from "../../core/base64.ts";
-import { WORKSPACE, type WorkspacePath } from "../../core/paths.ts";
+import { WORKSPACE, type WorkspacePath, resolveWorkspacePath } from "../../core/paths.ts";
 import type { ErrorCode } from "../../schemas/common.ts";
 import type { ExecEvent, ExecResult } from "../../schemas/exec.ts";
 import type { FileInfo } from "../../schemas/files.ts";
+import type { LogChunk, ProcessInfo, ProcessLogEvent, ProcessStatus, Signal } from "../../schemas/processes.ts";
 import type { SandboxInfo } from "../../schemas/sandboxes.ts";
 import { capOutput } from "../output.ts";
 import { parseServerSentEvents } from "../sse.ts";
-import type { RegistryApi } from "./registry.ts";
+import { ByteLog, CombinedLog, FOLLOW_BATCH_MS } from "./logs.ts";
+import type { ProcessRow, RegistryApi } from "./registry.ts";
 
 /**
  * The part of the `@cloudflare/sandbox` SDK Sandgate uses, in the SDK's own types: a change of
  * signature in the SDK breaks this build, and the test stand-in implements exactly this.
  */
-export type SandboxSdk = Pick<ISandbox, "exec" | "execStream" | "readFile" | "writeFile" | "listFiles" | "mkdir" | "moveFile" | "deleteFile" | "exists"> &
-  Pick<Sandbox, "destroy" | "getState">;
+export type SandboxSdk = Pick<
+  ISandbox,
+  | "exec"
+  | "execStream"
+  | "readFile"
+  | "writeFile"
+  | "listFiles"
+  | "mkdir"
+  | "moveFile"
+  | "deleteFile"
+  | "exists"
+  | "startProcess"
+  | "listProcesses"
+  | "getProcess"
+  | "killProcess"
+  | "getProcessLogs"
+  | "streamProcessLogs"
+  | "wsConnect"
+> &
+  Pick<Sandbox, "destroy" | "getState" | "containerFetch">;
 
 type SdkFileInfo = Awaited<ReturnType<ISandbox["listFiles"]>>["files"][number];
 
@@ -31,8 +61,16 @@ export interface CloudflareBackendOptions {
 
 /**
  * Sandboxes as Cloudflare containers through `@cloudflare/sandbox`. A thin mapping: the registry
- * Durable Object keeps ids, labels, env and expiry (its alarm destroys expired sandboxes), and every
- * operation becomes the matching SDK call, with SDK errors mapped to Sandgate's codes.
+ * Durable Object keeps ids, labels, env, network and expiry (its alarm destroys expired sandboxes),
+ * and every operation becomes the matching SDK call, with SDK errors mapped to Sandgate's codes.
+ *
+ * Processes are the SDK's (`startProcess` with Sandgate's id, the sandbox env under the process's);
+ * the registry adds what the SDK does not keep (name, argv, cwd, whether a kill was asked for) and
+ * the layout of each combined log (logs.ts: the SDK keeps stdout and stderr apart, without offsets).
+ * Ports: HTTP through `containerFetch(request, port)`, WebSockets through `wsConnect`. Where the SDK
+ * cannot do what the contract asks, the backend refuses with `invalid_request` naming itself rather
+ * than pretend: `network: "none"` (no per-sandbox switch), signals other than TERM and KILL (the SDK
+ * always ends the tree with TERM, then KILL after 5 s), and port 3000 (the SDK's control plane).
  */
 export class CloudflareBackend implements Backend {
   readonly name = "cloudflare";
@@ -43,6 +81,13 @@ export class CloudflareBackend implements Backend {
   }
 
   async createSandbox(record: SandboxRecord): Promise<SandboxInfo> {
+    if (record.network === "none") {
+      // The SDK starts every container of the Sandbox class with the same network; it has no per-sandbox switch.
+      throw errors.invalid("network 'none' is not available on the cloudflare backend: @cloudflare/sandbox cannot turn off one sandbox's network (the local runtime can)", {
+        backend: this.name,
+        network: "none",
+      });
+    }
     if (!(await this.options.registry.create(record))) throw errors.conflict(`sandbox '${record.id}' already exists`);
     return this.info(record);
   }
@@ -56,8 +101,9 @@ export class CloudflareBackend implements Backend {
     return Promise.all(records.map((r) => this.info(r)));
   }
 
-  async updateSandbox(id: string, patch: { expiresAt?: string; labels?: Record<string, string> }): Promise<SandboxInfo> {
-    const record = await this.options.registry.update(id, patch);
+  /** The sandbox-wide env lives in the registry record; every exec and process gets it from there. */
+  async updateSandbox(id: string, patch: SandboxPatch): Promise<SandboxInfo> {
+    const record = await this.options.registry.update(id, { expiresAt: patch.expiresAt, labels: patch.labels, env: patch.env });
     if (!record) throw errors.sandboxNotFound(id);
     return this.info(record);
   }
@@ -169,12 +215,292 @@ export class CloudflareBackend implements Backend {
     if (result.exitCode !== 0) throw errors.conflict(`'${path.abs}' is not empty; pass recursive=true to delete it`);
   }
 
+  async startProcess(id: string, spec: ProcessSpec): Promise<ProcessInfo> {
+    const record = await this.record(id);
+    const box = this.options.sandbox(id);
+    if (spec.cwd.startsWith(`${WORKSPACE}/`)) {
+      // As the local runtime: a working directory under /workspace must exist (the SDK would start a process that fails).
+      const info = await this.stat(box, resolveWorkspacePath(spec.cwd)).catch(() => undefined);
+      if (info?.type !== "directory") throw errors.invalid(`cwd '${spec.cwd}' is not a directory in the sandbox`);
+    }
+    const command = await this.commandLine(box, { ...spec, timeoutMs: 0, maxOutputBytes: 0 });
+    const startedAt = new Date().toISOString();
+    await this.sdk(() => box.startProcess(command, { processId: spec.processId, env: { ...record.env, ...spec.env }, cwd: spec.cwd }));
+    const row: ProcessRow = { processId: spec.processId, name: spec.name, argv: spec.argv, cwd: spec.cwd, startedAt, killRequested: false };
+    if (!(await this.options.registry.addProcess(id, row))) {
+      // The sandbox went away (or the id was taken) while the process started: it does not stay behind.
+      await box.killProcess(spec.processId).catch(() => {});
+      throw (await this.options.registry.get(id)) ? errors.conflict(`process '${spec.processId}' already exists`) : errors.sandboxNotFound(id);
+    }
+    return toProcessInfo(id, row, { status: "running" });
+  }
+
+  async listProcesses(id: string): Promise<ProcessInfo[]> {
+    await this.record(id);
+    const rows = await this.options.registry.listProcesses(id);
+    if (rows.length === 0) return [];
+    const box = this.options.sandbox(id);
+    const known = new Map((await this.sdk(() => box.listProcesses())).map((p) => [p.id, p]));
+    return Promise.all(
+      rows.map(async (row) => {
+        let sdk: SdkProcessState | null | undefined = known.get(row.processId);
+        // The SDK's list leaves out when a process ended; its get has it.
+        if (sdk && !sdk.endTime && !RUNNING.has(sdk.status)) sdk = await this.sdk(() => box.getProcess(row.processId));
+        return toProcessInfo(id, row, sdk ?? null);
+      }),
+    );
+  }
+
+  async getProcess(id: string, processId: string): Promise<ProcessInfo> {
+    const row = await this.processRow(id, processId);
+    return toProcessInfo(id, row, await this.sdk(() => this.options.sandbox(id).getProcess(processId)));
+  }
+
+  async readProcessLogs(id: string, processId: string, offset: number | undefined, limitBytes: number): Promise<LogSlice> {
+    await this.processRow(id, processId);
+    const box = this.options.sandbox(id);
+    let streams: [ByteLog, ByteLog] | null = null;
+    try {
+      const logs = await this.sdk(() => box.getProcessLogs(processId));
+      streams = [ByteLog.of(logs.stdout), ByteLog.of(logs.stderr)];
+    } catch (err) {
+      // A container that was replaced no longer knows the process: its output is gone.
+      if (!(err instanceof SandgateError && err.code === "not_found")) throw err;
+    }
+    const observed = streams ? { stdout: streams[0].length, stderr: streams[1].length } : null;
+    const log = new CombinedLog();
+    log.apply(await this.layout(id, processId, observed, 0));
+    const total = log.length;
+    if (offset !== undefined && offset > total) throw pastTheEnd(offset, total);
+    if (!streams) return { chunks: [], firstOffset: total, nextOffset: total };
+    const from = Math.min(offset ?? Math.max(0, total - limitBytes), total);
+    const chunks: LogChunk[] = [];
+    let next = from;
+    for (const piece of log.pieces(from, from + limitBytes, streams, undefined, offset === undefined)) {
+      chunks.push({ stream: piece.stream, data: piece.data, offset: piece.offset });
+      next = piece.offset + piece.size;
+    }
+    if (chunks.length === 0 && offset === undefined) next = total;
+    return { chunks, firstOffset: 0, nextOffset: next };
+  }
+
+  async followProcessLogs(id: string, processId: string, offset: number, signal: AbortSignal): Promise<AsyncIterable<ProcessLogEvent>> {
+    await this.processRow(id, processId);
+    const known = new CombinedLog();
+    known.apply(await this.layout(id, processId, null, 0));
+    if (offset > known.length) throw pastTheEnd(offset, known.length);
+    const box = this.options.sandbox(id);
+    let first: ReadableStream<Uint8Array>;
+    try {
+      first = await this.sdk(() => box.streamProcessLogs(processId));
+    } catch (err) {
+      if (!(err instanceof SandgateError && err.code === "not_found")) throw err;
+      // The container was replaced and no longer knows the process: how it ended is unknown.
+      const info = await this.getProcess(id, processId);
+      return (async function* (): AsyncGenerator<ProcessLogEvent> {
+        yield { type: "exit", status: info.status, exitCode: info.exitCode, nextOffset: known.length };
+      })();
+    }
+    return this.follow(id, processId, offset, first, signal);
+  }
+
+  /**
+   * Follows the SDK's log stream, which replays everything from the start and then follows: what it
+   * brings is laid out (see logs.ts) every FOLLOW_BATCH_MS and sent from `offset` on, so a follower
+   * that reconnects from the last `nextOffset` gets every byte exactly once. A stream the platform
+   * closes while the process runs is reopened.
+   */
+  private async *follow(id: string, processId: string, offset: number, first: ReadableStream<Uint8Array>, signal: AbortSignal): AsyncGenerator<ProcessLogEvent> {
+    let onAbort = () => {};
+    const aborted = new Promise<typeof ABORTED>((resolve) => {
+      onAbort = () => resolve(ABORTED);
+      if (signal.aborted) resolve(ABORTED);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      yield* this.followStreams(id, processId, offset, first, signal, aborted);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  private async *followStreams(
+    id: string,
+    processId: string,
+    offset: number,
+    first: ReadableStream<Uint8Array>,
+    signal: AbortSignal,
+    aborted: Promise<typeof ABORTED>,
+  ): AsyncGenerator<ProcessLogEvent> {
+    const box = this.options.sandbox(id);
+    const log = new CombinedLog();
+    let sent = offset;
+    let streams: [ByteLog, ByteLog] = [new ByteLog(), new ByteLog()];
+    const commit = async (): Promise<ProcessLogEvent[]> => {
+      const observed = { stdout: streams[0].length, stderr: streams[1].length };
+      log.apply(await this.layout(id, processId, observed, Math.max(0, log.count - 1)));
+      const out: ProcessLogEvent[] = [];
+      for (const piece of log.pieces(sent, Number.MAX_SAFE_INTEGER, streams)) {
+        out.push({ type: piece.stream, data: piece.data, offset: piece.offset, nextOffset: piece.offset + piece.size });
+        sent = piece.offset + piece.size;
+      }
+      return out;
+    };
+    let stream: ReadableStream<Uint8Array> | null = first;
+    let reopened = 0;
+    while (stream) {
+      // Read through our own reader, so hanging up cancels a read that waits on a quiet process.
+      const reader = stream.getReader();
+      const source = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        },
+        cancel: (reason) => reader.cancel(reason),
+      });
+      const events = parseServerSentEvents<SdkLogEvent | { type: "process_info" }>(source)[Symbol.asyncIterator]();
+      let pending: Promise<IteratorResult<SdkLogEvent | { type: "process_info" }>> | null = null;
+      let dueAt: number | null = null;
+      let ended = false;
+      try {
+        for (;;) {
+          pending ??= events.next();
+          const timer = dueAt === null ? null : sleep(Math.max(0, dueAt - Date.now()));
+          const next = await Promise.race([pending, aborted, ...(timer ? [timer.promise] : [])]);
+          timer?.cancel();
+          if (next === ABORTED) return;
+          if (next === TICK) {
+            dueAt = null;
+            yield* await commit();
+            continue;
+          }
+          pending = null;
+          if (next.done) break;
+          const event = next.value;
+          if (event.type === "stdout" || event.type === "stderr") {
+            if (event.data) streams[event.type === "stdout" ? 0 : 1].append(new TextEncoder().encode(event.data));
+            dueAt ??= Date.now() + FOLLOW_BATCH_MS;
+          } else if (event.type === "exit") {
+            ended = true;
+            break;
+          } else if (event.type === "error") {
+            yield { type: "error", code: "internal", message: event.data || "the process's log stream failed" };
+            return;
+          }
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        yield { type: "error", code: fromSdkError(err).code, message: "the sandbox broke off the process's log stream" };
+        return;
+      } finally {
+        await reader.cancel().catch(() => {});
+        events.return?.(undefined).catch(() => {});
+      }
+      yield* await commit();
+      if (ended) break;
+      // The stream closed while the process may still run (the platform closes idle streams): reopen it.
+      const info = await this.getProcess(id, processId);
+      if (info.status !== "running" || ++reopened > MAX_REOPENS) break;
+      stream = await this.sdk(() => box.streamProcessLogs(processId));
+      streams = [new ByteLog(), new ByteLog()];
+    }
+    const info = await this.getProcess(id, processId);
+    if (info.status === "running") {
+      yield { type: "error", code: "sandbox_unavailable", message: "the sandbox stopped sending the process's log" };
+      return;
+    }
+    yield { type: "exit", status: info.status, exitCode: info.exitCode, nextOffset: sent };
+  }
+
+  /**
+   * The SDK ends a process and its descendants with TERM, then KILL after 5 s (it ignores the signal
+   * it is given), and answers once they are gone. Other signals it cannot send, so they are refused.
+   */
+  async killProcess(id: string, processId: string, signal: Signal): Promise<ProcessInfo> {
+    if (signal !== "TERM" && signal !== "KILL") {
+      throw errors.invalid(`the cloudflare backend can only end processes (TERM, then KILL after 5 s): @cloudflare/sandbox sends no ${signal} signal`, {
+        backend: this.name,
+        signal,
+      });
+    }
+    await this.processRow(id, processId);
+    const box = this.options.sandbox(id);
+    const before = await this.sdk(() => box.getProcess(processId));
+    if (!before || !RUNNING.has(before.status)) return this.getProcess(id, processId);
+    await this.options.registry.markKillRequested(id, processId);
+    try {
+      await this.sdk(() => box.killProcess(processId, `SIG${signal}`));
+    } catch (err) {
+      // It ended on its own meanwhile.
+      if (!(err instanceof SandgateError && err.code === "not_found")) throw err;
+    }
+    const deadline = Date.now() + KILL_SETTLE_MS;
+    for (;;) {
+      const info = await this.getProcess(id, processId);
+      if (info.status !== "running" || Date.now() >= deadline) return info;
+      await sleep(100).promise;
+    }
+  }
+
+  async waitForPort(id: string, processId: string, spec: WaitForPortSpec, signal: AbortSignal): Promise<void> {
+    refuseControlPort(spec.port);
+    await this.processRow(id, processId);
+    const box = this.options.sandbox(id);
+    const process = await this.sdk(() => box.getProcess(processId));
+    if (!process || !RUNNING.has(process.status)) {
+      throw new SandgateError("conflict", `process '${processId}' has ended`, { exitCode: process?.exitCode ?? null });
+    }
+    const options = spec.path === undefined ? { mode: "tcp" as const } : { mode: "http" as const, path: spec.path, status: spec.status ?? { min: 200, max: 399 } };
+    // The SDK waits with its own timeout; an AbortSignal does not cross Durable Object RPC, so the caller going away is raced here.
+    const waited = this.sdk(() => process.waitForPort(spec.port, { ...options, timeout: spec.timeoutMs }));
+    const outcome = await Promise.race([
+      waited.then(() => "ready" as const),
+      sleep(spec.timeoutMs + this.graceMs).promise.then(() => "late" as const),
+      new Promise<"aborted">((resolve) => (signal.aborted ? resolve("aborted") : signal.addEventListener("abort", () => resolve("aborted"), { once: true }))),
+    ]);
+    waited.catch(() => {});
+    if (outcome === "late") throw new SandgateError("timeout", `port ${spec.port} did not accept within ${spec.timeoutMs} ms`, { timeoutMs: spec.timeoutMs });
+    if (outcome === "aborted") throw errors.invalid("the client closed the connection");
+  }
+
+  /**
+   * HTTP goes through `containerFetch(request, port)`, WebSocket upgrades through `wsConnect`, which
+   * answers 101 with the socket. Port 3000 is the SDK's control plane and never reachable.
+   */
+  async fetchPort(id: string, port: number, request: Request): Promise<Response> {
+    refuseControlPort(port);
+    await this.record(id);
+    const box = this.options.sandbox(id);
+    if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
+      const res = await this.sdk(() => box.wsConnect(request, port));
+      if (res.status !== 101) await throwIfContainerError(res, port);
+      return res;
+    }
+    const res = await this.sdk(() => box.containerFetch(request, port));
+    await throwIfContainerError(res, port);
+    return res;
+  }
+
   async close(): Promise<void> {}
 
   private async record(id: string): Promise<SandboxRecord> {
     const record = await this.options.registry.get(id);
     if (!record) throw errors.sandboxNotFound(id);
     return record;
+  }
+
+  private async processRow(id: string, processId: string): Promise<ProcessRow> {
+    const row = await this.options.registry.getProcess(id, processId);
+    if (row) return row;
+    await this.record(id);
+    throw new SandgateError("not_found", `process '${processId}' not found in sandbox '${id}'`, { sandboxId: id, processId });
+  }
+
+  private async layout(id: string, processId: string, observed: { stdout: number; stderr: number } | null, since: number) {
+    const page = await this.options.registry.extendLog(id, processId, observed, since);
+    if (!page) throw new SandgateError("not_found", `process '${processId}' not found in sandbox '${id}'`, { sandboxId: id, processId });
+    return page;
   }
 
   /** Status without waking the container: getState reads the Durable Object, not the container. */
@@ -224,6 +550,90 @@ export class CloudflareBackend implements Backend {
 }
 
 const TIMED_OUT = Symbol("timed out");
+const ABORTED = Symbol("aborted");
+const TICK = Symbol("tick");
+/** How often a follower reopens a log stream the platform closed while the process ran. */
+const MAX_REOPENS = 1000;
+/** How long a kill waits for the SDK to report the process ended, after the SDK's own kill answered. */
+const KILL_SETTLE_MS = 3000;
+/** The SDK's control plane listens on this port of every container. */
+const CONTROL_PORT = 3000;
+const RUNNING = new Set<SdkProcess["status"]>(["starting", "running"]);
+
+/** What the SDK says of a process, from its list or its get. */
+type SdkProcessState = Pick<SdkProcess, "status" | "exitCode" | "endTime">;
+
+function sleep(ms: number): { promise: Promise<typeof TICK>; cancel(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const promise = new Promise<typeof TICK>((resolve) => (timer = setTimeout(() => resolve(TICK), ms)));
+  return { promise, cancel: () => timer !== undefined && clearTimeout(timer) };
+}
+
+/** Offsets come from this log's `nextOffset`s: one past its end is not one of them. */
+function pastTheEnd(offset: number, end: number): SandgateError {
+  return errors.invalid(`offset ${offset} is past the end of the log (${end})`, { nextOffset: end });
+}
+
+function refuseControlPort(port: number): void {
+  if (port === CONTROL_PORT) {
+    throw errors.invalid(`port ${CONTROL_PORT} is reserved by the @cloudflare/sandbox control plane on the cloudflare backend; serve on another port`, {
+      backend: "cloudflare",
+      port,
+    });
+  }
+}
+
+/**
+ * The container's own answers when nothing serves the port (`Error proxying request to container`,
+ * 500) or the container cannot start (503 with the SDK's JSON error) become Sandgate errors; every
+ * other answer is the app's. Only those small plain-text or JSON bodies are read, through a clone.
+ */
+async function throwIfContainerError(res: Response, port: number): Promise<void> {
+  if (res.status !== 500 && res.status !== 503) return;
+  const type = res.headers.get("content-type") ?? "";
+  if (!type.startsWith("text/plain") && !type.startsWith("application/json")) return;
+  const text = await res.clone().text().catch(() => "");
+  if (res.status === 500 && /^(Error proxying request to container|Container suddenly disconnected)/.test(text)) {
+    await res.body?.cancel().catch(() => {});
+    throw new SandgateError("upstream_unavailable", `nothing answers on port ${port} of the sandbox`, { port });
+  }
+  if (res.status === 503 && /"code":"CONTAINER_UNAVAILABLE"|Container is starting|no Container instance available/.test(text)) {
+    await res.body?.cancel().catch(() => {});
+    throw new SandgateError("sandbox_unavailable", "the sandbox's container is not available yet", { retryAfterMs: Number(res.headers.get("retry-after") ?? 3) * 1000 });
+  }
+}
+
+function toProcessInfo(sandboxId: string, row: ProcessRow, sdk: SdkProcessState | null): ProcessInfo {
+  const status = processStatus(row, sdk);
+  return {
+    id: row.processId,
+    sandboxId,
+    name: row.name,
+    argv: row.argv,
+    cwd: row.cwd,
+    status,
+    exitCode: status === "running" ? null : (sdk?.exitCode ?? null),
+    startedAt: row.startedAt,
+    endedAt: status === "running" || !sdk?.endTime ? null : new Date(sdk.endTime).toISOString(),
+  };
+}
+
+/** SDK status → Sandgate's: a process that ends after a kill request was killed, however it ended. */
+function processStatus(row: ProcessRow, sdk: SdkProcessState | null): ProcessStatus {
+  if (!sdk) return "lost"; // the container was replaced: it no longer knows the process
+  switch (sdk.status) {
+    case "starting":
+    case "running":
+      return "running";
+    case "killed":
+      return "killed";
+    case "completed":
+    case "failed":
+      return row.killRequested ? "killed" : "exited";
+    default:
+      return row.killRequested ? "killed" : "lost";
+  }
+}
 /** Stdin up to this size travels inside the command line; more goes through a temporary file. */
 const INLINE_STDIN = 64 * 1024;
 
@@ -262,6 +672,11 @@ export function fromSdkError(err: unknown): SandgateError {
   if (sdk?.name === "ContainerUnavailableError" || sdk?.name === "OperationInterruptedError" || sdk?.name === "RPCTransportError") {
     return new SandgateError("sandbox_unavailable", message, { retryAfterMs: sdk.context?.retryAfterMs ?? 1000 });
   }
+  // Names first; an error that crossed Durable Object RPC may keep only its message.
+  if (sdk?.name === "ProcessReadyTimeoutError" || /^Process did not become ready within/.test(message)) return new SandgateError("timeout", message);
+  if (sdk?.name === "ProcessExitedBeforeReadyError" || /^Process exited with code .* before becoming ready/.test(message)) return new SandgateError("conflict", message);
+  if (sdk?.name === "ProcessNotFoundError") return new SandgateError("not_found", message);
+  if (sdk?.name === "SandboxSecurityError") return new SandgateError("invalid_request", message);
   const byStatus: Record<number, ErrorCode> = { 400: "invalid_request", 403: "forbidden", 404: "not_found", 409: "conflict", 413: "payload_too_large", 503: "sandbox_unavailable" };
   const code = sdk?.httpStatus !== undefined ? byStatus[sdk.httpStatus] : undefined;
   if (code) return new SandgateError(code, message);

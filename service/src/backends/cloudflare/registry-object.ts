@@ -3,7 +3,19 @@ import { DurableObject } from "cloudflare:workers";
 import { getSandbox } from "@cloudflare/sandbox";
 import type { Sandbox } from "@cloudflare/sandbox";
 import type { SandboxQuery, SandboxRecord } from "../../core/backend.ts";
-import { REGISTRY_SCHEMA, type RegistryApi, type RegistryRow, rowToRecord } from "./registry.ts";
+import type { Segment } from "./logs.ts";
+import {
+  type LayoutPage,
+  type ObservedOutput,
+  type ProcessRow,
+  type ProcessTableRow,
+  type RecordPatch,
+  type RegistryApi,
+  type RegistryRow,
+  migrateRegistry,
+  rowToProcess,
+  rowToRecord,
+} from "./registry.ts";
 
 export interface RegistryEnv {
   Sandbox: DurableObjectNamespace;
@@ -15,19 +27,20 @@ export class SandgateRegistry extends DurableObject<RegistryEnv> implements Regi
   constructor(ctx: DurableObjectState, env: RegistryEnv) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(REGISTRY_SCHEMA);
+    migrateRegistry(this.sql);
   }
 
   async create(record: SandboxRecord): Promise<boolean> {
     const taken = this.sql.exec("SELECT 1 FROM sandboxes WHERE id = ?", record.id).toArray().length > 0;
     if (taken) return false;
     this.sql.exec(
-      "INSERT INTO sandboxes (id, labels, env, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO sandboxes (id, labels, env, created_at, expires_at, network) VALUES (?, ?, ?, ?, ?, ?)",
       record.id,
       JSON.stringify(record.labels),
       JSON.stringify(record.env),
       record.createdAt,
       record.expiresAt,
+      record.network ?? "egress",
     );
     await this.scheduleAlarm();
     return true;
@@ -49,18 +62,100 @@ export class SandgateRegistry extends DurableObject<RegistryEnv> implements Regi
     return out;
   }
 
-  async update(id: string, patch: { expiresAt?: string; labels?: Record<string, string> }): Promise<SandboxRecord | null> {
+  async update(id: string, patch: RecordPatch): Promise<SandboxRecord | null> {
     const current = await this.get(id);
     if (!current) return null;
-    const next = { ...current, ...(patch.expiresAt ? { expiresAt: patch.expiresAt } : {}), ...(patch.labels ? { labels: patch.labels } : {}) };
-    this.sql.exec("UPDATE sandboxes SET labels = ?, expires_at = ? WHERE id = ?", JSON.stringify(next.labels), next.expiresAt, id);
+    const next = {
+      ...current,
+      ...(patch.expiresAt ? { expiresAt: patch.expiresAt } : {}),
+      ...(patch.labels ? { labels: patch.labels } : {}),
+      ...(patch.env ? { env: patch.env } : {}),
+    };
+    this.sql.exec("UPDATE sandboxes SET labels = ?, env = ?, expires_at = ? WHERE id = ?", JSON.stringify(next.labels), JSON.stringify(next.env), next.expiresAt, id);
     await this.scheduleAlarm();
     return next;
   }
 
   async remove(id: string): Promise<void> {
-    this.sql.exec("DELETE FROM sandboxes WHERE id = ?", id);
+    this.forget(id);
     await this.scheduleAlarm();
+  }
+
+  async addProcess(sandboxId: string, row: ProcessRow): Promise<boolean> {
+    if (this.sql.exec("SELECT 1 FROM sandboxes WHERE id = ?", sandboxId).toArray().length === 0) return false;
+    if (this.sql.exec("SELECT 1 FROM processes WHERE sandbox_id = ? AND process_id = ?", sandboxId, row.processId).toArray().length > 0) return false;
+    this.sql.exec(
+      "INSERT INTO processes (sandbox_id, process_id, name, argv, cwd, started_at, kill_requested) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      sandboxId,
+      row.processId,
+      row.name,
+      JSON.stringify(row.argv),
+      row.cwd,
+      row.startedAt,
+      row.killRequested ? 1 : 0,
+    );
+    return true;
+  }
+
+  async listProcesses(sandboxId: string): Promise<ProcessRow[]> {
+    return this.sql
+      .exec<ProcessTableRow>("SELECT * FROM processes WHERE sandbox_id = ? ORDER BY started_at, process_id", sandboxId)
+      .toArray()
+      .map(rowToProcess);
+  }
+
+  async getProcess(sandboxId: string, processId: string): Promise<ProcessRow | null> {
+    const row = this.processRow(sandboxId, processId);
+    return row ? rowToProcess(row) : null;
+  }
+
+  async markKillRequested(sandboxId: string, processId: string): Promise<boolean> {
+    if (!this.processRow(sandboxId, processId)) return false;
+    this.sql.exec("UPDATE processes SET kill_requested = 1 WHERE sandbox_id = ? AND process_id = ?", sandboxId, processId);
+    return true;
+  }
+
+  async extendLog(sandboxId: string, processId: string, observed: ObservedOutput | null, since: number): Promise<LayoutPage | null> {
+    const row = this.processRow(sandboxId, processId);
+    if (!row) return null;
+    let segments = row.segments;
+    const totals = [row.stdout_bytes, row.stderr_bytes];
+    const seen = observed ? [observed.stdout, observed.stderr] : [0, 0];
+    // New bytes of stdout first, then of stderr: the one order every reader is given.
+    for (const stream of [0, 1] as const) {
+      if (seen[stream]! <= totals[stream]!) continue;
+      const last = this.sql
+        .exec<{ stream: number }>("SELECT stream FROM log_segments WHERE sandbox_id = ? AND process_id = ? AND seq = ?", sandboxId, processId, segments - 1)
+        .toArray()[0];
+      if (last?.stream === stream) {
+        this.sql.exec("UPDATE log_segments SET end_byte = ? WHERE sandbox_id = ? AND process_id = ? AND seq = ?", seen[stream], sandboxId, processId, segments - 1);
+      } else {
+        this.sql.exec("INSERT INTO log_segments (sandbox_id, process_id, seq, stream, end_byte) VALUES (?, ?, ?, ?, ?)", sandboxId, processId, segments, stream, seen[stream]);
+        segments++;
+      }
+      totals[stream] = seen[stream]!;
+    }
+    if (segments !== row.segments || totals[0] !== row.stdout_bytes || totals[1] !== row.stderr_bytes) {
+      this.sql.exec(
+        "UPDATE processes SET segments = ?, stdout_bytes = ?, stderr_bytes = ? WHERE sandbox_id = ? AND process_id = ?",
+        segments,
+        totals[0],
+        totals[1],
+        sandboxId,
+        processId,
+      );
+    }
+    const from = Math.max(0, Math.min(since, segments));
+    const page = this.sql
+      .exec<{ stream: number; end_byte: number }>(
+        "SELECT stream, end_byte FROM log_segments WHERE sandbox_id = ? AND process_id = ? AND seq >= ? ORDER BY seq",
+        sandboxId,
+        processId,
+        from,
+      )
+      .toArray()
+      .map((s): Segment => [s.stream === 1 ? 1 : 0, s.end_byte]);
+    return { since: from, segments: page };
   }
 
   /** Destroys every expired sandbox's container, forgets it, and sets the next alarm. */
@@ -73,9 +168,19 @@ export class SandgateRegistry extends DurableObject<RegistryEnv> implements Regi
       } catch {
         // The container may already be gone; the record goes either way.
       }
-      this.sql.exec("DELETE FROM sandboxes WHERE id = ?", id);
+      this.forget(id);
     }
     await this.scheduleAlarm();
+  }
+
+  private forget(id: string): void {
+    this.sql.exec("DELETE FROM sandboxes WHERE id = ?", id);
+    this.sql.exec("DELETE FROM processes WHERE sandbox_id = ?", id);
+    this.sql.exec("DELETE FROM log_segments WHERE sandbox_id = ?", id);
+  }
+
+  private processRow(sandboxId: string, processId: string): ProcessTableRow | undefined {
+    return this.sql.exec<ProcessTableRow>("SELECT * FROM processes WHERE sandbox_id = ? AND process_id = ?", sandboxId, processId).toArray()[0];
   }
 
   private async scheduleAlarm(): Promise<void> {

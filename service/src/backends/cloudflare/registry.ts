@@ -1,4 +1,29 @@
 import type { SandboxQuery, SandboxRecord } from "../../core/backend.ts";
+import type { NetworkMode } from "../../schemas/sandboxes.ts";
+import type { Segment } from "./logs.ts";
+
+/** What Sandgate keeps about a background process that the SDK does not: its name, argv and cwd. */
+export interface ProcessRow {
+  processId: string;
+  name: string | null;
+  argv: string[];
+  cwd: string;
+  startedAt: string;
+  /** A kill request reached it: however it then ends, it was killed. */
+  killRequested: boolean;
+}
+
+/** The bytes of each stream a reader has seen of a process's output. */
+export interface ObservedOutput {
+  stdout: number;
+  stderr: number;
+}
+
+/** The layout of a process's combined log (see logs.ts): its segments from index `since` on. */
+export interface LayoutPage {
+  since: number;
+  segments: Segment[];
+}
 
 /**
  * What CloudflareBackend needs from its registry: the records the SDK does not keep. Implemented
@@ -10,8 +35,29 @@ export interface RegistryApi {
   create(record: SandboxRecord): Promise<boolean>;
   get(id: string): Promise<SandboxRecord | null>;
   list(query: SandboxQuery): Promise<SandboxRecord[]>;
-  update(id: string, patch: { expiresAt?: string; labels?: Record<string, string> }): Promise<SandboxRecord | null>;
+  update(id: string, patch: RecordPatch): Promise<SandboxRecord | null>;
+  /** Forgets the sandbox, its processes and their log layouts. */
   remove(id: string): Promise<void>;
+
+  /** False when the sandbox is gone or the process id is taken. */
+  addProcess(sandboxId: string, row: ProcessRow): Promise<boolean>;
+  listProcesses(sandboxId: string): Promise<ProcessRow[]>;
+  getProcess(sandboxId: string, processId: string): Promise<ProcessRow | null>;
+  /** False when there is no such process. */
+  markKillRequested(sandboxId: string, processId: string): Promise<boolean>;
+  /**
+   * Lays out, after what is laid out already, the output a reader has seen and the log does not
+   * hold yet (stdout's new bytes first, then stderr's), and answers the layout from segment `since`
+   * on. One writer at a time, so every reader of a process agrees on one combined log. Null when
+   * there is no such process.
+   */
+  extendLog(sandboxId: string, processId: string, observed: ObservedOutput | null, since: number): Promise<LayoutPage | null>;
+}
+
+export interface RecordPatch {
+  expiresAt?: string;
+  labels?: Record<string, string>;
+  env?: Record<string, string>;
 }
 
 /** The registry's SQL, shared by the Durable Object and anything else that keeps records in SQLite. */
@@ -20,8 +66,51 @@ export const REGISTRY_SCHEMA = `CREATE TABLE IF NOT EXISTS sandboxes (
   labels TEXT NOT NULL,
   env TEXT NOT NULL,
   created_at TEXT NOT NULL,
-  expires_at TEXT NOT NULL
+  expires_at TEXT NOT NULL,
+  network TEXT
 )`;
+
+export const PROCESSES_SCHEMA = `CREATE TABLE IF NOT EXISTS processes (
+  sandbox_id TEXT NOT NULL,
+  process_id TEXT NOT NULL,
+  name TEXT,
+  argv TEXT NOT NULL,
+  cwd TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  kill_requested INTEGER NOT NULL DEFAULT 0,
+  stdout_bytes INTEGER NOT NULL DEFAULT 0,
+  stderr_bytes INTEGER NOT NULL DEFAULT 0,
+  segments INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (sandbox_id, process_id)
+)`;
+
+/** One row per segment of a combined log: `stream` (0 stdout, 1 stderr) up to byte `end` of that stream. */
+export const LOG_SEGMENTS_SCHEMA = `CREATE TABLE IF NOT EXISTS log_segments (
+  sandbox_id TEXT NOT NULL,
+  process_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  stream INTEGER NOT NULL,
+  end_byte INTEGER NOT NULL,
+  PRIMARY KEY (sandbox_id, process_id, seq)
+)`;
+
+/** The part of SQLite storage the registry uses (Durable Object `SqlStorage`). */
+export interface SqlLike {
+  // Durable Object SqlStorage takes bindings of any SQL value.
+  exec(query: string, ...bindings: any[]): { toArray(): unknown[] };
+}
+
+/**
+ * Creates the tables, and brings registries made by older versions up to date: rows written before
+ * networks existed get a NULL `network` (read as `egress`).
+ */
+export function migrateRegistry(sql: SqlLike): void {
+  sql.exec(REGISTRY_SCHEMA);
+  const columns = (sql.exec("PRAGMA table_info(sandboxes)").toArray() as { name: string }[]).map((c) => c.name);
+  if (!columns.includes("network")) sql.exec("ALTER TABLE sandboxes ADD COLUMN network TEXT");
+  sql.exec(PROCESSES_SCHEMA);
+  sql.exec(LOG_SEGMENTS_SCHEMA);
+}
 
 export interface RegistryRow {
   id: string;
@@ -29,9 +118,35 @@ export interface RegistryRow {
   env: string;
   created_at: string;
   expires_at: string;
-  [column: string]: string;
+  network: string | null;
+  [column: string]: string | null;
 }
 
 export function rowToRecord(row: RegistryRow): SandboxRecord {
-  return { id: row.id, labels: JSON.parse(row.labels), env: JSON.parse(row.env), createdAt: row.created_at, expiresAt: row.expires_at };
+  return {
+    id: row.id,
+    labels: JSON.parse(row.labels),
+    env: JSON.parse(row.env),
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    network: (row.network ?? "egress") as NetworkMode,
+  };
+}
+
+export interface ProcessTableRow {
+  sandbox_id: string;
+  process_id: string;
+  name: string | null;
+  argv: string;
+  cwd: string;
+  started_at: string;
+  kill_requested: number;
+  stdout_bytes: number;
+  stderr_bytes: number;
+  segments: number;
+  [column: string]: string | number | null;
+}
+
+export function rowToProcess(row: ProcessTableRow): ProcessRow {
+  return { processId: row.process_id, name: row.name, argv: JSON.parse(row.argv), cwd: row.cwd, startedAt: row.started_at, killRequested: row.kill_requested !== 0 };
 }

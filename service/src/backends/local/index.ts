@@ -1,6 +1,6 @@
 import { mkdir, realpath, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { Backend, ExecSpec, SandboxQuery, SandboxRecord } from "../../core/backend.ts";
+import type { Backend, ExecSpec, SandboxPatch, SandboxQuery, SandboxRecord } from "../../core/backend.ts";
 import { SandgateError, errors } from "../../core/errors.ts";
 import { WORKSPACE, type WorkspacePath } from "../../core/paths.ts";
 import type { ExecEvent, ExecResult } from "../../schemas/exec.ts";
@@ -11,6 +11,11 @@ import { Isolation, type IsolationMode, type ResourceLimits, bubblewrapPath, def
 import { Prefork } from "./prefork.ts";
 import { type Launch, type Preforked, SandboxProcess } from "./process.ts";
 import { Registry } from "./registry.ts";
+import { forwardToPort } from "./port-forward.ts";
+import { type SandboxNetworks, openNetworks } from "./network.ts";
+import type { LogSlice, PortAddress, ProcessSpec, WaitForPortSpec } from "../../core/backend.ts";
+import type { ProcessInfo, ProcessLogEvent, Signal } from "../../schemas/processes.ts";
+import { ProcessTable, waitForPort } from "./processes.ts";
 
 export interface LocalBackendOptions {
   dataDir: string;
@@ -19,6 +24,12 @@ export interface LocalBackendOptions {
   /** How often expired sandboxes are looked for. */
   reapIntervalMs?: number;
   log?: (message: string) => void;
+  /**
+   * Sandbox networks (network.ts): `namespaces`, one network namespace per sandbox (needs root, ip,
+   * nft, nsenter); `shared`, the host's network for `egress` sandboxes; `auto` (default), namespaces
+   * where possible.
+   */
+  network?: "auto" | "namespaces" | "shared";
 }
 
 /** The variables every sandboxed command starts with, before the sandbox's and the command's own. */
@@ -37,6 +48,8 @@ export class LocalBackend implements Backend {
   readonly name = "local";
   private readonly registry: Registry;
   private readonly processes = new Map<string, Set<SandboxProcess>>();
+  /** The background processes of each sandbox that has had any (see processes.ts). */
+  private readonly processTables = new Map<string, ProcessTable>();
   /** Ids with a create or delete under way; a second one for the same id is a conflict. */
   private readonly busy = new Set<string>();
   private readonly reaper: NodeJS.Timeout;
@@ -48,6 +61,7 @@ export class LocalBackend implements Backend {
     dataDir: string,
     readonly isolation: Isolation,
     private readonly cgroups: Cgroups | undefined,
+    private readonly networks: SandboxNetworks,
     reapIntervalMs: number,
     private readonly log: (message: string) => void,
   ) {
@@ -69,11 +83,15 @@ export class LocalBackend implements Backend {
     const isolation = new Isolation(options.isolation, bwrap, dataDir, resources);
     const cgroups = options.isolation === "bwrap" ? Cgroups.detect(resources, dataDir) : undefined;
     if (options.isolation === "bwrap" && !cgroups) log("cgroup v1 is not writable here: no per-sandbox memory or process-count limits");
-    const backend = new LocalBackend(dataDir, isolation, cgroups, options.reapIntervalMs ?? 1000, log);
+    const networks = await openNetworks({ dataDir, isolation: options.isolation, want: options.network, log });
+    log(`network: ${networks.summary}`);
+    const backend = new LocalBackend(dataDir, isolation, cgroups, networks, options.reapIntervalMs ?? 1000, log);
     await cgroups?.destroyAll(); // a previous run's groups, possibly with survivors of a crash in them
     const { removed } = await backend.registry.load();
+    await backend.loadProcessTables();
     if (removed.length > 0) log(`removed ${removed.length} incomplete sandbox director${removed.length === 1 ? "y" : "ies"}`);
     await backend.reapExpired();
+    await backend.restoreNetworks();
     return backend;
   }
 
@@ -90,6 +108,7 @@ export class LocalBackend implements Backend {
       claimed = await this.registry.claim(id);
       await mkdir(join(claimed, "workspace"));
       await mkdir(join(claimed, "tmp"), { mode: 0o1777 });
+      await this.networks.create(id, record.network ?? "egress");
       await this.registry.save(record);
       claimed = undefined;
       return this.info(record);
@@ -97,7 +116,10 @@ export class LocalBackend implements Backend {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") throw errors.conflict(`sandbox '${id}' already exists`);
       throw err;
     } finally {
-      if (claimed) await rm(claimed, { recursive: true, force: true });
+      if (claimed) {
+        await this.networks.destroy(id);
+        await rm(claimed, { recursive: true, force: true });
+      }
       this.busy.delete(id);
     }
   }
@@ -116,10 +138,11 @@ export class LocalBackend implements Backend {
     return matches.slice(0, query.limit).map((r) => this.info(r));
   }
 
-  async updateSandbox(id: string, patch: { expiresAt?: string; labels?: Record<string, string> }): Promise<SandboxInfo> {
+  async updateSandbox(id: string, patch: SandboxPatch): Promise<SandboxInfo> {
     const record = { ...this.record(id) };
     if (patch.expiresAt !== undefined) record.expiresAt = patch.expiresAt;
     if (patch.labels !== undefined) record.labels = patch.labels;
+    if (patch.env !== undefined) record.env = patch.env;
     await this.registry.save(record);
     return this.info(record);
   }
@@ -130,10 +153,14 @@ export class LocalBackend implements Backend {
     this.busy.add(id);
     try {
       this.registry.records.delete(id); // from here on no new command can start in it
+      const endingProcesses = this.processTables.get(id)?.endAll(); // background processes end as `killed`
+      this.processTables.delete(id);
       for (const proc of this.processes.get(id) ?? []) proc.kill();
       await Promise.all([...(this.processes.get(id) ?? [])].map((p) => p.exited.catch(() => {})));
+      await endingProcesses;
       this.processes.delete(id);
       await this.cgroups?.destroy(id);
+      await this.networks.destroy(id);
       await this.registry.remove(id);
     } finally {
       this.busy.delete(id);
@@ -178,13 +205,114 @@ export class LocalBackend implements Backend {
     return this.files(id).remove(path, recursive);
   }
 
+  async startProcess(id: string, spec: ProcessSpec): Promise<ProcessInfo> {
+    const table = this.processTable(id);
+    const release = table.reserve(spec.processId);
+    try {
+      await table.ensureDir();
+      const proc = await this.start(id, { argv: spec.argv, cwd: spec.cwd, env: spec.env });
+      if (!this.registry.records.has(id) || this.processTables.get(id) !== table) {
+        proc.kill(); // the sandbox was deleted while it started
+        throw errors.sandboxNotFound(id);
+      }
+      return await table.add(spec, proc);
+    } finally {
+      release();
+    }
+  }
+
+  async listProcesses(id: string): Promise<ProcessInfo[]> {
+    this.record(id);
+    return this.processTables.get(id)?.list() ?? [];
+  }
+
+  async getProcess(id: string, processId: string): Promise<ProcessInfo> {
+    return this.processTable(id).get(processId);
+  }
+
+  readProcessLogs(id: string, processId: string, offset: number | undefined, limitBytes: number): Promise<LogSlice> {
+    return this.processTable(id).read(processId, offset, limitBytes);
+  }
+
+  followProcessLogs(id: string, processId: string, offset: number, signal: AbortSignal): Promise<AsyncIterable<ProcessLogEvent>> {
+    return this.processTable(id).follow(processId, offset, signal);
+  }
+
+  killProcess(id: string, processId: string, signal: Signal): Promise<ProcessInfo> {
+    return this.processTable(id).kill(processId, signal);
+  }
+
+  async waitForPort(id: string, processId: string, spec: WaitForPortSpec, signal: AbortSignal): Promise<void> {
+    const table = this.processTable(id);
+    table.get(processId);
+    await waitForPort(processId, () => this.portAddress(id, spec.port), spec, () => table.watch(processId), signal);
+  }
+
+  /** The sandbox's process table, made on first use; not_found for an unknown sandbox. */
+  private processTable(id: string): ProcessTable {
+    this.record(id);
+    let table = this.processTables.get(id);
+    if (!table) {
+      table = new ProcessTable(id, this.registry.dirOf(id), this.isolation.mode === "bwrap", undefined, this.log);
+      this.processTables.set(id, table);
+    }
+    return table;
+  }
+
+  /** On start: the process records a previous run left (those that ran then are `lost` now). */
+  private async loadProcessTables(): Promise<void> {
+    const now = new Date();
+    for (const id of this.registry.records.keys()) {
+      const table = new ProcessTable(id, this.registry.dirOf(id), this.isolation.mode === "bwrap", undefined, this.log);
+      await table.load(now);
+      this.processTables.set(id, table);
+    }
+  }
+
+  /** The port proxy's HTTP requests (port-forward.ts); its WebSocket upgrades connect to portAddress themselves. */
+  async fetchPort(id: string, port: number, request: Request): Promise<Response> {
+    return forwardToPort(await this.portAddress(id, port), request, { sandboxId: id, port });
+  }
+
   async close(): Promise<void> {
     clearInterval(this.reaper);
     this.prefork?.close();
+    const endingProcesses = [...this.processTables.values()].map((table) => table.endAll());
     const all = [...this.processes.values()].flatMap((set) => [...set]);
     for (const proc of all) proc.kill();
     await Promise.all(all.map((p) => p.exited.catch(() => {})));
+    await Promise.all(endingProcesses);
     await this.cgroups?.release();
+    await this.networks.close(); // namespaces, links and the table go; the next open makes them again
+  }
+
+  /**
+   * Where the host reaches the sandbox's `port`: the sandbox's own address with network namespaces;
+   * without them (network.ts, SharedNetwork) 127.0.0.1, once the listener is found to be this
+   * sandbox's own (409 conflict when something else holds the port).
+   */
+  async portAddress(id: string, port: number): Promise<PortAddress> {
+    const record = this.record(id);
+    return this.networks.portAddress(id, record.network ?? "egress", port, () => this.rootPids(id));
+  }
+
+  /** How sandboxes are networked here (`namespaces` or `shared`: see network.ts). */
+  get networkKind(): "namespaces" | "shared" {
+    return this.networks.kind;
+  }
+
+  /** The pids of the sandbox's running commands and processes (each the root of its process tree). */
+  private rootPids(id: string): number[] {
+    return [...(this.processes.get(id) ?? [])].flatMap((p) => (p.child.pid === undefined ? [] : [p.child.pid]));
+  }
+
+  /** On start: every sandbox's network, made again (a failure is logged; its next command retries). */
+  private async restoreNetworks(): Promise<void> {
+    await Promise.all(
+      [...this.registry.records.values()].map((record) =>
+        this.networks.create(record.id, record.network ?? "egress").catch((err: Error) => this.log(`the network of sandbox '${record.id}' could not be made: ${err.message}`)),
+      ),
+    );
   }
 
   /**
@@ -195,24 +323,30 @@ export class LocalBackend implements Backend {
     const record = this.record(id);
     const dirs = this.dirs(id);
     const env = { ...BASE_ENV, ...record.env, PWD: WORKSPACE };
+    const net = await this.networks.placement(id, record.network ?? "egress");
     return {
-      command: this.isolation.commandLine(dirs, argv, WORKSPACE, (await this.cgroups?.joinFiles(id)) ?? [], env),
+      command: this.isolation.commandLine(dirs, argv, WORKSPACE, (await this.cgroups?.joinFiles(id)) ?? [], env, net),
       timeoutMs: 60_000,
     };
   }
 
-  private async start(id: string, spec: ExecSpec): Promise<SandboxProcess> {
+  /** Starts a command; background processes have no timeout (and never stdin). */
+  private async start(id: string, spec: Omit<ExecSpec, "timeoutMs" | "maxOutputBytes"> & { timeoutMs?: number }): Promise<SandboxProcess> {
     const record = this.record(id);
     const dirs = this.dirs(id);
+    // Asked at once (before any await), so a delete that follows finds whatever network this makes.
+    const placed = this.networks.placement(id, record.network ?? "egress");
+    if (placed instanceof Promise) placed.catch(() => {}); // awaited below, unless the cwd fails first
     // The common case costs no await at all: /workspace always exists (it cannot be deleted through
-    // the API or from inside, where it is a mount point), and the sandbox's cgroups are made once.
+    // the API or from inside, where it is a mount point), the sandbox's cgroups and network are made once.
     const hostCwd = spec.cwd === WORKSPACE ? dirs.workspace : await this.checkCwd(id, spec.cwd);
     const joins = this.cgroups?.joinFiles(id) ?? [];
     const cgroupFiles = Array.isArray(joins) ? joins : await joins;
+    const net = placed instanceof Promise ? await placed : placed;
     if (!this.registry.records.has(id)) throw errors.sandboxNotFound(id); // deleted while we prepared
     const env = { ...BASE_ENV, ...record.env, ...spec.env, PWD: spec.cwd };
     const launch: Launch = {
-      command: this.isolation.commandLine(dirs, spec.argv, spec.cwd, cgroupFiles, env),
+      command: this.isolation.commandLine(dirs, spec.argv, spec.cwd, cgroupFiles, env, net),
       hostCwd: this.isolation.mode === "none" ? hostCwd : undefined,
       stdin: spec.stdin,
       timeoutMs: spec.timeoutMs,
@@ -220,7 +354,7 @@ export class LocalBackend implements Backend {
     // A command with input spawns cold (its stdin is a pipe of its own); the others are handed to the
     // shell forked for them, if it is ready.
     let preforked: Preforked | undefined;
-    const script = spec.stdin === undefined ? this.isolation.script(dirs, spec.argv, spec.cwd, cgroupFiles, env) : undefined;
+    const script = spec.stdin === undefined ? this.isolation.script(dirs, spec.argv, spec.cwd, cgroupFiles, env, net) : undefined;
     const shell = script === undefined ? undefined : this.prefork?.take();
     if (shell && script !== undefined) preforked = { shell, script };
     const proc = new SandboxProcess(launch, preforked);

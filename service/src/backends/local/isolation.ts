@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { NetworkPlacement } from "./network.ts";
 
 /** How the local runtime confines a command. `none` exists for machines without bubblewrap and says so loudly. */
 export type IsolationMode = "bwrap" | "none";
@@ -72,9 +73,11 @@ export function bubblewrapPath(): string | undefined {
 
 /**
  * Builds the command lines that run a sandboxed program: bubblewrap with its own mount, PID, IPC,
- * UTS, cgroup and network namespaces (loopback only), every capability dropped, the system read-only,
- * the sandbox's own /workspace and /tmp bound in, resource limits (ulimit, or prlimit) and the
- * sandbox's cgroups applied to the process before it becomes bubblewrap.
+ * UTS and cgroup namespaces, every capability dropped, the system read-only, the sandbox's own
+ * /workspace and /tmp bound in, resource limits (ulimit, or prlimit) and the sandbox's cgroups applied
+ * to the process before it becomes bubblewrap. Its network is the sandbox's `NetworkPlacement`
+ * (network.ts): the sandbox's own namespace, entered with nsenter before bubblewrap (root hosts); the
+ * host's (--share-net); or, by default, a fresh loopback-only namespace of the command's own.
  */
 export class Isolation {
   private readonly etcDir: string;
@@ -113,13 +116,14 @@ export class Isolation {
   /**
    * The command line that runs `argv` with `env` in the sandbox whose directories are `dirs`, starting
    * in `cwd`: a shell that applies the resource limits, joins the cgroups whose `tasks` files are
-   * `cgroupJoinFiles`, and becomes bubblewrap. Without isolation, `argv` itself.
+   * `cgroupJoinFiles`, and becomes bubblewrap (in the network `net`). Without isolation, `argv` itself,
+   * on the host's network.
    */
-  commandLine(dirs: SandboxDirs, argv: string[], cwd: string, cgroupJoinFiles: string[], env: Record<string, string>): CommandLine {
+  commandLine(dirs: SandboxDirs, argv: string[], cwd: string, cgroupJoinFiles: string[], env: Record<string, string>, net?: NetworkPlacement): CommandLine {
     if (this.mode === "none") return { file: argv[0] ?? "/bin/true", args: argv.slice(1), env };
     return {
       file: "/bin/sh",
-      args: ["-c", `${this.shellLimits ?? ""} ${JOIN_AND_EXEC}`, "sandgate", cgroupJoinFiles.join(" "), ...this.program(dirs, argv, cwd, env)],
+      args: ["-c", `${this.shellLimits ?? ""} ${JOIN_AND_EXEC}`, "sandgate", cgroupJoinFiles.join(" "), ...this.program(dirs, argv, cwd, env, net)],
       env: {},
     };
   }
@@ -129,9 +133,9 @@ export class Isolation {
    * same limits, the same cgroups, the same program and arguments, every word single-quoted. Undefined
    * without isolation, or for words a script cannot carry (NUL, which no argument can hold either).
    */
-  script(dirs: SandboxDirs, argv: string[], cwd: string, cgroupJoinFiles: string[], env: Record<string, string>): string | undefined {
+  script(dirs: SandboxDirs, argv: string[], cwd: string, cgroupJoinFiles: string[], env: Record<string, string>, net?: NetworkPlacement): string | undefined {
     if (this.mode === "none") return undefined;
-    const program = this.program(dirs, argv, cwd, env);
+    const program = this.program(dirs, argv, cwd, env, net);
     if (program.some((word) => word.includes("\0"))) return undefined;
     const lines: string[] = [];
     if (this.shellLimits) lines.push(this.shellLimits);
@@ -140,11 +144,15 @@ export class Isolation {
     return `${lines.join("\n")}\n`;
   }
 
-  /** bubblewrap's command line (behind prlimit where the shell cannot set the limits). */
-  private program(dirs: SandboxDirs, argv: string[], cwd: string, env: Record<string, string>): string[] {
+  /**
+   * bubblewrap's command line (behind prlimit where the shell cannot set the limits), behind what
+   * enters the sandbox's network namespace (nsenter, run as the host user before anything else).
+   */
+  private program(dirs: SandboxDirs, argv: string[], cwd: string, env: Record<string, string>, net?: NetworkPlacement): string[] {
     const bwrap = [
       this.bwrap!,
       "--unshare-all",
+      ...(net?.shareNet ? ["--share-net"] : []),
       "--die-with-parent",
       "--new-session",
       "--cap-drop", "ALL",
@@ -168,8 +176,9 @@ export class Isolation {
       "--",
       ...argv,
     ];
-    if (!this.prlimit) return bwrap;
-    return [this.prlimit, `--fsize=${this.limits.maxFileSizeBytes}`, `--nofile=${this.limits.maxOpenFiles}`, "--core=0", "--", ...bwrap];
+    const enter = net?.enter ?? [];
+    if (!this.prlimit) return [...enter, ...bwrap];
+    return [...enter, this.prlimit, `--fsize=${this.limits.maxFileSizeBytes}`, `--nofile=${this.limits.maxOpenFiles}`, "--core=0", "--", ...bwrap];
   }
 }
 

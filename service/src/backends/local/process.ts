@@ -10,7 +10,8 @@ export interface Launch {
   /** Host working directory for the spawn itself (matters only without isolation). */
   hostCwd?: string;
   stdin?: string;
-  timeoutMs: number;
+  /** Without one (background processes) it runs until it ends or is killed. */
+  timeoutMs?: number;
 }
 
 /** A shell forked ahead of time (prefork.ts) and the script that makes it the command (Isolation.script). */
@@ -31,7 +32,7 @@ export class SandboxProcess {
   readonly started = performance.now();
   readonly exited: Promise<{ exitCode: number; timedOut: boolean; durationMs: number }>;
   private timedOut = false;
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: NodeJS.Timeout | undefined;
 
   /**
    * Runs `launch.command`, or, given `preforked`, has that waiting shell run the equivalent script
@@ -53,10 +54,13 @@ export class SandboxProcess {
       this.child.stdin.on("error", () => {}); // the command may exit without reading its input
       this.child.stdin.end(launch.stdin);
     }
-    this.timer = setTimeout(() => {
-      this.timedOut = true;
-      this.kill();
-    }, launch.timeoutMs);
+    this.timer =
+      launch.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            this.timedOut = true;
+            this.kill();
+          }, launch.timeoutMs);
     this.exited = new Promise((resolve, reject) => {
       this.child.once("error", (err) => {
         clearTimeout(this.timer);

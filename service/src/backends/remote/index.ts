@@ -1,10 +1,21 @@
-import type { Backend, ExecSpec, FileStream, SandboxPatch, SandboxQuery, SandboxRecord } from "../../core/backend.ts";
+import type {
+  Backend,
+  ExecSpec,
+  FileStream,
+  LogSlice,
+  ProcessSpec,
+  SandboxPatch,
+  SandboxQuery,
+  SandboxRecord,
+  WaitForPortSpec,
+} from "../../core/backend.ts";
 import { encodeCursor } from "../../core/core.ts";
-import { SandgateError } from "../../core/errors.ts";
+import { SandgateError, httpStatusOf } from "../../core/errors.ts";
 import type { WorkspacePath } from "../../core/paths.ts";
 import type { ErrorCode } from "../../schemas/common.ts";
 import type { ExecEvent, ExecResult } from "../../schemas/exec.ts";
 import type { FileInfo } from "../../schemas/files.ts";
+import type { ProcessInfo, ProcessLogEvent, ProcessLogs, Signal } from "../../schemas/processes.ts";
 import type { SandboxInfo } from "../../schemas/sandboxes.ts";
 import { capOutput } from "../output.ts";
 import { parseServerSentEvents } from "../sse.ts";
@@ -32,7 +43,13 @@ export class RemoteBackend implements Backend {
 
   async createSandbox(record: SandboxRecord): Promise<SandboxInfo> {
     return this.json("POST", "/v1/sandboxes", {
-      body: { id: record.id, ttlSeconds: secondsUntil(record.expiresAt), env: record.env, labels: record.labels },
+      body: {
+        id: record.id,
+        ttlSeconds: secondsUntil(record.expiresAt),
+        env: record.env,
+        labels: record.labels,
+        ...(record.network ? { network: record.network } : {}),
+      },
     });
   }
 
@@ -66,7 +83,9 @@ export class RemoteBackend implements Backend {
           : patch.expiresAt
             ? { ttlSeconds: secondsUntil(patch.expiresAt) }
             : {};
-    return this.json("PATCH", sandbox(id), { body: { ...expiry, ...(patch.labels ? { labels: patch.labels } : {}) } });
+    return this.json("PATCH", sandbox(id), {
+      body: { ...expiry, ...(patch.labels ? { labels: patch.labels } : {}), ...(patch.env ? { env: patch.env } : {}) },
+    });
   }
 
   async deleteSandbox(id: string): Promise<void> {
@@ -116,6 +135,90 @@ export class RemoteBackend implements Backend {
     await this.request("DELETE", `${sandbox(id)}/files?${pathQuery(path)}&recursive=${recursive}`);
   }
 
+  /** The remote host chooses the process id (its REST API takes none), so `spec.processId` stays here. */
+  startProcess(id: string, spec: ProcessSpec): Promise<ProcessInfo> {
+    return this.json("POST", `${sandbox(id)}/processes`, {
+      body: { argv: spec.argv, cwd: spec.cwd, env: spec.env, ...(spec.name === null ? {} : { name: spec.name }) },
+    });
+  }
+
+  async listProcesses(id: string): Promise<ProcessInfo[]> {
+    return (await this.json<{ processes: ProcessInfo[] }>("GET", `${sandbox(id)}/processes`)).processes;
+  }
+
+  getProcess(id: string, processId: string): Promise<ProcessInfo> {
+    return this.json("GET", processPath(id, processId));
+  }
+
+  async readProcessLogs(id: string, processId: string, offset: number | undefined, limitBytes: number): Promise<LogSlice> {
+    const query = new URLSearchParams({ limitBytes: String(limitBytes) });
+    if (offset !== undefined) query.set("offset", String(offset));
+    const logs = await this.json<ProcessLogs>("GET", `${processPath(id, processId)}/logs?${query}`);
+    return { chunks: logs.chunks, firstOffset: logs.firstOffset, nextOffset: logs.nextOffset };
+  }
+
+  async followProcessLogs(id: string, processId: string, offset: number, signal: AbortSignal): Promise<AsyncIterable<ProcessLogEvent>> {
+    const res = await this.request("GET", `${processPath(id, processId)}/logs/stream?offset=${offset}`, { signal });
+    return untilAborted(parseServerSentEvents<ProcessLogEvent>(res.body!), signal);
+  }
+
+  killProcess(id: string, processId: string, signal: Signal): Promise<ProcessInfo> {
+    return this.json("DELETE", `${processPath(id, processId)}?signal=${signal}`);
+  }
+
+  async waitForPort(id: string, processId: string, spec: WaitForPortSpec, signal: AbortSignal): Promise<void> {
+    const body = { port: spec.port, timeoutMs: spec.timeoutMs, ...(spec.path === undefined ? {} : { path: spec.path }), ...(spec.status === undefined ? {} : { status: spec.status }) };
+    await this.request("POST", `${processPath(id, processId)}/wait-for-port`, { body, signal });
+  }
+
+  /**
+   * Forwards the prepared request to the remote host's port proxy with this side's token (core
+   * stripped the caller's credentials), the body streamed and redirects untouched. In workerd a
+   * request with `Upgrade: websocket` answers 101 with `webSocket`; that response goes back as it is,
+   * so WebSockets pass through the Worker. The remote's own proxy errors (its error envelope) become
+   * the same SandgateError here; anything else is the app's answer.
+   */
+  async fetchPort(id: string, port: number, request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const headers = new Headers(request.headers);
+    const upgrade = headers.get("upgrade")?.toLowerCase() === "websocket";
+    for (const name of upgrade ? ["host"] : ["host", ...HOP_BY_HOP]) headers.delete(name);
+    headers.delete("authorization");
+    headers.delete("x-sandgate-token");
+    if (this.options.token) headers.set("authorization", `Bearer ${this.options.token}`);
+    const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
+    let res: Response;
+    try {
+      res = await this.fetch(`${this.base}${sandbox(id)}/ports/${port}${url.pathname}${url.search}`, {
+        method: request.method,
+        headers,
+        body: hasBody ? request.body : undefined,
+        redirect: "manual",
+        signal: request.signal,
+        ...(hasBody ? { duplex: "half" } : {}),
+      } as RequestInit);
+    } catch (err) {
+      if (request.signal?.aborted) throw err;
+      throw new SandgateError("sandbox_unavailable", `the remote Sandgate host cannot be reached: ${(err as Error).message}`, { retryAfterMs: 1000 });
+    }
+    if (await isProxyError(res)) await this.throwEnvelope(res);
+    // The remote's proxy rewrote absolute redirects to the app into its own origin and prefix; they go
+    // back to naming the app (`http://localhost:{port}/...`), which this side's proxy rewrites into its own.
+    const remotePrefix = `${this.base}${sandbox(id)}/ports/${port}`;
+    const location = res.headers.get("location");
+    const contentLocation = res.headers.get("content-location");
+    const underRemote = (value: string | null) => value !== null && value.startsWith(remotePrefix) && /^(?:$|[/?#])/.test(value.slice(remotePrefix.length));
+    if (res.status !== 101 && (underRemote(location) || underRemote(contentLocation))) {
+      const headers = new Headers(res.headers);
+      for (const name of ["location", "content-location"]) {
+        const value = headers.get(name);
+        if (underRemote(value)) headers.set(name, `http://localhost:${port}${value!.slice(remotePrefix.length) || "/"}`);
+      }
+      return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+    }
+    return res;
+  }
+
   async close(): Promise<void> {}
 
   private async json<T>(method: string, path: string, init: { body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
@@ -147,6 +250,10 @@ export class RemoteBackend implements Backend {
       throw new SandgateError("sandbox_unavailable", `the remote Sandgate host cannot be reached: ${(err as Error).message}`, { retryAfterMs: 1000 });
     }
     if (res.ok) return res;
+    return this.throwEnvelope(res);
+  }
+
+  private async throwEnvelope(res: Response): Promise<never> {
     const envelope = (await res.json().catch(() => undefined)) as { error?: { code?: ErrorCode; message?: string; details?: Record<string, unknown> } } | undefined;
     const error = envelope?.error;
     if (error?.code) throw new SandgateError(error.code, error.message ?? error.code, error.details);
@@ -155,6 +262,77 @@ export class RemoteBackend implements Backend {
 }
 
 const sandbox = (id: string) => `/v1/sandboxes/${encodeURIComponent(id)}`;
+const processPath = (id: string, processId: string) => `${sandbox(id)}/processes/${encodeURIComponent(processId)}`;
+
+/**
+ * Whether an answer of the remote's port proxy is the proxy's own error (no sandbox, nothing
+ * listening, the token refused) rather than the app's: an error status with Sandgate's envelope.
+ * Only small JSON error answers are read (through a clone), so app bodies stream untouched.
+ */
+async function isProxyError(res: Response): Promise<boolean> {
+  if (!PROXY_ERROR_STATUSES.has(res.status) || !res.headers.get("content-type")?.startsWith("application/json")) return false;
+  if (Number(res.headers.get("content-length") ?? 0) > MAX_ENVELOPE_BYTES) return false;
+  const text = await readCapped(res.clone(), MAX_ENVELOPE_BYTES);
+  let body: { error?: { code?: unknown; message?: unknown } } | undefined;
+  try {
+    body = text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    return false;
+  }
+  const keys = body && typeof body === "object" ? Object.keys(body) : [];
+  return keys.length === 1 && typeof body?.error?.code === "string" && typeof body.error.message === "string" && (body.error.code as string) in httpStatusOf;
+}
+const MAX_ENVELOPE_BYTES = 64 * 1024;
+
+/** The body as text, or undefined when it is longer than `max` bytes (then it is not read further). */
+async function readCapped(res: Response, max: number): Promise<string | undefined> {
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > max) return undefined;
+      parts.push(value);
+    }
+  } catch {
+    return undefined;
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) (all.set(part, at), (at += part.byteLength));
+  return new TextDecoder().decode(all);
+}
+
+/** Headers of one connection, not of the request (fetch implementations refuse some of them). */
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"];
+const PROXY_ERROR_STATUSES = new Set([400, 401, 403, 404, 502, 503, 504]);
+
+/** Stops once `signal` aborts; a stream the remote host broke off ends with an `error` event. */
+async function* untilAborted(events: AsyncGenerator<ProcessLogEvent>, signal: AbortSignal): AsyncGenerator<ProcessLogEvent> {
+  let last: ProcessLogEvent["type"] | undefined;
+  try {
+    for await (const event of events) {
+      if (signal.aborted) return;
+      last = event.type;
+      yield event;
+    }
+  } catch (err) {
+    if (signal.aborted) return;
+    yield { type: "error", code: "sandbox_unavailable", message: `the remote Sandgate host broke off the log stream: ${(err as Error).message}` };
+    return;
+  } finally {
+    await events.return(undefined).catch(() => {});
+  }
+  if (!signal.aborted && last !== "exit" && last !== "error") {
+    yield { type: "error", code: "sandbox_unavailable", message: "the remote Sandgate host ended the log stream early" };
+  }
+}
 const pathQuery = (path: WorkspacePath) => `path=${encodeURIComponent(path.abs)}`;
 const secondsUntil = (iso: string) => Math.max(1, Math.ceil((Date.parse(iso) - Date.now()) / 1000));
 const execBody = (spec: ExecSpec) => ({ argv: spec.argv, cwd: spec.cwd, env: spec.env, timeoutMs: spec.timeoutMs, ...(spec.stdin === undefined ? {} : { stdin: spec.stdin }) });

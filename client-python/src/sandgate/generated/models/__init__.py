@@ -16,6 +16,7 @@ from .compat_success import CompatSuccess
 from .compat_update_request import CompatUpdateRequest
 from .compat_upload_request import CompatUploadRequest
 from .compat_upload_request_encoding import CompatUploadRequestEncoding
+from .create_port_link_request import CreatePortLinkRequest
 from .create_sandbox_request import CreateSandboxRequest
 from .create_sandbox_request_env import CreateSandboxRequestEnv
 from .create_sandbox_request_labels import CreateSandboxRequestLabels
@@ -42,9 +43,29 @@ from .file_content import FileContent
 from .file_info import FileInfo
 from .file_list import FileList
 from .file_type import FileType
+from .git_checkout_request import GitCheckoutRequest
+from .git_checkout_result import GitCheckoutResult
 from .health import Health
+from .log_chunk import LogChunk
+from .log_chunk_stream import LogChunkStream
 from .mkdir_request import MkdirRequest
 from .move_file_request import MoveFileRequest
+from .network_mode import NetworkMode
+from .port_link import PortLink
+from .process_exit_event import ProcessExitEvent
+from .process_exit_event_type import ProcessExitEventType
+from .process_info import ProcessInfo
+from .process_list import ProcessList
+from .process_log_error_event import ProcessLogErrorEvent
+from .process_log_error_event_type import ProcessLogErrorEventType
+from .process_log_gap_event import ProcessLogGapEvent
+from .process_log_gap_event_type import ProcessLogGapEventType
+from .process_logs import ProcessLogs
+from .process_status import ProcessStatus
+from .process_stderr_event import ProcessStderrEvent
+from .process_stderr_event_type import ProcessStderrEventType
+from .process_stdout_event import ProcessStdoutEvent
+from .process_stdout_event_type import ProcessStdoutEventType
 from .read_file_request import ReadFileRequest
 from .sandbox_info import SandboxInfo
 from .sandbox_info_labels import SandboxInfoLabels
@@ -52,8 +73,18 @@ from .sandbox_list import SandboxList
 from .sandbox_status import SandboxStatus
 from .scope import Scope
 from .scoped_token import ScopedToken
+from .signal import Signal
+from .start_process_request import StartProcessRequest
+from .start_process_request_env import StartProcessRequestEnv
+from .stream_process_logs_response_200 import StreamProcessLogsResponse200
+from .stream_process_logs_response_200_event import StreamProcessLogsResponse200Event
 from .update_sandbox_request import UpdateSandboxRequest
+from .update_sandbox_request_env import UpdateSandboxRequestEnv
 from .update_sandbox_request_labels import UpdateSandboxRequestLabels
+from .wait_for_log_request import WaitForLogRequest
+from .wait_for_log_request_stream import WaitForLogRequestStream
+from .wait_for_port_request import WaitForPortRequest
+from .wait_result import WaitResult
 from .write_file_request import WriteFileRequest
 
 __all__ = (
@@ -71,6 +102,7 @@ __all__ = (
     "CompatUpdateRequest",
     "CompatUploadRequest",
     "CompatUploadRequestEncoding",
+    "CreatePortLinkRequest",
     "CreateSandboxRequest",
     "CreateSandboxRequestEnv",
     "CreateSandboxRequestLabels",
@@ -97,9 +129,29 @@ __all__ = (
     "FileInfo",
     "FileList",
     "FileType",
+    "GitCheckoutRequest",
+    "GitCheckoutResult",
     "Health",
+    "LogChunk",
+    "LogChunkStream",
     "MkdirRequest",
     "MoveFileRequest",
+    "NetworkMode",
+    "PortLink",
+    "ProcessExitEvent",
+    "ProcessExitEventType",
+    "ProcessInfo",
+    "ProcessList",
+    "ProcessLogErrorEvent",
+    "ProcessLogErrorEventType",
+    "ProcessLogGapEvent",
+    "ProcessLogGapEventType",
+    "ProcessLogs",
+    "ProcessStatus",
+    "ProcessStderrEvent",
+    "ProcessStderrEventType",
+    "ProcessStdoutEvent",
+    "ProcessStdoutEventType",
     "ReadFileRequest",
     "SandboxInfo",
     "SandboxInfoLabels",
@@ -107,7 +159,17 @@ __all__ = (
     "SandboxStatus",
     "Scope",
     "ScopedToken",
+    "Signal",
+    "StartProcessRequest",
+    "StartProcessRequestEnv",
+    "StreamProcessLogsResponse200",
+    "StreamProcessLogsResponse200Event",
     "UpdateSandboxRequest",
+    "UpdateSandboxRequestEnv",
     "UpdateSandboxRequestLabels",
+    "WaitForLogRequest",
+    "WaitForLogRequestStream",
+    "WaitForPortRequest",
+    "WaitResult",
     "WriteFileRequest",
 )

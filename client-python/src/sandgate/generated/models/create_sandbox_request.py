@@ -5,11 +5,13 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 
+from ..models.network_mode import NetworkMode, check_network_mode
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.create_sandbox_request_env import CreateSandboxRequestEnv
     from ..models.create_sandbox_request_labels import CreateSandboxRequestLabels
+    from ..models.git_checkout_request import GitCheckoutRequest
 
 
 T = TypeVar("T", bound="CreateSandboxRequest")
@@ -25,12 +27,19 @@ class CreateSandboxRequest:
             Example: {'GREETING': 'hello'}.
         labels (CreateSandboxRequestLabels | Unset): Key/value labels for finding sandboxes later. Example: {'team':
             'search', 'job': '42'}.
+        network (NetworkMode | Unset): `egress` (the default): the sandbox may open connections to the internet, never
+            to the host or other sandboxes; `none`: it has no network beyond its own ports, which the port proxy still
+            reaches.
+        git (GitCheckoutRequest | Unset): Clone a repository into the workspace before the sandbox is answered; if the
+            clone fails, no sandbox is left.
     """
 
     id: str | Unset = UNSET
     ttl_seconds: int | Unset = UNSET
     env: CreateSandboxRequestEnv | Unset = UNSET
     labels: CreateSandboxRequestLabels | Unset = UNSET
+    network: NetworkMode | Unset = UNSET
+    git: GitCheckoutRequest | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
@@ -45,6 +54,14 @@ class CreateSandboxRequest:
         if not isinstance(self.labels, Unset):
             labels = self.labels.to_dict()
 
+        network: str | Unset = UNSET
+        if not isinstance(self.network, Unset):
+            network = self.network
+
+        git: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.git, Unset):
+            git = self.git.to_dict()
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -56,6 +73,10 @@ class CreateSandboxRequest:
             field_dict["env"] = env
         if labels is not UNSET:
             field_dict["labels"] = labels
+        if network is not UNSET:
+            field_dict["network"] = network
+        if git is not UNSET:
+            field_dict["git"] = git
 
         return field_dict
 
@@ -63,6 +84,7 @@ class CreateSandboxRequest:
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.create_sandbox_request_env import CreateSandboxRequestEnv
         from ..models.create_sandbox_request_labels import CreateSandboxRequestLabels
+        from ..models.git_checkout_request import GitCheckoutRequest
 
         d = dict(src_dict)
         id = d.pop("id", UNSET)
@@ -83,11 +105,27 @@ class CreateSandboxRequest:
         else:
             labels = CreateSandboxRequestLabels.from_dict(_labels)
 
+        _network = d.pop("network", UNSET)
+        network: NetworkMode | Unset
+        if isinstance(_network, Unset):
+            network = UNSET
+        else:
+            network = check_network_mode(_network)
+
+        _git = d.pop("git", UNSET)
+        git: GitCheckoutRequest | Unset
+        if isinstance(_git, Unset):
+            git = UNSET
+        else:
+            git = GitCheckoutRequest.from_dict(_git)
+
         create_sandbox_request = cls(
             id=id,
             ttl_seconds=ttl_seconds,
             env=env,
             labels=labels,
+            network=network,
+            git=git,
         )
 
         return create_sandbox_request

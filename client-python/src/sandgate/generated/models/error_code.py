@@ -12,6 +12,7 @@ ErrorCode = Literal[
     "timeout",
     "unauthorized",
     "unsupported_media_type",
+    "upstream_unavailable",
 ]
 
 ERROR_CODE_VALUES: set[ErrorCode] = {
@@ -26,6 +27,7 @@ ERROR_CODE_VALUES: set[ErrorCode] = {
     "timeout",
     "unauthorized",
     "unsupported_media_type",
+    "upstream_unavailable",
 }
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.network_mode import NetworkMode, check_network_mode
 from ..models.sandbox_status import SandboxStatus, check_sandbox_status
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ class SandboxInfo:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         status (SandboxStatus): `ready`: accepts work now; `sleeping`: its container is stopped and wakes on the next
             call; `unavailable`: its runtime cannot be reached.
+        network (NetworkMode): `egress` (the default): the sandbox may open connections to the internet, never to the
+            host or other sandboxes; `none`: it has no network beyond its own ports, which the port proxy still reaches.
         created_at (datetime.datetime):  Example: 2026-11-22T19:30:00.000Z.
         expires_at (datetime.datetime):  Example: 2026-11-22T19:30:00.000Z.
         labels (SandboxInfoLabels):
@@ -30,6 +33,7 @@ class SandboxInfo:
 
     id: str
     status: SandboxStatus
+    network: NetworkMode
     created_at: datetime.datetime
     expires_at: datetime.datetime
     labels: SandboxInfoLabels
@@ -39,6 +43,8 @@ class SandboxInfo:
         id = self.id
 
         status: str = self.status
+
+        network: str = self.network
 
         created_at = self.created_at.isoformat()
 
@@ -52,6 +58,7 @@ class SandboxInfo:
             {
                 "id": id,
                 "status": status,
+                "network": network,
                 "createdAt": created_at,
                 "expiresAt": expires_at,
                 "labels": labels,
@@ -69,6 +76,8 @@ class SandboxInfo:
 
         status = check_sandbox_status(d.pop("status"))
 
+        network = check_network_mode(d.pop("network"))
+
         created_at = datetime.datetime.fromisoformat(d.pop("createdAt"))
 
         expires_at = datetime.datetime.fromisoformat(d.pop("expiresAt"))
@@ -78,6 +87,7 @@ class SandboxInfo:
         sandbox_info = cls(
             id=id,
             status=status,
+            network=network,
             created_at=created_at,
             expires_at=expires_at,
             labels=labels,

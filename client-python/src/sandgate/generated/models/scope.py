@@ -1,11 +1,12 @@
 from typing import Literal
 
-Scope = Literal["exec", "files:read", "files:write", "sandbox:read"]
+Scope = Literal["exec", "files:read", "files:write", "ports", "sandbox:read"]
 
 SCOPE_VALUES: set[Scope] = {
     "exec",
     "files:read",
     "files:write",
+    "ports",
     "sandbox:read",
 }
 

@@ -51,6 +51,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_403
 
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
     if response.status_code == 409:
         response_409 = Error.from_dict(response.json())
 
@@ -76,10 +81,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_500
 
+    if response.status_code == 502:
+        response_502 = Error.from_dict(response.json())
+
+        return response_502
+
     if response.status_code == 503:
         response_503 = Error.from_dict(response.json())
 
         return response_503
+
+    if response.status_code == 504:
+        response_504 = Error.from_dict(response.json())
+
+        return response_504
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -103,7 +118,9 @@ def sync_detailed(
 ) -> Response[Error | SandboxInfo]:
     """Create a sandbox
 
-     Creates an isolated sandbox with an empty /workspace. Creating an id that exists answers 409.
+     Creates an isolated sandbox with an empty /workspace, or with a repository cloned into it (`git`:
+    its errors are those of `gitCheckout`, and no sandbox is left). Creating an id that exists answers
+    409.
 
     Args:
         body (CreateSandboxRequest):
@@ -134,7 +151,9 @@ def sync(
 ) -> Error | SandboxInfo | None:
     """Create a sandbox
 
-     Creates an isolated sandbox with an empty /workspace. Creating an id that exists answers 409.
+     Creates an isolated sandbox with an empty /workspace, or with a repository cloned into it (`git`:
+    its errors are those of `gitCheckout`, and no sandbox is left). Creating an id that exists answers
+    409.
 
     Args:
         body (CreateSandboxRequest):
@@ -160,7 +179,9 @@ async def asyncio_detailed(
 ) -> Response[Error | SandboxInfo]:
     """Create a sandbox
 
-     Creates an isolated sandbox with an empty /workspace. Creating an id that exists answers 409.
+     Creates an isolated sandbox with an empty /workspace, or with a repository cloned into it (`git`:
+    its errors are those of `gitCheckout`, and no sandbox is left). Creating an id that exists answers
+    409.
 
     Args:
         body (CreateSandboxRequest):
@@ -189,7 +210,9 @@ async def asyncio(
 ) -> Error | SandboxInfo | None:
     """Create a sandbox
 
-     Creates an isolated sandbox with an empty /workspace. Creating an id that exists answers 409.
+     Creates an isolated sandbox with an empty /workspace, or with a repository cloned into it (`git`:
+    its errors are those of `gitCheckout`, and no sandbox is left). Creating an id that exists answers
+    409.
 
     Args:
         body (CreateSandboxRequest):

@@ -1,0 +1,846 @@
+import { type FileHandle, mkdir, open, readFile, readdir, readlink, rename, rm, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { createConnection } from "node:net";
+import { request as httpRequest } from "node:http";
+import { join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
+import type { LogSlice, PortAddress, ProcessSpec, WaitForPortSpec } from "../../core/backend.ts";
+import { SandgateError, errors } from "../../core/errors.ts";
+import type { LogChunk, ProcessInfo, ProcessLogEvent, Signal } from "../../schemas/processes.ts";
+import type { SandboxProcess } from "./process.ts";
+
+/** Limits of the background processes of one sandbox. */
+export interface ProcessLimits {
+  /** Output kept per process, in memory and on disk (oldest dropped first). */
+  logBytes: number;
+  /** Processes running at once in one sandbox. */
+  maxRunning: number;
+  /** Process records kept per sandbox; past it the oldest ended ones are forgotten, logs and all. */
+  maxRecords: number;
+  /** Logs of ended processes kept in memory per sandbox; older ones are read back from disk when asked for. */
+  endedLogMemoryBytes: number;
+  /** How long a kill with a catchable signal waits for the process to end before answering. */
+  killGraceMs: number;
+}
+
+export const defaultProcessLimits: ProcessLimits = {
+  logBytes: 16 * 1024 * 1024,
+  maxRunning: 64,
+  maxRecords: 256,
+  endedLogMemoryBytes: 32 * 1024 * 1024,
+  killGraceMs: 2000,
+};
+
+type Stream = LogChunk["stream"];
+
+interface Chunk {
+  stream: Stream;
+  offset: number;
+  data: string;
+  /** UTF-8 length of `data`. */
+  bytes: number;
+}
+
+/** What each kept chunk costs beyond its bytes (the object, its string header): counted against the limit. */
+const CHUNK_OVERHEAD = 64;
+/** Old neighbouring chunks of one stream are merged up to this size (see ProcessLog.compact). */
+const MERGED_CHUNK_BYTES = 64 * 1024;
+/** Compaction runs once this many chunks arrived since the last one... */
+const COMPACT_EVERY = 1024;
+/** ...and leaves the newest ones alone: followers at the live end read those one by one. */
+const TAIL_CHUNKS = 64;
+
+/**
+ * The output log of one process: stdout and stderr interleaved in arrival order, as UTF-8 text in
+ * chunks that carry their absolute byte offset (the next chunk starts at offset + its UTF-8 length).
+ * At most `limit` bytes are kept (counting a small overhead per chunk); the oldest chunks are dropped
+ * and `firstOffset` moves up. A reader never holds more than it asked for: followers keep an offset
+ * and read the log from there, so a slow one costs the host nothing (it falls behind, then gets a gap).
+ */
+export class ProcessLog {
+  private chunks: Chunk[] = [];
+  /** Index of the oldest kept chunk. */
+  private head = 0;
+  private keptBytes = 0;
+  private start = 0;
+  private end = 0;
+  private complete = false;
+  private sinceCompaction = 0;
+  private waiters = new Set<() => void>();
+
+  constructor(private readonly limit: number) {}
+
+  get firstOffset(): number {
+    return this.start;
+  }
+
+  get nextOffset(): number {
+    return this.end;
+  }
+
+  /** Whether the process ended and all of its output is in. */
+  get finished(): boolean {
+    return this.complete;
+  }
+
+  /** Roughly what the log holds in memory. */
+  get memoryBytes(): number {
+    return this.keptBytes;
+  }
+
+  /**
+   * Adds output at the end; `offset` (when reloading a log from disk) places it explicitly: a record
+   * past the end starts the log over there (what came before is gone), one before it is skipped.
+   */
+  append(stream: Stream, data: string, offset = this.end): void {
+    if (data === "") return;
+    if (offset < this.end) return;
+    if (offset > this.end) {
+      this.chunks = [];
+      this.head = 0;
+      this.keptBytes = 0;
+      this.start = offset;
+      this.end = offset;
+    }
+    const bytes = Buffer.byteLength(data);
+    this.chunks.push({ stream, offset, data, bytes });
+    this.end = offset + bytes;
+    this.keptBytes += bytes + CHUNK_OVERHEAD;
+    while (this.keptBytes > this.limit && this.chunks.length - this.head > 1) {
+      const dropped = this.chunks[this.head++]!;
+      this.keptBytes -= dropped.bytes + CHUNK_OVERHEAD;
+      this.start = this.chunks[this.head]!.offset;
+    }
+    if (++this.sinceCompaction >= COMPACT_EVERY) this.compact();
+    else if (this.head > 4096 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+    this.wake();
+  }
+
+  /** No more output will come. */
+  finish(): void {
+    this.complete = true;
+    this.wake();
+  }
+
+  /**
+   * With an offset: the output from there (from firstOffset when it was dropped), at most
+   * `limitBytes` of it, cut on character boundaries (but never less than one character).
+   * Without: the newest output that fits in `limitBytes`.
+   */
+  read(offset: number | undefined, limitBytes: number): LogSlice {
+    if (offset === undefined) return this.tail(limitBytes);
+    this.checkOffset(offset);
+    let pos = Math.max(offset, this.start);
+    let budget = limitBytes;
+    const out: LogChunk[] = [];
+    for (let i = this.indexOf(pos); i < this.chunks.length && budget > 0; i++) {
+      const chunk = this.chunks[i]!;
+      const piece = slice(chunk, pos - chunk.offset, Math.min(chunk.bytes, pos - chunk.offset + budget), out.length === 0);
+      if (piece.bytes === 0) break;
+      out.push({ stream: piece.stream, data: piece.data, offset: piece.offset });
+      budget -= piece.bytes;
+      pos = piece.offset + piece.bytes;
+      if (pos < chunk.offset + chunk.bytes) break; // cut short by the limit
+    }
+    return { chunks: out, firstOffset: this.start, nextOffset: pos };
+  }
+
+  /**
+   * What a follower at `offset` reads next: a gap when output from there was dropped, else the rest
+   * of the chunk holding `offset` (undefined at the end).
+   */
+  next(offset: number): { gap: true; to: number } | Chunk | undefined {
+    if (offset < this.start) return { gap: true, to: this.start };
+    if (offset >= this.end) return undefined;
+    const chunk = this.chunks[this.indexOf(offset)]!;
+    return slice(chunk, offset - chunk.offset, chunk.bytes, true);
+  }
+
+  /** Resolves at the next change (output, the end) or when `signal` aborts. */
+  changed(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.waiters.delete(done);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      this.waiters.add(done);
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  /** An offset past the end is not one this log gave out. */
+  checkOffset(offset: number): void {
+    if (offset > this.end) throw errors.invalid(`offset ${offset} is past the end of the log (${this.end})`, { nextOffset: this.end });
+  }
+
+  private tail(limitBytes: number): LogSlice {
+    const out: LogChunk[] = [];
+    let budget = limitBytes;
+    for (let i = this.chunks.length - 1; i >= this.head && budget > 0; i--) {
+      const chunk = this.chunks[i]!;
+      const piece = chunk.bytes <= budget ? chunk : slice(chunk, chunk.bytes - budget, chunk.bytes, false);
+      if (piece.bytes > 0) out.push({ stream: piece.stream, data: piece.data, offset: piece.offset });
+      budget -= piece.bytes;
+      if (piece !== chunk) break;
+    }
+    out.reverse();
+    return { chunks: out, firstOffset: this.start, nextOffset: this.end };
+  }
+
+  /** Index of the kept chunk holding `offset` (firstOffset <= offset < nextOffset), or the end. */
+  private indexOf(offset: number): number {
+    let lo = this.head;
+    let hi = this.chunks.length - 1;
+    if (hi < lo || offset >= this.end) return this.chunks.length;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.chunks[mid]!.offset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /**
+   * Merges runs of small chunks of one stream, leaving the newest TAIL_CHUNKS as they are: a process
+   * that prints a few bytes at a time would otherwise keep an object per write.
+   */
+  private compact(): void {
+    this.sinceCompaction = 0;
+    const stop = this.chunks.length - TAIL_CHUNKS;
+    const out: Chunk[] = [];
+    let kept = 0;
+    let mergeable = false;
+    for (let i = this.head; i < this.chunks.length; i++) {
+      const chunk = this.chunks[i]!;
+      const last = out[out.length - 1];
+      if (i < stop && mergeable && last && last.stream === chunk.stream && last.bytes + chunk.bytes <= MERGED_CHUNK_BYTES) {
+        last.data += chunk.data;
+        last.bytes += chunk.bytes;
+        continue;
+      }
+      out.push(i < stop ? { ...chunk } : chunk);
+      mergeable = i < stop;
+    }
+    for (const chunk of out) kept += chunk.bytes + CHUNK_OVERHEAD;
+    this.chunks = out;
+    this.head = 0;
+    this.keptBytes = kept;
+  }
+
+  private wake(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}
+
+/**
+ * Bytes `from` to `to` of a chunk, both moved to character boundaries: `from` forward, `to` back
+ * (or, with `atLeastOne`, forward past one whole character when nothing would be left).
+ */
+function slice(chunk: Chunk, from: number, to: number, atLeastOne: boolean): Chunk {
+  if (from <= 0 && to >= chunk.bytes) return chunk;
+  if (chunk.bytes === chunk.data.length) {
+    // ASCII: bytes are characters.
+    const a = Math.max(0, from);
+    const b = Math.max(a, Math.min(chunk.bytes, to));
+    return { stream: chunk.stream, offset: chunk.offset + a, data: chunk.data.slice(a, b), bytes: b - a };
+  }
+  const buf = Buffer.from(chunk.data, "utf8");
+  const continuation = (i: number) => i < buf.length && (buf[i]! & 0xc0) === 0x80;
+  let a = Math.max(0, from);
+  while (continuation(a)) a++;
+  let b = Math.min(buf.length, to);
+  while (b > a && continuation(b)) b--;
+  if (b <= a && atLeastOne && a < buf.length) {
+    b = a + 1;
+    while (continuation(b)) b++;
+  }
+  b = Math.max(a, b);
+  return { stream: chunk.stream, offset: chunk.offset + a, data: buf.toString("utf8", a, b), bytes: b - a };
+}
+
+/** Bytes of log records waiting for the disk past which the process's output pipes are paused. */
+const FILE_HIGH_WATER = 4 * 1024 * 1024;
+
+/**
+ * The on-disk copy of a process's log: one JSON line per chunk (`{"o": offset, "s": "o"|"e", "d": text}`)
+ * appended to `<id>.log`, which becomes `<id>.log.1` (replacing the older one) past half the limit, so
+ * a log takes at most about `limit` bytes on disk. Written in order by one loop; past FILE_HIGH_WATER
+ * of pending records `onPressure(true)` asks the caller to pause the process's output.
+ */
+class LogFile {
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private handle: FileHandle | undefined;
+  private size = 0;
+  private flushing: Promise<void> | undefined;
+  private closed = false;
+  failed = false;
+
+  constructor(
+    private readonly path: string,
+    private readonly limit: number,
+    private readonly onPressure: (paused: boolean) => void,
+    private readonly report: (message: string) => void,
+  ) {}
+
+  write(stream: Stream, data: string, offset: number): void {
+    if (this.failed || this.closed) return;
+    const line = `${JSON.stringify({ o: offset, s: stream === "stdout" ? "o" : "e", d: data })}\n`;
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    if (this.pendingBytes > FILE_HIGH_WATER) this.onPressure(true);
+    this.flushing ??= this.flush();
+  }
+
+  /** Writes what is pending and closes the file; resolves true when the whole log reached the disk. */
+  async close(): Promise<boolean> {
+    this.closed = true;
+    while (this.flushing) await this.flushing;
+    await this.handle?.close().catch(() => {});
+    this.handle = undefined;
+    return !this.failed;
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const text = this.pending.join("");
+        this.pending = [];
+        const bytes = Buffer.byteLength(text);
+        if (this.handle && this.size + bytes > this.limit / 2 && this.size > 0) {
+          await this.handle.close();
+          this.handle = undefined;
+          await rename(this.path, `${this.path}.1`);
+        }
+        if (!this.handle) {
+          this.handle = await open(this.path, "a");
+          this.size = (await this.handle.stat()).size;
+        }
+        await this.handle.write(text);
+        this.size += bytes;
+        this.pendingBytes -= text.length;
+        if (this.pendingBytes < FILE_HIGH_WATER / 4) this.onPressure(false);
+      }
+    } catch (err) {
+      // A full disk or a sandbox deleted under us: the log stays in memory only.
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") this.report(`process log ${this.path} could not be written: ${(err as Error).message}`);
+      this.failed = true;
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.onPressure(false);
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+}
+
+/** Reads a log written by LogFile back (its rotated half first); a line cut short by a crash is skipped. */
+async function loadLog(path: string, limit: number): Promise<ProcessLog> {
+  const log = new ProcessLog(limit);
+  for (const file of [`${path}.1`, path]) {
+    const text = await readFile(file, "utf8").catch(() => "");
+    for (const line of text.split("\n")) {
+      if (!line) continue;
+      try {
+        const record = JSON.parse(line) as { o: number; s: string; d: string };
+        if (typeof record.o === "number" && typeof record.d === "string") log.append(record.s === "e" ? "stderr" : "stdout", record.d, record.o);
+      } catch {
+        // torn write
+      }
+    }
+  }
+  log.finish();
+  return log;
+}
+
+/** One background process: its record, its running command (while it runs) and its log. */
+class Entry {
+  proc: SandboxProcess | undefined;
+  /** In memory while it runs, and afterwards until evicted (then read back from disk on demand). */
+  log: ProcessLog | undefined;
+  loading: Promise<ProcessLog> | undefined;
+  file: LogFile | undefined;
+  /** Whether the log on disk is whole (so the one in memory may be dropped). */
+  persisted = false;
+  /** Set by a kill request with a signal meant to stop it, or by deletion: it ends as `killed`. */
+  killRequested = false;
+  lastUsed = Date.now();
+  /** Resolves once the process ended and its record and log were written. */
+  settled: Promise<void> = Promise.resolve();
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(
+    public info: ProcessInfo,
+    readonly recordPath: string,
+    readonly logPath: string,
+  ) {}
+
+  /** Writes the record atomically, after any earlier write of it. */
+  save(): Promise<void> {
+    const text = JSON.stringify(this.info, null, 2);
+    this.saving = this.saving.then(async () => {
+      const temp = `${this.recordPath}.${randomBytes(4).toString("hex")}.tmp`;
+      try {
+        await writeFile(temp, text);
+        await rename(temp, this.recordPath);
+      } catch {
+        await rm(temp, { force: true });
+      }
+    });
+    return this.saving;
+  }
+}
+
+/** Signals that stop a process: a kill request with one of these ends it as `killed`. */
+const STOPPING: ReadonlySet<Signal> = new Set(["TERM", "KILL", "INT", "QUIT"]);
+
+/**
+ * The background processes of one sandbox: records in `processes/<id>.json` under the sandbox's
+ * directory (written atomically at start and end, so a host killed outright leaves `running`
+ * records, which the next start reports as `lost`), output logs in memory and in `processes/<id>.log`.
+ */
+export class ProcessTable {
+  private readonly entries = new Map<string, Entry>();
+  private reserved = 0;
+  private readonly dir: string;
+  private dirReady: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    readonly sandboxId: string,
+    sandboxDir: string,
+    /** Without isolation the command is the program itself; with it, the program is inside bubblewrap. */
+    private readonly isolated: boolean,
+    private readonly limits: ProcessLimits = defaultProcessLimits,
+    private readonly report: (message: string) => void = () => {},
+  ) {
+    this.dir = join(sandboxDir, "processes");
+  }
+
+  /**
+   * Reads the records a previous run left; processes that were running then died with it (bubblewrap's
+   * --die-with-parent, and the cgroups removed on start): they are `lost`, ended now.
+   */
+  async load(now = new Date()): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return;
+    }
+    this.dirReady = Promise.resolve();
+    for (const name of names) {
+      if (name.endsWith(".tmp")) {
+        await rm(join(this.dir, name), { force: true });
+        continue;
+      }
+      if (!name.endsWith(".json")) continue;
+      const info = await readFile(join(this.dir, name), "utf8").then(
+        (text) => JSON.parse(text) as ProcessInfo,
+        () => undefined,
+      );
+      if (!info || `${info.id}.json` !== name) continue;
+      const entry = this.entry(info);
+      entry.persisted = true;
+      if (info.status === "running") {
+        entry.info = { ...info, status: "lost", exitCode: null, endedAt: now.toISOString() };
+        await entry.save();
+      }
+    }
+  }
+
+  /** Claims a place for a new process (its id unused, the running limit not reached) until `release` is called. */
+  reserve(processId: string): () => void {
+    if (this.closed) throw errors.sandboxNotFound(this.sandboxId);
+    if (this.entries.has(processId)) throw errors.conflict(`process '${processId}' already exists in sandbox '${this.sandboxId}'`);
+    const running = [...this.entries.values()].filter((e) => e.info.status === "running").length + this.reserved;
+    if (running >= this.limits.maxRunning) {
+      throw new SandgateError("conflict", `sandbox '${this.sandboxId}' already runs ${this.limits.maxRunning} background processes, the most it may: kill one first`, {
+        limit: this.limits.maxRunning,
+      });
+    }
+    this.reserved++;
+    let released = false;
+    return () => {
+      if (!released) this.reserved--;
+      released = true;
+    };
+  }
+
+  /** Makes the directory the records and logs go to (never the sandbox's own: a deleted sandbox stays deleted). */
+  ensureDir(): Promise<void> {
+    this.dirReady ??= mkdir(this.dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "EEXIST") {
+        this.dirReady = undefined;
+        throw err;
+      }
+    });
+    return this.dirReady;
+  }
+
+  /** Takes a started command as the process `spec` describes; resolves once it runs and its record is on disk. */
+  async add(spec: ProcessSpec, proc: SandboxProcess): Promise<ProcessInfo> {
+    if (proc.child.pid === undefined) await proc.exited; // it could not start: that rejects
+    if (this.closed) {
+      proc.kill();
+      throw errors.sandboxNotFound(this.sandboxId);
+    }
+    this.forgetOldest();
+    const entry = this.entry({
+      id: spec.processId,
+      sandboxId: this.sandboxId,
+      name: spec.name,
+      argv: spec.argv,
+      cwd: spec.cwd,
+      status: "running",
+      exitCode: null,
+      startedAt: new Date().toISOString(),
+      endedAt: null,
+    });
+    entry.proc = proc;
+    const log = (entry.log = new ProcessLog(this.limits.logBytes));
+    const pipes = [proc.child.stdout, proc.child.stderr];
+    const file = (entry.file = new LogFile(entry.logPath, this.limits.logBytes, (paused) => {
+      for (const pipe of pipes) {
+        if (paused) pipe?.pause();
+        else pipe?.resume();
+      }
+    }, this.report));
+    const ended: Promise<void>[] = [];
+    for (const [stream, pipe] of [["stdout", proc.child.stdout], ["stderr", proc.child.stderr]] as const) {
+      if (!pipe) continue;
+      const decoder = new StringDecoder("utf8");
+      const add = (data: string) => {
+        if (!data) return;
+        file.write(stream, data, log.nextOffset);
+        log.append(stream, data);
+      };
+      pipe.on("data", (chunk: Buffer) => add(decoder.write(chunk)));
+      ended.push(
+        new Promise<void>((resolve) => {
+          pipe.once("end", () => (add(decoder.end()), resolve()));
+          pipe.once("close", () => resolve());
+        }),
+      );
+    }
+    entry.settled = proc.exited
+      .then(
+        ({ exitCode }) => exitCode,
+        () => null,
+      )
+      .then(async (exitCode) => {
+        await Promise.all(ended);
+        entry.info = { ...entry.info, status: entry.killRequested ? "killed" : "exited", exitCode, endedAt: new Date().toISOString() };
+        entry.proc = undefined;
+        log.finish();
+        await entry.save();
+        entry.persisted = await file.close();
+        entry.file = undefined;
+        this.trimMemory();
+      });
+    await entry.save();
+    return entry.info;
+  }
+
+  list(): ProcessInfo[] {
+    return [...this.entries.values()].map((e) => e.info).sort((a, b) => (a.startedAt < b.startedAt ? -1 : a.startedAt > b.startedAt ? 1 : a.id < b.id ? -1 : 1));
+  }
+
+  get(processId: string): ProcessInfo {
+    return this.find(processId).info;
+  }
+
+  async read(processId: string, offset: number | undefined, limitBytes: number): Promise<LogSlice> {
+    return (await this.logOf(this.find(processId))).read(offset, limitBytes);
+  }
+
+  /**
+   * Replays the log from `offset`, follows it while the process runs, and ends with one `exit` once it
+   * ended and every byte was given out. Aborting `signal` ends the iteration, never the process.
+   */
+  async follow(processId: string, offset: number, signal: AbortSignal): Promise<AsyncIterable<ProcessLogEvent>> {
+    const entry = this.find(processId);
+    const log = await this.logOf(entry);
+    log.checkOffset(offset);
+    return {
+      async *[Symbol.asyncIterator]() {
+        let pos = offset;
+        while (!signal.aborted) {
+          entry.lastUsed = Date.now();
+          const next = log.next(pos);
+          if (next && "gap" in next) {
+            yield { type: "gap", offset: pos, nextOffset: next.to };
+            pos = next.to;
+          } else if (next && next.bytes === 0) {
+            pos = next.offset; // an offset inside a character: on from the next one
+          } else if (next) {
+            const nextOffset = next.offset + next.bytes;
+            yield { type: next.stream, data: next.data, offset: next.offset, nextOffset };
+            pos = nextOffset;
+          } else if (log.finished) {
+            yield { type: "exit", status: entry.info.status, exitCode: entry.info.exitCode, nextOffset: pos };
+            return;
+          } else {
+            await log.changed(signal);
+          }
+        }
+      },
+    };
+  }
+
+  /**
+   * Sends `signal` to the process and everything it started, then waits for it to end (KILL), or up
+   * to the grace period (catchable signals, which it may handle or ignore). Answers its record.
+   */
+  async kill(processId: string, signal: Signal): Promise<ProcessInfo> {
+    const entry = this.find(processId);
+    const proc = entry.proc;
+    if (!proc || entry.info.status !== "running") return entry.info;
+    if (STOPPING.has(signal)) entry.killRequested = true;
+    if (signal === "KILL") {
+      await killTree(proc, this.isolated);
+      await Promise.race([entry.settled, sleep(10_000)]);
+    } else {
+      const graceOver = Date.now() + this.limits.killGraceMs;
+      await signalProgram(proc, this.isolated, `SIG${signal}`, graceOver, entry.settled);
+      await Promise.race([entry.settled, sleep(Math.max(0, graceOver - Date.now()))]);
+    }
+    return entry.info;
+  }
+
+  /**
+   * Whether the process still runs; `ended` resolves once it does not. For waiting on something else
+   * while watching for the process's end.
+   */
+  watch(processId: string): { running: boolean; ended: Promise<void> } {
+    const entry = this.find(processId);
+    return { running: entry.info.status === "running", ended: entry.settled };
+  }
+
+  /** Kills every process (they end as `killed`) and waits until their records and logs are written; no new ones start. */
+  async endAll(): Promise<void> {
+    this.closed = true;
+    const running = [...this.entries.values()].filter((e) => e.proc);
+    for (const entry of running) entry.killRequested = true;
+    await Promise.all(running.map((e) => killTree(e.proc!, this.isolated)));
+    await Promise.all(running.map((e) => e.settled));
+  }
+
+  private find(processId: string): Entry {
+    const entry = this.entries.get(processId);
+    if (!entry) throw errors.notFound(`process '${processId}' not found in sandbox '${this.sandboxId}'`);
+    entry.lastUsed = Date.now();
+    return entry;
+  }
+
+  private entry(info: ProcessInfo): Entry {
+    const entry = new Entry(info, join(this.dir, `${info.id}.json`), join(this.dir, `${info.id}.log`));
+    this.entries.set(info.id, entry);
+    return entry;
+  }
+
+  private async logOf(entry: Entry): Promise<ProcessLog> {
+    if (entry.log) return entry.log;
+    entry.loading ??= loadLog(entry.logPath, this.limits.logBytes).then((log) => {
+      entry.log = log;
+      entry.loading = undefined;
+      this.trimMemory();
+      return log;
+    });
+    return entry.loading;
+  }
+
+  /** Drops from memory the logs of ended processes used least recently, past the budget (they are on disk). */
+  private trimMemory(): void {
+    const ended = [...this.entries.values()].filter((e) => !e.proc && e.log && e.persisted).sort((a, b) => b.lastUsed - a.lastUsed);
+    let total = 0;
+    for (const entry of ended) {
+      total += entry.log!.memoryBytes;
+      if (total > this.limits.endedLogMemoryBytes) entry.log = undefined;
+    }
+  }
+
+  /** Past maxRecords, forgets the oldest ended processes and removes their files. */
+  private forgetOldest(): void {
+    if (this.entries.size < this.limits.maxRecords) return;
+    const ended = [...this.entries.values()].filter((e) => !e.proc).sort((a, b) => (a.info.startedAt < b.info.startedAt ? -1 : 1));
+    for (const entry of ended.slice(0, this.entries.size - this.limits.maxRecords + 1)) {
+      this.entries.delete(entry.info.id);
+      void entry.settled.then(() => Promise.all([entry.recordPath, entry.logPath, `${entry.logPath}.1`].map((p) => rm(p, { force: true })))).catch(() => {});
+    }
+  }
+}
+
+/**
+ * The processes to signal for the program a command runs, from the host's side. With bubblewrap the
+ * command's own pid is bubblewrap outside the sandbox, whose child is the sandbox's init (pid 1 there,
+ * which ignores signals from outside it has no handler for) and whose grandchildren are the program
+ * and everything it started: its descendants inside the sandbox's PID namespace below that init (any
+ * wrapper on the host side is left alone: ending it would end the sandbox at once, with SIGKILL).
+ * `withInit` adds the init itself. Without isolation the command is the program.
+ */
+async function programTree(proc: SandboxProcess, isolated: boolean, withInit = false): Promise<number[]> {
+  const root = proc.child.pid;
+  if (root === undefined) return [];
+  const tree = await descendantsOf(root);
+  if (!isolated) return [root, ...tree.map((p) => p.pid)];
+  const hostNamespace = await readlink("/proc/self/ns/pid").catch(() => undefined);
+  const namespaces = await Promise.all(tree.map((p) => readlink(`/proc/${p.pid}/ns/pid`).catch(() => hostNamespace)));
+  const inside = new Set(tree.filter((_, i) => namespaces[i] !== hostNamespace).map((p) => p.pid));
+  return tree.filter((p) => inside.has(p.pid) && (withInit || inside.has(p.ppid))).map((p) => p.pid);
+}
+
+/** Every live descendant of `pid` with its parent, parents before children, from /proc. */
+async function descendantsOf(pid: number): Promise<{ pid: number; ppid: number }[]> {
+  const children = new Map<number, number[]>();
+  const names = await readdir("/proc").catch(() => [] as string[]);
+  await Promise.all(
+    names.map(async (name) => {
+      if (!/^\d+$/.test(name)) return;
+      const stat = await readFile(`/proc/${name}/stat`, "utf8").catch(() => undefined);
+      if (!stat) return;
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const list = children.get(ppid);
+      if (list) list.push(Number(name));
+      else children.set(ppid, [Number(name)]);
+    }),
+  );
+  const out: { pid: number; ppid: number }[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift()!;
+    for (const child of children.get(parent) ?? []) {
+      out.push({ pid: child, ppid: parent });
+      queue.push(child);
+    }
+  }
+  return out;
+}
+
+function send(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // gone already
+  }
+}
+
+/**
+ * Delivers a catchable signal to the program and its descendants, once each, so that it may end
+ * gracefully (signalling the process group would end bubblewrap, which takes the sandbox down with
+ * SIGKILL). Right after a start the program may not be there yet: it is looked for until it is.
+ */
+async function signalProgram(proc: SandboxProcess, isolated: boolean, signal: NodeJS.Signals, until: number, ended: Promise<void>): Promise<void> {
+  let over = false;
+  void ended.then(() => (over = true));
+  for (;;) {
+    const targets = await programTree(proc, isolated);
+    if (targets.length > 0) {
+      for (const pid of targets) send(pid, signal);
+      return;
+    }
+    if (over || Date.now() >= until) return;
+    await sleep(25);
+  }
+}
+
+/** SIGKILL to the command's process group (bubblewrap, and with it the whole sandboxed tree) and to every descendant. */
+async function killTree(proc: SandboxProcess, isolated: boolean): Promise<void> {
+  const targets = await programTree(proc, isolated, true);
+  proc.kill();
+  for (const pid of targets) send(pid, "SIGKILL");
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** How often wait-for-port tries, and how long one try may take. */
+const PORT_POLL_MS = 100;
+const PORT_TRY_MS = 1000;
+
+/**
+ * Resolves once `spec.port` accepts a TCP connection at the address `where` gives (and, with a path,
+ * GET there answers `spec.status`, or any 2xx or 3xx). `timeout` past spec.timeoutMs, `conflict` when
+ * the process ends first; an aborted `signal` gives up.
+ */
+export async function waitForPort(
+  processId: string,
+  where: () => Promise<PortAddress>,
+  spec: WaitForPortSpec,
+  watch: () => { running: boolean; ended: Promise<void> },
+  signal: AbortSignal,
+): Promise<void> {
+  const deadline = Date.now() + spec.timeoutMs;
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  const timer = setTimeout(() => stop.abort(), spec.timeoutMs);
+  const ended = () => new SandgateError("conflict", `process '${processId}' ended before port ${spec.port} accepted connections`);
+  try {
+    let state = watch();
+    void state.ended.then(() => stop.abort());
+    for (;;) {
+      if (!state.running) throw ended();
+      const address = await where();
+      if (await tryPort(address, spec, stop.signal)) return;
+      state = watch();
+      if (!state.running) throw ended();
+      if (signal.aborted) throw errors.invalid("the client closed the connection");
+      if (Date.now() >= deadline || stop.signal.aborted) {
+        throw new SandgateError("timeout", `port ${spec.port} did not accept connections within ${spec.timeoutMs} ms`, { timeoutMs: spec.timeoutMs });
+      }
+      await new Promise<void>((resolve) => {
+        const wake = () => (clearTimeout(t), resolve());
+        const t = setTimeout(() => (stop.signal.removeEventListener("abort", wake), resolve()), PORT_POLL_MS);
+        stop.signal.addEventListener("abort", wake, { once: true });
+      });
+    }
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** One try: a TCP connect, then with a path one GET. */
+function tryPort(address: PortAddress, spec: WaitForPortSpec, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (ok: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal.removeEventListener("abort", abort);
+      resolve(ok);
+    };
+    const abort = () => {
+      cleanup();
+      finish(false);
+    };
+    let cleanup = () => {};
+    const timer = setTimeout(abort, PORT_TRY_MS);
+    signal.addEventListener("abort", abort, { once: true });
+    if (spec.path === undefined) {
+      const socket = createConnection({ host: address.host, port: address.port });
+      cleanup = () => socket.destroy();
+      socket.once("connect", () => (socket.destroy(), finish(true)));
+      socket.once("error", () => (socket.destroy(), finish(false)));
+      return;
+    }
+    const req = httpRequest({ host: address.host, port: address.port, path: spec.path, method: "GET", headers: { connection: "close" } }, (res) => {
+      const status = res.statusCode ?? 0;
+      res.resume();
+      req.destroy();
+      finish(spec.status !== undefined ? status === spec.status : status >= 200 && status < 400);
+    });
+    cleanup = () => req.destroy();
+    req.once("error", () => finish(false));
+    req.end();
+  });
+}
