@@ -8,6 +8,9 @@
  *             same program as a script (backends/local/prefork.ts); the baseline spawns it cold.
  *   upload    PUT  .../files/content streamed from disk             vs  `cp` of the same file
  *   download  GET  .../files/content streamed and discarded         vs  `cp` of the same file
+ *   proxy     GET through /v1/sandboxes/{id}/ports/8080/... (small answers: p50 round trip; 64 MiB:
+ *             throughput)  vs  the same GET straight to the sandbox's address (LocalBackend.portAddress)
+ *             from this process, to the same app (service/test/fixtures/port-app.mjs) in a baseline sandbox
  *   memory    peak RSS (VmHWM) of the host process
  *   (and, for reading the exec gap: GET /health round trips, and the host's own durationMs)
  *
@@ -33,6 +36,9 @@ import type { Launch } from "../service/src/backends/local/process.ts";
 import { type Host, startHost, stopHost } from "./host.ts";
 
 const EXEC_TARGET_P50 = 1.15;
+const PROXY_APP = new URL("../service/test/fixtures/port-app.mjs", import.meta.url);
+const PROXY_PORT = 8080;
+const PROXY_STREAM_BYTES = 64 * 1024 * 1024;
 const WARMUP = 20;
 const MiB = 1024 * 1024;
 
@@ -351,6 +357,62 @@ async function main(): Promise<void> {
     const uploadMs = median(uploadTimes);
     const downloadMs = median(downloadTimes);
 
+    // ---- port proxy: the same app in each sandbox; GETs through the host's proxy vs straight to it.
+    log("proxy: starting the app in both sandboxes");
+    const app = await readFile(PROXY_APP);
+    const put = await fetch(`${url}/v1/sandboxes/${hostSandbox}/files/content?path=app.mjs`, { method: "PUT", body: app });
+    if (put.status !== 200) throw new Error(`upload app.mjs: HTTP ${put.status}`);
+    const started = await json<{ id: string }>(
+      await fetch(`${url}/v1/sandboxes/${hostSandbox}/processes`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ argv: ["node", "/workspace/app.mjs", String(PROXY_PORT), "bench"] }),
+      }),
+      "startProcess",
+    );
+    const waited = await fetch(`${url}/v1/sandboxes/${hostSandbox}/processes/${started.id}/wait-for-port`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ port: PROXY_PORT, timeoutMs: 20_000 }),
+    });
+    if (waited.status !== 200) throw new Error(`wait-for-port: HTTP ${waited.status} ${await waited.text()}`);
+    await baseline.writeFile(baselineSandbox, { abs: "/workspace/app.mjs", rel: "app.mjs" }, new Blob([app]).stream(), 1 << 30);
+    const baselineApp = await baseline.startProcess(baselineSandbox, { processId: "bench-app", name: null, argv: ["node", "/workspace/app.mjs", String(PROXY_PORT), "bench"], cwd: "/workspace", env: {} });
+    await baseline.waitForPort(baselineSandbox, baselineApp.id, { port: PROXY_PORT, timeoutMs: 20_000 }, new AbortController().signal);
+    const address = await baseline.portAddress(baselineSandbox, PROXY_PORT);
+    const proxied = `${url}/v1/sandboxes/${hostSandbox}/ports/${PROXY_PORT}`;
+    const direct = `http://${address.host}:${address.port}`;
+    const getSmall = async (base: string) => {
+      const t0 = performance.now();
+      const res = await fetch(`${base}/bytes?n=64`);
+      const body = await res.arrayBuffer();
+      if (res.status !== 200 || body.byteLength !== 64) throw new Error(`proxy GET ${base}: HTTP ${res.status}, ${body.byteLength} bytes`);
+      return performance.now() - t0;
+    };
+    const getStream = async (base: string) =>
+      timed(async () => {
+        const res = await fetch(`${base}/bytes?n=${PROXY_STREAM_BYTES}`);
+        let bytes = 0;
+        for await (const chunk of res.body!) bytes += (chunk as Uint8Array).byteLength;
+        if (bytes !== PROXY_STREAM_BYTES) throw new Error(`proxy stream ${base}: ${bytes} bytes`);
+      });
+    log("proxy: measuring");
+    for (let i = 0; i < WARMUP; i++) (await getSmall(proxied), await getSmall(direct));
+    const proxySmall: number[] = [];
+    const directSmall: number[] = [];
+    for (let i = 0; i < EXEC_N; i++) {
+      proxySmall.push(await getSmall(proxied));
+      directSmall.push(await getSmall(direct));
+    }
+    proxySmall.sort((x, y) => x - y);
+    directSmall.sort((x, y) => x - y);
+    const proxyStream: number[] = [];
+    const directStream: number[] = [];
+    for (let round = 0; round < FILE_REPS; round++) {
+      proxyStream.push(await getStream(proxied));
+      directStream.push(await getStream(direct));
+    }
+
     const rss = await peakRss(host.child.pid!);
 
     // The sandboxes go away properly, so their cgroups (machine-wide, outside the temp dir) go too.
@@ -374,10 +436,26 @@ async function main(): Promise<void> {
       ["GET /health p50", ms(percentile(health, 50)), "", "", `HTTP floor; p99 ${ms(percentile(health, 99))}`],
       ["upload (PUT from disk)", rate(uploadRate), rate(cpRate), ratio(uploadRate / cpRate), `${FILE_MB} MiB, median of ${FILE_REPS}, baseline cp`],
       ["download (GET, discarded)", rate(downloadRate), rate(cpRate), ratio(downloadRate / cpRate), `${FILE_MB} MiB, median of ${FILE_REPS}; size and sha256 ok`],
+      [
+        "proxy GET p50 (64 B)",
+        ms(percentile(proxySmall, 50)),
+        ms(percentile(directSmall, 50)),
+        ratio(percentile(proxySmall, 50) / percentile(directSmall, 50)),
+        `N=${EXEC_N}; p99 ${ms(percentile(proxySmall, 99))} vs ${ms(percentile(directSmall, 99))}; baseline: straight to the sandbox's address`,
+      ],
+      [
+        "proxy GET stream (64 MiB)",
+        rate(mbps(PROXY_STREAM_BYTES, median(proxyStream))),
+        rate(mbps(PROXY_STREAM_BYTES, median(directStream))),
+        ratio(median(directStream) / median(proxyStream)),
+        `median of ${FILE_REPS}; ratio = proxied MB/s / direct MB/s`,
+      ],
       ["host peak RSS (VmHWM)", `${(rss / MiB).toFixed(1)} MiB`, "", "", `after exec phase: ${(rssAfterExec / MiB).toFixed(1)} MiB`],
     ];
     process.stdout.write(`\nSandgate benchmark (node ${process.version}, ${new Date().toISOString()})\n\n${table(rows)}\n\n`);
-    process.stdout.write("ratios: exec = REST time / direct time (lower is better); transfer = Sandgate MB/s / cp MB/s (higher is better)\n");
+    process.stdout.write(
+      "ratios: exec and proxy GET = through Sandgate / direct (lower is better); transfer and proxy stream = Sandgate MB/s / baseline MB/s (higher is better)\n",
+    );
   } catch (err) {
     if (host) log(`host output:\n${host.output()}`);
     throw err;
