@@ -380,8 +380,8 @@ async function main(): Promise<void> {
     const baselineApp = await baseline.startProcess(baselineSandbox, { processId: "bench-app", name: null, argv: ["node", "/workspace/app.mjs", String(PROXY_PORT), "bench"], cwd: "/workspace", env: {} });
     await baseline.waitForPort(baselineSandbox, baselineApp.id, { port: PROXY_PORT, timeoutMs: 20_000 }, new AbortController().signal);
     const address = await baseline.portAddress(baselineSandbox, PROXY_PORT);
-    const proxied = `${url}/v1/sandboxes/${hostSandbox}/ports/${PROXY_PORT}`;
-    const direct = `http://${address.host}:${address.port}`;
+    const proxiedUrl = `${url}/v1/sandboxes/${hostSandbox}/ports/${PROXY_PORT}`;
+    const directUrl = `http://${address.host}:${address.port}`;
     const getSmall = async (base: string) => {
       const t0 = performance.now();
       const res = await fetch(`${base}/bytes?n=64`);
@@ -397,20 +397,20 @@ async function main(): Promise<void> {
         if (bytes !== PROXY_STREAM_BYTES) throw new Error(`proxy stream ${base}: ${bytes} bytes`);
       });
     log("proxy: measuring");
-    for (let i = 0; i < WARMUP; i++) (await getSmall(proxied), await getSmall(direct));
+    for (let i = 0; i < WARMUP; i++) (await getSmall(proxiedUrl), await getSmall(directUrl));
     const proxySmall: number[] = [];
     const directSmall: number[] = [];
     for (let i = 0; i < EXEC_N; i++) {
-      proxySmall.push(await getSmall(proxied));
-      directSmall.push(await getSmall(direct));
+      proxySmall.push(await getSmall(proxiedUrl));
+      directSmall.push(await getSmall(directUrl));
     }
     proxySmall.sort((x, y) => x - y);
     directSmall.sort((x, y) => x - y);
     const proxyStream: number[] = [];
     const directStream: number[] = [];
     for (let round = 0; round < FILE_REPS; round++) {
-      proxyStream.push(await getStream(proxied));
-      directStream.push(await getStream(direct));
+      proxyStream.push(await getStream(proxiedUrl));
+      directStream.push(await getStream(directUrl));
     }
 
     const rss = await peakRss(host.child.pid!);
