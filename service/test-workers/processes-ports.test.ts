@@ -7,6 +7,7 @@ import { exports as workerExports } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkAppBytes, patternBody } from "../test/backend-contract.ts";
 import portApp from "../test/fixtures/port-app.mjs?raw";
+import { type SseEvent, readEvents } from "../test/sse.ts";
 import { WORKER_TOKEN } from "./constants.ts";
 
 const worker = workerExports as unknown as { default: Fetcher };
@@ -17,37 +18,6 @@ async function json<T = any>(method: string, path: string, body?: unknown): Prom
   const res = await call(path, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }) });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-interface SseEvent {
-  event: string;
-  data: any;
-}
-
-/** Reads server-sent events until the stream ends or `stop` says so (then the connection is dropped). */
-async function readEvents(res: Response, stop: (e: SseEvent) => boolean = () => false): Promise<SseEvent[]> {
-  const events: SseEvent[] = [];
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return events;
-    buffer += value;
-    let end: number;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (!event || !data) continue;
-      const e = { event, data: JSON.parse(data) };
-      events.push(e);
-      if (stop(e)) {
-        await reader.cancel();
-        return events;
-      }
-    }
-  }
 }
 
 async function until<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {

@@ -3,7 +3,7 @@ import { newHttpBatchRpcSession } from "capnweb";
 import type { SandgateRpc } from "../src/surfaces/rpc.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { operations } from "../src/core/operations.ts";
-import { type TestHost, startHost, tempDir } from "./host.ts";
+import { type TestHost, badCredentials, startHost, tempDir } from "./host.ts";
 
 const TOKEN = "s3cret-token-value-that-must-not-leak";
 let host: TestHost;
@@ -25,16 +25,7 @@ describe("auth", () => {
     expect(protectedRoutes.length).toBe(Object.keys(operations).length - 1);
   });
 
-  const bad: [string, Record<string, string>][] = [
-    ["no token", {}],
-    ["wrong bearer", { authorization: "Bearer nope" }],
-    ["empty bearer", { authorization: "Bearer " }],
-    ["malformed authorization", { authorization: TOKEN }],
-    ["basic scheme", { authorization: `Basic ${TOKEN}` }],
-    ["wrong header token", { "x-sandgate-token": "nope" }],
-    ["empty header token", { "x-sandgate-token": "" }],
-    ["token prefix", { authorization: `Bearer ${TOKEN.slice(0, -1)}` }],
-  ];
+  const bad = badCredentials(TOKEN);
   for (const [name, headers] of bad) {
     it(`refuses ${name} on every protected route with 401 and no detail`, async () => {
       for (const route of protectedRoutes) {

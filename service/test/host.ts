@@ -131,30 +131,18 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Parses a text/event-stream body into its events. */
-export async function readEvents(res: Response, onEvent?: (e: { event: string; data: any }) => boolean | void) {
-  const events: { event: string; data: any }[] = [];
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    buffer += value;
-    let end: number;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event && data) {
-        const e = { event, data: JSON.parse(data) };
-        events.push(e);
-        if (onEvent?.(e) === true) {
-          await reader.cancel();
-          return events;
-        }
-      }
-    }
-  }
-  return events;
+export { readEvents } from "./sse.ts";
+
+/** Credentials that must all be refused with a bare 401, for a host whose API token is `token`. */
+export function badCredentials(token: string): [string, Record<string, string>][] {
+  return [
+    ["no token", {}],
+    ["wrong bearer", { authorization: "Bearer nope" }],
+    ["empty bearer", { authorization: "Bearer " }],
+    ["malformed authorization", { authorization: token }],
+    ["basic scheme", { authorization: `Basic ${token}` }],
+    ["wrong header token", { "x-sandgate-token": "nope" }],
+    ["empty header token", { "x-sandgate-token": "" }],
+    ["token prefix", { authorization: `Bearer ${token.slice(0, -1)}` }],
+  ];
 }

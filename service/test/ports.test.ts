@@ -10,7 +10,7 @@ import { type IncomingHttpHeaders, request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { rewriteLocation, rewriteSetCookie, splitLinkParam, upstreamHeaders } from "../src/core/proxy.ts";
-import { type TestHost, eventually, startHost } from "./host.ts";
+import { type TestHost, badCredentials, eventually, startHost } from "./host.ts";
 
 const TOKEN = "ports-test-token-that-must-not-reach-a-sandbox";
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -274,14 +274,7 @@ describe("HTTP through the proxy", () => {
 
 describe("auth on the proxy", () => {
   const bad: [string, Record<string, string>][] = [
-    ["no token", {}],
-    ["wrong bearer", { authorization: "Bearer nope" }],
-    ["empty bearer", { authorization: "Bearer " }],
-    ["malformed authorization", { authorization: TOKEN }],
-    ["basic scheme", { authorization: `Basic ${TOKEN}` }],
-    ["wrong header token", { "x-sandgate-token": "nope" }],
-    ["empty header token", { "x-sandgate-token": "" }],
-    ["token prefix", { authorization: `Bearer ${TOKEN.slice(0, -1)}` }],
+    ...badCredentials(TOKEN),
     ["a forged link cookie", { cookie: "sandgate_link_pa_8080=sgl1.e30.AAAA" }],
   ];
   it.each(bad)("refuses %s with 401 and no detail, whatever the path", async (_name, headers) => {

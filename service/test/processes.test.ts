@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProcessLog, ProcessTable } from "../src/backends/local/processes.ts";
 import { SandboxProcess } from "../src/backends/local/process.ts";
 import { type TestHost, eventually, readEvents, startHost, tempDir } from "./host.ts";
+import { takeSseEvents } from "./sse.ts";
 
 let host: TestHost;
 beforeAll(async () => {
@@ -190,14 +191,9 @@ describe("a slow follower", () => {
     // Now it reads on: what it missed was dropped (a gap), the end is there, offsets chain up.
     const events: { event: string; data: any }[] = [];
     for (;;) {
-      let end: number;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && data) events.push({ event, data: JSON.parse(data) });
-      }
+      const taken = takeSseEvents(buffer);
+      events.push(...taken.events);
+      buffer = taken.rest;
       const { done, value } = await reader.read();
       if (done) break;
       buffer += value;
