@@ -3,6 +3,7 @@
  * Composition only: configuration in, a backend, core and the REST app wired together, a server out.
  */
 import { readFileSync, realpathSync } from "node:fs";
+import { type RequestListener, type ServerOptions, createServer } from "node:http";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +16,7 @@ import { createRestApp } from "./surfaces/rest.ts";
 import { swaggerUiDistAssets } from "./surfaces/docs-node.ts";
 import { serveRpcWebSockets } from "./surfaces/rpc-websocket.ts";
 import { MAX_HEADER_BYTES, answerClientErrors } from "./surfaces/node-http.ts";
+import { withNodePortProxy } from "./surfaces/port-proxy-node.ts";
 import { newHttpBatchRpcResponse } from "capnweb";
 import { SandgateError } from "./core/errors.ts";
 
@@ -118,18 +120,25 @@ export async function startNodeHost(config: NodeHostConfig, log: (line: string) 
   }
   const core = new SandgateCore(backend, config.limits, Date.now, config.token);
   const auth = { token: config.token, protectDocs: config.protectDocs };
+  const logInternalError = (err: unknown) => log(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   const app = createRestApp({
     core,
     auth,
     docsAssets: swaggerUiDistAssets(),
-    onInternalError: (err) => log(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+    onInternalError: logInternalError,
     rpc: (request, api) =>
       request.method === "POST"
         ? newHttpBatchRpcResponse(request, api)
         : Promise.resolve(Response.json(new SandgateError("invalid_request", "/rpc takes a POST (HTTP batch) or a WebSocket upgrade").toEnvelope(), { status: 400 })),
   });
+  // The port proxy's HTTP requests are answered at the node:http level, ahead of the REST app (port-proxy-node.ts).
+  const createServerWithPortProxy = ((options: ServerOptions, rest: RequestListener) =>
+    createServer(options, withNodePortProxy(rest, { backend, auth, onInternalError: logInternalError }))) as typeof createServer;
   const server = await new Promise<ServerType>((resolveServer, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port, serverOptions: { maxHeaderSize: MAX_HEADER_BYTES } }, () => resolveServer(s));
+    const s = serve(
+      { fetch: app.fetch, hostname: config.host, port: config.port, serverOptions: { maxHeaderSize: MAX_HEADER_BYTES }, createServer: createServerWithPortProxy },
+      () => resolveServer(s),
+    );
     s.once("error", reject);
   });
   answerClientErrors(server);

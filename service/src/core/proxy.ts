@@ -116,8 +116,19 @@ export function cookieValues(header: string | null | undefined, name: string): s
   return values;
 }
 
+/** The request headers the rules read: web `Headers`, or a view of Node's IncomingMessage headers. */
+export interface HeaderLookup {
+  get(name: string): string | null;
+}
+
+/** An answer the proxy gives itself, without the upstream: always a redirect, with no body. */
+export interface ProxyAnswer {
+  status: number;
+  headers: Record<string, string>;
+}
+
 /** How a request may pass: as it is, or (a port link in the URL) by a redirect that trades the link for a cookie. */
-export type ProxyAccess = { kind: "allowed" } | { kind: "redirect"; response: Response };
+export type ProxyAccess = { kind: "allowed" } | { kind: "redirect"; answer: ProxyAnswer };
 
 const NO_LINK = "invalid or expired port link";
 
@@ -133,7 +144,7 @@ const NO_LINK = "invalid or expired port link";
  */
 export async function authorizeProxy(
   auth: AuthConfig,
-  request: { method: string; url: URL; headers: Headers },
+  request: { method: string; url: URL; headers: HeaderLookup },
   path: ProxyPath,
   options: { upgrade: boolean },
 ): Promise<ProxyAccess> {
@@ -154,7 +165,7 @@ export async function authorizeProxy(
     const secure = request.url.protocol === "https:" ? "; Secure" : "";
     return {
       kind: "redirect",
-      response: new Response(null, {
+      answer: {
         status: request.method === "GET" || request.method === "HEAD" ? 302 : 303,
         headers: {
           location: `${prefix}${path.rest ?? "/"}${search}`,
@@ -162,7 +173,7 @@ export async function authorizeProxy(
           "cache-control": "no-store",
           "referrer-policy": "no-referrer",
         },
-      }),
+      },
     };
   }
   if (port !== undefined) {
@@ -187,7 +198,7 @@ async function verifiedLinkExpiry(apiToken: string, link: string, sandboxId: str
 }
 
 /** Whether a request asks to become a WebSocket. */
-export function isWebSocketUpgrade(headers: Headers): boolean {
+export function isWebSocketUpgrade(headers: HeaderLookup): boolean {
   return (headers.get("upgrade") ?? "").toLowerCase() === "websocket" && /(^|,)\s*upgrade\s*(,|$)/i.test(headers.get("connection") ?? "");
 }
 
@@ -347,6 +358,41 @@ export function rewriteSetCookie(value: string, target: ProxyTarget): string | u
 /** Statuses whose responses have no body (the Response constructor refuses one). */
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
+/** Whether the client's answer to `method` with `status` has no body (the upstream's, if any, is dropped). */
+export function isBodylessAnswer(method: string, status: number): boolean {
+  return NULL_BODY.has(status) || method === "HEAD";
+}
+
+/** What to do with a request under the proxy: answer it here (a redirect), or forward it to the sandbox. */
+export type ProxyPlan =
+  | { kind: "answer"; answer: ProxyAnswer }
+  | {
+      kind: "forward";
+      target: ProxyTarget;
+      /** The upstream's request target: the path after the port and the query without the link parameter. */
+      upstreamPath: string;
+      upgrade: boolean;
+    };
+
+/**
+ * The decisions the proxy makes about one request before the upstream sees it, whatever carries it
+ * (the web Request below, or the Node host's IncomingMessage in surfaces/port-proxy-node.ts):
+ * authorization (maybe a redirect that trades a port link for its cookie), the sandbox and port
+ * validated, `/ports/8080` redirected to `/ports/8080/`, and the upstream's path.
+ */
+export async function planProxyRequest(auth: AuthConfig, request: { method: string; url: URL; headers: HeaderLookup }, path: ProxyPath): Promise<ProxyPlan> {
+  const upgrade = isWebSocketUpgrade(request.headers);
+  const access = await authorizeProxy(auth, request, path, { upgrade });
+  if (access.kind === "redirect") return { kind: "answer", answer: access.answer };
+  const target = proxyTarget(path);
+  const { search } = splitLinkParam(request.url.search);
+  if (path.rest === undefined) {
+    // Relative links of the app's pages resolve against the directory: `/ports/8080` must be `/ports/8080/`.
+    return { kind: "answer", answer: { status: 308, headers: { location: `${target.prefix}/${search}` } } };
+  }
+  return { kind: "forward", target, upstreamPath: `${path.rest}${search}`, upgrade };
+}
+
 export interface ProxyOptions {
   backend: Backend;
   auth: AuthConfig;
@@ -364,25 +410,20 @@ export interface ProxyOptions {
  * authorizes it, then forwards it through `backend.fetchPort` as a request to
  * `http://localhost:{port}{path}{query}` with the proxy's headers, body streamed, and rewrites the
  * answer. Redirects from the upstream are passed on (rewritten), never followed. WebSocket upgrades
- * go the same way (a backend that can answers 101 with the socket: Workers).
+ * go the same way (a backend that can answers 101 with the socket: Workers). This is the web-standard
+ * path (the Worker); the Node host takes the same decisions over node:http (surfaces/port-proxy-node.ts).
  */
 export async function proxyPortRequest(request: Request, options: ProxyOptions): Promise<Response | undefined> {
   const url = new URL(request.url);
   const path = matchProxyPath(url.pathname);
   if (!path) return undefined;
-  const upgrade = isWebSocketUpgrade(request.headers);
-  const access = await authorizeProxy(options.auth, { method: request.method, url, headers: request.headers }, path, { upgrade });
-  if (access.kind === "redirect") return access.response;
-  const target = proxyTarget(path);
-  const { search } = splitLinkParam(url.search);
-  if (path.rest === undefined) {
-    // Relative links of the app's pages resolve against the directory: `/ports/8080` must be `/ports/8080/`.
-    return new Response(null, { status: 308, headers: { location: `${target.prefix}/${search}` } });
-  }
-  const origin: ProxyOrigin = { url, clientAddress: options.clientAddress };
   const method = request.method;
+  const plan = await planProxyRequest(options.auth, { method, url, headers: request.headers }, path);
+  if (plan.kind === "answer") return new Response(null, plan.answer);
+  const { target, upgrade } = plan;
+  const origin: ProxyOrigin = { url, clientAddress: options.clientAddress };
   const body = method === "GET" || method === "HEAD" ? null : options.body ? options.body() : request.body;
-  const upstream = new Request(`http://${upstreamHost(target.port)}${path.rest}${search}`, {
+  const upstream = new Request(`http://${upstreamHost(target.port)}${plan.upstreamPath}`, {
     method,
     headers: upstreamHeaders(request.headers, target, origin, { upgrade }),
     body,
@@ -392,7 +433,7 @@ export async function proxyPortRequest(request: Request, options: ProxyOptions):
   } as RequestInit);
   const response = await options.backend.fetchPort(target.sandboxId, target.port, upstream);
   if (response.status === 101) return response; // a WebSocket (Workers): its headers went out with the handshake
-  const bodyless = NULL_BODY.has(response.status) || method === "HEAD";
+  const bodyless = isBodylessAnswer(method, response.status);
   if (bodyless) await response.body?.cancel().catch(() => {});
   return new Response(bodyless ? null : response.body, {
     status: response.status,

@@ -48,3 +48,13 @@ function describe(err: NodeJS.ErrnoException): [number, SandgateError] {
     }
   }
 }
+
+/** Node's raw header list (name, value, name, value...) as web Headers, repeated headers joined as fetch joins them. */
+export function headersFromRaw(raw: readonly string[]): Headers {
+  const headers = new Headers();
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    // HTTP/2 pseudo-headers (":path") are not headers.
+    if (raw[i]!.charCodeAt(0) !== 58) headers.append(raw[i]!, raw[i + 1]!);
+  }
+  return headers;
+}

@@ -20,6 +20,7 @@ import {
   splitLinkParam,
   upstreamHeaders,
 } from "../core/proxy.ts";
+import { headersFromRaw } from "./node-http.ts";
 
 /** How long the upstream may take to accept the connection. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -145,10 +146,7 @@ function requestUrl(request: IncomingMessage): URL {
 }
 
 function headersOf(response: IncomingMessage): Headers {
-  const headers = new Headers();
-  const raw = response.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
-  return headers;
+  return headersFromRaw(response.rawHeaders);
 }
 
 /** An error as the JSON envelope, written over the raw socket, which is then closed. */

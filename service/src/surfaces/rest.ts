@@ -70,9 +70,8 @@ export function createRestApp({ core, auth, onInternalError, rpc, docsAssets }: 
     // A request whose client went away (an upload cut off, a connection reset) failed on the client's
     // side: nobody reads the answer, and it is not the host's error to log.
     if (clientGone(c)) return c.json(new SandgateError("invalid_request", "the client closed the connection").toEnvelope(), 400);
-    const error = fromHttpError(err) ?? toSandgateError(err);
-    if (!(err instanceof SandgateError) && error.code === "internal") onInternalError?.(err);
-    return c.json(error.toEnvelope(), httpStatusOf[error.code] as ContentfulStatusCode);
+    const { status, envelope } = errorAnswer(err, onInternalError);
+    return c.json(envelope, status as ContentfulStatusCode);
   });
   app.notFound((c) => c.json(new SandgateError("not_found", `no route for ${c.req.method} ${c.req.path}`).toEnvelope(), 404));
 
@@ -291,6 +290,17 @@ function streamEvents(c: Context, events: AsyncIterable<{ type: string }>): Resp
       clearInterval(heartbeat);
     }
   });
+}
+
+/**
+ * What an error that ends a request answers: its status and the error envelope. Errors that are not
+ * Sandgate's own become `internal` and go to the host's log. Shared by the REST app and the Node
+ * host's port proxy (port-proxy-node.ts), so both answer alike.
+ */
+export function errorAnswer(err: unknown, onInternalError?: (err: unknown) => void): { status: number; envelope: ReturnType<SandgateError["toEnvelope"]> } {
+  const error = fromHttpError(err) ?? toSandgateError(err);
+  if (!(err instanceof SandgateError) && error.code === "internal") onInternalError?.(err);
+  return { status: httpStatusOf[error.code], envelope: error.toEnvelope() };
 }
 
 function fromHttpError(err: unknown): SandgateError | undefined {
