@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -391,6 +391,9 @@ describe("restarts", () => {
       await eventually(async () => (await first.json("GET", `${base("crash")}/${done}`)).body.status === "exited");
       expect((await first.json("POST", `${base("crash")}/${running}/wait-for-log`, { pattern: "before-crash" })).status).toBe(200);
       expect(withArg("987671")).toHaveLength(1);
+      // Output reaches the disk a moment after the API has it; a SIGKILL loses only that moment's worth.
+      const logFile = join(realpathSync(dataDir), "sandboxes", "crash", "processes", `${running}.log`);
+      await eventually(() => existsSync(logFile) && readFileSync(logFile, "utf8").includes("before-crash"), 5000);
       await first.stop("SIGKILL");
       await eventually(() => withArg("987671").length === 0, 5000);
 
