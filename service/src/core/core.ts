@@ -259,8 +259,9 @@ export class SandgateCore {
   }
 
   async getProcessLogs({ id, processId, offset, limitBytes }: ProcessRef & { offset?: number; limitBytes?: number }): Promise<ProcessLogs> {
-    const slice = await this.backend.readProcessLogs(id, processId, offset, limitBytes ?? this.limits.defaultLogBytes);
+    // The status first: once it says ended, the slice read after it holds all the output there is.
     const info = await this.backend.getProcess(id, processId);
+    const slice = await this.backend.readProcessLogs(id, processId, offset, limitBytes ?? this.limits.defaultLogBytes);
     const joined = (stream: "stdout" | "stderr") =>
       slice.chunks
         .filter((c) => c.stream === stream)

@@ -2,6 +2,7 @@
  * What Node's HTTP server answers itself, before any route runs: requests it cannot parse or whose
  * headers pass its limit. By default Node writes a bare status line; here it is the error envelope.
  */
+import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { SandgateError, httpStatusOf } from "../core/errors.ts";
 
@@ -20,18 +21,25 @@ export function answerClientErrors(server: { on(event: "clientError", listener: 
       return;
     }
     const [status, error] = describe(err);
-    const body = JSON.stringify(error.toEnvelope());
-    socket.end(
-      `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\n` +
-        "Content-Type: application/json\r\n" +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-        "Connection: close\r\n\r\n" +
-        body,
-    );
+    endWithError(socket, error, status);
   });
 }
 
-const REASONS: Record<number, string> = { 400: "Bad Request", 408: "Request Timeout", 413: "Payload Too Large", 431: "Request Header Fields Too Large" };
+/**
+ * Writes `error` as a whole HTTP/1.1 answer (the envelope, its status) on a raw socket and closes it:
+ * for what is answered before or outside the HTTP server's own responses (parse errors, upgrades).
+ */
+export function endWithError(socket: Duplex, error: SandgateError, status = httpStatusOf[error.code]): void {
+  if (socket.destroyed || !socket.writable) return void socket.destroy();
+  const body = JSON.stringify(error.toEnvelope());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\n` +
+      "Content-Type: application/json\r\n" +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      "Connection: close\r\n\r\n" +
+      body,
+  );
+}
 
 function describe(err: NodeJS.ErrnoException): [number, SandgateError] {
   switch (err.code) {

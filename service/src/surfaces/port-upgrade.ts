@@ -10,7 +10,8 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { AuthConfig } from "../core/auth.ts";
 import type { Backend } from "../core/backend.ts";
-import { SandgateError, httpStatusOf, toSandgateError } from "../core/errors.ts";
+import { SandgateError, toSandgateError } from "../core/errors.ts";
+import { portFailure } from "../backends/local/port-forward.ts";
 import {
   type ProxyOrigin,
   type ProxyPath,
@@ -20,7 +21,7 @@ import {
   splitLinkParam,
   upstreamHeaders,
 } from "../core/proxy.ts";
-import { headersFromRaw } from "./node-http.ts";
+import { endWithError, headersFromRaw } from "./node-http.ts";
 
 /** How long the upstream may take to accept the connection. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -47,7 +48,7 @@ export async function proxyUpgrade(request: IncomingMessage, socket: Duplex, hea
     const forwarded = upstreamHeaders(headers, target, origin, { upgrade: true });
     await pipeUpgrade(request, socket, head, address, `${path.rest ?? "/"}${splitLinkParam(url.search).search}`, forwarded, target, origin, onEarlyError);
   } catch (err) {
-    answer(socket, toSandgateError(err));
+    endWithError(socket, toSandgateError(err));
   }
 }
 
@@ -79,11 +80,7 @@ function pipeUpgrade(
     });
     upstreamRequest.on("error", (err: NodeJS.ErrnoException) => {
       clearTimeout(connectTimer);
-      reject(
-        err.code === "ECONNREFUSED"
-          ? new SandgateError("upstream_unavailable", `nothing is listening on port ${target.port} in sandbox ${target.sandboxId}`)
-          : new SandgateError("upstream_unavailable", `port ${target.port} in sandbox ${target.sandboxId} failed: ${err.code ?? err.message}`),
-      );
+      reject(portFailure(err, target));
     });
 
     upstreamRequest.on("upgrade", (response: IncomingMessage, upstream: Socket, upstreamHead: Buffer) => {
@@ -94,11 +91,8 @@ function pipeUpgrade(
         upstream.destroy();
         return resolve();
       }
-      const lines = [`HTTP/1.1 101 ${response.statusMessage || "Switching Protocols"}`];
       const rewritten = downstreamHeaders(headersOf(response), target, origin, { switching: true });
-      for (const [name, value] of rewritten) if (name !== "set-cookie") lines.push(`${name}: ${value}`);
-      for (const cookie of rewritten.getSetCookie()) lines.push(`set-cookie: ${cookie}`);
-      socket.write(`${lines.join("\r\n")}\r\n\r\n`);
+      socket.write(responseHead(101, response.statusMessage || "Switching Protocols", rewritten));
       if (upstreamHead.length > 0) socket.write(upstreamHead);
       if (head.length > 0) upstream.write(head);
       // Whichever side ends or fails first takes the other with it.
@@ -124,10 +118,7 @@ function pipeUpgrade(
       const rewritten = downstreamHeaders(headersOf(response), target, origin, { switching: false });
       rewritten.delete("content-length");
       rewritten.set("connection", "close");
-      const lines = [`HTTP/1.1 ${status} ${response.statusMessage || STATUS_CODES[status] || ""}`];
-      for (const [name, value] of rewritten) if (name !== "set-cookie") lines.push(`${name}: ${value}`);
-      for (const cookie of rewritten.getSetCookie()) lines.push(`set-cookie: ${cookie}`);
-      socket.write(`${lines.join("\r\n")}\r\n\r\n`);
+      socket.write(responseHead(status, response.statusMessage || STATUS_CODES[status] || "", rewritten));
       response.pipe(socket);
       response.on("error", () => socket.destroy());
       resolve();
@@ -149,12 +140,10 @@ function headersOf(response: IncomingMessage): Headers {
   return headersFromRaw(response.rawHeaders);
 }
 
-/** An error as the JSON envelope, written over the raw socket, which is then closed. */
-function answer(socket: Duplex, error: SandgateError): void {
-  if (socket.destroyed || !socket.writable) return void socket.destroy();
-  const status = httpStatusOf[error.code];
-  const body = JSON.stringify(error.toEnvelope());
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
+/** An HTTP/1.1 status line and headers, as written on a raw socket (Set-Cookie one line each). */
+function responseHead(status: number, message: string, headers: Headers): string {
+  const lines = [`HTTP/1.1 ${status} ${message}`];
+  for (const [name, value] of headers) if (name !== "set-cookie") lines.push(`${name}: ${value}`);
+  for (const cookie of headers.getSetCookie()) lines.push(`set-cookie: ${cookie}`);
+  return `${lines.join("\r\n")}\r\n\r\n`;
 }

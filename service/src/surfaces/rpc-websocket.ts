@@ -8,6 +8,8 @@ import type { SandgateCore } from "../core/core.ts";
 import { SandgateApi } from "./rpc.ts";
 import { matchProxyPath } from "../core/proxy.ts";
 import { proxyUpgrade } from "./port-upgrade.ts";
+import { SandgateError } from "../core/errors.ts";
+import { endWithError } from "./node-http.ts";
 
 interface UpgradeServer {
   on(event: "upgrade", listener: (request: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown;
@@ -21,12 +23,12 @@ export function serveRpcWebSockets(server: UpgradeServer, core: SandgateCore, au
       // Upgrades under /v1/sandboxes/{id}/ports/{port}/ go to the sandbox (port-upgrade.ts).
       const proxied = matchProxyPath(path);
       if (proxied) return proxyUpgrade(request, socket, head, proxied, core.backend, auth);
-      if (path !== "/rpc") return refuse(socket, 404, { code: "not_found", message: `no WebSocket endpoint at ${path}` });
+      if (path !== "/rpc") return endWithError(socket, new SandgateError("not_found", `no WebSocket endpoint at ${path}`));
       let principal: Principal;
       try {
         principal = await authenticate(auth, presentedToken((name) => headerOf(request, name)));
       } catch {
-        return refuse(socket, 401, { code: "unauthorized", message: "missing or invalid token" });
+        return endWithError(socket, new SandgateError("unauthorized", "missing or invalid token"));
       }
       wss.handleUpgrade(request, socket, head, (ws) => {
         // `ws` implements the EventTarget-style WebSocket API that Cap'n Web's transport uses.
@@ -40,11 +42,3 @@ function headerOf(request: IncomingMessage, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
-
-function refuse(socket: Duplex, status: number, error: { code: string; message: string }): void {
-  const body = JSON.stringify({ error });
-  socket.end(
-    `HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : "Not Found"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
-}
-

@@ -36,6 +36,13 @@ const IDLE_CONNECTION_MS = 2_000;
 const pooledConnections = new Agent({ keepAlive: true, timeout: IDLE_CONNECTION_MS });
 const RESENDABLE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
+/** A connection to a sandbox's port that failed before any answer, as the error callers get. */
+export function portFailure(err: NodeJS.ErrnoException, target: { sandboxId: string; port: number }): SandgateError {
+  return err.code === "ECONNREFUSED"
+    ? new SandgateError("upstream_unavailable", `nothing is listening on port ${target.port} in sandbox ${target.sandboxId}`, { port: target.port })
+    : new SandgateError("upstream_unavailable", `port ${target.port} in sandbox ${target.sandboxId} failed: ${err.code ?? err.message}`, { port: target.port });
+}
+
 /** A request to a sandbox's port, as node:http sends it. */
 export interface PortRequest {
   method: string;
@@ -94,11 +101,7 @@ export function requestPort(address: PortAddress, request: PortRequest, target: 
         // A pooled connection the app closed while it sat idle: nothing reached the app, send it again on a new one.
         if (sent.reusedSocket && (err.code === "ECONNRESET" || err.code === "EPIPE")) return send(false);
         done();
-        reject(
-          err.code === "ECONNREFUSED"
-            ? new SandgateError("upstream_unavailable", `nothing is listening on port ${target.port} in sandbox ${target.sandboxId}`, { port: target.port })
-            : new SandgateError("upstream_unavailable", `port ${target.port} in sandbox ${target.sandboxId} failed: ${err.code ?? err.message}`, { port: target.port }),
-        );
+        reject(portFailure(err, target));
       });
       sent.on("response", (incoming: IncomingMessage) => {
         clearTimeout(connectTimer);
