@@ -124,7 +124,11 @@ describe("SIGKILL mid-write and mid-exec, then restart", () => {
       await first.stop("SIGKILL");
       await Promise.all([...uploads, ...execs]);
       // Nothing the killed host started survives it (bwrap --die-with-parent, the prefork shell's stdin closes).
-      await eventually(() => running.every((p) => !existsSync(`/proc/${p}`)) && processesMentioning(dataDir).length === 0 && processesMentioning(marker).length === 0, 10_000);
+      const survivors = () => [...new Set([...running.filter((p) => existsSync(`/proc/${p}`)), ...processesMentioning(dataDir), ...processesMentioning(marker)])];
+      await eventually(() => survivors().length === 0, 10_000).catch((err: Error) => {
+        // Say which, so a failure here can be diagnosed from the CI log alone.
+        throw new Error(`${err.message}: still running after the host's SIGKILL: ${JSON.stringify(survivors().map((p) => `${p}: ${cmdline(p).slice(0, 300)}`))}`);
+      });
 
       await sleep(2200); // "short" expires while the host is down
       second = await startHost({ dataDir });
