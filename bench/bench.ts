@@ -2,10 +2,9 @@
  * Sandgate benchmark: every figure is set against a baseline measured in the same run, on the same
  * machine, so the ratios mean something where the absolute numbers do not.
  *
- *   exec      POST /v1/sandboxes/{id}/exec {"argv":["/bin/true"]}  vs  spawning the very bwrap command
- *             line the LocalBackend would spawn (LocalBackend.commandFor), straight from this process.
- *             The host forks that command line's wrapper shell ahead of each command and hands it the
- *             same program as a script (backends/local/prefork.ts); the baseline spawns it cold.
+ *   exec      POST /v1/sandboxes/{id}/exec {"argv":["/bin/true"]}  vs  spawning /bin/true straight
+ *             from this process (the physical floor: the host starts it inside the sandbox's
+ *             long-lived environment, through its agent).
  *   upload    PUT  .../files/content streamed from disk             vs  `cp` of the same file
  *   download  GET  .../files/content streamed and discarded         vs  `cp` of the same file
  *   proxy     GET through /v1/sandboxes/{id}/ports/8080/... (small answers: p50 round trip; 64 MiB:
@@ -32,7 +31,10 @@ import { join } from "node:path";
 import { Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { LocalBackend } from "../service/src/backends/local/index.ts";
-import type { Launch } from "../service/src/backends/local/process.ts";
+/** A command spawned straight from this process (the exec baseline). */
+interface Launch {
+  command: { file: string; args: string[]; env: Record<string, string> };
+}
 import { type Host, startHost, stopHost } from "./host.ts";
 
 const EXEC_TARGET_P50 = 1.15;
@@ -291,7 +293,9 @@ async function main(): Promise<void> {
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(now + 3600_000).toISOString(),
     });
-    const launch = await baseline.commandFor(baselineSandbox, ["/bin/true"]);
+    // Every command of a sandbox now starts inside its long-lived environment: the floor to compare
+    // with is a direct spawn of the same program from this process.
+    const launch: Launch = { command: { file: "/bin/true", args: [], env: {} } };
 
     // ---- exec round trip: interleaved, so drift on the machine hits both sides alike
     log("exec: warming up");

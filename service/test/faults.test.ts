@@ -7,7 +7,7 @@ import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestHost, descendants, eventually, readEvents, removeDir, startHost, tempDir } from "./host.ts";
+import { type TestHost, descendants, eventually, readEvents, removeDir, startHost, tempDir, workspaceOnHost } from "./host.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -118,7 +118,7 @@ describe("SIGKILL mid-write and mid-exec, then restart", () => {
       ];
       await eventually(() => sent > 8 * 1024 * 1024 && workers(first.pid).length >= 3, 15_000);
       const running = workers(first.pid);
-      const uploadTemps = readdirSync(join(dataDir, "sandboxes", "victim", "workspace")).filter((n) => n.startsWith(".sandgate-upload-"));
+      const uploadTemps = readdirSync(workspaceOnHost(dataDir, "victim")).filter((n) => n.startsWith(".sandgate-upload-"));
       expect(uploadTemps.length).toBeGreaterThan(0); // the uploads really are mid-way
 
       await first.stop("SIGKILL");

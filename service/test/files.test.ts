@@ -8,7 +8,7 @@ import { createReadStream, existsSync, lstatSync, mkdirSync, readFileSync, readd
 import { join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestHost, eventually, removeDir, startHost } from "./host.ts";
+import { type TestHost, eventually, removeDir, startHost, workspaceOnHost } from "./host.ts";
 
 const UPLOAD_PREFIX = ".sandgate-upload-";
 const enc = encodeURIComponent;
@@ -24,7 +24,7 @@ async function newSandbox(host: TestHost): Promise<string> {
 
 /** The host directory bound at /workspace for sandbox `id`. */
 function hostWorkspace(host: TestHost, id: string): string {
-  return join(realpathSync(host.dataDir), "sandboxes", id, "workspace");
+  return workspaceOnHost(host.dataDir, id);
 }
 
 async function sh(host: TestHost, id: string, command: string): Promise<string> {

@@ -1,6 +1,6 @@
 /** Starts real Node hosts (a child process each, real bubblewrap sandboxes) for the tests. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -97,13 +97,20 @@ function hostHandle(child: ChildProcess, url: string, dataDir: string, token: st
 }
 
 /** Pids of every live descendant of `pid` (walks /proc), leaving out tsx's esbuild service. */
+/**
+ * The processes `pid` started that are still alive: commands and what they started. The sandboxes'
+ * environments themselves (bubblewrap and the agent inside, which live as long as their sandbox)
+ * are not counted, but whatever runs below them is.
+ */
 export function descendants(pid: number): number[] {
   const children = new Map<number, number[]>();
+  const environment = new Set<number>();
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, "utf8");
       if (stat.includes("(esbuild)")) continue;
+      if (stat.includes("(bwrap)") || stat.includes("(agent)") || stat.includes("(sandgate-agent)")) environment.add(Number(name));
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
       const list = children.get(ppid) ?? [];
       list.push(Number(name));
@@ -115,7 +122,7 @@ export function descendants(pid: number): number[] {
   const out: number[] = [];
   const todo = [pid];
   while (todo.length) for (const c of children.get(todo.pop()!) ?? []) (out.push(c), todo.push(c));
-  return out;
+  return out.filter((p) => !environment.has(p));
 }
 
 export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
@@ -145,4 +152,13 @@ export function badCredentials(token: string): [string, Record<string, string>][
     ["empty header token", { "x-sandgate-token": "" }],
     ["token prefix", { authorization: `Bearer ${token.slice(0, -1)}` }],
   ];
+}
+
+/**
+ * The host directory that is /workspace for sandbox `id`: on its own disk (`disk/workspace`, mounted
+ * while its environment runs) where the host gives sandboxes disk quotas, else `workspace`.
+ */
+export function workspaceOnHost(dataDir: string, id: string): string {
+  const dir = join(realpathSync(dataDir), "sandboxes", id);
+  return existsSync(join(dir, "workspace")) ? join(dir, "workspace") : join(dir, "disk", "workspace");
 }

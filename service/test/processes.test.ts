@@ -3,7 +3,10 @@ import { join } from "node:path";
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProcessLog, ProcessTable } from "../src/backends/local/processes.ts";
-import { SandboxProcess } from "../src/backends/local/process.ts";
+import { spawn } from "node:child_process";
+import { AgentConnection } from "../src/backends/local/agent.ts";
+import { agentBinary } from "../src/backends/local/agent-binary.ts";
+import { SandboxCommand } from "../src/backends/local/process.ts";
 import { type TestHost, eventually, readEvents, startHost, tempDir } from "./host.ts";
 import { takeSseEvents } from "./sse.ts";
 
@@ -491,11 +494,20 @@ describe("ProcessLog", () => {
 describe("ProcessTable (unisolated, small limits)", () => {
   const limits = { logBytes: 4096, maxRunning: 2, maxRecords: 3, endedLogMemoryBytes: 0, killGraceMs: 1000 };
   const spec = (processId: string) => ({ processId, name: null, argv: ["sh"], cwd: "/", env: {} });
-  const run = (script: string) => new SandboxProcess({ command: { file: "/bin/sh", args: ["-c", script], env: { PATH: "/usr/bin:/bin" } } });
+  // Commands run by an agent without isolation, over the test's own directory.
+  let agent: AgentConnection;
+  beforeAll(async () => {
+    const binary = await agentBinary(tempDir(), () => {});
+    const child = spawn(binary, ["--unconfined", `--workspace=${tempDir()}`], { stdio: ["pipe", "pipe", "inherit"] });
+    agent = new AgentConnection(child);
+    await agent.ready;
+    return () => void child.kill("SIGKILL");
+  });
+  const run = (script: string) => new SandboxCommand(agent, { argv: ["/bin/sh", "-c", script], cwd: "/workspace", env: { PATH: "/usr/bin:/bin" } });
 
   it("rotates the log on disk, reads an evicted log back, and reports lost processes of a previous run", async () => {
     const dir = tempDir();
-    const table = new ProcessTable("unit", dir, false, limits);
+    const table = new ProcessTable("unit", dir, limits);
     await table.ensureDir();
     await table.add(spec("p1"), run('i=0; while [ $i -lt 1000 ]; do echo "line $i"; i=$((i+1)); done'));
     const expected = Array.from({ length: 1000 }, (_, i) => `line ${i}\n`).join("");
@@ -522,7 +534,7 @@ describe("ProcessTable (unisolated, small limits)", () => {
     await eventually(() => withArg("987691").length === 1 && withArg("987693").length === 1);
 
     // Another table over the same directory, as after a crash: the running ones are lost.
-    const after = new ProcessTable("unit", dir, false, limits);
+    const after = new ProcessTable("unit", dir, limits);
     await after.load(new Date("2030-01-01T00:00:00Z"));
     expect(after.list().map((p) => [p.id, p.status])).toEqual([
       ["p1", "exited"],

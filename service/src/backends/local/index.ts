@@ -1,15 +1,17 @@
-import { mkdir, realpath, rm, stat } from "node:fs/promises";
+import { chmod, mkdir, readFile, realpath, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Backend, ExecSpec, SandboxPatch, SandboxQuery, SandboxRecord } from "../../core/backend.ts";
 import { SandgateError, errors } from "../../core/errors.ts";
 import { WORKSPACE, type WorkspacePath } from "../../core/paths.ts";
 import type { ExecEvent, ExecResult } from "../../schemas/exec.ts";
 import type { SandboxInfo } from "../../schemas/sandboxes.ts";
+import { agentBinary } from "./agent-binary.ts";
 import { Cgroups } from "./cgroups.ts";
-import { WorkspaceFiles } from "./files.ts";
-import { Isolation, type IsolationMode, type ResourceLimits, bubblewrapPath, defaultResourceLimits } from "./isolation.ts";
-import { Prefork } from "./prefork.ts";
-import { type Launch, type Preforked, SandboxProcess } from "./process.ts";
+import { SandboxStorage } from "./disk.ts";
+import { Environment } from "./environment.ts";
+import { SandboxFiles } from "./files.ts";
+import { type Identity, Isolation, type IsolationMode, type ResourceLimits, bubblewrapPath, defaultResourceLimits } from "./isolation.ts";
+import { SandboxCommand } from "./process.ts";
 import { Registry } from "./registry.ts";
 import { forwardToPort } from "./port-forward.ts";
 import { type SandboxNetworks, openNetworks } from "./network.ts";
@@ -24,6 +26,10 @@ export interface LocalBackendOptions {
   /** How often expired sandboxes are looked for. */
   reapIntervalMs?: number;
   log?: (message: string) => void;
+  /** Each sandbox's disk quota in bytes (root hosts with loop devices; see disk.ts). Default 10 GiB. */
+  diskBytes?: number;
+  /** An environment with nothing running in it for this long is stopped (and started again on next use). Default 10 minutes. */
+  idleStopMs?: number;
   /**
    * Sandbox networks (network.ts): `namespaces`, one network namespace per sandbox (needs root, ip,
    * nft, nsenter); `shared`, the host's network for `egress` sandboxes; `auto` (default), namespaces
@@ -40,35 +46,43 @@ const BASE_ENV: Record<string, string> = {
   LANG: "C.UTF-8",
 };
 
+/** Host uids of sandboxes start here (root hosts): far from any user, system or container range. */
+const UID_BASE = 1_900_000_000;
+const UID_SLOTS = 1_000_000;
+
 /**
- * Sandboxes on this machine: a directory each under the data directory, every command run in a
- * fresh bubblewrap sandbox over it (see Isolation), the registry kept on disk, expired sandboxes reaped.
+ * Sandboxes on this machine: a directory each under the data directory, and one long-lived isolated
+ * environment each (environment.ts: bubblewrap with the sandbox's agent inside, started on first use),
+ * where every command, background process and file operation runs; the registry kept on disk,
+ * expired sandboxes reaped, idle environments stopped.
  */
 export class LocalBackend implements Backend {
   readonly name = "local";
   private readonly registry: Registry;
-  private readonly processes = new Map<string, Set<SandboxProcess>>();
+  private readonly environments = new Map<string, Environment>();
+  /** Host uids of the sandboxes (root hosts only), kept in each sandbox's directory. */
+  private readonly identities = new Map<string, number>();
   /** The background processes of each sandbox that has had any (see processes.ts). */
   private readonly processTables = new Map<string, ProcessTable>();
   /** Ids with a create or delete under way; a second one for the same id is a conflict. */
   private readonly busy = new Set<string>();
   private readonly reaper: NodeJS.Timeout;
   private reaping = false;
-  /** A wrapper shell forked ahead of the next command (see prefork.ts); only with isolation. */
-  private readonly prefork: Prefork | undefined;
 
   private constructor(
     dataDir: string,
     readonly isolation: Isolation,
     private readonly cgroups: Cgroups | undefined,
     private readonly networks: SandboxNetworks,
+    private readonly storage: SandboxStorage,
+    private readonly agentPath: string,
     reapIntervalMs: number,
+    private readonly idleStopMs: number,
     private readonly log: (message: string) => void,
   ) {
     this.registry = new Registry(dataDir);
-    this.reaper = setInterval(() => void this.reapExpired(), reapIntervalMs);
+    this.reaper = setInterval(() => void this.reap(), reapIntervalMs);
     this.reaper.unref();
-    this.prefork = isolation.mode === "bwrap" ? new Prefork() : undefined;
   }
 
   static async open(options: LocalBackendOptions): Promise<LocalBackend> {
@@ -76,18 +90,30 @@ export class LocalBackend implements Backend {
     const resources = { ...defaultResourceLimits, ...options.resources };
     await mkdir(options.dataDir, { recursive: true });
     const dataDir = await realpath(options.dataDir);
+    // Sandbox identities must pass through (not list) the data directory to reach their own disk.
+    if (process.getuid?.() === 0) await chmod(dataDir, 0o711);
     const bwrap = bubblewrapPath();
     if (options.isolation === "bwrap" && !bwrap) {
       throw new Error("bubblewrap (bwrap) is not installed: install it (apt-get install bubblewrap) or start with --isolation=none to run commands WITHOUT isolation");
     }
-    const isolation = new Isolation(options.isolation, bwrap, dataDir, resources);
+    const storage = await SandboxStorage.open(dataDir, options.diskBytes ?? 10 * 1024 ** 3, options.isolation === "bwrap");
+    const isolation = new Isolation(options.isolation, bwrap, storage.runtimeDir, resources);
     const cgroups = options.isolation === "bwrap" ? Cgroups.detect(resources, dataDir) : undefined;
     if (options.isolation === "bwrap" && !cgroups) log("cgroup v1 is not writable here: no per-sandbox memory or process-count limits");
     const networks = await openNetworks({ dataDir, isolation: options.isolation, want: options.network, log });
     log(`network: ${networks.summary}`);
-    const backend = new LocalBackend(dataDir, isolation, cgroups, networks, options.reapIntervalMs ?? 1000, log);
+    if (options.isolation === "bwrap") log(`disk: ${storage.summary}`);
+
+    if (options.isolation === "bwrap") {
+      log(isolation.separateIdentities ? `identity: each sandbox runs as its own unprivileged host uid (from ${UID_BASE})` : "identity: sandboxes run as this host's (unprivileged) user");
+    }
+    const agent = await agentBinary(storage.runtimeDir, log);
+    const backend = new LocalBackend(dataDir, isolation, cgroups, networks, storage, agent, options.reapIntervalMs ?? 1000, options.idleStopMs ?? 10 * 60_000, log);
     await cgroups?.destroyAll(); // a previous run's groups, possibly with survivors of a crash in them
     const { removed } = await backend.registry.load();
+    const released = await storage.releaseAll(new Set(backend.registry.records.keys()));
+    if (released > 0) log(`unmounted the disks of ${released} sandbox(es) a previous run left mounted`);
+    await backend.loadIdentities();
     await backend.loadProcessTables();
     if (removed.length > 0) log(`removed ${removed.length} incomplete sandbox director${removed.length === 1 ? "y" : "ies"}`);
     await backend.reapExpired();
@@ -106,8 +132,10 @@ export class LocalBackend implements Backend {
     let claimed: string | undefined;
     try {
       claimed = await this.registry.claim(id);
-      await mkdir(join(claimed, "workspace"));
-      await mkdir(join(claimed, "tmp"), { mode: 0o1777 });
+      await chmod(claimed, 0o711);
+      await this.assignIdentity(id, claimed);
+      // With disk quotas the workspace is made on the sandbox's disk when its environment first starts.
+      await this.storage.create(claimed, this.identityOf(id));
       await this.networks.create(id, record.network ?? "egress");
       await this.registry.save(record);
       claimed = undefined;
@@ -118,7 +146,8 @@ export class LocalBackend implements Backend {
     } finally {
       if (claimed) {
         await this.networks.destroy(id);
-        await rm(claimed, { recursive: true, force: true });
+        this.identities.delete(id);
+        await this.registry.remove(id);
       }
       this.busy.delete(id);
     }
@@ -153,13 +182,15 @@ export class LocalBackend implements Backend {
     this.busy.add(id);
     try {
       this.registry.records.delete(id); // from here on no new command can start in it
-      const endingProcesses = this.processTables.get(id)?.endAll(); // background processes end as `killed`
+      const table = this.processTables.get(id);
       this.processTables.delete(id);
-      for (const proc of this.processes.get(id) ?? []) proc.kill();
-      await Promise.all([...(this.processes.get(id) ?? [])].map((p) => p.exited.catch(() => {})));
-      await endingProcesses;
-      this.processes.delete(id);
+      table?.markEnding(); // background processes end as `killed`
+      // Everything in the sandbox ends with its environment, whoever is still reading from it.
+      await this.environments.get(id)?.stop(true);
+      this.environments.delete(id);
+      await table?.endAll();
       await this.cgroups?.destroy(id);
+      this.identities.delete(id);
       await this.networks.destroy(id);
       await this.registry.remove(id);
     } finally {
@@ -253,7 +284,7 @@ export class LocalBackend implements Backend {
     this.record(id);
     let table = this.processTables.get(id);
     if (!table) {
-      table = new ProcessTable(id, this.registry.dirOf(id), this.isolation.mode === "bwrap", undefined, this.log);
+      table = new ProcessTable(id, this.registry.dirOf(id), undefined, this.log);
       this.processTables.set(id, table);
     }
     return table;
@@ -263,7 +294,7 @@ export class LocalBackend implements Backend {
   private async loadProcessTables(): Promise<void> {
     const now = new Date();
     for (const id of this.registry.records.keys()) {
-      const table = new ProcessTable(id, this.registry.dirOf(id), this.isolation.mode === "bwrap", undefined, this.log);
+      const table = new ProcessTable(id, this.registry.dirOf(id), undefined, this.log);
       await table.load(now);
       this.processTables.set(id, table);
     }
@@ -276,12 +307,10 @@ export class LocalBackend implements Backend {
 
   async close(): Promise<void> {
     clearInterval(this.reaper);
-    this.prefork?.close();
-    const endingProcesses = [...this.processTables.values()].map((table) => table.endAll());
-    const all = [...this.processes.values()].flatMap((set) => [...set]);
-    for (const proc of all) proc.kill();
-    await Promise.all(all.map((p) => p.exited.catch(() => {})));
-    await Promise.all(endingProcesses);
+    for (const table of this.processTables.values()) table.markEnding();
+    await Promise.all([...this.environments.values()].map((env) => env.stop(true)));
+    this.environments.clear();
+    await Promise.all([...this.processTables.values()].map((table) => table.endAll()));
     await this.cgroups?.release();
     await this.networks.close(); // namespaces, links and the table go; the next open makes them again
   }
@@ -301,9 +330,10 @@ export class LocalBackend implements Backend {
     return this.networks.kind;
   }
 
-  /** The pids of the sandbox's running commands and processes (each the root of its process tree). */
+  /** The host pid of the sandbox's environment (the root of every process tree in it), while it runs. */
   private rootPids(id: string): number[] {
-    return [...(this.processes.get(id) ?? [])].flatMap((p) => (p.child.pid === undefined ? [] : [p.child.pid]));
+    const pid = this.environments.get(id)?.pid;
+    return pid === undefined ? [] : [pid];
   }
 
   /** On start: every sandbox's network, made again (a failure is logged; its next command retries). */
@@ -315,67 +345,97 @@ export class LocalBackend implements Backend {
     );
   }
 
-  /**
-   * The command line of a sandboxed command, for the benchmark's direct-spawn baseline: exactly what
-   * a command of this sandbox spawns cold (a preforked shell runs the same as a script: see prefork.ts).
-   */
-  async commandFor(id: string, argv: string[]): Promise<Launch> {
+  /** Starts a command in the sandbox's environment; background processes have no timeout (and never stdin). */
+  private async start(id: string, spec: Omit<ExecSpec, "timeoutMs" | "maxOutputBytes"> & { timeoutMs?: number }): Promise<SandboxCommand> {
     const record = this.record(id);
-    const dirs = this.dirs(id);
-    const env = { ...BASE_ENV, ...record.env, PWD: WORKSPACE };
-    const net = await this.networks.placement(id, record.network ?? "egress");
-    return {
-      command: this.isolation.commandLine(dirs, argv, WORKSPACE, (await this.cgroups?.joinFiles(id)) ?? [], env, net),
-      timeoutMs: 60_000,
-    };
+    const env = this.environment(id);
+    const release = env.hold();
+    try {
+      const agent = await env.agent();
+      if (!this.registry.records.has(id)) throw errors.sandboxNotFound(id); // deleted while it started
+      const command = new SandboxCommand(agent, {
+        argv: spec.argv,
+        cwd: spec.cwd,
+        env: { ...BASE_ENV, ...record.env, ...spec.env, PWD: spec.cwd },
+        stdin: spec.stdin,
+        timeoutMs: spec.timeoutMs,
+      });
+      await command.started;
+      // A background process keeps its environment busy (not idle-stopped) until it ends.
+      void command.exited.catch(() => {}).finally(release);
+      return command;
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 
-  /** Starts a command; background processes have no timeout (and never stdin). */
-  private async start(id: string, spec: Omit<ExecSpec, "timeoutMs" | "maxOutputBytes"> & { timeoutMs?: number }): Promise<SandboxProcess> {
+  /** The sandbox's environment object (not started until something needs it). */
+  private environment(id: string): Environment {
+    let env = this.environments.get(id);
+    if (!env) {
+      env = new Environment(id, {
+        prepare: () => this.prepareEnvironment(id),
+        release: () => this.releaseEnvironment(id),
+        log: this.log,
+      });
+      this.environments.set(id, env);
+    }
+    return env;
+  }
+
+  /** What an environment needs before it starts: its disk, cgroups and network; its command line. */
+  private async prepareEnvironment(id: string) {
     const record = this.record(id);
-    const dirs = this.dirs(id);
-    // Asked at once (before any await), so a delete that follows finds whatever network this makes.
-    const placed = this.networks.placement(id, record.network ?? "egress");
-    if (placed instanceof Promise) placed.catch(() => {}); // awaited below, unless the cwd fails first
-    // The common case costs no await at all: /workspace always exists (it cannot be deleted through
-    // the API or from inside, where it is a mount point), the sandbox's cgroups and network are made once.
-    const hostCwd = spec.cwd === WORKSPACE ? dirs.workspace : await this.checkCwd(id, spec.cwd);
+    const dir = this.registry.dirOf(id);
+    const identity = this.identityOf(id);
+    const dirs = await this.storage.prepare(id, dir, identity);
     const joins = this.cgroups?.joinFiles(id) ?? [];
     const cgroupFiles = Array.isArray(joins) ? joins : await joins;
-    const net = placed instanceof Promise ? await placed : placed;
-    if (!this.registry.records.has(id)) throw errors.sandboxNotFound(id); // deleted while we prepared
-    const env = { ...BASE_ENV, ...record.env, ...spec.env, PWD: spec.cwd };
-    const launch: Launch = {
-      command: this.isolation.commandLine(dirs, spec.argv, spec.cwd, cgroupFiles, env, net),
-      hostCwd: this.isolation.mode === "none" ? hostCwd : undefined,
-      stdin: spec.stdin,
-      timeoutMs: spec.timeoutMs,
-    };
-    // A command with input spawns cold (its stdin is a pipe of its own); the others are handed to the
-    // shell forked for them, if it is ready.
-    let preforked: Preforked | undefined;
-    const script = spec.stdin === undefined ? this.isolation.script(dirs, spec.argv, spec.cwd, cgroupFiles, env, net) : undefined;
-    const shell = script === undefined ? undefined : this.prefork?.take();
-    if (shell && script !== undefined) preforked = { shell, script };
-    const proc = new SandboxProcess(launch, preforked);
-    let set = this.processes.get(id);
-    if (!set) this.processes.set(id, (set = new Set()));
-    set.add(proc);
-    void proc.exited.finally(() => set.delete(proc)).catch(() => {});
-    return proc;
+    const net = await this.networks.placement(id, record.network ?? "egress");
+    return this.isolation.environment(dirs, this.agentPath, cgroupFiles, net, identity);
   }
 
-  /** A working directory under /workspace must exist; elsewhere bubblewrap reports it. Returns its host path. */
-  private async checkCwd(id: string, cwd: string): Promise<string> {
-    const dirs = this.dirs(id);
-    if (cwd !== WORKSPACE && !cwd.startsWith(`${WORKSPACE}/`)) {
-      if (this.isolation.mode === "none") throw errors.invalid("without isolation, cwd must be under /workspace");
-      return dirs.workspace;
+  private async releaseEnvironment(id: string): Promise<void> {
+    await this.storage.release(id);
+  }
+
+  private identityOf(id: string): Identity | undefined {
+    const uid = this.identities.get(id);
+    return uid === undefined ? undefined : { uid, gid: uid };
+  }
+
+  /** A new sandbox's host uid: the lowest free one of the range, kept in its directory. */
+  private async assignIdentity(id: string, dir: string): Promise<void> {
+    if (!this.isolation.separateIdentities) return;
+    const taken = new Set(this.identities.values());
+    let uid = UID_BASE;
+    while (taken.has(uid) && uid < UID_BASE + UID_SLOTS) uid++;
+    if (uid >= UID_BASE + UID_SLOTS) throw new SandgateError("sandbox_unavailable", "no sandbox identity is free on this host");
+    await writeFile(join(dir, "identity"), String(uid));
+    this.identities.set(id, uid);
+  }
+
+  private async loadIdentities(): Promise<void> {
+    if (!this.isolation.separateIdentities) return;
+    for (const id of this.registry.records.keys()) {
+      const text = await readFile(join(this.registry.dirOf(id), "identity"), "utf8").catch(() => undefined);
+      const uid = Number(text);
+      if (text !== undefined && Number.isInteger(uid) && uid >= UID_BASE) this.identities.set(id, uid);
+      else await this.assignIdentity(id, this.registry.dirOf(id)); // made before identities existed
     }
-    const real = await new WorkspaceFiles(dirs.workspace).resolve(cwd.slice(WORKSPACE.length + 1), true);
-    const stats = await stat(real.host).catch(() => undefined);
-    if (!stats?.isDirectory()) throw errors.invalid(`cwd '${cwd}' is not a directory in the sandbox`);
-    return real.host;
+  }
+
+  /** Expired sandboxes go, each on its own (one slow delete never holds up another); idle environments stop. */
+  private async reap(): Promise<void> {
+    await this.reapExpired();
+    const now = Date.now();
+    for (const env of this.environments.values()) {
+      if (env.running && env.idleFor(now) >= this.idleStopMs && !this.processTables.get(env.sandboxId)?.runningCount()) {
+        this.log(`stopping the idle environment of sandbox '${env.sandboxId}'`);
+        void env.stop(false);
+      }
+    }
   }
 
   private async reapExpired(): Promise<void> {
@@ -383,15 +443,15 @@ export class LocalBackend implements Backend {
     this.reaping = true;
     try {
       const now = Date.now();
-      for (const record of [...this.registry.records.values()]) {
-        if (Date.parse(record.expiresAt) > now) continue;
-        await this.deleteSandbox(record.id).then(
+      const expired = [...this.registry.records.values()].filter((record) => Date.parse(record.expiresAt) <= now);
+      await Promise.all(expired.map((record) =>
+        this.deleteSandbox(record.id).then(
           () => this.log(`sandbox '${record.id}' expired and was removed`),
           (err: unknown) => {
             if (!(err instanceof SandgateError)) this.log(`reaping '${record.id}' failed: ${String(err)}`);
           },
-        );
-      }
+        ),
+      ));
     } finally {
       this.reaping = false;
     }
@@ -403,14 +463,17 @@ export class LocalBackend implements Backend {
     return record;
   }
 
-  private dirs(id: string) {
-    const dir = this.registry.dirOf(id);
-    return { workspace: join(dir, "workspace"), tmp: join(dir, "tmp") };
-  }
-
-  private files(id: string): WorkspaceFiles {
+  private files(id: string): SandboxFiles {
     this.record(id);
-    return new WorkspaceFiles(this.dirs(id).workspace);
+    const env = this.environment(id);
+    return new SandboxFiles(async () => {
+      const release = env.hold();
+      try {
+        return await env.agent();
+      } finally {
+        release();
+      }
+    });
   }
 
   private info(record: SandboxRecord): SandboxInfo {

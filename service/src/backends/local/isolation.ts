@@ -72,12 +72,28 @@ export function bubblewrapPath(): string | undefined {
 }
 
 /**
- * Builds the command lines that run a sandboxed program: bubblewrap with its own mount, PID, IPC,
- * UTS and cgroup namespaces, every capability dropped, the system read-only, the sandbox's own
- * /workspace and /tmp bound in, resource limits (ulimit, or prlimit) and the sandbox's cgroups applied
- * to the process before it becomes bubblewrap. Its network is the sandbox's `NetworkPlacement`
- * (network.ts): the sandbox's own namespace, entered with nsenter before bubblewrap (root hosts); the
- * host's (--share-net); or, by default, a fresh loopback-only namespace of the command's own.
+ * The host identity a sandbox's processes run as. On a root host each sandbox gets a uid of its own
+ * from an unprivileged range (no user of the host has it, and it maps to uid 1000 inside); elsewhere
+ * the environment runs as the host's own (unprivileged) user.
+ */
+export interface Identity {
+  uid: number;
+  gid: number;
+}
+
+/** Host files masked inside (as container runtimes do): they describe the host's kernel, keys and timers. */
+const MASKED_PROC_FILES = ["kcore", "keys", "timer_list", "sched_debug", "kallsyms", "latency_stats"];
+/** Kernel interfaces kept read-only inside, besides those bubblewrap already covers (sys, sysrq-trigger, irq, bus). */
+const READ_ONLY_PROC_DIRS = ["fs", "acpi", "scsi"];
+
+/**
+ * Builds the command line of a sandbox's environment: bubblewrap with its own user, mount, PID, IPC,
+ * UTS and cgroup namespaces (further user namespaces disabled), every capability dropped, the system
+ * read-only, /proc's host-wide interfaces read-only or masked, the sandbox's own /workspace and /tmp
+ * bound in, and the agent (service/agent) as its first process, which adds a seccomp filter and
+ * starts everything else. Before bubblewrap, as the host: the resource limits (ulimit, or prlimit),
+ * the sandbox's cgroups, its network namespace (nsenter), then the switch to the sandbox's
+ * unprivileged identity (setpriv), so bubblewrap itself never runs with a privilege to lose.
  */
 export class Isolation {
   private readonly etcDir: string;
@@ -86,19 +102,23 @@ export class Isolation {
   private readonly shellLimits: string | undefined;
   /** prlimit's absolute path, where /bin/sh's ulimit cannot be trusted with the limits. */
   private readonly prlimit: string | undefined;
+  private readonly setpriv: string | undefined;
+  private readonly maskedProc: string[];
+  private readonly readOnlyProc: string[];
 
   constructor(
     readonly mode: IsolationMode,
     readonly bwrap: string | undefined,
-    dataDir: string,
+    /** Where the sandbox-visible files of this host go (see SandboxStorage.runtimeDir). */
+    runtimeDir: string,
     readonly limits: ResourceLimits,
   ) {
-    this.etcDir = join(dataDir, "etc");
-    mkdirSync(this.etcDir, { recursive: true });
+    this.etcDir = join(runtimeDir, "etc");
+    mkdirSync(this.etcDir, { recursive: true, mode: 0o755 });
     // A user database of the sandbox's own, so `id` and `whoami` answer sensibly without the host's.
-    writeFileSync(join(this.etcDir, "passwd"), `root:x:0:0:root:/root:/bin/sh\nsandbox:x:${SANDBOX_UID}:${SANDBOX_UID}:sandbox:/workspace:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`);
-    writeFileSync(join(this.etcDir, "group"), `root:x:0:\nsandbox:x:${SANDBOX_UID}:\nnogroup:x:65534:\n`);
-    writeFileSync(join(this.etcDir, "hosts"), "127.0.0.1 localhost sandbox\n::1 localhost ip6-localhost ip6-loopback\n");
+    writeFileSync(join(this.etcDir, "passwd"), `root:x:0:0:root:/root:/bin/sh\nsandbox:x:${SANDBOX_UID}:${SANDBOX_UID}:sandbox:/workspace:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`, { mode: 0o644 });
+    writeFileSync(join(this.etcDir, "group"), `root:x:0:\nsandbox:x:${SANDBOX_UID}:\nnogroup:x:65534:\n`, { mode: 0o644 });
+    writeFileSync(join(this.etcDir, "hosts"), "127.0.0.1 localhost sandbox\n::1 localhost ip6-localhost ip6-loopback\n", { mode: 0o644 });
     // Merged-/usr hosts have /bin -> usr/bin and so on; others get them bound read-only.
     this.rootDirs = ["bin", "sbin", "lib", "lib32", "lib64", "libx32"].flatMap((name) => {
       const path = `/${name}`;
@@ -106,52 +126,43 @@ export class Isolation {
       const stat = lstatSync(path);
       return [stat.isSymbolicLink() ? { name, link: `usr/${name}` } : { name }];
     });
+    this.maskedProc = MASKED_PROC_FILES.filter((name) => existsSync(`/proc/${name}`));
+    this.readOnlyProc = READ_ONLY_PROC_DIRS.filter((name) => existsSync(`/proc/${name}`));
     this.shellLimits = mode === "bwrap" ? shellLimitsFor(limits) : undefined;
     this.prlimit = mode === "bwrap" && !this.shellLimits ? commandPath("prlimit") : undefined;
+    this.setpriv = commandPath("setpriv");
     if (mode === "bwrap" && !this.shellLimits && !this.prlimit) {
       throw new Error("cannot apply resource limits: /bin/sh's ulimit does not set them exactly here and prlimit (util-linux) is not installed");
     }
   }
 
+  /** Whether sandboxes can get identities of their own here (root, with setpriv). */
+  get separateIdentities(): boolean {
+    return this.mode === "bwrap" && process.getuid?.() === 0 && this.setpriv !== undefined;
+  }
+
   /**
-   * The command line that runs `argv` with `env` in the sandbox whose directories are `dirs`, starting
-   * in `cwd`: a shell that applies the resource limits, joins the cgroups whose `tasks` files are
-   * `cgroupJoinFiles`, and becomes bubblewrap (in the network `net`). Without isolation, `argv` itself,
-   * on the host's network.
+   * The command line of the environment whose directories are `dirs`, running `agent`: a shell that
+   * applies the resource limits, joins the cgroups whose `tasks` files are `cgroupJoinFiles`, and
+   * becomes bubblewrap (in the network `net`, as `identity`). Without isolation, the agent itself,
+   * on the host, over the workspace directory.
    */
-  commandLine(dirs: SandboxDirs, argv: string[], cwd: string, cgroupJoinFiles: string[], env: Record<string, string>, net?: NetworkPlacement): CommandLine {
-    if (this.mode === "none") return { file: argv[0] ?? "/bin/true", args: argv.slice(1), env };
+  environment(dirs: SandboxDirs, agent: string, cgroupJoinFiles: string[], net: NetworkPlacement | undefined, identity: Identity | undefined): CommandLine {
+    if (this.mode === "none") return { file: agent, args: ["--unconfined", `--workspace=${dirs.workspace}`], env: {} };
     return {
       file: "/bin/sh",
-      args: ["-c", `${this.shellLimits ?? ""} ${JOIN_AND_EXEC}`, "sandgate", cgroupJoinFiles.join(" "), ...this.program(dirs, argv, cwd, env, net)],
+      args: ["-c", `${this.shellLimits ?? ""} ${JOIN_AND_EXEC}`, "sandgate", cgroupJoinFiles.join(" "), ...this.program(dirs, agent, net, identity)],
       env: {},
     };
   }
 
-  /**
-   * The same as a script, for a shell that is already running (prefork.ts) to read on its stdin: the
-   * same limits, the same cgroups, the same program and arguments, every word single-quoted. Undefined
-   * without isolation, or for words a script cannot carry (NUL, which no argument can hold either).
-   */
-  script(dirs: SandboxDirs, argv: string[], cwd: string, cgroupJoinFiles: string[], env: Record<string, string>, net?: NetworkPlacement): string | undefined {
-    if (this.mode === "none") return undefined;
-    const program = this.program(dirs, argv, cwd, env, net);
-    if (program.some((word) => word.includes("\0"))) return undefined;
-    const lines: string[] = [];
-    if (this.shellLimits) lines.push(this.shellLimits);
-    for (const file of cgroupJoinFiles) lines.push(`echo 0 > ${shellWord(file)} || exit 125`);
-    lines.push(`exec ${program.map(shellWord).join(" ")} </dev/null`);
-    return `${lines.join("\n")}\n`;
-  }
-
-  /**
-   * bubblewrap's command line (behind prlimit where the shell cannot set the limits), behind what
-   * enters the sandbox's network namespace (nsenter, run as the host user before anything else).
-   */
-  private program(dirs: SandboxDirs, argv: string[], cwd: string, env: Record<string, string>, net?: NetworkPlacement): string[] {
+  /** What runs after the shell: [nsenter] [prlimit] [setpriv] bubblewrap ... -- agent. */
+  private program(dirs: SandboxDirs, agent: string, net: NetworkPlacement | undefined, identity: Identity | undefined): string[] {
     const bwrap = [
       this.bwrap!,
       "--unshare-all",
+      "--unshare-user",
+      "--disable-userns",
       ...(net?.shareNet ? ["--share-net"] : []),
       "--die-with-parent",
       "--new-session",
@@ -166,26 +177,29 @@ export class Isolation {
       "--ro-bind", join(this.etcDir, "group"), "/etc/group",
       "--ro-bind", join(this.etcDir, "hosts"), "/etc/hosts",
       "--proc", "/proc",
+      ...this.maskedProc.flatMap((name) => ["--ro-bind", "/dev/null", `/proc/${name}`]),
+      ...this.readOnlyProc.flatMap((name) => ["--ro-bind", `/proc/${name}`, `/proc/${name}`]),
       "--dev", "/dev",
       "--tmpfs", "/dev/shm",
       "--bind", dirs.tmp, "/tmp",
       "--bind", dirs.workspace, "/workspace",
+      "--ro-bind", agent, AGENT_INSIDE,
       "--clearenv",
-      ...Object.entries(env).flatMap(([name, value]) => ["--setenv", name, value]),
-      "--chdir", cwd,
+      "--chdir", "/workspace",
       "--",
-      ...argv,
+      AGENT_INSIDE,
     ];
     const enter = net?.enter ?? [];
-    if (!this.prlimit) return [...enter, ...bwrap];
-    return [...enter, this.prlimit, `--fsize=${this.limits.maxFileSizeBytes}`, `--nofile=${this.limits.maxOpenFiles}`, "--core=0", "--", ...bwrap];
+    const limits = this.prlimit ? [this.prlimit, `--fsize=${this.limits.maxFileSizeBytes}`, `--nofile=${this.limits.maxOpenFiles}`, "--core=0", "--"] : [];
+    const become = identity && this.setpriv
+      ? [this.setpriv, `--reuid=${identity.uid}`, `--regid=${identity.gid}`, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--"]
+      : [];
+    return [...enter, ...limits, ...become, ...bwrap];
   }
 }
 
-/** A POSIX shell word that stands for exactly `text`: single quotes take everything literally but a quote. */
-function shellWord(text: string): string {
-  return `'${text.replaceAll("'", `'\\''`)}'`;
-}
+/** Where the agent is inside every environment. */
+const AGENT_INSIDE = "/.sandgate/agent";
 
 /** The absolute path of a program on this host's PATH. */
 function commandPath(name: string): string | undefined {

@@ -564,7 +564,7 @@ async function registerHost(tag: string, dataDir: string): Promise<void> {
 }
 
 /** A process's start time (clock ticks after boot, /proc/<pid>/stat field 22): a pid plus this names one process. */
-function processStart(pid: number): string | undefined {
+export function processStart(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];

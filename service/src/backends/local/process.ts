@@ -1,107 +1,172 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { constants } from "node:os";
 import { StringDecoder } from "node:string_decoder";
 import type { ExecEvent, ExecResult } from "../../schemas/exec.ts";
-import { SandgateError } from "../../core/errors.ts";
-import type { CommandLine } from "./isolation.ts";
+import type { SandgateError } from "../../core/errors.ts";
+import { type AgentConnection, failureOf } from "./agent.ts";
+import { mapAgentFailure } from "./files.ts";
 
-export interface Launch {
-  command: CommandLine;
-  /** Host working directory for the spawn itself (matters only without isolation). */
-  hostCwd?: string;
+export interface CommandSpec {
+  argv: string[];
+  /** The whole environment the program starts with. */
+  env: Record<string, string>;
+  /** As the sandbox sees it (/workspace/...). */
+  cwd: string;
   stdin?: string;
   /** Without one (background processes) it runs until it ends or is killed. */
   timeoutMs?: number;
 }
 
-/** A shell forked ahead of time (prefork.ts) and the script that makes it the command (Isolation.script). */
-export interface Preforked {
-  shell: ChildProcess;
-  script: string;
-}
+export type OutputStream = "stdout" | "stderr";
 
-/** Streamed output waits for the reader once this much is queued, pausing the command's pipes. */
-const STREAM_HIGH_WATER = 1024 * 1024;
+/** Output the host takes ahead of its reader, per command (the agent holds the rest back). */
+const WINDOW = 256 * 1024;
+const SIGKILL = 9;
 
 /**
- * A running sandboxed command. It leads its own process group, so killing it takes the wrapper,
- * bubblewrap and (through --die-with-parent and the PID namespace) everything inside with it.
+ * A command running in a sandbox's environment, started by its agent as a session of its own. Its
+ * output arrives within a window the host re-opens as the output is consumed: pausing (a slow
+ * reader, a log file behind) stops the command at its next write, and nothing piles up here.
  */
-export class SandboxProcess {
-  readonly child: ChildProcess;
-  readonly started = performance.now();
+export class SandboxCommand {
+  /** Its pid inside the sandbox, once started. */
+  pid: number | undefined;
+  readonly started: Promise<void>;
   readonly exited: Promise<{ exitCode: number; timedOut: boolean; durationMs: number }>;
+  private readonly startedAt = performance.now();
+  private readonly stream: number;
   private timedOut = false;
-  private readonly timer: NodeJS.Timeout | undefined;
+  private done = false;
+  private timer: NodeJS.Timeout | undefined;
+  private paused = false;
+  private owed = 0;
+  private sink: ((stream: OutputStream, chunk: Buffer) => void) | undefined;
+  private early: [OutputStream, Buffer][] = [];
+  private stdin: Buffer | undefined;
 
-  /**
-   * Runs `launch.command`, or, given `preforked`, has that waiting shell run the equivalent script
-   * (the same programs, arguments and limits, without a fork on the way: see prefork.ts).
-   */
-  constructor(launch: Launch, preforked?: Preforked) {
-    if (preforked) {
-      this.child = preforked.shell;
-      this.child.stdin!.end(preforked.script);
-    } else {
-      this.child = spawn(launch.command.file, launch.command.args, {
-        env: launch.command.env,
-        cwd: launch.hostCwd,
-        detached: true,
-        stdio: [launch.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-      });
-    }
-    if (!preforked && launch.stdin !== undefined && this.child.stdin) {
-      this.child.stdin.on("error", () => {}); // the command may exit without reading its input
-      this.child.stdin.end(launch.stdin);
-    }
-    this.timer =
-      launch.timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            this.timedOut = true;
-            this.kill();
-          }, launch.timeoutMs);
-    this.exited = new Promise((resolve, reject) => {
-      this.child.once("error", (err) => {
-        clearTimeout(this.timer);
-        reject(new SandgateError("sandbox_unavailable", `could not start the sandbox: ${err.message}`));
-      });
-      this.child.once("close", (code, signal) => {
-        clearTimeout(this.timer);
-        const exitCode = code ?? 128 + (signal ? (constants.signals[signal] ?? 9) : 9);
-        resolve({ exitCode, timedOut: this.timedOut, durationMs: Math.round((performance.now() - this.started) * 100) / 100 });
-      });
-    });
+  constructor(private readonly agent: AgentConnection, spec: CommandSpec) {
+    let resolveStarted!: () => void;
+    let rejectStarted!: (err: unknown) => void;
+    let resolveExited!: (value: { exitCode: number; timedOut: boolean; durationMs: number }) => void;
+    let rejectExited!: (err: unknown) => void;
+    this.started = new Promise((resolve, reject) => ((resolveStarted = resolve), (rejectStarted = reject)));
+    this.exited = new Promise((resolve, reject) => ((resolveExited = resolve), (rejectExited = reject)));
+    this.started.catch(() => {});
     this.exited.catch(() => {});
+    this.stdin = spec.stdin === undefined ? undefined : Buffer.from(spec.stdin);
+    const env = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
+    const finish = () => {
+      this.done = true;
+      clearTimeout(this.timer);
+    };
+    this.stream = agent.open(
+      { op: "exec", argv: spec.argv, env, cwd: spec.cwd, stdin: spec.stdin !== undefined, window: WINDOW },
+      {
+        reply: (value) => {
+          const failure = failureOf(value);
+          if (failure) {
+            finish();
+            agent.forget(this.stream);
+            const err = mapAgentFailure(failure, spec.cwd);
+            rejectStarted(err);
+            rejectExited(err);
+            return;
+          }
+          this.pid = (value as { pid: number }).pid;
+          resolveStarted();
+        },
+        output: (channel, data) => this.deliver(channel === 2 ? "stderr" : "stdout", data),
+        grant: (bytes) => this.feed(bytes),
+        end: (value) => {
+          finish();
+          const { exitCode } = value as { exitCode: number };
+          resolveExited({ exitCode, timedOut: this.timedOut, durationMs: Math.round((performance.now() - this.startedAt) * 100) / 100 });
+        },
+        lost: (err) => {
+          finish();
+          rejectStarted(err);
+          // Started, it ended with its environment (the sandbox was deleted or stopped): killed.
+          if (this.pid !== undefined) resolveExited({ exitCode: 128 + SIGKILL, timedOut: this.timedOut, durationMs: Math.round((performance.now() - this.startedAt) * 100) / 100 });
+          else rejectExited(err);
+        },
+      },
+    );
+    if (spec.timeoutMs !== undefined) {
+      this.timer = setTimeout(() => {
+        this.timedOut = true;
+        this.kill();
+      }, spec.timeoutMs);
+    }
   }
 
+  get running(): boolean {
+    return !this.done;
+  }
+
+  /** SIGKILL to the command and everything it started (its session and descendants). */
   kill(): void {
-    const pid = this.child.pid;
-    if (pid === undefined || this.child.exitCode !== null || this.child.signalCode !== null) return;
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {
-      this.child.kill("SIGKILL");
+    this.signal(SIGKILL);
+  }
+
+  signal(signal: number): void {
+    if (!this.done) this.agent.signal(this.stream, signal);
+  }
+
+  /** Where the output goes from now on (what came before is handed over first). */
+  onOutput(sink: (stream: OutputStream, chunk: Buffer) => void): void {
+    this.sink = sink;
+    const early = this.early;
+    this.early = [];
+    for (const [stream, chunk] of early) this.deliver(stream, chunk);
+  }
+
+  /** Stops re-opening the window: the command blocks once it has filled it. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    const owed = this.owed;
+    this.owed = 0;
+    if (!this.done) this.agent.credit(this.stream, owed);
+  }
+
+  private deliver(stream: OutputStream, chunk: Buffer): void {
+    if (!this.sink) {
+      this.early.push([stream, chunk]);
+      return;
+    }
+    this.sink(stream, chunk);
+    if (this.paused) this.owed += chunk.length;
+    else this.agent.credit(this.stream, chunk.length);
+  }
+
+  /** Sends stdin as the agent makes room for it, then its end. */
+  private feed(bytes: number): void {
+    if (!this.stdin) return;
+    const part = this.stdin.subarray(0, bytes);
+    this.stdin = this.stdin.subarray(part.length);
+    if (part.length > 0) this.agent.send(2, this.stream, part);
+    if (this.stdin.length === 0) {
+      this.stdin = undefined;
+      this.agent.send(3, this.stream);
     }
   }
 
   /** Runs to the end, keeping at most `maxOutputBytes` of each stream. */
   async collect(maxOutputBytes: number, signal?: AbortSignal): Promise<ExecResult> {
-    const stdout = new Capped(maxOutputBytes);
-    const stderr = new Capped(maxOutputBytes);
-    this.child.stdout?.on("data", (chunk: Buffer) => stdout.add(chunk));
-    this.child.stderr?.on("data", (chunk: Buffer) => stderr.add(chunk));
+    const out = { stdout: new Capped(maxOutputBytes), stderr: new Capped(maxOutputBytes) };
+    this.onOutput((stream, chunk) => out[stream].add(chunk));
     const abort = () => this.kill();
     signal?.addEventListener("abort", abort, { once: true });
     try {
       const { exitCode, timedOut, durationMs } = await this.exited;
-      return { exitCode, stdout: stdout.text(), stderr: stderr.text(), durationMs, timedOut, truncated: stdout.truncated || stderr.truncated };
+      return { exitCode, stdout: out.stdout.text(), stderr: out.stderr.text(), durationMs, timedOut, truncated: out.stdout.truncated || out.stderr.truncated };
     } finally {
       signal?.removeEventListener("abort", abort);
     }
   }
 
-  /** The command's output as events, pausing its pipes while the reader falls behind. */
+  /** The command's output as events; the window closes while the reader is behind. */
   events(signal: AbortSignal): AsyncIterable<ExecEvent> {
     const queue: ExecEvent[] = [];
     let queuedBytes = 0;
@@ -111,31 +176,30 @@ export class SandboxProcess {
       wake?.();
       wake = undefined;
     };
-    const streams = [
-      { type: "stdout" as const, pipe: this.child.stdout, decoder: new StringDecoder("utf8") },
-      { type: "stderr" as const, pipe: this.child.stderr, decoder: new StringDecoder("utf8") },
-    ];
-    for (const { type, pipe, decoder } of streams) {
-      pipe?.on("data", (chunk: Buffer) => {
-        const data = decoder.write(chunk);
-        if (!data) return;
-        queue.push({ type, data });
-        queuedBytes += chunk.length;
-        if (queuedBytes > STREAM_HIGH_WATER) for (const s of streams) s.pipe?.pause();
-        notify();
-      });
-      pipe?.on("end", () => {
-        const rest = decoder.end();
-        if (rest) queue.push({ type, data: rest });
-      });
-    }
-    this.exited.then(
-      (result) => queue.push({ type: "exit", ...result }),
-      (err: SandgateError) => queue.push({ type: "error", code: err.code, message: err.message }),
-    ).finally(() => {
-      finished = true;
+    const decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
+    this.onOutput((type, chunk) => {
+      const data = decoders[type].write(chunk);
+      if (!data) return;
+      queue.push({ type, data });
+      queuedBytes += chunk.length;
+      if (queuedBytes > WINDOW) this.pause();
       notify();
     });
+    this.exited
+      .then(
+        (result) => {
+          for (const type of ["stdout", "stderr"] as const) {
+            const rest = decoders[type].end();
+            if (rest) queue.push({ type, data: rest });
+          }
+          queue.push({ type: "exit", ...result });
+        },
+        (err: SandgateError) => queue.push({ type: "error", code: err.code, message: err.message }),
+      )
+      .finally(() => {
+        finished = true;
+        notify();
+      });
     const abort = () => this.kill();
     signal.addEventListener("abort", abort, { once: true });
 
@@ -148,7 +212,7 @@ export class SandboxProcess {
             if (event) {
               if (event.type === "stdout" || event.type === "stderr") {
                 queuedBytes -= Buffer.byteLength(event.data);
-                if (queuedBytes <= STREAM_HIGH_WATER / 2) for (const s of streams) s.pipe?.resume();
+                if (queuedBytes <= WINDOW / 2) self.resume();
               }
               yield event;
               if (event.type === "exit" || event.type === "error") return;
@@ -161,7 +225,7 @@ export class SandboxProcess {
           // A reader that stops early (disconnect, break) ends the command with it.
           signal.removeEventListener("abort", abort);
           self.kill();
-          for (const s of streams) s.pipe?.resume(); // let the pipes drain so the child can be reaped
+          self.resume();
         }
       },
     };
@@ -191,3 +255,4 @@ class Capped {
     return Buffer.concat(this.chunks, this.size).toString("utf8");
   }
 }
+

@@ -1,13 +1,14 @@
-import { type FileHandle, mkdir, open, readFile, readdir, readlink, rename, rm, writeFile } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { createConnection } from "node:net";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
+import { constants } from "node:os";
 import { StringDecoder } from "node:string_decoder";
 import type { LogSlice, PortAddress, ProcessSpec, WaitForPortSpec } from "../../core/backend.ts";
 import { SandgateError, errors } from "../../core/errors.ts";
 import type { LogChunk, ProcessInfo, ProcessLogEvent, Signal } from "../../schemas/processes.ts";
-import type { SandboxProcess } from "./process.ts";
+import type { SandboxCommand } from "./process.ts";
 
 /** Limits of the background processes of one sandbox. */
 export interface ProcessLimits {
@@ -360,7 +361,7 @@ async function loadLog(path: string, limit: number): Promise<ProcessLog> {
 
 /** One background process: its record, its running command (while it runs) and its log. */
 class Entry {
-  proc: SandboxProcess | undefined;
+  proc: SandboxCommand | undefined;
   /** In memory while it runs, and afterwards until evicted (then read back from disk on demand). */
   log: ProcessLog | undefined;
   loading: Promise<ProcessLog> | undefined;
@@ -414,8 +415,6 @@ export class ProcessTable {
   constructor(
     readonly sandboxId: string,
     sandboxDir: string,
-    /** Without isolation the command is the program itself; with it, the program is inside bubblewrap. */
-    private readonly isolated: boolean,
     private readonly limits: ProcessLimits = defaultProcessLimits,
     private readonly report: (message: string) => void = () => {},
   ) {
@@ -484,8 +483,8 @@ export class ProcessTable {
   }
 
   /** Takes a started command as the process `spec` describes; resolves once it runs and its record is on disk. */
-  async add(spec: ProcessSpec, proc: SandboxProcess): Promise<ProcessInfo> {
-    if (proc.child.pid === undefined) await proc.exited; // it could not start: that rejects
+  async add(spec: ProcessSpec, proc: SandboxCommand): Promise<ProcessInfo> {
+    await proc.started; // it could not start: that rejects
     if (this.closed) {
       proc.kill();
       throw errors.sandboxNotFound(this.sandboxId);
@@ -504,30 +503,26 @@ export class ProcessTable {
     });
     entry.proc = proc;
     const log = (entry.log = new ProcessLog(this.limits.logBytes));
-    const pipes = [proc.child.stdout, proc.child.stderr];
-    const file = (entry.file = new LogFile(entry.logPath, this.limits.logBytes, (paused) => {
-      for (const pipe of pipes) {
-        if (paused) pipe?.pause();
-        else pipe?.resume();
-      }
-    }, this.report));
-    const ended: Promise<void>[] = [];
-    for (const [stream, pipe] of [["stdout", proc.child.stdout], ["stderr", proc.child.stderr]] as const) {
-      if (!pipe) continue;
-      const decoder = new StringDecoder("utf8");
-      const add = (data: string) => {
-        if (!data) return;
-        file.write(stream, data, log.nextOffset);
-        log.append(stream, data);
-      };
-      pipe.on("data", (chunk: Buffer) => add(decoder.write(chunk)));
-      ended.push(
-        new Promise<void>((resolve) => {
-          pipe.once("end", () => (add(decoder.end()), resolve()));
-          pipe.once("close", () => resolve());
-        }),
-      );
-    }
+    const file = (entry.file = new LogFile(entry.logPath, this.limits.logBytes, (paused) => (paused ? proc.pause() : proc.resume()), this.report));
+    const decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
+    const add = (stream: Stream, data: string) => {
+      if (!data) return;
+      file.write(stream, data, log.nextOffset);
+      log.append(stream, data);
+    };
+    // Output arrives in pieces of up to 64 KiB; the log keeps pieces small enough to drop old output finely.
+    const piece = Math.max(256, Math.min(16 * 1024, Math.floor(this.limits.logBytes / 4)));
+    proc.onOutput((stream, chunk) => {
+      for (let at = 0; at < chunk.length; at += piece) add(stream, decoders[stream].write(chunk.subarray(at, at + piece)));
+    });
+    const ended = [
+      proc.exited.then(
+        () => {
+          for (const stream of ["stdout", "stderr"] as const) add(stream, decoders[stream].end());
+        },
+        () => {},
+      ),
+    ];
     entry.settled = proc.exited
       .then(
         ({ exitCode }) => exitCode,
@@ -603,12 +598,11 @@ export class ProcessTable {
     if (!proc || entry.info.status !== "running") return entry.info;
     if (STOPPING.has(signal)) entry.killRequested = true;
     if (signal === "KILL") {
-      await killTree(proc, this.isolated);
+      proc.kill();
       await Promise.race([entry.settled, sleep(10_000)]);
     } else {
-      const graceOver = Date.now() + this.limits.killGraceMs;
-      await signalProgram(proc, this.isolated, `SIG${signal}`, graceOver, entry.settled);
-      await Promise.race([entry.settled, sleep(Math.max(0, graceOver - Date.now()))]);
+      proc.signal(constants.signals[`SIG${signal}`]);
+      await Promise.race([entry.settled, sleep(this.limits.killGraceMs)]);
     }
     return entry.info;
   }
@@ -622,12 +616,24 @@ export class ProcessTable {
     return { running: entry.info.status === "running", ended: entry.settled };
   }
 
+  /** No new process starts; those running end as `killed` (the caller is about to end the environment). */
+  markEnding(): void {
+    this.closed = true;
+    for (const entry of this.entries.values()) if (entry.proc) entry.killRequested = true;
+  }
+
+  runningCount(): number {
+    let count = 0;
+    for (const entry of this.entries.values()) if (entry.proc) count++;
+    return count;
+  }
+
   /** Kills every process (they end as `killed`) and waits until their records and logs are written; no new ones start. */
   async endAll(): Promise<void> {
     this.closed = true;
     const running = [...this.entries.values()].filter((e) => e.proc);
     for (const entry of running) entry.killRequested = true;
-    await Promise.all(running.map((e) => killTree(e.proc!, this.isolated)));
+    for (const entry of running) entry.proc!.kill();
     await Promise.all(running.map((e) => e.settled));
   }
 
@@ -674,86 +680,6 @@ export class ProcessTable {
       void entry.settled.then(() => Promise.all([entry.recordPath, entry.logPath, `${entry.logPath}.1`].map((p) => rm(p, { force: true })))).catch(() => {});
     }
   }
-}
-
-/**
- * The processes to signal for the program a command runs, from the host's side. With bubblewrap the
- * command's own pid is bubblewrap outside the sandbox, whose child is the sandbox's init (pid 1 there,
- * which ignores signals from outside it has no handler for) and whose grandchildren are the program
- * and everything it started: its descendants inside the sandbox's PID namespace below that init (any
- * wrapper on the host side is left alone: ending it would end the sandbox at once, with SIGKILL).
- * `withInit` adds the init itself. Without isolation the command is the program.
- */
-async function programTree(proc: SandboxProcess, isolated: boolean, withInit = false): Promise<number[]> {
-  const root = proc.child.pid;
-  if (root === undefined) return [];
-  const tree = await descendantsOf(root);
-  if (!isolated) return [root, ...tree.map((p) => p.pid)];
-  const hostNamespace = await readlink("/proc/self/ns/pid").catch(() => undefined);
-  const namespaces = await Promise.all(tree.map((p) => readlink(`/proc/${p.pid}/ns/pid`).catch(() => hostNamespace)));
-  const inside = new Set(tree.filter((_, i) => namespaces[i] !== hostNamespace).map((p) => p.pid));
-  return tree.filter((p) => inside.has(p.pid) && (withInit || inside.has(p.ppid))).map((p) => p.pid);
-}
-
-/** Every live descendant of `pid` with its parent, parents before children, from /proc. */
-async function descendantsOf(pid: number): Promise<{ pid: number; ppid: number }[]> {
-  const children = new Map<number, number[]>();
-  const names = await readdir("/proc").catch(() => [] as string[]);
-  await Promise.all(
-    names.map(async (name) => {
-      if (!/^\d+$/.test(name)) return;
-      const stat = await readFile(`/proc/${name}/stat`, "utf8").catch(() => undefined);
-      if (!stat) return;
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      const list = children.get(ppid);
-      if (list) list.push(Number(name));
-      else children.set(ppid, [Number(name)]);
-    }),
-  );
-  const out: { pid: number; ppid: number }[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    const parent = queue.shift()!;
-    for (const child of children.get(parent) ?? []) {
-      out.push({ pid: child, ppid: parent });
-      queue.push(child);
-    }
-  }
-  return out;
-}
-
-function send(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // gone already
-  }
-}
-
-/**
- * Delivers a catchable signal to the program and its descendants, once each, so that it may end
- * gracefully (signalling the process group would end bubblewrap, which takes the sandbox down with
- * SIGKILL). Right after a start the program may not be there yet: it is looked for until it is.
- */
-async function signalProgram(proc: SandboxProcess, isolated: boolean, signal: NodeJS.Signals, until: number, ended: Promise<void>): Promise<void> {
-  let over = false;
-  void ended.then(() => (over = true));
-  for (;;) {
-    const targets = await programTree(proc, isolated);
-    if (targets.length > 0) {
-      for (const pid of targets) send(pid, signal);
-      return;
-    }
-    if (over || Date.now() >= until) return;
-    await sleep(25);
-  }
-}
-
-/** SIGKILL to the command's process group (bubblewrap, and with it the whole sandboxed tree) and to every descendant. */
-async function killTree(proc: SandboxProcess, isolated: boolean): Promise<void> {
-  const targets = await programTree(proc, isolated, true);
-  proc.kill();
-  for (const pid of targets) send(pid, "SIGKILL");
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,0 +1,301 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+const (
+	outputChunk = 64 << 10
+	// inputWindow: stdin and upload bytes the host may send ahead of what was written.
+	inputWindow = 1 << 20
+	pipeSize    = 1 << 20
+	fSetPipeSz  = 1031
+)
+
+// runCommand starts argv as a new session (so its whole tree can be found and signalled later),
+// relays its output within the host's credit, and ends the stream with its exit status.
+func runCommand(w *writer, s *stream, req request) {
+	if len(req.Argv) == 0 {
+		fail(w, s.id, failure{Code: "invalid_request", Message: "empty argv"})
+		return
+	}
+	if f := checkCwd(req.Cwd); f != nil {
+		fail(w, s.id, *f)
+		return
+	}
+	program, lookErr := lookPath(req.Argv[0], req.Env)
+
+	var stdinRead, stdinWrite *os.File
+	var err error
+	if req.Stdin {
+		if stdinRead, stdinWrite, err = os.Pipe(); err != nil {
+			fail(w, s.id, errnoFailure(err, "stdin"))
+			return
+		}
+	} else if stdinRead, err = os.Open(os.DevNull); err != nil {
+		fail(w, s.id, errnoFailure(err, "stdin"))
+		return
+	}
+	outRead, outWrite, err1 := os.Pipe()
+	errRead, errWrite, err2 := os.Pipe()
+	if err1 != nil || err2 != nil {
+		fail(w, s.id, failure{Code: "sandbox_unavailable", Message: "cannot make pipes"})
+		return
+	}
+	for _, f := range []*os.File{outRead, errRead} {
+		_, _, _ = syscall.Syscall(syscall.SYS_FCNTL, f.Fd(), fSetPipeSz, pipeSize)
+	}
+
+	pid := 0
+	var startErr error = lookErr
+	if startErr == nil {
+		pid, startErr = syscall.ForkExec(program, req.Argv, &syscall.ProcAttr{
+			Dir:   hostCwd(req.Cwd),
+			Env:   req.Env,
+			Files: []uintptr{stdinRead.Fd(), outWrite.Fd(), errWrite.Fd()},
+			Sys:   &syscall.SysProcAttr{Setsid: true},
+		})
+	}
+	stdinRead.Close()
+	outWrite.Close()
+	errWrite.Close()
+	started := time.Now()
+	_ = w.sendJSON(frameReply, s.id, map[string]any{"pid": pid})
+
+	if startErr != nil {
+		// As a shell would: the command "ran" and failed, with the reason on stderr.
+		if stdinWrite != nil {
+			stdinWrite.Close()
+		}
+		outRead.Close()
+		errRead.Close()
+		code := 126
+		if errors.Is(startErr, syscall.ENOENT) {
+			code = 127
+		}
+		msg := "sandgate: " + req.Argv[0] + ": " + startErr.Error() + "\n"
+		if n := s.takeCredit(len(msg)); n > 0 {
+			_ = w.send(frameOutput, s.id, []byte{2}, []byte(msg[:n]))
+		}
+		_ = w.sendJSON(frameEnd, s.id, map[string]any{"exitCode": code})
+		return
+	}
+
+	if stdinWrite != nil {
+		go feedStdin(w, s, stdinWrite)
+	}
+	var relays sync.WaitGroup
+	relays.Add(2)
+	go relay(w, s, outRead, 1, &relays)
+	go relay(w, s, errRead, 2, &relays)
+
+	exited := make(chan syscall.WaitStatus, 1)
+	go func() {
+		var status syscall.WaitStatus
+		for {
+			_, err := syscall.Wait4(pid, &status, 0, nil)
+			if err != syscall.EINTR {
+				break
+			}
+		}
+		exited <- status
+	}()
+
+	var status syscall.WaitStatus
+	done := make(chan struct{})
+	go func() {
+		relays.Wait()
+		close(done)
+	}()
+	ended := false
+	for !ended {
+		select {
+		case sig := <-s.signals:
+			signalTree(pid, syscall.Signal(sig))
+		case status = <-exited:
+			ended = true
+		}
+	}
+	// The program is gone; output may still be held open by what it left running in its session.
+	for {
+		select {
+		case sig := <-s.signals:
+			signalTree(pid, syscall.Signal(sig))
+			continue
+		case <-done:
+		}
+		break
+	}
+	code := status.ExitStatus()
+	if status.Signaled() {
+		code = 128 + int(status.Signal())
+	}
+	_ = w.sendJSON(frameEnd, s.id, map[string]any{"exitCode": code, "durationMs": float64(time.Since(started).Microseconds()) / 1000})
+}
+
+func relay(w *writer, s *stream, pipe *os.File, channel byte, wg *sync.WaitGroup) {
+	defer wg.Done()
+	defer pipe.Close()
+	buf := make([]byte, outputChunk)
+	for {
+		n := s.takeCredit(len(buf))
+		if n == 0 {
+			// The host gave up on this stream: drain so the program is not blocked on a full pipe.
+			for {
+				if _, err := pipe.Read(buf); err != nil {
+					return
+				}
+			}
+		}
+		got, err := pipe.Read(buf[:n])
+		s.giveBack(n - got)
+		if got > 0 {
+			if w.send(frameOutput, s.id, []byte{channel}, buf[:got]) != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func feedStdin(w *writer, s *stream, pipe *os.File) {
+	defer pipe.Close()
+	_ = w.send(frameGrant, s.id, u32(inputWindow))
+	broken := false
+	for {
+		data, ok := s.next()
+		if !ok {
+			return
+		}
+		if !broken {
+			if _, err := pipe.Write(data); err != nil {
+				broken = true // the program stopped reading: the rest is dropped
+			}
+		}
+		_ = w.send(frameGrant, s.id, u32(uint32(len(data))))
+	}
+}
+
+// lookPath finds argv[0] on the command's PATH, as execvp would.
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	path := "/usr/local/bin:/usr/bin:/bin"
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "PATH=") {
+			path = kv[5:]
+		}
+	}
+	denied := false
+	for _, dir := range strings.Split(path, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		candidate := dir + "/" + name
+		st, err := os.Stat(candidate)
+		if err != nil || st.IsDir() {
+			continue
+		}
+		if st.Mode()&0o111 == 0 {
+			denied = true
+			continue
+		}
+		return candidate, nil
+	}
+	if denied {
+		return "", syscall.EACCES
+	}
+	return "", syscall.ENOENT
+}
+
+// proc is one line of /proc/<pid>/stat, as much of it as the tree needs.
+type proc struct{ pid, ppid, session int }
+
+func processes() []proc {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	out := make([]proc, 0, len(entries))
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		raw, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		text := string(raw)
+		close := strings.LastIndexByte(text, ')')
+		if close < 0 {
+			continue
+		}
+		fields := strings.Fields(text[close+1:])
+		if len(fields) < 4 {
+			continue
+		}
+		if fields[0] == "Z" {
+			continue // ended, waiting to be reaped: nothing left to signal
+		}
+		ppid, _ := strconv.Atoi(fields[1])
+		session, _ := strconv.Atoi(fields[3])
+		out = append(out, proc{pid, ppid, session})
+	}
+	return out
+}
+
+// treeOf: root, its descendants, and whatever stayed in its session after its parent died.
+func treeOf(root int) []int {
+	all := processes()
+	children := map[int][]int{}
+	for _, p := range all {
+		children[p.ppid] = append(children[p.ppid], p.pid)
+	}
+	seen := map[int]bool{}
+	queue := []int{root}
+	for _, p := range all {
+		if p.session == root {
+			queue = append(queue, p.pid)
+		}
+	}
+	var out []int
+	for len(queue) > 0 {
+		pid := queue[0]
+		queue = queue[1:]
+		if seen[pid] || pid == os.Getpid() || pid == 1 {
+			continue
+		}
+		seen[pid] = true
+		out = append(out, pid)
+		queue = append(queue, children[pid]...)
+	}
+	return out
+}
+
+// signalTree sends sig to the command's tree; SIGKILL is repeated until the tree is empty, so a
+// process that forks while it is being killed cannot leave a child behind.
+func signalTree(root int, sig syscall.Signal) {
+	for attempt := 0; attempt < 50; attempt++ {
+		tree := treeOf(root)
+		alive := 0
+		for _, pid := range tree {
+			if syscall.Kill(pid, sig) == nil {
+				alive++
+			}
+		}
+		if sig != syscall.SIGKILL || alive == 0 {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

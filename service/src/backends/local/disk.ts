@@ -1,0 +1,184 @@
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { chmod, chown, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { Identity, SandboxDirs } from "./isolation.ts";
+import { hostTag, processStart } from "./network.ts";
+
+const run = promisify(execFile);
+
+/**
+ * Where a sandbox's /workspace and /tmp are on the host while its environment runs.
+ *
+ * On a root host they are mounted under a runtime directory of this host (`/run/sandgate/<tag>/<id>`,
+ * every step of the way traversable, so a sandbox's own unprivileged identity can reach them wherever
+ * the data directory is), nosuid and nodev:
+ * - `image` (loop devices and mkfs.ext4 present): each sandbox's disk quota is a sparse ext4 image in
+ *   its directory (`disk.img`, the quota its size), loop-mounted there; a sandbox that fills it gets
+ *   ENOSPC and the host's disk and other sandboxes are untouched. `sandboxes/<id>/disk` links to it.
+ * - `bind`: no quota; the sandbox's `workspace` and `tmp` directories are bound there.
+ * Elsewhere (`direct`, the host is not root) they are the sandbox directory's `workspace` and `tmp`,
+ * owned by the host's user that the sandbox runs as.
+ */
+export class SandboxStorage {
+  private constructor(
+    readonly kind: "image" | "bind" | "direct",
+    readonly runtimeDir: string,
+    readonly quotaBytes: number | undefined,
+    private readonly mkfs: string | undefined,
+  ) {}
+
+  static async open(dataDir: string, quotaBytes: number, isolated: boolean): Promise<SandboxStorage> {
+    if (process.getuid?.() !== 0 || !isolated) {
+      const runtimeDir = join(dataDir, "run");
+      await mkdir(runtimeDir, { recursive: true });
+      return new SandboxStorage("direct", runtimeDir, undefined, undefined);
+    }
+    const runtimeDir = join(existsSync("/run") ? "/run" : "/var/run", "sandgate", hostTag(dataDir));
+    await mkdir(runtimeDir, { recursive: true, mode: 0o711 });
+    await chmod(join(runtimeDir, ".."), 0o711);
+    await chmod(runtimeDir, 0o711);
+    // Noted first, so that no other host takes this one's mounts for those of a host that died.
+    await writeFile(join(runtimeDir, "host.json"), JSON.stringify({ pid: process.pid, start: processStart(process.pid), dataDir }));
+    await collectDeadHosts(join(runtimeDir, ".."), runtimeDir);
+    const mkfs = ["/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4"].find((p) => existsSync(p));
+    const loops = existsSync("/dev/loop-control");
+    return mkfs && loops ? new SandboxStorage("image", runtimeDir, quotaBytes, mkfs) : new SandboxStorage("bind", runtimeDir, undefined, undefined);
+  }
+
+  get summary(): string {
+    if (this.kind === "image") return `a ${this.quotaBytes}-byte ext4 image per sandbox (its disk quota), loop-mounted nosuid,nodev under ${this.runtimeDir}`;
+    if (this.kind === "bind") return `no per-sandbox disk quota (no loop devices or mkfs.ext4 here); workspaces bound nosuid,nodev under ${this.runtimeDir}`;
+    return "no per-sandbox disk quota (needs root): workspaces are plain directories of the data directory";
+  }
+
+  /** At create: what must exist before the first start (plain directories where there is no image). */
+  async create(sandboxDir: string, identity: Identity | undefined): Promise<void> {
+    if (this.kind === "image") return;
+    await plainDirs(sandboxDir, identity);
+  }
+
+  /** Before the environment starts: the sandbox's disk made (first time) and mounted; its directories. */
+  async prepare(id: string, sandboxDir: string, identity: Identity | undefined): Promise<SandboxDirs> {
+    if (this.kind === "direct") return plainDirs(sandboxDir, identity);
+    const mountPoint = join(this.runtimeDir, id);
+    await mkdir(mountPoint, { recursive: true, mode: 0o711 });
+    // A sandbox made before images existed (or on a host without them) keeps its plain directories.
+    if (this.kind === "bind" || existsSync(join(sandboxDir, "workspace"))) {
+      const source = await plainDirs(sandboxDir, identity);
+      const dirs = { workspace: join(mountPoint, "workspace"), tmp: join(mountPoint, "tmp") };
+      for (const name of ["workspace", "tmp"] as const) {
+        await mkdir(dirs[name], { recursive: true, mode: 0o700 });
+        if (!(await isMountPoint(dirs[name]))) {
+          await run("mount", ["--bind", source[name], dirs[name]]);
+          await run("mount", ["-o", "remount,bind,nosuid,nodev", dirs[name]]);
+        }
+      }
+      return dirs;
+    }
+    const image = join(sandboxDir, "disk.img");
+    if (!existsSync(image)) {
+      const temp = `${image}.new`;
+      await run("truncate", ["-s", String(this.quotaBytes), temp]);
+      // No reserved blocks (the sandbox gets its whole quota); lazy init keeps this to a few ms.
+      await run(this.mkfs!, ["-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", temp]);
+      await run("mv", ["-f", temp, image]);
+    }
+    if (!(await isMountPoint(mountPoint))) await run("mount", ["-o", "loop,nosuid,nodev,noatime", image, mountPoint]);
+    await chmod(mountPoint, 0o711);
+    await rm(join(sandboxDir, "disk"), { force: true });
+    await symlink(mountPoint, join(sandboxDir, "disk"));
+    const dirs = { workspace: join(mountPoint, "workspace"), tmp: join(mountPoint, "tmp") };
+    for (const dir of [dirs.workspace, dirs.tmp]) await ownedDir(dir, identity);
+    return dirs;
+  }
+
+  /** After the environment is gone: its mounts undone (an image stays for the next start). */
+  async release(id: string): Promise<void> {
+    if (this.kind === "direct") return;
+    const mountPoint = join(this.runtimeDir, id);
+    if (await unmountAll(mountPoint)) await rm(mountPoint, { recursive: true, force: true }).catch(() => {});
+  }
+
+  /**
+   * At start: mounts a previous run of this host left (it was killed) are adopted for the sandboxes
+   * that still exist (their next start finds them mounted) and undone for the others. Never a lazy
+   * unmount: a second mount of an image whose first is still draining would see stale data.
+   */
+  async releaseAll(keep: ReadonlySet<string>): Promise<number> {
+    if (this.kind === "direct") return 0;
+    let released = 0;
+    for (const name of await readdir(this.runtimeDir).catch(() => [] as string[])) {
+      const dir = join(this.runtimeDir, name);
+      if (keep.has(name) || !(await stat(dir).catch(() => undefined))?.isDirectory() || name === "etc" || name === "bin") continue;
+      if (await unmountAll(dir)) {
+        await rm(dir, { recursive: true, force: true }).catch(() => {});
+        released++;
+      }
+    }
+    return released;
+  }
+}
+
+async function plainDirs(sandboxDir: string, identity: Identity | undefined): Promise<SandboxDirs> {
+  const dirs = { workspace: join(sandboxDir, "workspace"), tmp: join(sandboxDir, "tmp") };
+  for (const dir of [dirs.workspace, dirs.tmp]) await ownedDir(dir, identity);
+  return dirs;
+}
+
+/** A directory only the sandbox's identity can enter (on a root host; the host's own user elsewhere). */
+async function ownedDir(dir: string, identity: Identity | undefined): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (identity) await chown(dir, identity.uid, identity.gid);
+  await chmod(dir, 0o700);
+}
+
+async function mountPoints(): Promise<string[]> {
+  const text = await readFile("/proc/self/mountinfo", "utf8").catch(() => "");
+  return text
+    .split("\n")
+    .map((line) => line.split(" ")[4])
+    .filter((p): p is string => p !== undefined)
+    .map((p) => p.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8))));
+}
+
+async function isMountPoint(path: string): Promise<boolean> {
+  return (await mountPoints()).includes(path);
+}
+
+/**
+ * The runtime directories of hosts that died without closing (SIGKILL, a crash): their mounts are
+ * undone and the directories removed, by whichever host opens next on this machine. A directory
+ * whose note names no live process (pid and start time) is dead; one with no note yet is left alone
+ * for a minute (its host may be starting).
+ */
+async function collectDeadHosts(parent: string, own: string): Promise<void> {
+  for (const name of await readdir(parent).catch(() => [] as string[])) {
+    const dir = join(parent, name);
+    if (dir === own || !/^[0-9a-f]{12}$/.test(name)) continue;
+    const note = await readFile(join(dir, "host.json"), "utf8").then(
+      (text) => JSON.parse(text) as { pid?: number; start?: string },
+      () => undefined,
+    );
+    if (note?.pid && processStart(note.pid) === note.start) continue;
+    if (!note && Date.now() - ((await stat(dir).catch(() => undefined))?.mtimeMs ?? 0) < 60_000) continue;
+    // Never remove through a mount still in place: it holds a sandbox's files (its image lives on).
+    if (await unmountAll(dir)) await rm(dir, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/**
+ * Unmounts everything at or below `dir`, deepest first, retrying while busy (a killed environment's
+ * processes take a moment to go); true once nothing is mounted there any more.
+ */
+async function unmountAll(dir: string): Promise<boolean> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const mounts = (await mountPoints()).filter((m) => m === dir || m.startsWith(`${dir}/`));
+    if (mounts.length === 0) return true;
+    for (const mount of mounts.reverse()) await run("umount", [mount]).catch(() => {});
+    if (Date.now() > deadline) return (await mountPoints()).every((m) => m !== dir && !m.startsWith(`${dir}/`));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
