@@ -10,6 +10,7 @@ export default defineConfig({
     cloudflareTest(({ inject }) => {
       const hostUrl = inject("hostUrl");
       const consumerDir = inject("consumerDir");
+      const standInDir = inject("standInDir");
       return {
         wrangler: { configPath: "../wrangler.jsonc" },
         miniflare: {
@@ -31,8 +32,20 @@ export default defineConfig({
               // The Worker under test runs as the pool's runner, named after this project.
               serviceBindings: { SANDGATE: { name: "vitest-plugin-runner-workers", entrypoint: "SandgateService" } },
             },
+            {
+              name: "sdk-stand-in",
+              modules: true,
+              scriptPath: join(standInDir, "index.js"),
+              modulesRoot: standInDir,
+              compatibilityDate: "2026-08-15",
+              compatibilityFlags: ["nodejs_compat"],
+              bindings: { HOST_URL: hostUrl, HOST_TOKEN },
+              durableObjects: { SANDBOX: "SandboxStandIn" },
+            },
           ],
           serviceBindings: { CONSUMER: "sandgate-consumer" },
+          // The SDK stand-in's Durable Object, reached over real RPC (test-workers/sdk-stand-in.ts).
+          durableObjects: { SDK_STAND_IN: { className: "SandboxStandIn", scriptName: "sdk-stand-in" } },
         },
       };
     }),

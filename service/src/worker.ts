@@ -8,7 +8,7 @@ import { type Sandbox, getSandbox } from "@cloudflare/sandbox";
 import { newWorkersRpcResponse } from "capnweb";
 import type { Backend } from "./core/backend.ts";
 import { SandgateCore, defaultLimits } from "./core/core.ts";
-import { CloudflareBackend } from "./backends/cloudflare/index.ts";
+import { CloudflareBackend, SANDBOX_OPTIONS } from "./backends/cloudflare/index.ts";
 import { RemoteBackend } from "./backends/remote/index.ts";
 import { createRestApp } from "./surfaces/rest.ts";
 import { SandboxHandle, type SandgateMethods, installRpcMethods } from "./surfaces/rpc.ts";
@@ -26,7 +26,7 @@ function backendFor(env: Env): Backend {
   const registry = env.REGISTRY.get(env.REGISTRY.idFromName("registry"));
   return new CloudflareBackend({
     // wrangler types cannot see the SDK's class behind the binding; this is its real type.
-    sandbox: (id) => getSandbox(env.Sandbox as unknown as DurableObjectNamespace<Sandbox>, id),
+    sandbox: (id) => getSandbox(env.Sandbox as unknown as DurableObjectNamespace<Sandbox>, id, SANDBOX_OPTIONS),
     registry: registry as unknown as CloudflareBackendRegistry,
   });
 }

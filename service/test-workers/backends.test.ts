@@ -2,14 +2,14 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { CloudflareBackend, fromSdkError } from "../src/backends/cloudflare/index.ts";
+import { type Sandbox, getSandbox } from "@cloudflare/sandbox";
+import { CloudflareBackend, SANDBOX_OPTIONS, fromSdkError } from "../src/backends/cloudflare/index.ts";
 import { ByteLog, CombinedLog } from "../src/backends/cloudflare/logs.ts";
 import { type RegistryApi, migrateRegistry } from "../src/backends/cloudflare/registry.ts";
 import type { SandgateRegistry } from "../src/backends/cloudflare/registry-object.ts";
 import { RemoteBackend } from "../src/backends/remote/index.ts";
 import { backendContract } from "../test/backend-contract.ts";
 import { HOST_TOKEN } from "./constants.ts";
-import { SdkStandIn } from "./sdk-stand-in.ts";
 import portApp from "../test/fixtures/port-app.mjs?raw";
 
 backendContract("RemoteBackend in workerd", {
@@ -23,6 +23,9 @@ function registry(name: string) {
   return env.REGISTRY.get(env.REGISTRY.idFromName(name)) as unknown as DurableObjectStub<SandgateRegistry>;
 }
 
+/** The SDK's own getSandbox, with the Worker's options, over the stand-in's Durable Objects (real RPC). */
+const standIn = (id: string) => getSandbox(env.SDK_STAND_IN as unknown as DurableObjectNamespace<Sandbox>, id, SANDBOX_OPTIONS);
+
 backendContract("CloudflareBackend over the SDK stand-in", {
   prefix: "wcf",
   portApp,
@@ -32,7 +35,7 @@ backendContract("CloudflareBackend over the SDK stand-in", {
   reservedPorts: [3000],
   open: async () =>
     new CloudflareBackend({
-      sandbox: (id) => new SdkStandIn(env.TEST_HOST_URL, HOST_TOKEN, `cf-${id}`),
+      sandbox: standIn,
       registry: registry("contract") as unknown as RegistryApi,
     }),
 });
@@ -79,7 +82,7 @@ describe("the registry Durable Object, versions apart", () => {
     const stub = registry("layout-test");
     const now = new Date().toISOString();
     await stub.create({ id: "sb", labels: {}, env: {}, createdAt: now, expiresAt: "2099-01-01T00:00:00.000Z" });
-    const row = { processId: "p", name: null, argv: ["true"], cwd: "/workspace", startedAt: now, killRequested: false };
+    const row = { processId: "p", name: null, argv: ["true"], cwd: "/workspace", startedAt: now, killRequested: false, endedAt: null };
     expect(await stub.addProcess("sb", row)).toBe(true);
     expect(await stub.addProcess("sb", row)).toBe(false);
     expect(await stub.addProcess("nope", row)).toBe(false);

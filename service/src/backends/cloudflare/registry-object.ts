@@ -115,6 +115,12 @@ export class SandgateRegistry extends DurableObject<RegistryEnv> implements Regi
     return true;
   }
 
+  async markEnded(sandboxId: string, processId: string, endedAt: string): Promise<string | null> {
+    if (!this.processRow(sandboxId, processId)) return null;
+    this.sql.exec("UPDATE processes SET ended_at = ? WHERE sandbox_id = ? AND process_id = ? AND ended_at IS NULL", endedAt, sandboxId, processId);
+    return this.processRow(sandboxId, processId)?.ended_at ?? null;
+  }
+
   async extendLog(sandboxId: string, processId: string, observed: ObservedOutput | null, since: number): Promise<LayoutPage | null> {
     const row = this.processRow(sandboxId, processId);
     if (!row) return null;
