@@ -20,6 +20,8 @@ export default defineConfig({
             SANDGATE_REMOTE_URL: hostUrl,
             SANDGATE_REMOTE_TOKEN: HOST_TOKEN,
             TEST_HOST_URL: hostUrl,
+            // The registry's alarm destroys through the SDK stand-in (there are no containers here).
+            SANDGATE_SANDBOX_BINDING: "SDK_STAND_IN",
           },
           workers: [
             {

@@ -7,9 +7,11 @@ import { CloudflareBackend, SANDBOX_OPTIONS, fromSdkError } from "../src/backend
 import { ByteLog, CombinedLog } from "../src/backends/cloudflare/logs.ts";
 import { type RegistryApi, migrateRegistry } from "../src/backends/cloudflare/registry.ts";
 import type { SandgateRegistry } from "../src/backends/cloudflare/registry-object.ts";
+import { LEGACY_REGISTRY, ShardedRegistry, shardName } from "../src/backends/cloudflare/sharded.ts";
 import { RemoteBackend } from "../src/backends/remote/index.ts";
 import { backendContract } from "../test/backend-contract.ts";
 import { HOST_TOKEN } from "./constants.ts";
+import type { SandboxStandIn as SdkStandInObject } from "./sdk-stand-in.ts";
 import portApp from "../test/fixtures/port-app.mjs?raw";
 
 backendContract("RemoteBackend in workerd", {
@@ -36,7 +38,7 @@ backendContract("CloudflareBackend over the SDK stand-in", {
   open: async () =>
     new CloudflareBackend({
       sandbox: standIn,
-      registry: registry("contract") as unknown as RegistryApi,
+      registry: new ShardedRegistry((name) => registry(`contract-${name}`) as unknown as RegistryApi),
     }),
 });
 
@@ -55,6 +57,52 @@ describe("the registry Durable Object", () => {
     expect(await stub.get("old")).toBeNull();
     expect((await stub.get("young"))?.id).toBe("young");
     expect(await runInDurableObject(stub, (_i: SandgateRegistry, state) => state.storage.getAlarm())).toBe(now + 60_000);
+  });
+
+  it("keeps the record of a sandbox whose destroy failed, and destroys it on a later alarm", async () => {
+    const stub = registry("retry-test");
+    const box = env.SDK_STAND_IN.get(env.SDK_STAND_IN.idFromName("stubborn")) as unknown as DurableObjectStub<SdkStandInObject>;
+    await standIn("stubborn").writeFile("/workspace/x", "x"); // the container runs
+    await box.failDestroys(2);
+    const past = new Date(Date.now() - 1000).toISOString();
+    expect(await stub.create({ id: "stubborn", labels: {}, env: {}, createdAt: past, expiresAt: past })).toBe(true);
+    // Control: a sandbox whose destroy works is forgotten at once.
+    expect(await stub.create({ id: "meek", labels: {}, env: {}, createdAt: past, expiresAt: past })).toBe(true);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await stub.get("meek")).toBeNull();
+    expect((await stub.get("stubborn"))?.id).toBe("stubborn");
+    const retryAt = await runInDurableObject(stub, (_i: SandgateRegistry, state) => state.storage.getAlarm());
+    expect(retryAt).toBeGreaterThan(Date.now()); // backs off instead of spinning
+    for (let i = 0; i < 2; i++) {
+      await runInDurableObject(stub, (_i: SandgateRegistry, state) => state.storage.sql.exec("UPDATE sandboxes SET destroy_retry_at = NULL"));
+      expect(await runDurableObjectAlarm(stub)).toBe(true);
+    }
+    expect(await stub.get("stubborn")).toBeNull();
+    expect((await box.inspect()).destroys).toBe(1);
+  });
+
+  it("spreads records over shards by id, and still finds records of the single registry of earlier versions", async () => {
+    const sharded = new ShardedRegistry((name) => registry(`shards-${name}`) as unknown as RegistryApi);
+    const legacy = registry(`shards-${LEGACY_REGISTRY}`);
+    const now = new Date().toISOString();
+    const record = (id: string) => ({ id, labels: { suite: "shards" }, env: {}, createdAt: now, expiresAt: "2099-01-01T00:00:00.000Z" });
+    expect(await legacy.create(record("old-one"))).toBe(true);
+    const ids = Array.from({ length: 12 }, (_, i) => `new-${i}`);
+    for (const id of ids) expect(await sharded.create(record(id))).toBe(true);
+    expect(await sharded.create(record("old-one"))).toBe(false);
+    expect(new Set(ids.map(shardName)).size).toBeGreaterThan(4);
+    expect((await registry(`shards-${shardName("new-3")}`).get("new-3"))?.id).toBe("new-3");
+    expect(await legacy.get("new-3")).toBeNull();
+    expect((await sharded.get("old-one"))?.id).toBe("old-one");
+    const all = await sharded.list({ labels: { suite: "shards" }, limit: 100 });
+    expect(all.map((r) => r.id)).toEqual(["new-0", "new-1", "new-10", "new-11", "new-2", "new-3", "new-4", "new-5", "new-6", "new-7", "new-8", "new-9", "old-one"]);
+    const page = await sharded.list({ labels: { suite: "shards" }, limit: 3, after: "new-11" });
+    expect(page.map((r) => r.id)).toEqual(["new-2", "new-3", "new-4"]);
+    const row = { processId: "p", name: null, argv: ["true"], cwd: "/workspace", startedAt: now, killRequested: false, endedAt: null };
+    expect(await sharded.addProcess("old-one", row)).toBe(true);
+    expect((await legacy.getProcess("old-one", "p"))?.processId).toBe("p");
+    await sharded.remove("old-one");
+    expect(await sharded.get("old-one")).toBeNull();
   });
 });
 

@@ -113,6 +113,9 @@ export function migrateRegistry(sql: SqlLike): void {
   sql.exec(REGISTRY_SCHEMA);
   const columns = (sql.exec("PRAGMA table_info(sandboxes)").toArray() as { name: string }[]).map((c) => c.name);
   if (!columns.includes("network")) sql.exec("ALTER TABLE sandboxes ADD COLUMN network TEXT");
+  // Failed destroys of expired sandboxes are retried (registry-object.ts alarm).
+  if (!columns.includes("destroy_attempts")) sql.exec("ALTER TABLE sandboxes ADD COLUMN destroy_attempts INTEGER NOT NULL DEFAULT 0");
+  if (!columns.includes("destroy_retry_at")) sql.exec("ALTER TABLE sandboxes ADD COLUMN destroy_retry_at TEXT");
   sql.exec(PROCESSES_SCHEMA);
   const processColumns = (sql.exec("PRAGMA table_info(processes)").toArray() as { name: string }[]).map((c) => c.name);
   if (!processColumns.includes("ended_at")) sql.exec("ALTER TABLE processes ADD COLUMN ended_at TEXT");
@@ -126,7 +129,7 @@ export interface RegistryRow {
   created_at: string;
   expires_at: string;
   network: string | null;
-  [column: string]: string | null;
+  [column: string]: string | number | null;
 }
 
 export function rowToRecord(row: RegistryRow): SandboxRecord {
