@@ -268,8 +268,12 @@ export class SandboxStandIn extends DurableObject<StandInEnv> {
 
   async writeFile(path: string, content: string | ReadableStream<Uint8Array>, options: { encoding?: string; sessionId?: string } = {}) {
     this.touch();
-    if (typeof content !== "string") {
-      if (this.transport !== "rpc") throw new Error("writeFileStream requires the rpc transport. Set SANDBOX_TRANSPORT=rpc."); // sdk:1960
+    if (typeof content !== "string" && this.transport !== "rpc") throw new Error("writeFileStream requires the rpc transport. Set SANDBOX_TRANSPORT=rpc."); // sdk:1960
+    if (!inWorkspace(path)) {
+      // The container writes anywhere (Sandgate puts large stdin in /tmp); the host's file API is
+      // /workspace only, so elsewhere the bytes go through the shell in pieces.
+      await this.writeOutside(path, typeof content === "string" ? new Response(content).body! : content);
+    } else if (typeof content !== "string") {
       await this.host("PUT", `/files/content?path=${encodeURIComponent(path)}`, undefined, content);
     } else {
       await this.host("POST", "/files/write", { path, content, encoding: options.encoding === "base64" ? "base64" : "utf-8" });
@@ -315,6 +319,10 @@ export class SandboxStandIn extends DurableObject<StandInEnv> {
 
   async deleteFile(path: string) {
     this.touch();
+    if (!inWorkspace(path)) {
+      await this.host("POST", "/exec", { argv: ["rm", "--", path] });
+      return { success: true, path, timestamp: new Date().toISOString() };
+    }
     await this.host("DELETE", `/files?path=${encodeURIComponent(path)}`);
     return { success: true, path, timestamp: new Date().toISOString() };
   }
@@ -324,6 +332,32 @@ export class SandboxStandIn extends DurableObject<StandInEnv> {
     const res = await this.host("GET", `/files/stat?path=${encodeURIComponent(path)}`, undefined, undefined, [404]);
     await res.body?.cancel();
     return { success: true, path, exists: res.status === 200, timestamp: new Date().toISOString() };
+  }
+
+  private async writeOutside(path: string, body: ReadableStream<Uint8Array>): Promise<void> {
+    const reader = body.getReader();
+    let pending: Uint8Array[] = [];
+    let size = 0;
+    let first = true;
+    const flush = async () => {
+      const joined = new Uint8Array(size);
+      let at = 0;
+      for (const part of pending) (joined.set(part, at), (at += part.byteLength));
+      let binary = "";
+      for (let i = 0; i < joined.length; i += 0x8000) binary += String.fromCharCode(...joined.subarray(i, i + 0x8000));
+      const argv = ["sh", "-c", `base64 -d ${first ? ">" : ">>"} "$0"`, path];
+      const r = await this.hostJson<{ exitCode: number; stderr: string }>("POST", "/exec", { argv, stdin: btoa(binary), timeoutMs: 60_000 });
+      if (r.exitCode !== 0) throw sdkError("FileSystemError", "FILESYSTEM_ERROR", r.stderr, 500);
+      first = false;
+      pending = [];
+      size = 0;
+    };
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (value) (pending.push(value), (size += value.byteLength));
+      if (size >= 4 * 1024 * 1024 || (done && (size > 0 || first))) await flush();
+      if (done) return;
+    }
   }
 
   // ---- processes ----
@@ -649,6 +683,8 @@ function clean(env: Record<string, string | undefined> | undefined): Record<stri
   if (!env) return undefined;
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
 }
+
+const inWorkspace = (path: string) => path === "/workspace" || path.startsWith("/workspace/");
 
 function quote(s: string): string {
   return `'${s.replaceAll("'", "'\\''")}'`;
