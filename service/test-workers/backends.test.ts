@@ -146,6 +146,23 @@ describe("CloudflareBackend under the SDK's rules", () => {
     }
   });
 
+  it("leaves no process behind when its registry row cannot be written", async () => {
+    const shards = new ShardedRegistry((name) => registry(`rules-${name}`) as unknown as RegistryApi);
+    const failing: RegistryApi = Object.assign(Object.create(shards) as RegistryApi, {
+      addProcess: async () => {
+        throw new Error("registry unavailable");
+      },
+    });
+    const flaky = new SandgateCore(new CloudflareBackend({ sandbox: standIn, registry: failing }), defaultLimits);
+    await expect(flaky.startProcess({ id: "rules-exec", command: "sleep 60", name: "orphan" })).rejects.toThrow();
+    const running = (await standIn("rules-exec").listProcesses()).filter((p) => !p.id.startsWith("exec-") && p.status === "running");
+    expect(running).toEqual([]);
+    // Control: with a working registry the same start leaves the process running.
+    const ok = await core.startProcess({ id: "rules-exec", command: "sleep 60" });
+    expect((await standIn("rules-exec").getProcess(ok.id))?.status).toBe("running");
+    await core.killProcess({ id: "rules-exec", processId: ok.id });
+  });
+
   it("reports what a container stop loses: the sandbox sleeps, its processes are lost, its files gone", async () => {
     await core.writeFileJson({ id: "rules-exec", path: "kept.txt", content: "x", encoding: "utf-8" });
     const proc = await core.startProcess({ id: "rules-exec", command: "sleep 60" });

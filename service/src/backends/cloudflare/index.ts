@@ -140,7 +140,7 @@ export class CloudflareBackend implements Backend {
   async deleteSandbox(id: string): Promise<void> {
     await this.record(id);
     // A record whose id the SDK refuses (made before ids were checked) never had a container.
-    if (!sdkIdProblem(id)) await this.sdk(() => this.options.sandbox(id).destroy());
+    if (!sdkIdProblem(id)) await this.sdk(() => this.box(id).destroy());
     await this.options.registry.remove(id);
   }
 
@@ -193,7 +193,7 @@ export class CloudflareBackend implements Backend {
    */
   private async launch(id: string, spec: ExecSpec) {
     const record = await this.record(id);
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     const processId = `exec-${crypto.randomUUID()}`;
     const { command, stdinFile } = await this.commandLine(box, spec);
     const started = Date.now();
@@ -249,13 +249,13 @@ export class CloudflareBackend implements Backend {
 
   async readFile(id: string, path: WorkspacePath): Promise<FileStream> {
     await this.record(id);
-    const file = await this.sdk(() => this.options.sandbox(id).readFile(path.abs, { encoding: "none" }));
+    const file = await this.sdk(() => this.box(id).readFile(path.abs, { encoding: "none" }));
     return { body: file.content, size: file.size };
   }
 
   async writeFile(id: string, path: WorkspacePath, body: ReadableStream<Uint8Array>, maxBytes: number): Promise<FileInfo> {
     await this.record(id);
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     let size = 0;
     const limited = body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
@@ -274,19 +274,19 @@ export class CloudflareBackend implements Backend {
 
   async statFile(id: string, path: WorkspacePath): Promise<FileInfo> {
     await this.record(id);
-    return this.stat(this.options.sandbox(id), path);
+    return this.stat(this.box(id), path);
   }
 
   async listFiles(id: string, path: WorkspacePath, recursive: boolean, limit: number): Promise<{ entries: FileInfo[]; truncated: boolean }> {
     await this.record(id);
-    const result = await this.sdk(() => this.options.sandbox(id).listFiles(path.abs, { recursive, includeHidden: true }));
+    const result = await this.sdk(() => this.box(id).listFiles(path.abs, { recursive, includeHidden: true }));
     const entries = result.files.map(toFileInfo).sort((a, b) => (a.path < b.path ? -1 : 1));
     return { entries: entries.slice(0, limit), truncated: entries.length > limit };
   }
 
   async mkdir(id: string, path: WorkspacePath, recursive: boolean): Promise<FileInfo> {
     await this.record(id);
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     if (!recursive && (await this.sdk(() => box.exists(path.abs))).exists) throw errors.conflict(`'${path.abs}' already exists`);
     await this.sdk(() => box.mkdir(path.abs, { recursive }));
     return this.stat(box, path);
@@ -299,7 +299,7 @@ export class CloudflareBackend implements Backend {
    */
   async moveFile(id: string, from: WorkspacePath, to: WorkspacePath, overwrite: boolean): Promise<FileInfo> {
     await this.record(id);
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     if (to.rel === "" || from.rel === "") throw errors.forbidden("/workspace itself cannot be moved or replaced");
     if (to.rel === from.rel || to.rel.startsWith(`${from.rel}/`)) throw errors.invalid(`cannot move '${from.abs}' onto or into itself`);
     const source = await this.stat(box, from);
@@ -321,7 +321,7 @@ export class CloudflareBackend implements Backend {
 
   async deleteFile(id: string, path: WorkspacePath, recursive: boolean): Promise<void> {
     await this.record(id);
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     const info = await this.stat(box, path);
     if (info.type !== "directory") {
       await this.sdk(() => box.deleteFile(path.abs));
@@ -334,7 +334,7 @@ export class CloudflareBackend implements Backend {
 
   async startProcess(id: string, spec: ProcessSpec): Promise<ProcessInfo> {
     const record = await this.record(id);
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     if (spec.cwd.startsWith(`${WORKSPACE}/`)) {
       // As the local runtime: a working directory under /workspace must exist (the SDK would start a process that fails).
       const info = await this.stat(box, resolveWorkspacePath(spec.cwd)).catch(() => undefined);
@@ -361,14 +361,14 @@ export class CloudflareBackend implements Backend {
     await this.record(id);
     const rows = await this.options.registry.listProcesses(id);
     if (rows.length === 0) return [];
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     const known = new Map((await this.sdk(() => box.listProcesses())).map((p) => [p.id, p]));
     return Promise.all(rows.map((row) => this.describe(id, row, known.get(row.processId) ?? null)));
   }
 
   async getProcess(id: string, processId: string): Promise<ProcessInfo> {
     const row = await this.processRow(id, processId);
-    return this.describe(id, row, await this.sdk(() => this.options.sandbox(id).getProcess(processId)));
+    return this.describe(id, row, await this.sdk(() => this.box(id).getProcess(processId)));
   }
 
   /**
@@ -384,7 +384,7 @@ export class CloudflareBackend implements Backend {
 
   async readProcessLogs(id: string, processId: string, offset: number | undefined, limitBytes: number): Promise<LogSlice> {
     await this.processRow(id, processId);
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     const streams = await this.snapshot(box, processId);
     const observed = streams ? { stdout: streams[0].length, stderr: streams[1].length } : null;
     const log = new CombinedLog();
@@ -449,7 +449,7 @@ export class CloudflareBackend implements Backend {
     const known = new CombinedLog();
     known.apply(await this.layout(id, processId, null, 0));
     if (offset > known.length) throw pastTheEnd(offset, known.length);
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     let first: ReadableStream<Uint8Array>;
     try {
       first = await this.sdk(() => box.streamProcessLogs(processId));
@@ -492,7 +492,7 @@ export class CloudflareBackend implements Backend {
     signal: AbortSignal,
     aborted: Promise<typeof ABORTED>,
   ): AsyncGenerator<ProcessLogEvent> {
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     const log = new CombinedLog();
     let sent = offset;
     let streams: [ByteLog, ByteLog] = [new ByteLog(), new ByteLog()];
@@ -598,7 +598,7 @@ export class CloudflareBackend implements Backend {
       });
     }
     await this.processRow(id, processId);
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     const before = await this.sdk(() => box.getProcess(processId));
     if (!before || !RUNNING.has(before.status)) return this.getProcess(id, processId);
     await this.options.registry.markKillRequested(id, processId);
@@ -619,7 +619,7 @@ export class CloudflareBackend implements Backend {
   async waitForPort(id: string, processId: string, spec: WaitForPortSpec, signal: AbortSignal): Promise<void> {
     refuseControlPort(spec.port);
     await this.processRow(id, processId);
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     const process = await this.sdk(() => box.getProcess(processId));
     if (!process || !RUNNING.has(process.status)) {
       throw new SandgateError("conflict", `process '${processId}' has ended`, { exitCode: process?.exitCode ?? null });
@@ -644,7 +644,7 @@ export class CloudflareBackend implements Backend {
   async fetchPort(id: string, port: number, request: Request): Promise<Response> {
     refuseControlPort(port);
     await this.record(id);
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
       const res = await this.sdk(() => box.wsConnect(request, port));
       if (res.status !== 101) await throwIfContainerError(res, port);
@@ -656,6 +656,15 @@ export class CloudflareBackend implements Backend {
   }
 
   async close(): Promise<void> {}
+
+  /** The SDK's handle; getSandbox throws for ids it refuses (records made before ids were checked), mapped like its other errors. */
+  private box(id: string): SandboxSdk {
+    try {
+      return this.options.sandbox(id);
+    } catch (err) {
+      throw fromSdkError(err);
+    }
+  }
 
   private async record(id: string): Promise<SandboxRecord> {
     const record = await this.options.registry.get(id);
@@ -680,7 +689,7 @@ export class CloudflareBackend implements Backend {
   private async info(record: SandboxRecord): Promise<SandboxInfo> {
     let status: SandboxInfo["status"] = "ready";
     try {
-      const state = await this.options.sandbox(record.id).getState();
+      const state = await this.box(record.id).getState();
       status = state.status === "running" || state.status === "healthy" ? "ready" : "sleeping";
     } catch {
       status = "unavailable";
