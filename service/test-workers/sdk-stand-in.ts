@@ -9,7 +9,8 @@
  * Each SDK sandbox is a bubblewrap sandbox on a Sandgate Node host (`cf-<name>`), made on first
  * use, as SDK sandboxes exist by name. The rules it enforces, each from the SDK 0.12.10 source
  * (`node_modules/@cloudflare/sandbox/dist/sandbox-Co2NYKhX.js`, "sdk:LINE" below) or, where the
- * dist bundle holds only the client, from issue #19's reading of the container's source:
+ * dist bundle holds only the client, from the container's source (github cloudflare/sandbox-sdk,
+ * packages/sandbox-container, read at commit 6abf639c):
  *
  * - Transport: `http` unless `SANDBOX_TRANSPORT` or `getSandbox(…, {transport})` says otherwise
  *   (sdk:7542, 7699-7701, 7861); on `http`/`websocket`, `readFile(…, {encoding: "none"})` and a
@@ -17,13 +18,15 @@
  * - Sessions: on unless `enableDefaultSession: false` (sdk:7435); the SDK then sends
  *   `__DISABLE_SESSION__` (sdk:2640). The default session is one shell: calls are serialised,
  *   `cd`/`export` leak between callers, the final newline of output is dropped, `exit` ends the
- *   shell (later calls throw SESSION_TERMINATED), a timeout throws without killing the command
- *   (which keeps holding the lock), and `execStream` ignores its timeout.
+ *   shell (later calls throw SESSION_TERMINATED; container session.ts:288), a timeout throws
+ *   without killing the command, which keeps holding the lock (session.ts:391 races the exit-code
+ *   file against the timeout), and `execStream` ignores its timeout.
  * - Errors: plain `Error`s with `name` and `errorResponse` only, as SandboxError keeps its status
  *   and context behind prototype getters (errors: sdk:14-40); what survives RPC is up to workerd.
  * - Shapes over rpc: processes carry no `endTime` (sdk:9703, 9719 pass on what the container
- *   sends; its rpc process records have none); `moveFile` is `mv`: onto an existing directory it
- *   moves the source into it.
+ *   sends; the container's rpc answers leave it out: cloudflare/sandbox-sdk
+ *   packages/sandbox-container/src/control-plane/api.ts:498-531); `moveFile` is `mv` (same repo,
+ *   services/file-service.ts:693): onto an existing directory it moves the source into it.
  * - Sleep: `sleepAfter` (default "10m", sdk:7523) after the last call the container stops unless
  *   `keepAlive` (sdk:9005); a stopped container has lost its files and processes (sdk:8664 onStop
  *   drops the session; the docs say files live only while the container runs). `sleep()` is the

@@ -10,7 +10,8 @@ import type { LogEvent as SdkLogEvent, Process as SdkProcess } from "@cloudflare
 import { SandgateError } from "../../core/errors.ts";
 import { parseServerSentEvents } from "../sse.ts";
 
-export type OutputEvent = { type: "stdout" | "stderr"; data: string } | { type: "exit"; exitCode: number | null; status: SdkProcess["status"] | "gone" };
+/** `exitCode` null: the container no longer knows the process (it stopped), or did not say. */
+export type OutputEvent = { type: "stdout" | "stderr"; data: string } | { type: "exit"; exitCode: number | null };
 
 export interface OutputSource {
   streamProcessLogs(processId: string): Promise<ReadableStream<Uint8Array>>;
@@ -29,7 +30,7 @@ export async function* processOutput(source: OutputSource, processId: string): A
     } catch (err) {
       if (!(err instanceof SandgateError && err.code === "not_found")) throw err;
       // The container no longer knows the process (it stopped): its output and exit are gone.
-      yield { type: "exit", exitCode: null, status: "gone" };
+      yield { type: "exit", exitCode: null };
       return;
     }
     const got = { stdout: 0, stderr: 0 };
@@ -50,8 +51,9 @@ export async function* processOutput(source: OutputSource, processId: string): A
             yield { type: event.type, data: fresh };
           }
         } else if (event.type === "exit") {
-          const info = await source.getProcess(processId).catch(() => null);
-          yield { type: "exit", exitCode: event.exitCode ?? info?.exitCode ?? null, status: info?.status ?? "completed" };
+          // The exit event carries the code; only an event without one costs a lookup.
+          const exitCode = event.exitCode ?? (await source.getProcess(processId).catch(() => null))?.exitCode ?? null;
+          yield { type: "exit", exitCode };
           return;
         } else if (event.type === "error") {
           throw new SandgateError("sandbox_unavailable", event.data || "the sandbox broke off the process's output");
