@@ -73,9 +73,9 @@ export function sdkIdProblem(id: string): string | null {
 }
 
 export interface CloudflareBackendOptions {
-  /** `getSandbox(env.Sandbox, id)` in the Worker; a stand-in in tests. */
+  /** `getSandbox(env.Sandbox, id, SANDBOX_OPTIONS)` in the Worker; the same over the SDK stand-in's namespace in tests. */
   sandbox(id: string): SandboxSdk;
-  /** The registry Durable Object (the SDK has no create, list or metadata of its own). */
+  /** The registry (sharded Durable Objects, sharded.ts): the SDK has no create, list or metadata of its own. */
   registry: RegistryApi;
   /** Extra time given to an SDK call past the command's own timeout before Sandgate gives up on it. */
   graceMs?: number;
@@ -86,7 +86,8 @@ export interface CloudflareBackendOptions {
  * Durable Object keeps ids, labels, env, network and expiry (its alarm destroys expired sandboxes),
  * and every operation becomes the matching SDK call, with SDK errors mapped to Sandgate's codes.
  *
- * Processes are the SDK's (`startProcess` with Sandgate's id, the sandbox env under the process's);
+ * Commands (exec, execStream) and processes are the SDK's processes (`startProcess` with Sandgate's
+ * id, the sandbox env under the process's), so every command can be killed and its output streams;
  * the registry adds what the SDK does not keep (name, argv, cwd, whether a kill was asked for) and
  * the layout of each combined log (logs.ts: the SDK keeps stdout and stderr apart, without offsets).
  * Ports: HTTP through `containerFetch(request, port)`, WebSockets through `wsConnect`. Where the SDK
