@@ -10,6 +10,7 @@ export default defineConfig({
     cloudflareTest(({ inject }) => {
       const hostUrl = inject("hostUrl");
       const consumerDir = inject("consumerDir");
+      const standInDir = inject("standInDir");
       return {
         wrangler: { configPath: "../wrangler.jsonc" },
         miniflare: {
@@ -19,6 +20,8 @@ export default defineConfig({
             SANDGATE_REMOTE_URL: hostUrl,
             SANDGATE_REMOTE_TOKEN: HOST_TOKEN,
             TEST_HOST_URL: hostUrl,
+            // The registry's alarm destroys through the SDK stand-in (there are no containers here).
+            SANDGATE_SANDBOX_BINDING: "SDK_STAND_IN",
           },
           workers: [
             {
@@ -31,8 +34,20 @@ export default defineConfig({
               // The Worker under test runs as the pool's runner, named after this project.
               serviceBindings: { SANDGATE: { name: "vitest-plugin-runner-workers", entrypoint: "SandgateService" } },
             },
+            {
+              name: "sdk-stand-in",
+              modules: true,
+              scriptPath: join(standInDir, "index.js"),
+              modulesRoot: standInDir,
+              compatibilityDate: "2026-08-15",
+              compatibilityFlags: ["nodejs_compat"],
+              bindings: { HOST_URL: hostUrl, HOST_TOKEN },
+              durableObjects: { SANDBOX: "SandboxStandIn" },
+            },
           ],
           serviceBindings: { CONSUMER: "sandgate-consumer" },
+          // The SDK stand-in's Durable Object, reached over real RPC (test-workers/sdk-stand-in.ts).
+          durableObjects: { SDK_STAND_IN: { className: "SandboxStandIn", scriptName: "sdk-stand-in" } },
         },
       };
     }),

@@ -4,16 +4,19 @@
  * Object classes are exported for wrangler.
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { type Sandbox, getSandbox } from "@cloudflare/sandbox";
+import { getSandbox } from "@cloudflare/sandbox";
 import { newWorkersRpcResponse } from "capnweb";
 import type { Backend } from "./core/backend.ts";
 import { SandgateCore, defaultLimits } from "./core/core.ts";
-import { CloudflareBackend } from "./backends/cloudflare/index.ts";
+import { CloudflareBackend, SANDBOX_OPTIONS } from "./backends/cloudflare/index.ts";
 import { RemoteBackend } from "./backends/remote/index.ts";
 import { createRestApp } from "./surfaces/rest.ts";
 import { SandboxHandle, type SandgateMethods, installRpcMethods } from "./surfaces/rpc.ts";
 
 export { Sandbox } from "@cloudflare/sandbox";
+import type { RegistryApi } from "./backends/cloudflare/registry.ts";
+import { sandboxNamespace } from "./backends/cloudflare/registry-object.ts";
+import { ShardedRegistry } from "./backends/cloudflare/sharded.ts";
 export { SandgateRegistry } from "./backends/cloudflare/registry-object.ts";
 export type { SandgateRpc, SandgateMethods, SandboxMethods, RpcInput, RpcOutput } from "./surfaces/rpc.ts";
 export { readNdjson } from "./surfaces/rpc.ts";
@@ -23,14 +26,12 @@ function backendFor(env: Env): Backend {
     if (!env.SANDGATE_REMOTE_URL) throw new Error("SANDGATE_BACKEND=remote needs SANDGATE_REMOTE_URL");
     return new RemoteBackend({ url: env.SANDGATE_REMOTE_URL, token: env.SANDGATE_REMOTE_TOKEN || undefined });
   }
-  const registry = env.REGISTRY.get(env.REGISTRY.idFromName("registry"));
+  const sandboxes = sandboxNamespace(env);
   return new CloudflareBackend({
-    // wrangler types cannot see the SDK's class behind the binding; this is its real type.
-    sandbox: (id) => getSandbox(env.Sandbox as unknown as DurableObjectNamespace<Sandbox>, id),
-    registry: registry as unknown as CloudflareBackendRegistry,
+    sandbox: (id) => getSandbox(sandboxes, id, SANDBOX_OPTIONS),
+    registry: new ShardedRegistry((name) => env.REGISTRY.get(env.REGISTRY.idFromName(name)) as unknown as RegistryApi),
   });
 }
-type CloudflareBackendRegistry = ConstructorParameters<typeof CloudflareBackend>[0]["registry"];
 
 // The env object is stable for an isolate's life, so each is built once.
 const cores = new WeakMap<Env, SandgateCore>();

@@ -2,6 +2,8 @@ declare namespace Cloudflare {
   interface Env {
     TEST_HOST_URL: string;
     CONSUMER: Fetcher;
+    /** The SDK stand-in's Durable Object namespace (sdk-stand-in.ts), in place of the Sandbox binding. */
+    SDK_STAND_IN: DurableObjectNamespace;
   }
 }
 

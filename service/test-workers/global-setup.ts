@@ -16,6 +16,7 @@ declare module "vitest" {
   interface ProvidedContext {
     hostUrl: string;
     consumerDir: string;
+    standInDir: string;
   }
 }
 
@@ -30,7 +31,18 @@ export default async function setup(project: TestProject) {
     outfile: join(consumerDir, "index.js"),
     logLevel: "warning",
   });
+  // The SDK stand-in runs as its own Worker, so calls to it are real Durable Object RPC.
+  const standInDir = mkdtempSync(join(tmpdir(), "sandgate-sdk-stand-in-"));
+  await build({
+    entryPoints: [join(import.meta.dirname, "sdk-stand-in.ts")],
+    bundle: true,
+    format: "esm",
+    external: ["cloudflare:*"],
+    outfile: join(standInDir, "index.js"),
+    logLevel: "warning",
+  });
   project.provide("hostUrl", host.url);
+  project.provide("standInDir", standInDir);
   project.provide("consumerDir", consumerDir);
   return async () => {
     await host.stop();

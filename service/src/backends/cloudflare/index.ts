@@ -1,4 +1,4 @@
-import type { ExecEvent as SdkExecEvent, ISandbox, LogEvent as SdkLogEvent, Process as SdkProcess, Sandbox } from "@cloudflare/sandbox";
+import type { ISandbox, LogEvent as SdkLogEvent, Process as SdkProcess, Sandbox, SandboxOptions } from "@cloudflare/sandbox";
 import type {
   Backend,
   ExecSpec,
@@ -18,9 +18,9 @@ import type { ExecEvent, ExecResult } from "../../schemas/exec.ts";
 import type { FileInfo } from "../../schemas/files.ts";
 import type { LogChunk, ProcessInfo, ProcessLogEvent, ProcessStatus, Signal } from "../../schemas/processes.ts";
 import type { SandboxInfo } from "../../schemas/sandboxes.ts";
-import { capOutput } from "../output.ts";
 import { parseServerSentEvents } from "../sse.ts";
 import { ByteLog, CombinedLog, FOLLOW_BATCH_MS } from "./logs.ts";
+import { CappedText, type OutputEvent, processOutput } from "./output.ts";
 import type { ProcessRow, RegistryApi } from "./registry.ts";
 
 /**
@@ -50,10 +50,32 @@ export type SandboxSdk = Pick<
 
 type SdkFileInfo = Awaited<ReturnType<ISandbox["listFiles"]>>["files"][number];
 
+/**
+ * How Sandgate opens every SDK sandbox (`getSandbox(ns, id, SANDBOX_OPTIONS)`), in the Worker and in
+ * the tests alike:
+ * - `transport: "rpc"`: streamed file reads and writes exist only there (the SDK throws for them on
+ *   `http`, its default, and on `websocket`).
+ * - `enableDefaultSession: false`: each command is its own process. The default session is one
+ *   shared shell (state leaks between callers, calls queue on one lock, `exit` ends it).
+ * - `keepAlive: true`: the container does not sleep after `sleepAfter` (10 minutes by default),
+ *   which would lose its files and processes while Sandgate still lists the sandbox; it lives
+ *   until its TTL, when the registry's alarm destroys it (README "Cloudflare: what is verified").
+ */
+export const SANDBOX_OPTIONS = { transport: "rpc", enableDefaultSession: false, keepAlive: true } as const satisfies SandboxOptions;
+
+/** The SDK's own id rules (sanitizeSandboxId, sdk 0.12.10 dist sandbox-*.js:4450-4463), beyond Sandgate's id schema. */
+const SDK_RESERVED_IDS = new Set(["www", "api", "admin", "root", "system", "cloudflare", "workers"]);
+export function sdkIdProblem(id: string): string | null {
+  if (id.length < 1 || id.length > 63) return "it must be 1-63 characters long";
+  if (id.startsWith("-") || id.endsWith("-")) return "it may not start or end with '-'";
+  if (SDK_RESERVED_IDS.has(id.toLowerCase())) return `'${id}' is reserved (${[...SDK_RESERVED_IDS].join(", ")})`;
+  return null;
+}
+
 export interface CloudflareBackendOptions {
-  /** `getSandbox(env.Sandbox, id)` in the Worker; a stand-in in tests. */
+  /** `getSandbox(env.Sandbox, id, SANDBOX_OPTIONS)` in the Worker; the same over the SDK stand-in's namespace in tests. */
   sandbox(id: string): SandboxSdk;
-  /** The registry Durable Object (the SDK has no create, list or metadata of its own). */
+  /** The registry (sharded Durable Objects, sharded.ts): the SDK has no create, list or metadata of its own. */
   registry: RegistryApi;
   /** Extra time given to an SDK call past the command's own timeout before Sandgate gives up on it. */
   graceMs?: number;
@@ -64,7 +86,8 @@ export interface CloudflareBackendOptions {
  * Durable Object keeps ids, labels, env, network and expiry (its alarm destroys expired sandboxes),
  * and every operation becomes the matching SDK call, with SDK errors mapped to Sandgate's codes.
  *
- * Processes are the SDK's (`startProcess` with Sandgate's id, the sandbox env under the process's);
+ * Commands (exec, execStream) and processes are the SDK's processes (`startProcess` with Sandgate's
+ * id, the sandbox env under the process's), so every command can be killed and its output streams;
  * the registry adds what the SDK does not keep (name, argv, cwd, whether a kill was asked for) and
  * the layout of each combined log (logs.ts: the SDK keeps stdout and stderr apart, without offsets).
  * Ports: HTTP through `containerFetch(request, port)`, WebSockets through `wsConnect`. Where the SDK
@@ -86,6 +109,13 @@ export class CloudflareBackend implements Backend {
       throw errors.invalid("network 'none' is not available on the cloudflare backend: @cloudflare/sandbox cannot turn off one sandbox's network (the local runtime can)", {
         backend: this.name,
         network: "none",
+      });
+    }
+    const problem = sdkIdProblem(record.id);
+    if (problem) {
+      throw errors.invalid(`sandbox id '${record.id}' is not available on the cloudflare backend: ${problem} (@cloudflare/sandbox refuses it)`, {
+        backend: this.name,
+        id: record.id,
       });
     }
     if (!(await this.options.registry.create(record))) throw errors.conflict(`sandbox '${record.id}' already exists`);
@@ -110,53 +140,123 @@ export class CloudflareBackend implements Backend {
 
   async deleteSandbox(id: string): Promise<void> {
     await this.record(id);
-    await this.sdk(() => this.options.sandbox(id).destroy());
+    // A record whose id the SDK refuses (made before ids were checked) never had a container.
+    if (!sdkIdProblem(id)) await this.sdk(() => this.box(id).destroy());
     await this.options.registry.remove(id);
   }
 
-  async exec(id: string, spec: ExecSpec): Promise<ExecResult> {
-    const record = await this.record(id);
-    const box = this.options.sandbox(id);
-    const command = await this.commandLine(box, spec);
-    const started = Date.now();
-    // An AbortSignal does not cross Durable Object RPC, so the timeout is raced here as well.
-    const outcome = await this.sdk(() =>
-      withTimeout(box.exec(command, { timeout: spec.timeoutMs, env: { ...record.env, ...spec.env }, cwd: spec.cwd }), spec.timeoutMs + this.graceMs),
-    );
-    if (outcome === TIMED_OUT) {
-      return { exitCode: 137, stdout: "", stderr: "", durationMs: Date.now() - started, timedOut: true, truncated: false };
+  /**
+   * A command is an SDK process (its own process, never the shared session), its output streamed
+   * and capped as it comes (never one RPC payload), killed when its timeout passes.
+   */
+  async exec(id: string, spec: ExecSpec, signal?: AbortSignal): Promise<ExecResult> {
+    const run = await this.launch(id, spec);
+    const out = { stdout: new CappedText(spec.maxOutputBytes), stderr: new CappedText(spec.maxOutputBytes) };
+    let exitCode: number | null = null;
+    let timedOut = false;
+    try {
+      for await (const event of run.events(signal)) {
+        if (event.type === "exit") {
+          exitCode = event.exitCode;
+          timedOut = event.timedOut;
+        } else out[event.type].add(event.data);
+      }
+    } finally {
+      await run.cleanup();
     }
-    const stdout = capOutput(outcome.stdout, spec.maxOutputBytes);
-    const stderr = capOutput(outcome.stderr, spec.maxOutputBytes);
-    const timedOut = Date.now() - started >= spec.timeoutMs && outcome.exitCode !== 0;
     return {
-      exitCode: outcome.exitCode,
-      stdout: stdout.text,
-      stderr: stderr.text,
-      durationMs: outcome.duration,
+      exitCode: exitCode ?? 137,
+      stdout: out.stdout.text,
+      stderr: out.stderr.text,
+      durationMs: Date.now() - run.started,
       timedOut,
-      truncated: stdout.truncated || stderr.truncated,
+      truncated: out.stdout.truncated || out.stderr.truncated,
     };
   }
 
   async execStream(id: string, spec: ExecSpec, signal: AbortSignal): Promise<AsyncIterable<ExecEvent>> {
+    const run = await this.launch(id, spec);
+    return (async function* (): AsyncGenerator<ExecEvent> {
+      try {
+        for await (const event of run.events(signal)) {
+          if (event.type === "exit") yield { type: "exit", exitCode: event.exitCode ?? 137, durationMs: Date.now() - run.started, timedOut: event.timedOut };
+          else if (event.data) yield event;
+        }
+      } finally {
+        await run.cleanup();
+      }
+    })();
+  }
+
+  /**
+   * Starts a command as an SDK process. `events` yields its output and one `exit`; when the timeout
+   * passes, the caller goes away (`signal`) or the reader stops early, the process is killed.
+   */
+  private async launch(id: string, spec: ExecSpec) {
     const record = await this.record(id);
-    const box = this.options.sandbox(id);
-    const command = await this.commandLine(box, spec);
-    const stream = await this.sdk(() => box.execStream(command, { timeout: spec.timeoutMs, env: { ...record.env, ...spec.env }, cwd: spec.cwd }));
+    const box = this.box(id);
+    const processId = `exec-${crypto.randomUUID()}`;
+    const { command, stdinFile } = await this.commandLine(box, spec);
     const started = Date.now();
-    return mapExecEvents(parseServerSentEvents<SdkExecEvent>(stream), signal, started, spec.timeoutMs);
+    await this.sdk(() => box.startProcess(command, { processId, env: { ...record.env, ...spec.env }, cwd: spec.cwd }));
+    let finished = false;
+    const kill = async () => {
+      await this.sdk(() => box.killProcess(processId)).catch(() => {});
+    };
+    const source = {
+      streamProcessLogs: (pid: string) => this.sdk(() => box.streamProcessLogs(pid)),
+      getProcess: (pid: string) => this.sdk(() => box.getProcess(pid)),
+    };
+    const events = async function* (signal?: AbortSignal): AsyncGenerator<Exclude<OutputEvent, { type: "exit" }> | { type: "exit"; exitCode: number | null; timedOut: boolean }> {
+      const output = processOutput(source, processId)[Symbol.asyncIterator]();
+      const deadline = sleep(Math.max(0, started + spec.timeoutMs - Date.now()));
+      let onAbort = () => {};
+      const aborted = new Promise<typeof ABORTED>((resolve) => {
+        onAbort = () => resolve(ABORTED);
+        if (signal?.aborted) resolve(ABORTED);
+        signal?.addEventListener("abort", onAbort, { once: true });
+      });
+      try {
+        for (;;) {
+          const next = await Promise.race([output.next(), deadline.promise, aborted]);
+          if (next === ABORTED) return;
+          if (next === TICK) {
+            await kill();
+            finished = true;
+            yield { type: "exit", exitCode: 137, timedOut: true };
+            return;
+          }
+          if (next.done) return;
+          if (next.value.type === "exit") {
+            finished = true;
+            yield { type: "exit", exitCode: next.value.exitCode, timedOut: false };
+            return;
+          }
+          yield next.value;
+        }
+      } finally {
+        deadline.cancel();
+        signal?.removeEventListener("abort", onAbort);
+        output.return?.(undefined).catch(() => {});
+      }
+    };
+    const cleanup = async () => {
+      // A reader that stopped before the exit (a caller that hung up) leaves nothing running.
+      if (!finished) await kill();
+      if (stdinFile) await this.sdk(() => box.deleteFile(stdinFile)).catch(() => {});
+    };
+    return { started, events, cleanup };
   }
 
   async readFile(id: string, path: WorkspacePath): Promise<FileStream> {
     await this.record(id);
-    const file = await this.sdk(() => this.options.sandbox(id).readFile(path.abs, { encoding: "none" }));
+    const file = await this.sdk(() => this.box(id).readFile(path.abs, { encoding: "none" }));
     return { body: file.content, size: file.size };
   }
 
   async writeFile(id: string, path: WorkspacePath, body: ReadableStream<Uint8Array>, maxBytes: number): Promise<FileInfo> {
     await this.record(id);
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     let size = 0;
     const limited = body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
@@ -175,36 +275,54 @@ export class CloudflareBackend implements Backend {
 
   async statFile(id: string, path: WorkspacePath): Promise<FileInfo> {
     await this.record(id);
-    return this.stat(this.options.sandbox(id), path);
+    return this.stat(this.box(id), path);
   }
 
   async listFiles(id: string, path: WorkspacePath, recursive: boolean, limit: number): Promise<{ entries: FileInfo[]; truncated: boolean }> {
     await this.record(id);
-    const result = await this.sdk(() => this.options.sandbox(id).listFiles(path.abs, { recursive, includeHidden: true }));
+    const result = await this.sdk(() => this.box(id).listFiles(path.abs, { recursive, includeHidden: true }));
     const entries = result.files.map(toFileInfo).sort((a, b) => (a.path < b.path ? -1 : 1));
     return { entries: entries.slice(0, limit), truncated: entries.length > limit };
   }
 
   async mkdir(id: string, path: WorkspacePath, recursive: boolean): Promise<FileInfo> {
     await this.record(id);
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     if (!recursive && (await this.sdk(() => box.exists(path.abs))).exists) throw errors.conflict(`'${path.abs}' already exists`);
     await this.sdk(() => box.mkdir(path.abs, { recursive }));
     return this.stat(box, path);
   }
 
+  /**
+   * The SDK's move is `mv`: onto an existing directory it moves the source *into* it. Sandgate's is a
+   * rename, as the local runtime's: a directory replaces an empty directory, anything else onto a
+   * directory is a conflict.
+   */
   async moveFile(id: string, from: WorkspacePath, to: WorkspacePath, overwrite: boolean): Promise<FileInfo> {
     await this.record(id);
-    const box = this.options.sandbox(id);
-    if (!(await this.sdk(() => box.exists(from.abs))).exists) throw errors.notFound(`no such file or directory: '${from.abs}'`);
-    if (!overwrite && (await this.sdk(() => box.exists(to.abs))).exists) throw errors.conflict(`'${to.abs}' exists; pass overwrite: true to replace it`);
+    const box = this.box(id);
+    if (to.rel === "" || from.rel === "") throw errors.forbidden("/workspace itself cannot be moved or replaced");
+    if (to.rel === from.rel || to.rel.startsWith(`${from.rel}/`)) throw errors.invalid(`cannot move '${from.abs}' onto or into itself`);
+    const source = await this.stat(box, from);
+    const target = await this.stat(box, to).catch((err: unknown) => {
+      if (err instanceof SandgateError && err.code === "not_found") return null;
+      throw err;
+    });
+    if (target && !overwrite) throw errors.conflict(`'${to.abs}' exists; pass overwrite: true to replace it`);
+    if (target?.type === "directory") {
+      if (source.type !== "directory") throw errors.conflict(`'${to.abs}' is a directory`);
+      const removed = await this.sdk(() => box.exec(`rmdir -- ${shellQuote(to.abs)}`));
+      if (removed.exitCode !== 0) throw errors.conflict(`'${to.abs}' is a directory that is not empty`);
+    }
+    const parent = to.abs.slice(0, to.abs.lastIndexOf("/")) || WORKSPACE;
+    await this.sdk(() => box.mkdir(parent, { recursive: true }));
     await this.sdk(() => box.moveFile(from.abs, to.abs));
     return this.stat(box, to);
   }
 
   async deleteFile(id: string, path: WorkspacePath, recursive: boolean): Promise<void> {
     await this.record(id);
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     const info = await this.stat(box, path);
     if (info.type !== "directory") {
       await this.sdk(() => box.deleteFile(path.abs));
@@ -217,17 +335,22 @@ export class CloudflareBackend implements Backend {
 
   async startProcess(id: string, spec: ProcessSpec): Promise<ProcessInfo> {
     const record = await this.record(id);
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     if (spec.cwd.startsWith(`${WORKSPACE}/`)) {
       // As the local runtime: a working directory under /workspace must exist (the SDK would start a process that fails).
       const info = await this.stat(box, resolveWorkspacePath(spec.cwd)).catch(() => undefined);
       if (info?.type !== "directory") throw errors.invalid(`cwd '${spec.cwd}' is not a directory in the sandbox`);
     }
-    const command = await this.commandLine(box, { ...spec, timeoutMs: 0, maxOutputBytes: 0 });
+    const { command } = await this.commandLine(box, { ...spec, timeoutMs: 0, maxOutputBytes: 0 });
     const startedAt = new Date().toISOString();
     await this.sdk(() => box.startProcess(command, { processId: spec.processId, env: { ...record.env, ...spec.env }, cwd: spec.cwd }));
-    const row: ProcessRow = { processId: spec.processId, name: spec.name, argv: spec.argv, cwd: spec.cwd, startedAt, killRequested: false };
-    if (!(await this.options.registry.addProcess(id, row))) {
+    const row: ProcessRow = { processId: spec.processId, name: spec.name, argv: spec.argv, cwd: spec.cwd, startedAt, killRequested: false, endedAt: null };
+    // A registry call that throws leaves no process behind either.
+    const added = await this.options.registry.addProcess(id, row).catch(async (err: unknown) => {
+      await box.killProcess(spec.processId).catch(() => {});
+      throw err;
+    });
+    if (!added) {
       // The sandbox went away (or the id was taken) while the process started: it does not stay behind.
       await box.killProcess(spec.processId).catch(() => {});
       throw (await this.options.registry.get(id)) ? errors.conflict(`process '${spec.processId}' already exists`) : errors.sandboxNotFound(id);
@@ -239,34 +362,31 @@ export class CloudflareBackend implements Backend {
     await this.record(id);
     const rows = await this.options.registry.listProcesses(id);
     if (rows.length === 0) return [];
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     const known = new Map((await this.sdk(() => box.listProcesses())).map((p) => [p.id, p]));
-    return Promise.all(
-      rows.map(async (row) => {
-        let sdk: SdkProcessState | null | undefined = known.get(row.processId);
-        // The SDK's list leaves out when a process ended; its get has it.
-        if (sdk && !sdk.endTime && !RUNNING.has(sdk.status)) sdk = await this.sdk(() => box.getProcess(row.processId));
-        return toProcessInfo(id, row, sdk ?? null);
-      }),
-    );
+    return Promise.all(rows.map((row) => this.describe(id, row, known.get(row.processId) ?? null)));
   }
 
   async getProcess(id: string, processId: string): Promise<ProcessInfo> {
     const row = await this.processRow(id, processId);
-    return toProcessInfo(id, row, await this.sdk(() => this.options.sandbox(id).getProcess(processId)));
+    return this.describe(id, row, await this.sdk(() => this.box(id).getProcess(processId)));
+  }
+
+  /**
+   * Over the rpc transport the SDK's processes carry no `endTime`: the first time Sandgate sees a
+   * process ended, it records the time in the registry (first writer wins), so every reader agrees.
+   */
+  private async describe(id: string, row: ProcessRow, sdk: SdkProcessState | null): Promise<ProcessInfo> {
+    const info = toProcessInfo(id, row, sdk);
+    if (info.status === "running" || info.endedAt) return info;
+    const endedAt = await this.options.registry.markEnded(id, row.processId, new Date().toISOString());
+    return { ...info, endedAt };
   }
 
   async readProcessLogs(id: string, processId: string, offset: number | undefined, limitBytes: number): Promise<LogSlice> {
     await this.processRow(id, processId);
-    const box = this.options.sandbox(id);
-    let streams: [ByteLog, ByteLog] | null = null;
-    try {
-      const logs = await this.sdk(() => box.getProcessLogs(processId));
-      streams = [ByteLog.of(logs.stdout), ByteLog.of(logs.stderr)];
-    } catch (err) {
-      // A container that was replaced no longer knows the process: its output is gone.
-      if (!(err instanceof SandgateError && err.code === "not_found")) throw err;
-    }
+    const box = this.box(id);
+    const streams = await this.snapshot(box, processId);
     const observed = streams ? { stdout: streams[0].length, stderr: streams[1].length } : null;
     const log = new CombinedLog();
     log.apply(await this.layout(id, processId, observed, 0));
@@ -284,12 +404,53 @@ export class CloudflareBackend implements Backend {
     return { chunks, firstOffset: 0, nextOffset: next };
   }
 
+  /**
+   * What a process has printed so far, from its log stream's replay: up to its exit, or a quiet
+   * moment, or a second of live output (any prefix of each stream is a true observation, see
+   * logs.ts). Not `getProcessLogs`, which answers the whole output as one RPC payload, and RPC
+   * refuses payloads over 32 MiB. Null when the container no longer knows the process (it stopped).
+   */
+  private async snapshot(box: SandboxSdk, processId: string): Promise<[ByteLog, ByteLog] | null> {
+    let stream: ReadableStream<Uint8Array>;
+    try {
+      stream = await this.sdk(() => box.streamProcessLogs(processId));
+    } catch (err) {
+      if (err instanceof SandgateError && err.code === "not_found") return null;
+      throw err;
+    }
+    const streams: [ByteLog, ByteLog] = [new ByteLog(), new ByteLog()];
+    const events = parseServerSentEvents<SdkLogEvent | { type: "process_info" }>(stream)[Symbol.asyncIterator]();
+    const encoder = new TextEncoder();
+    let until = Date.now() + SNAPSHOT_FIRST_MS;
+    try {
+      for (let info = false; ; ) {
+        const wait = sleep(Math.max(0, Math.min(until - Date.now(), info ? SNAPSHOT_QUIET_MS : SNAPSHOT_FIRST_MS)));
+        const next = await Promise.race([events.next(), wait.promise]);
+        wait.cancel();
+        if (next === TICK || next.done) break;
+        const event = next.value;
+        if (event.type === "process_info" && !info) {
+          info = true;
+          until = Date.now() + SNAPSHOT_LIVE_MS;
+        } else if (event.type === "stdout" || event.type === "stderr") {
+          if (event.data) streams[event.type === "stdout" ? 0 : 1].append(encoder.encode(event.data));
+        } else if (event.type === "exit") break;
+      }
+    } catch {
+      // A stream cut midway still brought a true prefix of each stream.
+    } finally {
+      events.return?.(undefined).catch(() => {});
+      await stream.cancel().catch(() => {});
+    }
+    return streams;
+  }
+
   async followProcessLogs(id: string, processId: string, offset: number, signal: AbortSignal): Promise<AsyncIterable<ProcessLogEvent>> {
     await this.processRow(id, processId);
     const known = new CombinedLog();
     known.apply(await this.layout(id, processId, null, 0));
     if (offset > known.length) throw pastTheEnd(offset, known.length);
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     let first: ReadableStream<Uint8Array>;
     try {
       first = await this.sdk(() => box.streamProcessLogs(processId));
@@ -332,7 +493,7 @@ export class CloudflareBackend implements Backend {
     signal: AbortSignal,
     aborted: Promise<typeof ABORTED>,
   ): AsyncGenerator<ProcessLogEvent> {
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     const log = new CombinedLog();
     let sent = offset;
     let streams: [ByteLog, ByteLog] = [new ByteLog(), new ByteLog()];
@@ -348,6 +509,7 @@ export class CloudflareBackend implements Backend {
     };
     let stream: ReadableStream<Uint8Array> | null = first;
     let reopened = 0;
+    let afterEnd = false;
     while (stream) {
       // Read through our own reader, so hanging up cancels a read that waits on a quiet process.
       const reader = stream.getReader();
@@ -391,18 +553,30 @@ export class CloudflareBackend implements Backend {
         }
       } catch (err) {
         if (signal.aborted) return;
-        yield { type: "error", code: fromSdkError(err).code, message: "the sandbox broke off the process's log stream" };
-        return;
+        // The platform cuts streams (idle ones on the websocket transport after 300 s, any on a
+        // restart): what came is kept, and the stream reopened below.
+        if (err instanceof SandgateError && err.code !== "sandbox_unavailable") {
+          yield { type: "error", code: err.code, message: "the sandbox broke off the process's log stream" };
+          return;
+        }
       } finally {
         await reader.cancel().catch(() => {});
         events.return?.(undefined).catch(() => {});
       }
       yield* await commit();
       if (ended) break;
-      // The stream closed while the process may still run (the platform closes idle streams): reopen it.
+      // The stream closed or was cut before the exit: reopen it. It replays from the start (what was
+      // sent is skipped by offset); for a process that ended meanwhile it brings the rest and the exit.
       const info = await this.getProcess(id, processId);
-      if (info.status !== "running" || ++reopened > MAX_REOPENS) break;
-      stream = await this.sdk(() => box.streamProcessLogs(processId));
+      if (info.status === "lost" || (info.status !== "running" && afterEnd) || ++reopened > MAX_REOPENS) break;
+      afterEnd = info.status !== "running";
+      if (reopened > 1) await sleep(Math.min(1000, 50 * reopened)).promise;
+      try {
+        stream = await this.sdk(() => box.streamProcessLogs(processId));
+      } catch (err) {
+        if (err instanceof SandgateError && err.code === "not_found") break;
+        throw err;
+      }
       streams = [new ByteLog(), new ByteLog()];
     }
     const info = await this.getProcess(id, processId);
@@ -425,7 +599,7 @@ export class CloudflareBackend implements Backend {
       });
     }
     await this.processRow(id, processId);
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     const before = await this.sdk(() => box.getProcess(processId));
     if (!before || !RUNNING.has(before.status)) return this.getProcess(id, processId);
     await this.options.registry.markKillRequested(id, processId);
@@ -446,7 +620,7 @@ export class CloudflareBackend implements Backend {
   async waitForPort(id: string, processId: string, spec: WaitForPortSpec, signal: AbortSignal): Promise<void> {
     refuseControlPort(spec.port);
     await this.processRow(id, processId);
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     const process = await this.sdk(() => box.getProcess(processId));
     if (!process || !RUNNING.has(process.status)) {
       throw new SandgateError("conflict", `process '${processId}' has ended`, { exitCode: process?.exitCode ?? null });
@@ -471,7 +645,7 @@ export class CloudflareBackend implements Backend {
   async fetchPort(id: string, port: number, request: Request): Promise<Response> {
     refuseControlPort(port);
     await this.record(id);
-    const box = this.options.sandbox(id);
+    const box = this.box(id);
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
       const res = await this.sdk(() => box.wsConnect(request, port));
       if (res.status !== 101) await throwIfContainerError(res, port);
@@ -483,6 +657,15 @@ export class CloudflareBackend implements Backend {
   }
 
   async close(): Promise<void> {}
+
+  /** The SDK's handle; getSandbox throws for ids it refuses (records made before ids were checked), mapped like its other errors. */
+  private box(id: string): SandboxSdk {
+    try {
+      return this.options.sandbox(id);
+    } catch (err) {
+      throw fromSdkError(err);
+    }
+  }
 
   private async record(id: string): Promise<SandboxRecord> {
     const record = await this.options.registry.get(id);
@@ -507,7 +690,7 @@ export class CloudflareBackend implements Backend {
   private async info(record: SandboxRecord): Promise<SandboxInfo> {
     let status: SandboxInfo["status"] = "ready";
     try {
-      const state = await this.options.sandbox(record.id).getState();
+      const state = await this.box(record.id).getState();
       status = state.status === "running" || state.status === "healthy" ? "ready" : "sleeping";
     } catch {
       status = "unavailable";
@@ -515,18 +698,21 @@ export class CloudflareBackend implements Backend {
     return { id: record.id, status, network: record.network ?? "egress", createdAt: record.createdAt, expiresAt: record.expiresAt, labels: record.labels };
   }
 
-  /** The SDK runs shell command lines; argv is quoted into one, and stdin comes from a file. */
-  private async commandLine(box: SandboxSdk, spec: ExecSpec): Promise<string> {
+  /**
+   * The SDK runs shell command lines; argv is quoted into one. Stdin comes inline when small, else
+   * from a file written as a stream (a string argument would be one RPC payload, capped at 32 MiB).
+   */
+  private async commandLine(box: SandboxSdk, spec: ExecSpec): Promise<{ command: string; stdinFile?: string }> {
     const isShell = spec.argv.length === 3 && spec.argv[0] === "/bin/sh" && spec.argv[1] === "-c";
-    let command = isShell ? (spec.argv[2] ?? "") : spec.argv.map(shellQuote).join(" ");
-    if (spec.stdin !== undefined && spec.stdin.length <= INLINE_STDIN) {
-      command = `printf '%s' '${bytesToBase64(new TextEncoder().encode(spec.stdin))}' | base64 -d | (${command})`;
-    } else if (spec.stdin !== undefined) {
-      const file = `/tmp/.sandgate-stdin-${crypto.randomUUID()}`;
-      await this.sdk(() => box.writeFile(file, spec.stdin ?? ""));
-      command = `(${command}) < ${file}; status=$?; rm -f ${file}; exit $status`;
+    const command = isShell ? (spec.argv[2] ?? "") : spec.argv.map(shellQuote).join(" ");
+    if (spec.stdin === undefined) return { command };
+    if (spec.stdin.length <= INLINE_STDIN) {
+      return { command: `printf '%s' '${bytesToBase64(new TextEncoder().encode(spec.stdin))}' | base64 -d | (${command})` };
     }
-    return command;
+    const file = `/tmp/.sandgate-stdin-${crypto.randomUUID()}`;
+    const body = new Response(spec.stdin).body!;
+    await this.sdk(() => box.writeFile(file, body));
+    return { command: `(${command}) < ${file}`, stdinFile: file };
   }
 
   private async stat(box: SandboxSdk, path: WorkspacePath): Promise<FileInfo> {
@@ -549,9 +735,12 @@ export class CloudflareBackend implements Backend {
   }
 }
 
-const TIMED_OUT = Symbol("timed out");
 const ABORTED = Symbol("aborted");
 const TICK = Symbol("tick");
+/** A log read takes the stream's replay: it waits this long for the first event, then stops after this much quiet, or this much live output. */
+const SNAPSHOT_FIRST_MS = 10_000;
+const SNAPSHOT_QUIET_MS = 100;
+const SNAPSHOT_LIVE_MS = 1000;
 /** How often a follower reopens a log stream the platform closed while the process ran. */
 const MAX_REOPENS = 1000;
 /** How long a kill waits for the SDK to report the process ended, after the SDK's own kill answered. */
@@ -614,7 +803,7 @@ function toProcessInfo(sandboxId: string, row: ProcessRow, sdk: SdkProcessState 
     status,
     exitCode: status === "running" ? null : (sdk?.exitCode ?? null),
     startedAt: row.startedAt,
-    endedAt: status === "running" || !sdk?.endTime ? null : new Date(sdk.endTime).toISOString(),
+    endedAt: status === "running" ? null : sdk?.endTime ? new Date(sdk.endTime).toISOString() : row.endedAt,
   };
 }
 
@@ -638,49 +827,38 @@ function processStatus(row: ProcessRow, sdk: SdkProcessState | null): ProcessSta
 const INLINE_STDIN = 64 * 1024;
 
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([promise, new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), ms)))]).finally(() => {
-    if (timer !== undefined) clearTimeout(timer);
-  });
-}
-
-async function* mapExecEvents(events: AsyncIterable<SdkExecEvent>, signal: AbortSignal, started: number, timeoutMs: number): AsyncGenerator<ExecEvent> {
-  for await (const event of events) {
-    if (signal.aborted) return;
-    switch (event.type) {
-      case "stdout":
-      case "stderr":
-        if (event.data) yield { type: event.type, data: event.data };
-        break;
-      case "complete": {
-        const durationMs = Date.now() - started;
-        yield { type: "exit", exitCode: event.exitCode ?? event.result?.exitCode ?? 0, durationMs, timedOut: durationMs >= timeoutMs };
-        return;
-      }
-      case "error":
-        yield { type: "error", code: "internal", message: event.error ?? "the command failed" };
-        return;
-    }
-  }
-}
-
+/**
+ * SDK errors → Sandgate's. The SDK's SandboxError keeps status, code and context behind prototype
+ * getters over its own `errorResponse` (dist sandbox-*.js:14-40); across Durable Object RPC the
+ * getters are gone, while `name`, `message` and the own `errorResponse` arrive (shown by
+ * test-workers/sdk-stand-in.test.ts). So this reads `errorResponse`, then the getters (an error
+ * thrown in this isolate, such as getSandbox's), then names, then known messages.
+ */
 export function fromSdkError(err: unknown): SandgateError {
   if (err instanceof SandgateError) return err;
-  const sdk = err as { name?: string; message?: string; httpStatus?: number; context?: { retryAfterMs?: number } };
-  const message = sdk?.message ?? "the sandbox failed";
-  if (sdk?.name === "ContainerUnavailableError" || sdk?.name === "OperationInterruptedError" || sdk?.name === "RPCTransportError") {
-    return new SandgateError("sandbox_unavailable", message, { retryAfterMs: sdk.context?.retryAfterMs ?? 1000 });
+  type Response = { code?: string; httpStatus?: number; context?: { retryAfterMs?: number } };
+  const sdk = (err ?? {}) as { name?: string; message?: string; errorResponse?: Response } & Response;
+  const response: Response = typeof sdk.errorResponse === "object" && sdk.errorResponse !== null ? sdk.errorResponse : {};
+  const httpStatus = response.httpStatus ?? sdk.httpStatus;
+  const context = response.context ?? sdk.context;
+  const message = typeof sdk.message === "string" ? sdk.message : "the sandbox failed";
+  const name = typeof sdk.name === "string" ? sdk.name : "";
+  if (name === "ContainerUnavailableError" || name === "OperationInterruptedError" || name === "RPCTransportError" || httpStatus === 503) {
+    return new SandgateError("sandbox_unavailable", message, { retryAfterMs: context?.retryAfterMs ?? 1000 });
   }
-  // Names first; an error that crossed Durable Object RPC may keep only its message.
-  if (sdk?.name === "ProcessReadyTimeoutError" || /^Process did not become ready within/.test(message)) return new SandgateError("timeout", message);
-  if (sdk?.name === "ProcessExitedBeforeReadyError" || /^Process exited with code .* before becoming ready/.test(message)) return new SandgateError("conflict", message);
-  if (sdk?.name === "ProcessNotFoundError") return new SandgateError("not_found", message);
-  if (sdk?.name === "SandboxSecurityError") return new SandgateError("invalid_request", message);
-  const byStatus: Record<number, ErrorCode> = { 400: "invalid_request", 403: "forbidden", 404: "not_found", 409: "conflict", 413: "payload_too_large", 503: "sandbox_unavailable" };
-  const code = sdk?.httpStatus !== undefined ? byStatus[sdk.httpStatus] : undefined;
+  if (name === "ProcessReadyTimeoutError" || /^Process did not become ready within/.test(message)) return new SandgateError("timeout", message);
+  if (name === "ProcessExitedBeforeReadyError" || /^Process exited with code .* before becoming ready/.test(message)) return new SandgateError("conflict", message);
+  if (name === "ProcessNotFoundError" || name === "FileNotFoundError" || name === "CommandNotFoundError") return new SandgateError("not_found", message);
+  if (name === "SandboxSecurityError") return new SandgateError("invalid_request", message);
+  const byStatus: Record<number, ErrorCode> = { 400: "invalid_request", 403: "forbidden", 404: "not_found", 408: "timeout", 409: "conflict", 413: "payload_too_large" };
+  const code = httpStatus !== undefined ? byStatus[httpStatus] : undefined;
   if (code) return new SandgateError(code, message);
+  if (/requires the rpc transport/.test(message)) return new SandgateError("internal", "the sandbox runtime failed: the Worker must use the rpc transport");
   if (/not found|no such file/i.test(message)) return new SandgateError("not_found", message);
+  // Platform interruptions and cut connections that carry no SDK error are worth a retry.
+  if (/Network connection lost|disconnected prematurely|Durable Object reset|object has been replaced/i.test(message)) {
+    return new SandgateError("sandbox_unavailable", message, { retryAfterMs: 1000 });
+  }
   return new SandgateError("internal", "the sandbox runtime failed");
 }
 

@@ -3,6 +3,7 @@ import { DurableObject } from "cloudflare:workers";
 import { getSandbox } from "@cloudflare/sandbox";
 import type { Sandbox } from "@cloudflare/sandbox";
 import type { SandboxQuery, SandboxRecord } from "../../core/backend.ts";
+import { SANDBOX_OPTIONS, sdkIdProblem } from "./index.ts";
 import type { Segment } from "./logs.ts";
 import {
   type LayoutPage,
@@ -19,7 +20,22 @@ import {
 
 export interface RegistryEnv {
   Sandbox: DurableObjectNamespace;
+  /** The binding that holds the SDK's Sandbox class, when not `Sandbox` (the tests bind the SDK stand-in). */
+  SANDGATE_SANDBOX_BINDING?: string;
 }
+
+/** The Durable Object namespace of the SDK's Sandbox class. */
+export function sandboxNamespace(env: RegistryEnv): DurableObjectNamespace<Sandbox> {
+  const name = env.SANDGATE_SANDBOX_BINDING || "Sandbox";
+  const ns = (env as unknown as Record<string, unknown>)[name];
+  if (!ns) throw new Error(`no Durable Object binding '${name}' for @cloudflare/sandbox`);
+  // wrangler types cannot see the SDK's class behind the binding; this is its real type.
+  return ns as DurableObjectNamespace<Sandbox>;
+}
+
+/** After a failed destroy, the next attempt waits this long, doubling up to a cap: the record (and its alarm) stays until a destroy succeeds. */
+const DESTROY_RETRY_MS = 1000;
+const DESTROY_RETRY_MAX_MS = 10 * 60_000;
 
 export class SandgateRegistry extends DurableObject<RegistryEnv> implements RegistryApi {
   private readonly sql: SqlStorage;
@@ -115,6 +131,12 @@ export class SandgateRegistry extends DurableObject<RegistryEnv> implements Regi
     return true;
   }
 
+  async markEnded(sandboxId: string, processId: string, endedAt: string): Promise<string | null> {
+    if (!this.processRow(sandboxId, processId)) return null;
+    this.sql.exec("UPDATE processes SET ended_at = ? WHERE sandbox_id = ? AND process_id = ? AND ended_at IS NULL", endedAt, sandboxId, processId);
+    return this.processRow(sandboxId, processId)?.ended_at ?? null;
+  }
+
   async extendLog(sandboxId: string, processId: string, observed: ObservedOutput | null, since: number): Promise<LayoutPage | null> {
     const row = this.processRow(sandboxId, processId);
     if (!row) return null;
@@ -158,17 +180,34 @@ export class SandgateRegistry extends DurableObject<RegistryEnv> implements Regi
     return { since: from, segments: page };
   }
 
-  /** Destroys every expired sandbox's container, forgets it, and sets the next alarm. */
+  /**
+   * Destroys every expired sandbox's container and forgets it, then sets the next alarm. A destroy
+   * that throws keeps the record, to be tried again after a back-off: forgetting it would leave the
+   * container running with nothing to end it.
+   */
   override async alarm(): Promise<void> {
-    const now = new Date().toISOString();
-    const expired = this.sql.exec<{ id: string }>("SELECT id FROM sandboxes WHERE expires_at <= ?", now).toArray();
-    for (const { id } of expired) {
+    const now = Date.now();
+    const due = this.sql
+      .exec<{ id: string; attempts: number }>(
+        "SELECT id, destroy_attempts AS attempts FROM sandboxes WHERE expires_at <= ? AND (destroy_retry_at IS NULL OR destroy_retry_at <= ?)",
+        new Date(now).toISOString(),
+        new Date(now).toISOString(),
+      )
+      .toArray();
+    for (const { id, attempts } of due) {
       try {
-        await getSandbox(this.env.Sandbox as unknown as DurableObjectNamespace<Sandbox>, id).destroy();
+        // An id the SDK refuses never had a container.
+        if (!sdkIdProblem(id)) await getSandbox(sandboxNamespace(this.env), id, SANDBOX_OPTIONS).destroy();
+        this.forget(id);
       } catch {
-        // The container may already be gone; the record goes either way.
+        const wait = Math.min(DESTROY_RETRY_MAX_MS, DESTROY_RETRY_MS * 2 ** Math.min(attempts ?? 0, 20));
+        this.sql.exec(
+          "UPDATE sandboxes SET destroy_attempts = ?, destroy_retry_at = ? WHERE id = ?",
+          (attempts ?? 0) + 1,
+          new Date(now + wait).toISOString(),
+          id,
+        );
       }
-      this.forget(id);
     }
     await this.scheduleAlarm();
   }
@@ -184,7 +223,9 @@ export class SandgateRegistry extends DurableObject<RegistryEnv> implements Regi
   }
 
   private async scheduleAlarm(): Promise<void> {
-    const next = this.sql.exec<{ next: string | null }>("SELECT MIN(expires_at) AS next FROM sandboxes").toArray()[0]?.next;
+    const next = this.sql
+      .exec<{ next: string | null }>("SELECT MIN(MAX(expires_at, COALESCE(destroy_retry_at, expires_at))) AS next FROM sandboxes")
+      .toArray()[0]?.next;
     if (next) await this.ctx.storage.setAlarm(Date.parse(next));
     else await this.ctx.storage.deleteAlarm();
   }

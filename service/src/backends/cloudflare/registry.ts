@@ -11,6 +11,8 @@ export interface ProcessRow {
   startedAt: string;
   /** A kill request reached it: however it then ends, it was killed. */
   killRequested: boolean;
+  /** When Sandgate first saw it ended (the SDK's rpc answers carry no end time). */
+  endedAt: string | null;
 }
 
 /** The bytes of each stream a reader has seen of a process's output. */
@@ -45,6 +47,8 @@ export interface RegistryApi {
   getProcess(sandboxId: string, processId: string): Promise<ProcessRow | null>;
   /** False when there is no such process. */
   markKillRequested(sandboxId: string, processId: string): Promise<boolean>;
+  /** Records when the process was first seen ended, unless a time is recorded already; answers the recorded time (null: no such process). */
+  markEnded(sandboxId: string, processId: string, endedAt: string): Promise<string | null>;
   /**
    * Lays out, after what is laid out already, the output a reader has seen and the log does not
    * hold yet (stdout's new bytes first, then stderr's), and answers the layout from segment `since`
@@ -78,6 +82,7 @@ export const PROCESSES_SCHEMA = `CREATE TABLE IF NOT EXISTS processes (
   cwd TEXT NOT NULL,
   started_at TEXT NOT NULL,
   kill_requested INTEGER NOT NULL DEFAULT 0,
+  ended_at TEXT,
   stdout_bytes INTEGER NOT NULL DEFAULT 0,
   stderr_bytes INTEGER NOT NULL DEFAULT 0,
   segments INTEGER NOT NULL DEFAULT 0,
@@ -108,7 +113,12 @@ export function migrateRegistry(sql: SqlLike): void {
   sql.exec(REGISTRY_SCHEMA);
   const columns = (sql.exec("PRAGMA table_info(sandboxes)").toArray() as { name: string }[]).map((c) => c.name);
   if (!columns.includes("network")) sql.exec("ALTER TABLE sandboxes ADD COLUMN network TEXT");
+  // Failed destroys of expired sandboxes are retried (registry-object.ts alarm).
+  if (!columns.includes("destroy_attempts")) sql.exec("ALTER TABLE sandboxes ADD COLUMN destroy_attempts INTEGER NOT NULL DEFAULT 0");
+  if (!columns.includes("destroy_retry_at")) sql.exec("ALTER TABLE sandboxes ADD COLUMN destroy_retry_at TEXT");
   sql.exec(PROCESSES_SCHEMA);
+  const processColumns = (sql.exec("PRAGMA table_info(processes)").toArray() as { name: string }[]).map((c) => c.name);
+  if (!processColumns.includes("ended_at")) sql.exec("ALTER TABLE processes ADD COLUMN ended_at TEXT");
   sql.exec(LOG_SEGMENTS_SCHEMA);
 }
 
@@ -119,7 +129,7 @@ export interface RegistryRow {
   created_at: string;
   expires_at: string;
   network: string | null;
-  [column: string]: string | null;
+  [column: string]: string | number | null;
 }
 
 export function rowToRecord(row: RegistryRow): SandboxRecord {
@@ -141,6 +151,7 @@ export interface ProcessTableRow {
   cwd: string;
   started_at: string;
   kill_requested: number;
+  ended_at: string | null;
   stdout_bytes: number;
   stderr_bytes: number;
   segments: number;
@@ -148,5 +159,5 @@ export interface ProcessTableRow {
 }
 
 export function rowToProcess(row: ProcessTableRow): ProcessRow {
-  return { processId: row.process_id, name: row.name, argv: JSON.parse(row.argv), cwd: row.cwd, startedAt: row.started_at, killRequested: row.kill_requested !== 0 };
+  return { processId: row.process_id, name: row.name, argv: JSON.parse(row.argv), cwd: row.cwd, startedAt: row.started_at, killRequested: row.kill_requested !== 0, endedAt: row.ended_at ?? null };
 }
