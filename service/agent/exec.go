@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"os"
+
+	"golang.org/x/sys/unix"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,9 +93,8 @@ func runCommand(w *writer, s *stream, req request) {
 		go feedStdin(w, s, stdinWrite)
 	}
 	var relays sync.WaitGroup
-	relays.Add(2)
-	go relay(w, s, outRead, 1, &relays)
-	go relay(w, s, errRead, 2, &relays)
+	relays.Add(1)
+	go relay(w, s, outRead, errRead, &relays)
 
 	exited := make(chan syscall.WaitStatus, 1)
 	go func() {
@@ -139,29 +140,58 @@ func runCommand(w *writer, s *stream, req request) {
 	_ = w.sendJSON(frameEnd, s.id, map[string]any{"exitCode": code, "durationMs": float64(time.Since(started).Microseconds()) / 1000})
 }
 
-func relay(w *writer, s *stream, pipe *os.File, channel byte, wg *sync.WaitGroup) {
+// relay sends the command's stdout and stderr as they come, in the order the kernel has them ready
+// (one poll over both: stdout first when both are), within the host's credit.
+func relay(w *writer, s *stream, stdout, stderr *os.File, wg *sync.WaitGroup) {
 	defer wg.Done()
-	defer pipe.Close()
+	defer stdout.Close()
+	defer stderr.Close()
+	files := []*os.File{stdout, stderr}
+	fds := []int{int(stdout.Fd()), int(stderr.Fd())}
+	open := []bool{true, true}
 	buf := make([]byte, outputChunk)
-	for {
-		n := s.takeCredit(len(buf))
-		if n == 0 {
-			// The host gave up on this stream: drain so the program is not blocked on a full pipe.
-			for {
-				if _, err := pipe.Read(buf); err != nil {
+	for open[0] || open[1] {
+		var polled []unix.PollFd
+		var which []int
+		for i, fd := range fds {
+			if open[i] {
+				polled = append(polled, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
+				which = append(which, i)
+			}
+		}
+		if _, err := unix.Poll(polled, -1); err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return
+		}
+		for k, p := range polled {
+			if p.Revents == 0 {
+				continue
+			}
+			i := which[k]
+			n := s.takeCredit(len(buf))
+			if n == 0 {
+				// The host gave up on this stream: drain, so the program never blocks on a full pipe.
+				n = len(buf)
+				if _, err := files[i].Read(buf); err != nil {
+					open[i] = false
+				}
+				continue
+			}
+			got, err := syscall.Read(fds[i], buf[:n])
+			if got < 0 {
+				got = 0
+			}
+			s.giveBack(n - got)
+			if got > 0 {
+				if w.send(frameOutput, s.id, []byte{byte(i + 1)}, buf[:got]) != nil {
 					return
 				}
 			}
-		}
-		got, err := pipe.Read(buf[:n])
-		s.giveBack(n - got)
-		if got > 0 {
-			if w.send(frameOutput, s.id, []byte{channel}, buf[:got]) != nil {
-				return
+			if got == 0 || (err != nil && err != syscall.EINTR && err != syscall.EAGAIN) {
+				open[i] = false
 			}
-		}
-		if err != nil {
-			return
 		}
 	}
 }

@@ -29,6 +29,9 @@ export interface NodeHostConfig {
   insecure: boolean;
   protectDocs: boolean;
   limits: Limits;
+  /** The local runtime's per-sandbox disk quota and idle-environment stop. */
+  diskBytes: number;
+  idleStopMs: number;
 }
 
 const USAGE = `Usage: npm start -- [options]
@@ -43,6 +46,9 @@ Options (each also an environment variable):
   --protect-docs         SANDGATE_PROTECT_DOCS=1  require the token for /openapi.json and /docs
   Limits: SANDGATE_DEFAULT_TTL_SECONDS, SANDGATE_EXEC_TIMEOUT_MS, SANDGATE_MAX_OUTPUT_BYTES,
           SANDGATE_MAX_FILE_BYTES, SANDGATE_MAX_JSON_FILE_BYTES
+  Sandboxes: SANDGATE_DISK_BYTES (each sandbox's disk quota, default 10 GiB; root hosts with loop
+          devices), SANDGATE_IDLE_STOP_SECONDS (an environment with nothing running is stopped after
+          this long and restarted on next use, files kept; default 600)
 `;
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): NodeHostConfig {
@@ -93,6 +99,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): NodeHostCon
       maxFileBytes: number("SANDGATE_MAX_FILE_BYTES", defaultLimits.maxFileBytes),
       maxJsonFileBytes: number("SANDGATE_MAX_JSON_FILE_BYTES", defaultLimits.maxJsonFileBytes),
     },
+    diskBytes: number("SANDGATE_DISK_BYTES", 10 * 1024 ** 3),
+    idleStopMs: number("SANDGATE_IDLE_STOP_SECONDS", 600) * 1000,
   };
 }
 
@@ -114,7 +122,7 @@ export async function startNodeHost(config: NodeHostConfig, log: (line: string) 
   if (!config.token && !isLoopback(config.host) && !config.insecure) {
     throw new Error(`refusing to listen on ${config.host} without a token: set SANDGATE_TOKEN, or pass --insecure to accept the risk`);
   }
-  const backend = await LocalBackend.open({ dataDir: config.dataDir, isolation: config.isolation, log });
+  const backend = await LocalBackend.open({ dataDir: config.dataDir, isolation: config.isolation, diskBytes: config.diskBytes, idleStopMs: config.idleStopMs, log });
   if (config.isolation === "none") {
     log("WARNING: isolation is OFF (--isolation=none). Commands run as this user, on this machine, with its files and network.");
   }

@@ -393,7 +393,7 @@ describe("restarts", () => {
       const running = (await first.json("POST", base("crash"), { command: "echo before-crash; sleep 987671 & wait", name: "victim" })).body.id;
       await eventually(async () => (await first.json("GET", `${base("crash")}/${done}`)).body.status === "exited");
       expect((await first.json("POST", `${base("crash")}/${running}/wait-for-log`, { pattern: "before-crash" })).status).toBe(200);
-      expect(withArg("987671")).toHaveLength(1);
+      await eventually(() => withArg("987671").length === 1, 5000); // it starts just after the echo
       // Output reaches the disk a moment after the API has it; a SIGKILL loses only that moment's worth.
       const logFile = join(realpathSync(dataDir), "sandboxes", "crash", "processes", `${running}.log`);
       await eventually(() => existsSync(logFile) && readFileSync(logFile, "utf8").includes("before-crash"), 5000);
@@ -492,7 +492,7 @@ describe("ProcessLog", () => {
 });
 
 describe("ProcessTable (unisolated, small limits)", () => {
-  const limits = { logBytes: 4096, maxRunning: 2, maxRecords: 3, endedLogMemoryBytes: 0, killGraceMs: 1000 };
+  const limits = { logBytes: 4096, liveLogBytes: 1024, maxRunning: 2, maxRecords: 3, endedLogMemoryBytes: 0, killGraceMs: 1000 };
   const spec = (processId: string) => ({ processId, name: null, argv: ["sh"], cwd: "/", env: {} });
   // Commands run by an agent without isolation, over the test's own directory.
   let agent: AgentConnection;

@@ -12,8 +12,10 @@ import type { SandboxCommand } from "./process.ts";
 
 /** Limits of the background processes of one sandbox. */
 export interface ProcessLimits {
-  /** Output kept per process, in memory and on disk (oldest dropped first). */
+  /** Output kept per process on disk (oldest dropped first). */
   logBytes: number;
+  /** Output of a running process kept in memory (its newest); older output is read back from disk. */
+  liveLogBytes: number;
   /** Processes running at once in one sandbox. */
   maxRunning: number;
   /** Process records kept per sandbox; past it the oldest ended ones are forgotten, logs and all. */
@@ -26,6 +28,7 @@ export interface ProcessLimits {
 
 export const defaultProcessLimits: ProcessLimits = {
   logBytes: 16 * 1024 * 1024,
+  liveLogBytes: 256 * 1024,
   maxRunning: 64,
   maxRecords: 256,
   endedLogMemoryBytes: 32 * 1024 * 1024,
@@ -265,7 +268,7 @@ function slice(chunk: Chunk, from: number, to: number, atLeastOne: boolean): Chu
 }
 
 /** Bytes of log records waiting for the disk past which the process's output pipes are paused. */
-const FILE_HIGH_WATER = 4 * 1024 * 1024;
+const FILE_HIGH_WATER = 1024 * 1024;
 
 /**
  * The on-disk copy of a process's log: one JSON line per chunk (`{"o": offset, "s": "o"|"e", "d": text}`)
@@ -296,6 +299,11 @@ class LogFile {
     this.pendingBytes += line.length;
     if (this.pendingBytes > FILE_HIGH_WATER) this.onPressure(true);
     this.flushing ??= this.flush();
+  }
+
+  /** Resolves once everything written so far is on disk. */
+  async settle(): Promise<void> {
+    while (this.flushing) await this.flushing;
   }
 
   /** Writes what is pending and closes the file; resolves true when the whole log reached the disk. */
@@ -502,7 +510,7 @@ export class ProcessTable {
       endedAt: null,
     });
     entry.proc = proc;
-    const log = (entry.log = new ProcessLog(this.limits.logBytes));
+    const log = (entry.log = new ProcessLog(Math.min(this.limits.liveLogBytes, this.limits.logBytes)));
     const file = (entry.file = new LogFile(entry.logPath, this.limits.logBytes, (paused) => (paused ? proc.pause() : proc.resume()), this.report));
     const decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
     const add = (stream: Stream, data: string) => {
@@ -551,7 +559,21 @@ export class ProcessTable {
   }
 
   async read(processId: string, offset: number | undefined, limitBytes: number): Promise<LogSlice> {
-    return (await this.logOf(this.find(processId))).read(offset, limitBytes);
+    const entry = this.find(processId);
+    const log = await this.logOf(entry);
+    // Older than what memory holds (a running process keeps only its newest output there): from disk.
+    const older = offset === undefined ? log.firstOffset > 0 && log.nextOffset - log.firstOffset < limitBytes : offset < log.firstOffset;
+    if (older) {
+      const disk = await this.diskLog(entry);
+      if (disk && disk.firstOffset < log.firstOffset) return disk.read(offset, limitBytes);
+    }
+    return log.read(offset, limitBytes);
+  }
+
+  /** The whole log as the disk has it (everything written so far), for reads older than memory. */
+  private async diskLog(entry: Entry): Promise<ProcessLog | undefined> {
+    await entry.file?.settle();
+    return loadLog(entry.logPath, this.limits.logBytes);
   }
 
   /**
@@ -560,12 +582,16 @@ export class ProcessTable {
    */
   async follow(processId: string, offset: number, signal: AbortSignal): Promise<AsyncIterable<ProcessLogEvent>> {
     const entry = this.find(processId);
-    const log = await this.logOf(entry);
-    log.checkOffset(offset);
+    const live = await this.logOf(entry);
+    live.checkOffset(offset);
+    // A follower starting before what memory holds replays the disk's copy first, then goes on live.
+    const disk = offset < live.firstOffset ? await this.diskLog(entry) : undefined;
     return {
       async *[Symbol.asyncIterator]() {
         let pos = offset;
+        let log = disk && disk.firstOffset < live.firstOffset ? disk : live;
         while (!signal.aborted) {
+          if (log !== live && (pos >= live.firstOffset || pos >= log.nextOffset)) log = live;
           entry.lastUsed = Date.now();
           const next = log.next(pos);
           if (next && "gap" in next) {
