@@ -178,8 +178,7 @@ export class AgentConnection {
         handler.reply(JSON.parse(payload.toString("utf8")));
         break;
       case Frame.output:
-        // Copied out of the pipe's chunk, which may hold several frames the parser keeps slicing.
-        handler.output?.(payload.readUInt8(0), Buffer.from(payload.subarray(1)));
+        handler.output?.(payload.readUInt8(0), payload.subarray(1));
         break;
       case Frame.end:
         this.handlers.delete(stream);

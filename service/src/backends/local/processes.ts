@@ -45,6 +45,10 @@ interface Chunk {
   bytes: number;
 }
 
+/** Logs up to this size are never compacted (see ProcessLog.append). */
+const SMALL_LOG_BYTES = 1024 * 1024;
+/** Stands in the slots of dropped chunks (before `head`), so their text can be collected at once. */
+const DROPPED: Chunk = { stream: "stdout", offset: 0, data: "", bytes: 0 };
 /** What each kept chunk costs beyond its bytes (the object, its string header): counted against the limit. */
 const CHUNK_OVERHEAD = 64;
 /** Old neighbouring chunks of one stream are merged up to this size (see ProcessLog.compact). */
@@ -111,11 +115,13 @@ export class ProcessLog {
     this.end = offset + bytes;
     this.keptBytes += bytes + CHUNK_OVERHEAD;
     while (this.keptBytes > this.limit && this.chunks.length - this.head > 1) {
-      const dropped = this.chunks[this.head++]!;
+      const dropped = this.chunks[this.head]!;
+      this.chunks[this.head++] = DROPPED; // released now, not at the next compaction
       this.keptBytes -= dropped.bytes + CHUNK_OVERHEAD;
       this.start = this.chunks[this.head]!.offset;
     }
-    if (++this.sinceCompaction >= COMPACT_EVERY) this.compact();
+    // Small (live) logs hold few chunks: merging them would only make garbage.
+    if (++this.sinceCompaction >= COMPACT_EVERY && this.limit > SMALL_LOG_BYTES) this.compact();
     else if (this.head > 4096 && this.head * 2 > this.chunks.length) {
       this.chunks = this.chunks.slice(this.head);
       this.head = 0;
@@ -277,7 +283,8 @@ const FILE_HIGH_WATER = 1024 * 1024;
  * of pending records `onPressure(true)` asks the caller to pause the process's output.
  */
 class LogFile {
-  private pending: string[] = [];
+  /** Encoded lines, each its own small buffer: no large string is ever built (it would live until a full GC). */
+  private pending: Buffer[] = [];
   private pendingBytes = 0;
   private handle: FileHandle | undefined;
   private size = 0;
@@ -294,7 +301,7 @@ class LogFile {
 
   write(stream: Stream, data: string, offset: number): void {
     if (this.failed || this.closed) return;
-    const line = `${JSON.stringify({ o: offset, s: stream === "stdout" ? "o" : "e", d: data })}\n`;
+    const line = Buffer.from(`${JSON.stringify({ o: offset, s: stream === "stdout" ? "o" : "e", d: data })}\n`);
     this.pending.push(line);
     this.pendingBytes += line.length;
     if (this.pendingBytes > FILE_HIGH_WATER) this.onPressure(true);
@@ -318,9 +325,10 @@ class LogFile {
   private async flush(): Promise<void> {
     try {
       while (this.pending.length > 0) {
-        const text = this.pending.join("");
+        const lines = this.pending;
         this.pending = [];
-        const bytes = Buffer.byteLength(text);
+        let bytes = 0;
+        for (const line of lines) bytes += line.length;
         if (this.handle && this.size + bytes > this.limit / 2 && this.size > 0) {
           await this.handle.close();
           this.handle = undefined;
@@ -330,9 +338,9 @@ class LogFile {
           this.handle = await open(this.path, "a");
           this.size = (await this.handle.stat()).size;
         }
-        await this.handle.write(text);
+        await this.handle.writev(lines);
         this.size += bytes;
-        this.pendingBytes -= text.length;
+        this.pendingBytes -= bytes;
         if (this.pendingBytes < FILE_HIGH_WATER / 4) this.onPressure(false);
       }
     } catch (err) {
