@@ -378,7 +378,7 @@ export interface paths {
         put?: never;
         /**
          * Mint a signed link to a port
-         * @description Answers a link to `/v1/sandboxes/{id}/ports/{port}/` that works without a token until it expires (HMAC over the sandbox, port and expiry): open it in a browser. The proxy then sets a cookie for that port's path.
+         * @description Answers a link to `/v1/sandboxes/{id}/ports/{port}/` that works without a token until it expires (HMAC over the sandbox's instance, port and expiry): open it in a browser. The proxy then sets a cookie for that port's path. A link minted with a scoped token expires no later than that token, and no link outlives its sandbox: one re-created under the same id does not honour it.
          */
         post: operations["createPortLink"];
         delete?: never;
@@ -560,6 +560,11 @@ export interface components {
              * @example demo
              */
             id: string;
+            /**
+             * @description Set when the sandbox is created and never again: a sandbox deleted and re-created under the same id has a new one. Scoped tokens and port links are bound to it and stop working when it changes.
+             * @example i-3k2j9x7wq4m5n6p7r8s9
+             */
+            instance: string;
             status: components["schemas"]["SandboxStatus"];
             network: components["schemas"]["NetworkMode"];
             /**
@@ -1107,7 +1112,7 @@ export interface components {
             /** @example 8080 */
             port: number;
             /**
-             * @description Lifetime of the link (default 3600 s, at most 7 days).
+             * @description Lifetime of the link (default 3600 s, at most 7 days); a link minted with a scoped token expires no later than the token.
              * @example 3600
              */
             ttlSeconds?: number;

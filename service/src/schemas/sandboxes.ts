@@ -40,6 +40,11 @@ export type NetworkMode = z.infer<typeof NetworkMode>;
 export const SandboxInfo = z
   .object({
     id: SandboxId,
+    instance: z.string().openapi({
+      description:
+        "Set when the sandbox is created and never again: a sandbox deleted and re-created under the same id has a new one. Scoped tokens and port links are bound to it and stop working when it changes.",
+      example: "i-3k2j9x7wq4m5n6p7r8s9",
+    }),
     status: SandboxStatus,
     network: NetworkMode,
     createdAt: Timestamp,

@@ -131,7 +131,7 @@ export function createRestApp({ core, auth, onInternalError, rpc, docsAssets }: 
         request: requestOf(operation),
         responses: responsesOf(operation),
       }),
-      (c: Context) => handle(c, core, operation),
+      (c: Context) => handle(c, core, operation, principalOf(c)),
     );
   }
 
@@ -170,7 +170,7 @@ function isPublic(path: string, auth: AuthConfig): boolean {
   return false;
 }
 
-async function handle(c: Context, core: SandgateCore, operation: AnyOperation): Promise<Response> {
+async function handle(c: Context, core: SandgateCore, operation: AnyOperation, principal: Principal): Promise<Response> {
   const req = c.req as unknown as { valid(target: string): Record<string, unknown> | undefined };
   const body = operation.body as { kind: "json" | "bytes" } | undefined;
   const input: Record<string, unknown> = {
@@ -178,7 +178,7 @@ async function handle(c: Context, core: SandgateCore, operation: AnyOperation): 
     ...(operation.query ? req.valid("query") : {}),
     ...(body?.kind === "json" ? req.valid("json") : {}),
   };
-  const ctx: OperationContext = { signal: c.req.raw.signal, origin: new URL(c.req.url).origin };
+  const ctx: OperationContext = { signal: c.req.raw.signal, origin: new URL(c.req.url).origin, principal };
   if (body?.kind === "bytes") {
     input.body = rawBody(c);
     const length = c.req.header("content-length");

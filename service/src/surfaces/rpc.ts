@@ -10,7 +10,7 @@ import type { z } from "@hono/zod-openapi";
 import type { SandgateCore } from "../core/core.ts";
 import { SandgateError, invalidInput, toSandgateError } from "../core/errors.ts";
 import { splitTextStream } from "../core/text-stream.ts";
-import { type Principal, authorize } from "../core/auth.ts";
+import { type Principal, authorize, ensureCurrent } from "../core/auth.ts";
 
 /** Workers RPC callers hold a service binding, which is as good as the API token. */
 const ADMIN: Principal = { kind: "admin" };
@@ -145,10 +145,12 @@ function eventStream(events: AsyncIterable<unknown>, abort: AbortController): Re
 /** Runs one operation for an RPC caller: validate, call core, shape the result, map errors. */
 async function invoke(core: SandgateCore, operation: AnyOperation, raw: unknown, principal: Principal = ADMIN): Promise<unknown> {
   try {
+    // A session outlives the request that authenticated it: its token is checked again on every call.
+    await ensureCurrent(principal, (id) => core.sandboxInstance(id));
     const input = parseInput(operation, raw);
     authorize(principal, operation.scope, typeof input.id === "string" ? input.id : undefined);
     const abort = new AbortController();
-    const result = await (operation.run as Run)(core, input, { signal: abort.signal });
+    const result = await (operation.run as Run)(core, input, { signal: abort.signal, principal });
     if (operation.response.kind === "events") return eventStream(result as AsyncIterable<unknown>, abort);
     if (operation.response.kind === "empty") return undefined;
     return result;
@@ -233,3 +235,4 @@ export const sandboxMethodNames = tableEntries.filter(([, op]) => isSandboxScope
 export async function* readNdjson<T = unknown>(stream: ReadableStream<Uint8Array>): AsyncGenerator<T> {
   for await (const line of splitTextStream(stream, "\n")) if (line.trim()) yield JSON.parse(line) as T;
 }
+

@@ -10,6 +10,7 @@ import type {
   SandboxRecord,
   WaitForPortSpec,
 } from "../../core/backend.ts";
+import { recordInstance } from "../../core/backend.ts";
 import { SandgateError, errors } from "../../core/errors.ts";
 import { bytesToBase64 } from "../../core/base64.ts";
 import { WORKSPACE, type WorkspacePath, resolveWorkspacePath } from "../../core/paths.ts";
@@ -512,7 +513,7 @@ export class CloudflareBackend implements Backend {
     } catch {
       status = "unavailable";
     }
-    return { id: record.id, status, network: record.network ?? "egress", createdAt: record.createdAt, expiresAt: record.expiresAt, labels: record.labels };
+    return { id: record.id, instance: recordInstance(record), status, network: record.network ?? "egress", createdAt: record.createdAt, expiresAt: record.expiresAt, labels: record.labels };
   }
 
   /** The SDK runs shell command lines; argv is quoted into one, and stdin comes from a file. */

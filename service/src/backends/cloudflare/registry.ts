@@ -67,7 +67,8 @@ export const REGISTRY_SCHEMA = `CREATE TABLE IF NOT EXISTS sandboxes (
   env TEXT NOT NULL,
   created_at TEXT NOT NULL,
   expires_at TEXT NOT NULL,
-  network TEXT
+  network TEXT,
+  instance TEXT
 )`;
 
 export const PROCESSES_SCHEMA = `CREATE TABLE IF NOT EXISTS processes (
@@ -102,12 +103,14 @@ export interface SqlLike {
 
 /**
  * Creates the tables, and brings registries made by older versions up to date: rows written before
- * networks existed get a NULL `network` (read as `egress`).
+ * networks existed get a NULL `network` (read as `egress`), rows written before instances a NULL
+ * `instance` (see recordInstance).
  */
 export function migrateRegistry(sql: SqlLike): void {
   sql.exec(REGISTRY_SCHEMA);
   const columns = (sql.exec("PRAGMA table_info(sandboxes)").toArray() as { name: string }[]).map((c) => c.name);
   if (!columns.includes("network")) sql.exec("ALTER TABLE sandboxes ADD COLUMN network TEXT");
+  if (!columns.includes("instance")) sql.exec("ALTER TABLE sandboxes ADD COLUMN instance TEXT");
   sql.exec(PROCESSES_SCHEMA);
   sql.exec(LOG_SEGMENTS_SCHEMA);
 }
@@ -119,6 +122,7 @@ export interface RegistryRow {
   created_at: string;
   expires_at: string;
   network: string | null;
+  instance: string | null;
   [column: string]: string | null;
 }
 
@@ -130,6 +134,7 @@ export function rowToRecord(row: RegistryRow): SandboxRecord {
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     network: (row.network ?? "egress") as NetworkMode,
+    ...(row.instance ? { instance: row.instance } : {}),
   };
 }
 
