@@ -603,7 +603,7 @@ export interface components {
              */
             ttlSeconds?: number;
             /**
-             * @description Environment for every command in this sandbox; per-exec env overrides it.
+             * @description Environment for every command in this sandbox; per-exec env overrides it. At most 1024 variables, each `NAME=value` at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 262144 bytes in all (each `NAME=value` in UTF-8 plus one byte).
              * @example {
              *       "GREETING": "hello"
              *     }
@@ -671,7 +671,7 @@ export interface components {
                 [key: string]: string;
             };
             /**
-             * @description Replace the sandbox-wide environment: commands and processes started from now on see it, under their own env.
+             * @description Replace the sandbox-wide environment: commands and processes started from now on see it, under their own env. At most 1024 variables, each `NAME=value` at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 262144 bytes in all (each `NAME=value` in UTF-8 plus one byte).
              * @example {
              *       "GREETING": "hello"
              *     }
@@ -737,12 +737,12 @@ export interface components {
          */
         ExecRequest: {
             /**
-             * @description A shell command line, run by `/bin/sh -c`.
+             * @description A shell command line, run by `/bin/sh -c`: at most 131071 bytes of UTF-8 (Linux's limit on one argument). Pass a longer script as `stdin` to `sh -s`, or write it to a file.
              * @example echo hello && ls -la
              */
             command?: string;
             /**
-             * @description Program and arguments, run without a shell.
+             * @description Program and arguments, run without a shell: each at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 1048576 bytes in all (each argument in UTF-8 plus one byte).
              * @example [
              *       "python3",
              *       "-c",
@@ -753,7 +753,7 @@ export interface components {
             /** @description Working directory; relative paths are under /workspace (the default). */
             cwd?: string;
             /**
-             * @description Variables for this command, over the sandbox's own.
+             * @description Variables for this command, over the sandbox's own. At most 1024 variables, each `NAME=value` at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 262144 bytes in all (each `NAME=value` in UTF-8 plus one byte).
              * @example {
              *       "GREETING": "hello"
              *     }
@@ -936,12 +936,12 @@ export interface components {
          */
         StartProcessRequest: {
             /**
-             * @description A shell command line, run by `/bin/sh -c`.
+             * @description A shell command line, run by `/bin/sh -c`: at most 131071 bytes of UTF-8 (Linux's limit on one argument). Pass a longer script as `stdin` to `sh -s`, or write it to a file.
              * @example echo hello && ls -la
              */
             command?: string;
             /**
-             * @description Program and arguments, run without a shell.
+             * @description Program and arguments, run without a shell: each at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 1048576 bytes in all (each argument in UTF-8 plus one byte).
              * @example [
              *       "python3",
              *       "-c",
@@ -952,7 +952,7 @@ export interface components {
             /** @description Working directory; relative paths are under /workspace (the default). */
             cwd?: string;
             /**
-             * @description Variables for this command, over the sandbox's own.
+             * @description Variables for this command, over the sandbox's own. At most 1024 variables, each `NAME=value` at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 262144 bytes in all (each `NAME=value` in UTF-8 plus one byte).
              * @example {
              *       "GREETING": "hello"
              *     }
@@ -1165,6 +1165,7 @@ export interface components {
             exit_code: number;
         };
         CompatExecRequest: {
+            /** @description A shell command line: at most 131071 bytes of UTF-8 (Linux's limit on one argument). */
             command: string;
             keepalive_seconds?: number;
         };

@@ -17,7 +17,7 @@ import { type DocsAssetLoader, registerDocs } from "./docs.ts";
 import { describeEventStreams } from "./event-streams.ts";
 import { describePortProxy, portProxy } from "./port-proxy.ts";
 import { jsonBodyGuard, strictUrl } from "./request-guards.ts";
-import { SandgateApi } from "./rpc.ts";
+import { SandgateApi, answerRpc } from "./rpc.ts";
 
 export interface RestOptions {
   core: SandgateCore;
@@ -136,7 +136,7 @@ export function createRestApp({ core, auth, onInternalError, rpc, docsAssets }: 
   }
 
   registerCompatRoutes(app, core, jsonBody);
-  if (rpc) app.all("/rpc", (c) => rpc(c.req.raw, new SandgateApi(core, principalOf(c))));
+  if (rpc) app.all("/rpc", (c) => answerRpc(c.req.raw, new SandgateApi(core, principalOf(c)), rpc));
   app.get("/openapi.json", (c) => c.json(openApiDocument(app)));
   if (docsAssets) registerDocs(app, { assets: docsAssets });
   return app;
