@@ -101,6 +101,8 @@ export interface Backend {
 
   createSandbox(record: SandboxRecord): Promise<SandboxInfo>;
   getSandbox(id: string): Promise<SandboxInfo>;
+  /** Just the sandbox's instance (undefined: none by that id), for backends where getSandbox costs more; auth asks it on every scoped call. */
+  sandboxInstance?(id: string): Promise<string | undefined>;
   listSandboxes(query: SandboxQuery): Promise<SandboxInfo[]>;
   /** `expiresAt` is the new expiry; the caller's own terms (ttl or extension) come along for backends that forward them. */
   updateSandbox(id: string, patch: SandboxPatch): Promise<SandboxInfo>;

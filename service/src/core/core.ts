@@ -110,6 +110,7 @@ export class SandgateCore {
 
   /** The sandbox's current instance, undefined when there is none by that id (what AuthConfig.sandboxInstance asks). */
   async sandboxInstance(id: string): Promise<string | undefined> {
+    if (this.backend.sandboxInstance) return this.backend.sandboxInstance(id);
     try {
       return (await this.backend.getSandbox(id)).instance;
     } catch (err) {

@@ -97,6 +97,12 @@ export class CloudflareBackend implements Backend {
     return this.info(await this.record(id));
   }
 
+  /** From the registry alone: getSandbox also asks the container's Durable Object for its state. */
+  async sandboxInstance(id: string): Promise<string | undefined> {
+    const record = await this.options.registry.get(id);
+    return record ? recordInstance(record) : undefined;
+  }
+
   async listSandboxes(query: SandboxQuery): Promise<SandboxInfo[]> {
     const records = await this.options.registry.list(query);
     return Promise.all(records.map((r) => this.info(r)));
