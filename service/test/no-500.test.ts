@@ -162,9 +162,20 @@ describe("/rpc answers malformed batches with 4xx in the envelope", () => {
     for (const method of ["GET", "PUT", "DELETE"]) {
       expectRefusal(await answer(await fetch(`${host.url}/rpc`, { method, headers: AUTH })), method, 400, "invalid_request");
     }
+    // A body cut short by the client: nothing to answer, nothing for the host's log.
+    await new Promise<void>((resolve) => {
+      const { hostname, port } = new URL(host.url);
+      const socket = connect(Number(port), hostname, () => {
+        socket.write(`POST /rpc HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 100000\r\n\r\n["push",`);
+        setImmediate(() => socket.destroy());
+      });
+      socket.on("error", () => {});
+      socket.on("close", () => resolve());
+    });
     // Without a token, still 401 first.
     expectRefusal(await answer(await fetch(`${host.url}/rpc`, { method: "POST", body: "x" })), "no token", 401, "unauthorized");
     await batchStillWorks();
+    expect(host.logs()).not.toContain("internal error");
   });
 });
 

@@ -280,17 +280,25 @@ async function readBatch(request: Request): Promise<string> {
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   let text = "";
   let size = 0;
+  const decode = (chunk?: Uint8Array) => {
+    try {
+      return chunk ? decoder.decode(chunk, { stream: true }) : decoder.decode();
+    } catch {
+      throw new SandgateError("invalid_request", "the batch is not valid UTF-8");
+    }
+  };
   try {
     for await (const chunk of request.body ?? []) {
       size += chunk.byteLength;
       if (size > MAX_RPC_BATCH_BYTES) throw tooLarge();
-      text += decoder.decode(chunk, { stream: true });
+      text += decode(chunk);
     }
-    return text + decoder.decode();
+    return text + decode();
   } catch (err) {
     await request.body?.cancel().catch(() => {});
     if (err instanceof SandgateError) throw err;
-    throw new SandgateError("invalid_request", "the batch is not valid UTF-8");
+    // The body failed as it arrived (the client went away): nobody reads this answer.
+    throw new SandgateError("invalid_request", "the request body ended early");
   }
 }
 
