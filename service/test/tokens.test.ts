@@ -10,7 +10,7 @@ import { type RpcStub, newHttpBatchRpcSession, newWebSocketRpcSession } from "ca
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { SandgateRpc } from "../src/surfaces/rpc.ts";
-import { type TestHost, eventually, startHost } from "./host.ts";
+import { type TestHost, eventually, removeDir, startHost, tempDir } from "./host.ts";
 
 const TOKEN = "tokens-test-api-token";
 const APP = readFileSync(new URL("./fixtures/port-app.mjs", import.meta.url));
@@ -144,6 +144,23 @@ describe("scoped tokens are bound to the sandbox's instance", () => {
     const read = await as(fresh.token, "GET", "/v1/sandboxes/reborn/files/content?path=secret");
     expect(read.status).toBe(200);
     expect(await read.text()).toBe(secret);
+  });
+
+  it("keeps a sandbox's instance, and so its tokens, across a restart of the host", async () => {
+    const dataDir = tempDir();
+    let restarted = await startHost({ token: TOKEN, dataDir });
+    try {
+      const created = await restarted.json("POST", "/v1/sandboxes", { id: "lasting" });
+      const minted = await restarted.json("POST", "/v1/tokens", { sandboxId: "lasting", scopes: ["sandbox:read"] });
+      await restarted.stop();
+      restarted = await startHost({ token: TOKEN, dataDir });
+      const res = await fetch(`${restarted.url}/v1/sandboxes/lasting`, { headers: { authorization: `Bearer ${minted.body.token}` } });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { instance: string }).instance).toBe(created.body.instance);
+    } finally {
+      await restarted.stop();
+      removeDir(dataDir);
+    }
   });
 
   it("refuses tokens minted before instances existed, and honours the same claims bound to the instance", async () => {
