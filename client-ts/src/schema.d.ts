@@ -378,7 +378,7 @@ export interface paths {
         put?: never;
         /**
          * Mint a signed link to a port
-         * @description Answers a link to `/v1/sandboxes/{id}/ports/{port}/` that works without a token until it expires (HMAC over the sandbox, port and expiry): open it in a browser. The proxy then sets a cookie for that port's path.
+         * @description Answers a link to `/v1/sandboxes/{id}/ports/{port}/` that works without a token until it expires (HMAC over the sandbox's instance, port and expiry): open it in a browser. The proxy then sets a cookie for that port's path. A link minted with a scoped token expires no later than that token, and no link outlives its sandbox: one re-created under the same id does not honour it.
          */
         post: operations["createPortLink"];
         delete?: never;
@@ -560,6 +560,11 @@ export interface components {
              * @example demo
              */
             id: string;
+            /**
+             * @description Set when the sandbox is created and never again: a sandbox deleted and re-created under the same id has a new one. Scoped tokens and port links are bound to it and stop working when it changes.
+             * @example i-3k2j9x7wq4m5n6p7r8s9
+             */
+            instance: string;
             status: components["schemas"]["SandboxStatus"];
             network: components["schemas"]["NetworkMode"];
             /**
@@ -598,7 +603,7 @@ export interface components {
              */
             ttlSeconds?: number;
             /**
-             * @description Environment for every command in this sandbox; per-exec env overrides it.
+             * @description Environment for every command in this sandbox; per-exec env overrides it. At most 1024 variables, each `NAME=value` at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 262144 bytes in all (each `NAME=value` in UTF-8 plus one byte).
              * @example {
              *       "GREETING": "hello"
              *     }
@@ -666,7 +671,7 @@ export interface components {
                 [key: string]: string;
             };
             /**
-             * @description Replace the sandbox-wide environment: commands and processes started from now on see it, under their own env.
+             * @description Replace the sandbox-wide environment: commands and processes started from now on see it, under their own env. At most 1024 variables, each `NAME=value` at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 262144 bytes in all (each `NAME=value` in UTF-8 plus one byte).
              * @example {
              *       "GREETING": "hello"
              *     }
@@ -732,12 +737,12 @@ export interface components {
          */
         ExecRequest: {
             /**
-             * @description A shell command line, run by `/bin/sh -c`.
+             * @description A shell command line, run by `/bin/sh -c`: at most 131071 bytes of UTF-8 (Linux's limit on one argument). Pass a longer script as `stdin` to `sh -s`, or write it to a file.
              * @example echo hello && ls -la
              */
             command?: string;
             /**
-             * @description Program and arguments, run without a shell.
+             * @description Program and arguments, run without a shell: each at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 1048576 bytes in all (each argument in UTF-8 plus one byte).
              * @example [
              *       "python3",
              *       "-c",
@@ -748,7 +753,7 @@ export interface components {
             /** @description Working directory; relative paths are under /workspace (the default). */
             cwd?: string;
             /**
-             * @description Variables for this command, over the sandbox's own.
+             * @description Variables for this command, over the sandbox's own. At most 1024 variables, each `NAME=value` at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 262144 bytes in all (each `NAME=value` in UTF-8 plus one byte).
              * @example {
              *       "GREETING": "hello"
              *     }
@@ -931,12 +936,12 @@ export interface components {
          */
         StartProcessRequest: {
             /**
-             * @description A shell command line, run by `/bin/sh -c`.
+             * @description A shell command line, run by `/bin/sh -c`: at most 131071 bytes of UTF-8 (Linux's limit on one argument). Pass a longer script as `stdin` to `sh -s`, or write it to a file.
              * @example echo hello && ls -la
              */
             command?: string;
             /**
-             * @description Program and arguments, run without a shell.
+             * @description Program and arguments, run without a shell: each at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 1048576 bytes in all (each argument in UTF-8 plus one byte).
              * @example [
              *       "python3",
              *       "-c",
@@ -947,7 +952,7 @@ export interface components {
             /** @description Working directory; relative paths are under /workspace (the default). */
             cwd?: string;
             /**
-             * @description Variables for this command, over the sandbox's own.
+             * @description Variables for this command, over the sandbox's own. At most 1024 variables, each `NAME=value` at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 262144 bytes in all (each `NAME=value` in UTF-8 plus one byte).
              * @example {
              *       "GREETING": "hello"
              *     }
@@ -1107,7 +1112,7 @@ export interface components {
             /** @example 8080 */
             port: number;
             /**
-             * @description Lifetime of the link (default 3600 s, at most 7 days).
+             * @description Lifetime of the link (default 3600 s, at most 7 days); a link minted with a scoped token expires no later than the token.
              * @example 3600
              */
             ttlSeconds?: number;
@@ -1160,6 +1165,7 @@ export interface components {
             exit_code: number;
         };
         CompatExecRequest: {
+            /** @description A shell command line: at most 131071 bytes of UTF-8 (Linux's limit on one argument). */
             command: string;
             keepalive_seconds?: number;
         };

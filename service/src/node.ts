@@ -127,7 +127,7 @@ export async function startNodeHost(config: NodeHostConfig, log: (line: string) 
     log("WARNING: isolation is OFF (--isolation=none). Commands run as this user, on this machine, with its files and network.");
   }
   const core = new SandgateCore(backend, config.limits, Date.now, config.token);
-  const auth = { token: config.token, protectDocs: config.protectDocs };
+  const auth = { token: config.token, protectDocs: config.protectDocs, sandboxInstance: (id: string) => core.sandboxInstance(id) };
   const logInternalError = (err: unknown) => log(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   const app = createRestApp({
     core,

@@ -51,6 +51,7 @@ function appFor(env: Env) {
         token: env.SANDGATE_TOKEN || undefined,
         protectDocs: env.SANDGATE_PROTECT_DOCS === "true",
         failClosed: env.SANDGATE_ALLOW_NO_TOKEN !== "true",
+        sandboxInstance: (id) => coreFor(env).sandboxInstance(id),
       },
       onInternalError: (err) => console.error("internal error", err),
       docsAssets: async (name) => {

@@ -9,6 +9,7 @@ import { type RegistryApi, migrateRegistry } from "../src/backends/cloudflare/re
 import type { SandgateRegistry } from "../src/backends/cloudflare/registry-object.ts";
 import { LEGACY_REGISTRY, ShardedRegistry, shardName } from "../src/backends/cloudflare/sharded.ts";
 import { RemoteBackend } from "../src/backends/remote/index.ts";
+import { recordInstance } from "../src/core/backend.ts";
 import { backendContract } from "../test/backend-contract.ts";
 import { SandgateCore, defaultLimits } from "../src/core/core.ts";
 import { HOST_TOKEN } from "./constants.ts";
@@ -255,11 +256,17 @@ describe("the registry Durable Object, versions apart", () => {
       return instance.get("old");
     });
     expect(record).toMatchObject({ id: "old", env: { A: "1" }, network: "egress" });
+    // No instance in a row from before instances: one derived from its creation time (never a new sandbox's).
+    expect(record?.instance).toBeUndefined();
+    expect(recordInstance(record!)).toBe("legacy-2026-01-01T00:00:00.000Z");
     expect(await stub.update("old", { env: { B: "2" } })).toMatchObject({ env: { B: "2" } });
     expect((await stub.get("old"))?.env).toEqual({ B: "2" });
     const now = new Date().toISOString();
     expect(await stub.create({ id: "quiet", labels: {}, env: {}, createdAt: now, expiresAt: "2099-01-01T00:00:00.000Z", network: "none" })).toBe(true);
     expect((await stub.get("quiet"))?.network).toBe("none");
+    expect(await stub.create({ id: "bound", labels: {}, env: {}, createdAt: now, expiresAt: "2099-01-01T00:00:00.000Z", instance: "i-abcdefghijklmnopqrst" })).toBe(true);
+    expect((await stub.get("bound"))?.instance).toBe("i-abcdefghijklmnopqrst");
+    expect((await stub.update("bound", { labels: { a: "b" } }))?.instance).toBe("i-abcdefghijklmnopqrst");
   });
 
   it("lays out one combined log that every reader agrees on, whatever order they saw output in", async () => {

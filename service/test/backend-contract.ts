@@ -116,10 +116,22 @@ export function backendContract(name: string, options: ContractOptions): void {
       expect(Math.abs(Date.parse(extended.expiresAt) - before - 60_000)).toBeLessThan(2000);
       expect(extended.labels.n).toBe("x");
 
+      // The instance is the sandbox's for life, through every read and update; the id re-created has a new one.
+      expect(created.instance).toMatch(/^i-[a-z2-7]{20}$/);
+      expect(extended.instance).toBe(created.instance);
+      expect((await core.getSandbox({ id: id("life") })).instance).toBe(created.instance);
+      expect(listed.sandboxes[0]!.instance).toBe(created.instance);
+      expect(await core.sandboxInstance(id("life"))).toBe(created.instance);
+
       await core.deleteSandbox({ id: id("life") });
       await core.deleteSandbox({ id: id("life2") });
       await expect(core.getSandbox({ id: id("life") })).rejects.toMatchObject({ code: "not_found" });
       await expect(core.deleteSandbox({ id: id("life") })).rejects.toMatchObject({ code: "not_found" });
+      expect(await core.sandboxInstance(id("life"))).toBeUndefined();
+      const again = await core.createSandbox({ id: id("life") });
+      expect(again.instance).toMatch(/^i-[a-z2-7]{20}$/);
+      expect(again.instance).not.toBe(created.instance);
+      await core.deleteSandbox({ id: id("life") });
     });
 
     it("runs commands with env, cwd, stdin, argv, exit codes, output caps and timeouts", async () => {

@@ -9,7 +9,15 @@ export interface AuthConfig {
   protectDocs: boolean;
   /** With no token configured, refuse every protected request instead of allowing it (the Worker's default). */
   failClosed?: boolean;
+  /**
+   * The current instance of a sandbox (undefined: no sandbox by that id). Scoped tokens and port
+   * links name the instance they were minted for and work only while it lives, so a sandbox deleted
+   * and re-created under the same id never honours them; without this lookup they are refused.
+   */
+  sandboxInstance?: SandboxInstanceLookup;
 }
+
+export type SandboxInstanceLookup = (sandboxId: string) => Promise<string | undefined>;
 
 /** The token a request presents: `Authorization: Bearer <token>` or `x-sandgate-token: <token>`. Never a URL. */
 export function presentedToken(header: (name: string) => string | null | undefined): string | undefined {
@@ -22,7 +30,7 @@ export function presentedToken(header: (name: string) => string | null | undefin
 }
 
 /** Who a request acts as: the holder of the API token, or of a token scoped to one sandbox. */
-export type Principal = { kind: "admin" } | { kind: "scoped"; sandboxId: string; scopes: Scope[]; expiresAt: string };
+export type Principal = { kind: "admin" } | { kind: "scoped"; sandboxId: string; instance: string; scopes: Scope[]; expiresAt: string };
 
 const ADMIN: Principal = { kind: "admin" };
 const UNAUTHORIZED = "missing or invalid token";
@@ -39,10 +47,23 @@ export async function authenticate(config: AuthConfig, presented: string | undef
   if (presented.startsWith(SCOPED_PREFIX)) {
     const principal = await verifyScopedToken(config.token, presented);
     if (!principal) throw new SandgateError("unauthorized", UNAUTHORIZED);
+    await ensureCurrent(principal, config.sandboxInstance);
     return principal;
   }
   if (!(await constantTimeEqual(presented, config.token))) throw new SandgateError("unauthorized", UNAUTHORIZED);
   return ADMIN;
+}
+
+/**
+ * Throws `unauthorized` once a scoped principal no longer holds: its token expired, or the sandbox
+ * instance it was minted for is gone (deleted, or re-created under the same id). Sessions that
+ * outlive the request that authenticated them (Cap'n Web over a WebSocket) call it before every call.
+ */
+export async function ensureCurrent(principal: Principal, sandboxInstance: SandboxInstanceLookup | undefined, now = Date.now()): Promise<void> {
+  if (principal.kind === "admin") return;
+  if (!(Date.parse(principal.expiresAt) > now)) throw new SandgateError("unauthorized", UNAUTHORIZED);
+  // No lookup: nothing can tell a live instance from a dead one, so no scoped token holds.
+  if (!sandboxInstance || (await sandboxInstance(principal.sandboxId)) !== principal.instance) throw new SandgateError("unauthorized", UNAUTHORIZED);
 }
 
 /** Throws `forbidden` unless the principal may run an operation needing `scope` on `sandboxId` (no scope: API token only). */
@@ -53,9 +74,12 @@ export function authorize(principal: Principal, scope: Scope | undefined, sandbo
   if (!principal.scopes.includes(scope)) throw new SandgateError("forbidden", `this token lacks the '${scope}' scope`, { scope });
 }
 
-/** A token for one sandbox and some scopes, until `expiresAt`: its claims, signed with HMAC-SHA256 under a key derived from the API token. */
-export async function mintScopedToken(apiToken: string, claims: { sandboxId: string; scopes: Scope[]; expiresAt: string }): Promise<string> {
-  const payload = bytesToBase64url(new TextEncoder().encode(JSON.stringify({ sb: claims.sandboxId, sc: claims.scopes, exp: claims.expiresAt })));
+/**
+ * A token for one instance of a sandbox and some scopes, until `expiresAt`: its claims, signed with
+ * HMAC-SHA256 under a key derived from the API token.
+ */
+export async function mintScopedToken(apiToken: string, claims: { sandboxId: string; instance: string; scopes: Scope[]; expiresAt: string }): Promise<string> {
+  const payload = encodeClaims({ sb: claims.sandboxId, in: claims.instance, sc: claims.scopes, exp: claims.expiresAt });
   return `${SCOPED_PREFIX}${payload}.${await sign(apiToken, payload)}`;
 }
 
@@ -63,41 +87,55 @@ export async function mintScopedToken(apiToken: string, claims: { sandboxId: str
 const LINK_PREFIX = "sgl1.";
 
 /**
- * A port link's signature: its sandbox, port and expiry, HMAC-SHA256 under a key derived from the
- * API token for links only (a link is never a token, nor a token a link).
+ * A port link's signature: its sandbox instance, port and expiry, HMAC-SHA256 under a key derived
+ * from the API token for links only (a link is never a token, nor a token a link).
  */
-export async function mintPortLink(apiToken: string, claims: { sandboxId: string; port: number; expiresAt: string }): Promise<string> {
-  const payload = bytesToBase64url(new TextEncoder().encode(JSON.stringify({ sb: claims.sandboxId, p: claims.port, exp: claims.expiresAt })));
+export async function mintPortLink(apiToken: string, claims: { sandboxId: string; instance: string; port: number; expiresAt: string }): Promise<string> {
+  const payload = encodeClaims({ sb: claims.sandboxId, in: claims.instance, p: claims.port, exp: claims.expiresAt });
   return `${LINK_PREFIX}${payload}.${await sign(apiToken, payload, LINK_KEY_CONTEXT)}`;
 }
 
-/** Whether `link` is a valid, unexpired link to exactly this sandbox and port. */
-export async function verifyPortLink(apiToken: string, link: string, sandboxId: string, port: number): Promise<boolean> {
-  if (!link.startsWith(LINK_PREFIX)) return false;
-  const [payload, signature, extra] = link.slice(LINK_PREFIX.length).split(".");
-  if (!payload || !signature || extra !== undefined) return false;
-  if (!(await constantTimeEqual(signature, await sign(apiToken, payload, LINK_KEY_CONTEXT)))) return false;
-  try {
-    const bytes = base64urlToBytes(payload);
-    if (!bytes) return false;
-    const claims = JSON.parse(new TextDecoder().decode(bytes)) as { sb?: unknown; p?: unknown; exp?: unknown };
-    return claims.sb === sandboxId && claims.p === port && typeof claims.exp === "string" && Date.parse(claims.exp) > Date.now();
-  } catch {
-    return false;
-  }
+/**
+ * The expiry (ms since the epoch) of `link` if it is a valid, unexpired link to exactly this port of
+ * the sandbox's current instance; undefined otherwise (links minted before instances existed too).
+ */
+export async function verifyPortLink(
+  apiToken: string,
+  link: string,
+  target: { sandboxId: string; port: number },
+  sandboxInstance: SandboxInstanceLookup | undefined,
+): Promise<number | undefined> {
+  if (!link.startsWith(LINK_PREFIX)) return undefined;
+  const claims = await verifiedClaims(apiToken, link.slice(LINK_PREFIX.length), LINK_KEY_CONTEXT);
+  if (!claims || claims.sb !== target.sandboxId || claims.p !== target.port || typeof claims.in !== "string" || typeof claims.exp !== "string") return undefined;
+  const expiresAt = Date.parse(claims.exp);
+  if (!(expiresAt > Date.now())) return undefined;
+  if (!sandboxInstance || (await sandboxInstance(target.sandboxId)) !== claims.in) return undefined;
+  return expiresAt;
 }
 
 async function verifyScopedToken(apiToken: string, token: string): Promise<Principal | undefined> {
-  const [payload, signature, extra] = token.slice(SCOPED_PREFIX.length).split(".");
+  const claims = await verifiedClaims(apiToken, token.slice(SCOPED_PREFIX.length), TOKEN_KEY_CONTEXT);
+  if (!claims) return undefined;
+  // Tokens minted before instances existed have no `in`: they are refused like any invalid token.
+  if (typeof claims.sb !== "string" || typeof claims.in !== "string" || !Array.isArray(claims.sc) || typeof claims.exp !== "string") return undefined;
+  if (!(Date.parse(claims.exp) > Date.now())) return undefined;
+  return { kind: "scoped", sandboxId: claims.sb, instance: claims.in, scopes: claims.sc as Scope[], expiresAt: claims.exp };
+}
+
+function encodeClaims(claims: Record<string, unknown>): string {
+  return bytesToBase64url(new TextEncoder().encode(JSON.stringify(claims)));
+}
+
+/** The claims of `payload.signature` once the signature checks out; undefined for anything else. */
+async function verifiedClaims(apiToken: string, signed: string, context: string): Promise<Record<string, unknown> | undefined> {
+  const [payload, signature, extra] = signed.split(".");
   if (!payload || !signature || extra !== undefined) return undefined;
-  if (!(await constantTimeEqual(signature, await sign(apiToken, payload)))) return undefined;
+  if (!(await constantTimeEqual(signature, await sign(apiToken, payload, context)))) return undefined;
   try {
     const bytes = base64urlToBytes(payload);
-    if (!bytes) return undefined;
-    const claims = JSON.parse(new TextDecoder().decode(bytes)) as { sb?: unknown; sc?: unknown; exp?: unknown };
-    if (typeof claims.sb !== "string" || !Array.isArray(claims.sc) || typeof claims.exp !== "string") return undefined;
-    if (!(Date.parse(claims.exp) > Date.now())) return undefined;
-    return { kind: "scoped", sandboxId: claims.sb, scopes: claims.sc as Scope[], expiresAt: claims.exp };
+    const claims: unknown = bytes ? JSON.parse(new TextDecoder().decode(bytes)) : undefined;
+    return typeof claims === "object" && claims !== null && !Array.isArray(claims) ? (claims as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }

@@ -13,6 +13,16 @@ export interface SandboxRecord {
   expiresAt: string;
   /** Records written before networks existed have none: they are `egress`. */
   network?: NetworkMode;
+  /** Chosen by core at create, never changed (see SandboxInfo); records written before instances existed have none: see recordInstance. */
+  instance?: string;
+}
+
+/**
+ * The instance a backend reports for a record. Records from before instances derive theirs from
+ * their creation time: a re-created sandbox always has a random one, so the two never match.
+ */
+export function recordInstance(record: SandboxRecord): string {
+  return record.instance ?? `legacy-${record.createdAt}`;
 }
 
 /** A command as core has resolved it: defaults applied, limits set, the shell made explicit. */
@@ -91,6 +101,8 @@ export interface Backend {
 
   createSandbox(record: SandboxRecord): Promise<SandboxInfo>;
   getSandbox(id: string): Promise<SandboxInfo>;
+  /** Just the sandbox's instance (undefined: none by that id), for backends where getSandbox costs more; auth asks it on every scoped call. */
+  sandboxInstance?(id: string): Promise<string | undefined>;
   listSandboxes(query: SandboxQuery): Promise<SandboxInfo[]>;
   /** `expiresAt` is the new expiry; the caller's own terms (ttl or extension) come along for backends that forward them. */
   updateSandbox(id: string, patch: SandboxPatch): Promise<SandboxInfo>;

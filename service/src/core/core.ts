@@ -15,7 +15,7 @@ import type {
   WaitForPortBody,
   WaitResult,
 } from "../schemas/processes.ts";
-import { mintPortLink, mintScopedToken } from "./auth.ts";
+import { type Principal, mintPortLink, mintScopedToken } from "./auth.ts";
 import { gitCheckout } from "./git.ts";
 import { base64ToBytes, base64urlToBytes, bytesToBase64, bytesToBase64url } from "./base64.ts";
 import { SandgateError, errors } from "./errors.ts";
@@ -84,6 +84,8 @@ export class SandgateCore {
     const created = this.now();
     const info = await this.backend.createSandbox({
       id: input.id ?? generateId(),
+      // Tells this sandbox from any later one under the same id: scoped tokens and links are bound to it.
+      instance: generateId("i-", 20),
       labels: input.labels ?? {},
       env: input.env ?? {},
       network: input.network ?? "egress",
@@ -104,6 +106,17 @@ export class SandgateCore {
 
   async getSandbox({ id }: Id): Promise<SandboxInfo> {
     return this.backend.getSandbox(id);
+  }
+
+  /** The sandbox's current instance, undefined when there is none by that id (what AuthConfig.sandboxInstance asks). */
+  async sandboxInstance(id: string): Promise<string | undefined> {
+    if (this.backend.sandboxInstance) return this.backend.sandboxInstance(id);
+    try {
+      return (await this.backend.getSandbox(id)).instance;
+    } catch (err) {
+      if (err instanceof SandgateError && err.code === "not_found") return undefined;
+      throw err;
+    }
   }
 
   async listSandboxes(input: { label?: string | string[]; limit?: number; cursor?: string }) {
@@ -139,9 +152,9 @@ export class SandgateCore {
   /** Mints a token limited to one sandbox and some scopes, for handing to less trusted code. */
   async createToken(input: CreateTokenBody): Promise<ScopedToken> {
     if (!this.apiToken) throw errors.invalid("scoped tokens need an API token: set SANDGATE_TOKEN");
-    await this.backend.getSandbox(input.sandboxId);
+    const { instance } = await this.backend.getSandbox(input.sandboxId);
     const expiresAt = new Date(this.now() + (input.ttlSeconds ?? 3600) * 1000).toISOString();
-    const token = await mintScopedToken(this.apiToken, { sandboxId: input.sandboxId, scopes: input.scopes, expiresAt });
+    const token = await mintScopedToken(this.apiToken, { sandboxId: input.sandboxId, instance, scopes: input.scopes, expiresAt });
     return { token, sandboxId: input.sandboxId, scopes: input.scopes, expiresAt };
   }
 
@@ -342,14 +355,19 @@ export class SandgateCore {
     }
   }
 
-  /** A link that opens one port of one sandbox in a browser, without the API token, until it expires. */
-  async createPortLink({ id, port, ttlSeconds, path }: Id & CreatePortLinkBody, origin?: string): Promise<PortLink> {
-    await this.backend.getSandbox(id);
-    const expiresAt = new Date(this.now() + (ttlSeconds ?? 3600) * 1000).toISOString();
+  /**
+   * A link that opens one port of this instance of a sandbox in a browser, without the API token,
+   * until it expires: never after the scoped token that mints it.
+   */
+  async createPortLink({ id, port, ttlSeconds, path }: Id & CreatePortLinkBody, origin?: string, mintedBy?: Principal): Promise<PortLink> {
+    const { instance } = await this.backend.getSandbox(id);
+    let expiry = this.now() + (ttlSeconds ?? 3600) * 1000;
+    if (mintedBy?.kind === "scoped") expiry = Math.min(expiry, Date.parse(mintedBy.expiresAt));
+    const expiresAt = new Date(expiry).toISOString();
     const prefix = `/v1/sandboxes/${id}/ports/${port}`;
     const target = path ?? "/";
     const separator = target.includes("?") ? "&" : "?";
-    const link = this.apiToken ? `${separator}${PORT_LINK_PARAM}=${await mintPortLink(this.apiToken, { sandboxId: id, port, expiresAt })}` : "";
+    const link = this.apiToken ? `${separator}${PORT_LINK_PARAM}=${await mintPortLink(this.apiToken, { sandboxId: id, instance, port, expiresAt })}` : "";
     const linkPath = `${prefix}${target}${link}`;
     return { path: linkPath, url: origin ? `${origin}${linkPath}` : null, port, expiresAt };
   }

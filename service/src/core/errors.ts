@@ -55,5 +55,8 @@ export function toSandgateError(err: unknown): SandgateError {
   if (like?.name === "SandgateError" && typeof like.code === "string" && like.code in httpStatusOf) {
     return new SandgateError(like.code as ErrorCode, String(like.message), like.details as Record<string, unknown> | undefined);
   }
+  // The schemas keep commands within execve's limits; should one still be too large for the kernel
+  // (a runtime's own arguments grew, a smaller stack limit), that is the request's size, not a fault.
+  if (like?.code === "E2BIG") return errors.invalid("the command's arguments and environment are too large to start it (E2BIG)");
   return errors.internal();
 }

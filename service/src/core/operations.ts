@@ -40,6 +40,7 @@ import {
   WaitResult,
 } from "../schemas/processes.ts";
 import type { FileStream } from "./backend.ts";
+import type { Principal } from "./auth.ts";
 import type { SandgateCore } from "./core.ts";
 
 /**
@@ -78,6 +79,8 @@ export interface OperationContext {
   contentLength?: number;
   /** This service's origin as the caller reached it (`https://host`), when the transport knows it. */
   origin?: string;
+  /** Who calls (default: the API token's holder); what a scoped token mints does not outlive it. */
+  principal?: Principal;
 }
 
 export interface Operation<P = unknown, Q = unknown, B = unknown, R extends ResponseSpec = ResponseSpec> {
@@ -489,13 +492,13 @@ export const operations = {
     path: "/v1/sandboxes/{id}/port-links",
     summary: "Mint a signed link to a port",
     description:
-      "Answers a link to `/v1/sandboxes/{id}/ports/{port}/` that works without a token until it expires (HMAC over the sandbox, port and expiry): open it in a browser. The proxy then sets a cookie for that port's path.",
+      "Answers a link to `/v1/sandboxes/{id}/ports/{port}/` that works without a token until it expires (HMAC over the sandbox's instance, port and expiry): open it in a browser. The proxy then sets a cookie for that port's path. A link minted with a scoped token expires no later than that token, and no link outlives its sandbox: one re-created under the same id does not honour it.",
     tags: ["ports"],
     params: SandboxIdParams,
     body: json(CreatePortLinkBody),
     response: ok(PortLink, 201),
     errors: sandboxErrors,
-    run: (core, input, ctx) => core.createPortLink(input, ctx.origin),
+    run: (core, input, ctx) => core.createPortLink(input, ctx.origin, ctx.principal),
   }),
 
   gitCheckout: op({

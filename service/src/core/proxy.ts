@@ -8,7 +8,6 @@
 import { SandboxId } from "../schemas/common.ts";
 import { type AuthConfig, authenticate, authorize, presentedToken, verifyPortLink } from "./auth.ts";
 import type { Backend } from "./backend.ts";
-import { base64urlToBytes } from "./base64.ts";
 import { PORT_LINK_PARAM } from "./core.ts";
 import { SandgateError } from "./errors.ts";
 
@@ -157,7 +156,7 @@ export async function authorizeProxy(
   }
   const port = parsePort(path.portText);
   if (link !== undefined) {
-    const expiresAt = port === undefined ? undefined : await verifiedLinkExpiry(auth.token, link, path.id, port);
+    const expiresAt = port === undefined ? undefined : await verifyPortLink(auth.token, link, { sandboxId: path.id, port }, auth.sandboxInstance);
     if (expiresAt === undefined) throw new SandgateError("unauthorized", NO_LINK);
     if (options.upgrade) return { kind: "allowed" };
     const prefix = proxyPrefix(path.id, port!);
@@ -179,22 +178,12 @@ export async function authorizeProxy(
   if (port !== undefined) {
     // A page of the app can set a cookie of the same name for a deeper path; any valid one will do.
     for (const cookie of cookieValues(header("cookie"), linkCookieName(path.id, port)).slice(0, 4)) {
-      if ((await verifiedLinkExpiry(auth.token, cookie, path.id, port)) !== undefined) return { kind: "allowed" };
+      if ((await verifyPortLink(auth.token, cookie, { sandboxId: path.id, port }, auth.sandboxInstance)) !== undefined) return { kind: "allowed" };
     }
   }
   const principal = await authenticate(auth, presentedToken(header));
   authorize(principal, "ports", path.id);
   return { kind: "allowed" };
-}
-
-/** The expiry (ms since the epoch) of a valid, unexpired link to this sandbox and port; undefined otherwise. */
-async function verifiedLinkExpiry(apiToken: string, link: string, sandboxId: string, port: number): Promise<number | undefined> {
-  if (!(await verifyPortLink(apiToken, link, sandboxId, port))) return undefined;
-  // Verified: its payload (the part between the prefix and the signature) is ours.
-  const payload = link.split(".")[1] ?? "";
-  const bytes = base64urlToBytes(payload);
-  const claims = bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as { exp?: unknown }) : {};
-  return typeof claims.exp === "string" ? Date.parse(claims.exp) : undefined;
 }
 
 /** Whether a request asks to become a WebSocket. */

@@ -60,16 +60,63 @@ export const NO_NUL = /^[^\u0000]*$/;
 /** JSON Schema's `propertyNames` for a record's keys (zod-to-openapi neither emits nor types it). */
 export const keysMatching = (pattern: RegExp) => ({ propertyNames: { pattern: pattern.source } }) as object;
 
+/**
+ * What a command may be started with, from Linux's execve: one argument or `NAME=value` string is at
+ * most MAX_ARG_STRLEN (131,072 bytes with its NUL), and all of them with their pointers at most a
+ * quarter of the stack limit (2 MiB by default), or the start fails with E2BIG. The totals leave
+ * room beside a command's argv and env for its sandbox's env and the runtime's own arguments.
+ */
+export const MAX_ARG_BYTES = 131_071;
+/** All of argv: each argument's UTF-8 bytes plus one (its NUL). */
+export const MAX_ARGV_BYTES = 1024 * 1024;
+/** All of one env map: each `NAME=value` in UTF-8 plus one. */
+export const MAX_ENV_BYTES = 256 * 1024;
+export const MAX_ENV_VARS = 1024;
+
+/** The length of `text` in UTF-8, without encoding it. */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    // 2 bytes below U+0800, 3 above; a surrogate pair is 2 units of 2 bytes each.
+    if (unit >= 0x80) bytes += unit < 0x800 || (unit >= 0xd800 && unit <= 0xdfff) ? 1 : 2;
+  }
+  return bytes;
+}
+
+/** An argument string (or a whole command line, which is one argument of `sh -c`): at most MAX_ARG_BYTES of UTF-8. */
+export const fitsOneArgument = (v: string): boolean => v.length <= MAX_ARG_BYTES && utf8Length(v) <= MAX_ARG_BYTES;
+export const ONE_ARGUMENT = `at most ${MAX_ARG_BYTES} bytes of UTF-8 (Linux's limit on one argument)`;
+
+/** What EnvMap allows, for the descriptions of the fields that use it. */
+export const ENV_LIMITS = `At most ${MAX_ENV_VARS} variables, each \`NAME=value\` ${ONE_ARGUMENT}, and ${MAX_ENV_BYTES} bytes in all (each \`NAME=value\` in UTF-8 plus one byte).`;
+
 /** Env var names as POSIX shells accept them. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
 
-/** Environment variables: POSIX names; values without NUL, well-formed. */
+/** Environment variables: POSIX names; values without NUL, well-formed; sized so a command can start with them. */
 export const EnvMap = z
   .record(
     z.string().regex(ENV_NAME, "environment variable names are letters, digits and '_', not starting with a digit"),
-    z.string().max(131_072).regex(NO_NUL, "environment values may not contain NUL").refine(wellFormed, `environment values ${WELL_FORMED}`),
+    z.string().max(MAX_ARG_BYTES).regex(NO_NUL, "environment values may not contain NUL").refine(wellFormed, `environment values ${WELL_FORMED}`),
   )
-  .openapi({ description: "Environment variables.", example: { GREETING: "hello" }, ...keysMatching(ENV_NAME) });
+  .superRefine((env, ctx) => {
+    const names = Object.keys(env);
+    if (names.length > MAX_ENV_VARS) ctx.addIssue({ code: "custom", message: `at most ${MAX_ENV_VARS} environment variables` });
+    let total = 0;
+    for (const name of names) {
+      const size = name.length + 1 + utf8Length(env[name]!);
+      if (size > MAX_ARG_BYTES) ctx.addIssue({ code: "custom", path: [name], message: `NAME=value must be ${ONE_ARGUMENT}` });
+      total += size + 1;
+    }
+    if (total > MAX_ENV_BYTES) ctx.addIssue({ code: "custom", message: `environment variables may take at most ${MAX_ENV_BYTES} bytes in all (each NAME=value in UTF-8, plus one)` });
+  })
+  .openapi({
+    description: `Environment variables. ${ENV_LIMITS}`,
+    example: { GREETING: "hello" },
+    ...keysMatching(ENV_NAME),
+    maxProperties: MAX_ENV_VARS,
+  });
 
 /** A path inside the sandbox: absolute under /workspace, or relative to it. */
 export const SandboxPath = z

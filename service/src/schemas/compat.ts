@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { NO_NUL, SandboxId, SandboxPath, WELL_FORMED, wellFormed } from "./common.ts";
+import { MAX_ARG_BYTES, NO_NUL, ONE_ARGUMENT, SandboxId, SandboxPath, WELL_FORMED, fitsOneArgument, wellFormed } from "./common.ts";
 
 /**
  * The seed-001 wire format ("Cloudflare Sandbox Worker API"), served under /sandbox/... so Python
@@ -48,7 +48,14 @@ export const CompatSuccess = z.object({ success: z.literal(true) }).openapi("Com
 
 export const CompatExecBody = z
   .object({
-    command: z.string().min(1).max(262_144).regex(NO_NUL, "command may not contain NUL").refine(wellFormed, `command ${WELL_FORMED}`),
+    command: z
+      .string()
+      .min(1)
+      .max(MAX_ARG_BYTES)
+      .regex(NO_NUL, "command may not contain NUL")
+      .refine(wellFormed, `command ${WELL_FORMED}`)
+      .refine(fitsOneArgument, `command must be ${ONE_ARGUMENT}`)
+      .openapi({ description: `A shell command line: ${ONE_ARGUMENT}.` }),
     keepalive_seconds: KeepaliveSeconds.optional(),
   })
   .openapi("CompatExecRequest");

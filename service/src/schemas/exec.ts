@@ -1,22 +1,37 @@
 import { z } from "@hono/zod-openapi";
-import { EnvMap, NO_NUL, WELL_FORMED, wellFormed } from "./common.ts";
+import { ENV_LIMITS, EnvMap, MAX_ARGV_BYTES, MAX_ARG_BYTES, NO_NUL, ONE_ARGUMENT, WELL_FORMED, fitsOneArgument, utf8Length, wellFormed } from "./common.ts";
 
 export const ExecBody = z
   .object({
     command: z
       .string()
       .min(1)
-      .max(262_144)
+      .max(MAX_ARG_BYTES)
       .regex(NO_NUL, "command may not contain NUL")
       .refine(wellFormed, `command ${WELL_FORMED}`)
+      .refine(fitsOneArgument, `command must be ${ONE_ARGUMENT}: pass a longer script as stdin to \`sh -s\`, or in a file`)
       .optional()
-      .openapi({ description: "A shell command line, run by `/bin/sh -c`.", example: "echo hello && ls -la" }),
+      .openapi({
+        description: `A shell command line, run by \`/bin/sh -c\`: ${ONE_ARGUMENT}. Pass a longer script as \`stdin\` to \`sh -s\`, or write it to a file.`,
+        example: "echo hello && ls -la",
+      }),
     argv: z
-      .array(z.string().max(131_072).regex(NO_NUL, "arguments may not contain NUL").refine(wellFormed, `arguments ${WELL_FORMED}`))
+      .array(
+        z
+          .string()
+          .max(MAX_ARG_BYTES)
+          .regex(NO_NUL, "arguments may not contain NUL")
+          .refine(wellFormed, `arguments ${WELL_FORMED}`)
+          .refine(fitsOneArgument, `each argument must be ${ONE_ARGUMENT}`),
+      )
       .min(1)
       .max(4096)
+      .refine((argv) => argv.reduce((sum, arg) => sum + utf8Length(arg) + 1, 0) <= MAX_ARGV_BYTES, `arguments may take at most ${MAX_ARGV_BYTES} bytes in all (each in UTF-8, plus one)`)
       .optional()
-      .openapi({ description: "Program and arguments, run without a shell.", example: ["python3", "-c", "print(1)"] }),
+      .openapi({
+        description: `Program and arguments, run without a shell: each ${ONE_ARGUMENT}, and ${MAX_ARGV_BYTES} bytes in all (each argument in UTF-8 plus one byte).`,
+        example: ["python3", "-c", "print(1)"],
+      }),
     cwd: z
       .string()
       .min(1)
@@ -25,7 +40,7 @@ export const ExecBody = z
       .refine(wellFormed, `cwd ${WELL_FORMED}`)
       .optional()
       .openapi({ description: "Working directory; relative paths are under /workspace (the default)." }),
-    env: EnvMap.optional().openapi({ description: "Variables for this command, over the sandbox's own." }),
+    env: EnvMap.optional().openapi({ description: `Variables for this command, over the sandbox's own. ${ENV_LIMITS}` }),
     timeoutMs: z
       .number()
       .int()

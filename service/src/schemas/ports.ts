@@ -5,7 +5,7 @@ import { Port } from "./processes.ts";
 export const CreatePortLinkBody = z
   .object({
     port: Port,
-    ttlSeconds: z.number().int().min(1).max(7 * 24 * 3600).optional().openapi({ description: "Lifetime of the link (default 3600 s, at most 7 days).", example: 3600 }),
+    ttlSeconds: z.number().int().min(1).max(7 * 24 * 3600).optional().openapi({ description: "Lifetime of the link (default 3600 s, at most 7 days); a link minted with a scoped token expires no later than the token.", example: 3600 }),
     path: z
       .string()
       .max(2048)

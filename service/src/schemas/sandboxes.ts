@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { EnvMap, NO_NUL, SandboxId, Timestamp, WELL_FORMED, keysMatching, wellFormed } from "./common.ts";
+import { ENV_LIMITS, EnvMap, NO_NUL, SandboxId, Timestamp, WELL_FORMED, keysMatching, wellFormed } from "./common.ts";
 import { GitCheckoutBody } from "./git.ts";
 
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
@@ -40,6 +40,11 @@ export type NetworkMode = z.infer<typeof NetworkMode>;
 export const SandboxInfo = z
   .object({
     id: SandboxId,
+    instance: z.string().openapi({
+      description:
+        "Set when the sandbox is created and never again: a sandbox deleted and re-created under the same id has a new one. Scoped tokens and port links are bound to it and stop working when it changes.",
+      example: "i-3k2j9x7wq4m5n6p7r8s9",
+    }),
     status: SandboxStatus,
     network: NetworkMode,
     createdAt: Timestamp,
@@ -53,7 +58,7 @@ export const CreateSandboxBody = z
   .object({
     id: SandboxId.optional().openapi({ description: "Choose the id; generated when omitted. Creating an existing id is a 409." }),
     ttlSeconds: TtlSeconds.optional(),
-    env: EnvMap.optional().openapi({ description: "Environment for every command in this sandbox; per-exec env overrides it." }),
+    env: EnvMap.optional().openapi({ description: `Environment for every command in this sandbox; per-exec env overrides it. ${ENV_LIMITS}` }),
     labels: Labels.optional(),
     network: NetworkMode.optional(),
     git: GitCheckoutBody.optional().openapi({ description: "Clone a repository into the workspace before the sandbox is answered; if the clone fails, no sandbox is left." }),
@@ -87,7 +92,7 @@ export const UpdateSandboxBody = z
     ttlSeconds: TtlSeconds.optional().openapi({ description: "Expire this many seconds from now." }),
     extendBySeconds: TtlSeconds.optional().openapi({ description: "Push the current expiry back by this many seconds." }),
     labels: Labels.optional().openapi({ description: "Replace all labels." }),
-    env: EnvMap.optional().openapi({ description: "Replace the sandbox-wide environment: commands and processes started from now on see it, under their own env." }),
+    env: EnvMap.optional().openapi({ description: `Replace the sandbox-wide environment: commands and processes started from now on see it, under their own env. ${ENV_LIMITS}` }),
   })
   .strict()
   .refine((v) => !(v.ttlSeconds !== undefined && v.extendBySeconds !== undefined), "give ttlSeconds or extendBySeconds, not both")

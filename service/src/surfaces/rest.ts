@@ -17,7 +17,7 @@ import { type DocsAssetLoader, registerDocs } from "./docs.ts";
 import { describeEventStreams } from "./event-streams.ts";
 import { describePortProxy, portProxy } from "./port-proxy.ts";
 import { jsonBodyGuard, strictUrl } from "./request-guards.ts";
-import { SandgateApi } from "./rpc.ts";
+import { SandgateApi, answerRpc } from "./rpc.ts";
 
 export interface RestOptions {
   core: SandgateCore;
@@ -131,12 +131,12 @@ export function createRestApp({ core, auth, onInternalError, rpc, docsAssets }: 
         request: requestOf(operation),
         responses: responsesOf(operation),
       }),
-      (c: Context) => handle(c, core, operation),
+      (c: Context) => handle(c, core, operation, principalOf(c)),
     );
   }
 
   registerCompatRoutes(app, core, jsonBody);
-  if (rpc) app.all("/rpc", (c) => rpc(c.req.raw, new SandgateApi(core, principalOf(c))));
+  if (rpc) app.all("/rpc", (c) => answerRpc(c.req.raw, new SandgateApi(core, principalOf(c)), rpc));
   app.get("/openapi.json", (c) => c.json(openApiDocument(app)));
   if (docsAssets) registerDocs(app, { assets: docsAssets });
   return app;
@@ -170,7 +170,7 @@ function isPublic(path: string, auth: AuthConfig): boolean {
   return false;
 }
 
-async function handle(c: Context, core: SandgateCore, operation: AnyOperation): Promise<Response> {
+async function handle(c: Context, core: SandgateCore, operation: AnyOperation, principal: Principal): Promise<Response> {
   const req = c.req as unknown as { valid(target: string): Record<string, unknown> | undefined };
   const body = operation.body as { kind: "json" | "bytes" } | undefined;
   const input: Record<string, unknown> = {
@@ -178,7 +178,7 @@ async function handle(c: Context, core: SandgateCore, operation: AnyOperation): 
     ...(operation.query ? req.valid("query") : {}),
     ...(body?.kind === "json" ? req.valid("json") : {}),
   };
-  const ctx: OperationContext = { signal: c.req.raw.signal, origin: new URL(c.req.url).origin };
+  const ctx: OperationContext = { signal: c.req.raw.signal, origin: new URL(c.req.url).origin, principal };
   if (body?.kind === "bytes") {
     input.body = rawBody(c);
     const length = c.req.header("content-length");

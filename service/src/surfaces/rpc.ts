@@ -8,9 +8,9 @@
 import { RpcTarget } from "capnweb";
 import type { z } from "@hono/zod-openapi";
 import type { SandgateCore } from "../core/core.ts";
-import { SandgateError, invalidInput, toSandgateError } from "../core/errors.ts";
+import { SandgateError, httpStatusOf, invalidInput, toSandgateError } from "../core/errors.ts";
 import { splitTextStream } from "../core/text-stream.ts";
-import { type Principal, authorize } from "../core/auth.ts";
+import { type Principal, authorize, ensureCurrent } from "../core/auth.ts";
 
 /** Workers RPC callers hold a service binding, which is as good as the API token. */
 const ADMIN: Principal = { kind: "admin" };
@@ -145,10 +145,12 @@ function eventStream(events: AsyncIterable<unknown>, abort: AbortController): Re
 /** Runs one operation for an RPC caller: validate, call core, shape the result, map errors. */
 async function invoke(core: SandgateCore, operation: AnyOperation, raw: unknown, principal: Principal = ADMIN): Promise<unknown> {
   try {
+    // A session outlives the request that authenticated it: its token is checked again on every call.
+    await ensureCurrent(principal, (id) => core.sandboxInstance(id));
     const input = parseInput(operation, raw);
     authorize(principal, operation.scope, typeof input.id === "string" ? input.id : undefined);
     const abort = new AbortController();
-    const result = await (operation.run as Run)(core, input, { signal: abort.signal });
+    const result = await (operation.run as Run)(core, input, { signal: abort.signal, principal });
     if (operation.response.kind === "events") return eventStream(result as AsyncIterable<unknown>, abort);
     if (operation.response.kind === "empty") return undefined;
     return result;
@@ -232,4 +234,83 @@ export const sandboxMethodNames = tableEntries.filter(([, op]) => isSandboxScope
 /** Reads an NDJSON event stream (what `execStream` returns over RPC) as objects. */
 export async function* readNdjson<T = unknown>(stream: ReadableStream<Uint8Array>): AsyncGenerator<T> {
   for await (const line of splitTextStream(stream, "\n")) if (line.trim()) yield JSON.parse(line) as T;
+}
+
+// ---- /rpc over HTTP: what reaches Cap'n Web ---------------------------------------------------
+
+/** The largest HTTP batch /rpc reads (the Node host's WebSocket messages have the same limit). */
+export const MAX_RPC_BATCH_BYTES = 64 * 1024 * 1024;
+
+/** The messages a client may send in a batch (Cap'n Web's protocol). */
+const RPC_MESSAGES = new Set(["push", "stream", "pipe", "pull", "resolve", "reject", "release", "abort"]);
+
+/**
+ * Answers a request at /rpc with `transport` (the host's Cap'n Web HTTP batch and, on Workers,
+ * WebSocket handler) so that nothing a client sends ends in a 500: anything but a POST or an upgrade,
+ * a batch over MAX_RPC_BATCH_BYTES, lines that are not Cap'n Web messages, and batches Cap'n Web
+ * gives up on (it throws when a client aborts the session or refers to what does not exist) are
+ * answered in the error envelope. Errors of the calls themselves travel inside the batch, as always.
+ */
+export async function answerRpc(request: Request, api: SandgateApi, transport: (request: Request, api: SandgateApi) => Promise<Response>): Promise<Response> {
+  // Cap'n Web's own test for an upgrade; the Node host takes real upgrades before they get here.
+  if (request.headers.get("upgrade")?.toLowerCase() === "websocket") return transport(request, api);
+  try {
+    if (request.method !== "POST") throw new SandgateError("invalid_request", "/rpc takes a POST (HTTP batch) or a WebSocket upgrade");
+    const text = await readBatch(request);
+    const lines = text === "" ? [] : text.split("\n");
+    lines.forEach(checkMessage);
+    const response = await transport(new Request(request.url, { method: "POST", body: text }), api).catch(() => {
+      throw new SandgateError("invalid_request", "Cap'n Web refused the batch (a malformed message, an abort, or a reference to nothing)");
+    });
+    return response;
+  } catch (err) {
+    const error = toSandgateError(err);
+    return Response.json(error.toEnvelope(), { status: httpStatusOf[error.code] });
+  }
+}
+
+/** The body as UTF-8 text, refused past MAX_RPC_BATCH_BYTES by its declared length or as it streams. */
+async function readBatch(request: Request): Promise<string> {
+  const tooLarge = () => new SandgateError("payload_too_large", `Cap'n Web batches are limited to ${MAX_RPC_BATCH_BYTES} bytes`, { limitBytes: MAX_RPC_BATCH_BYTES });
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > MAX_RPC_BATCH_BYTES) {
+    await request.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  let text = "";
+  let size = 0;
+  const decode = (chunk?: Uint8Array) => {
+    try {
+      return chunk ? decoder.decode(chunk, { stream: true }) : decoder.decode();
+    } catch {
+      throw new SandgateError("invalid_request", "the batch is not valid UTF-8");
+    }
+  };
+  try {
+    for await (const chunk of request.body ?? []) {
+      size += chunk.byteLength;
+      if (size > MAX_RPC_BATCH_BYTES) throw tooLarge();
+      text += decode(chunk);
+    }
+    return text + decode();
+  } catch (err) {
+    await request.body?.cancel().catch(() => {});
+    if (err instanceof SandgateError) throw err;
+    // The body failed as it arrived (the client went away): nobody reads this answer.
+    throw new SandgateError("invalid_request", "the request body ended early");
+  }
+}
+
+/** Throws `invalid_request` unless line `index` is a JSON array naming a Cap'n Web message. */
+function checkMessage(line: string, index: number): void {
+  let message: unknown;
+  try {
+    message = JSON.parse(line);
+  } catch {
+    throw new SandgateError("invalid_request", `line ${index + 1} of the batch is not JSON`);
+  }
+  if (!Array.isArray(message) || typeof message[0] !== "string" || !RPC_MESSAGES.has(message[0])) {
+    throw new SandgateError("invalid_request", `line ${index + 1} of the batch is not a Cap'n Web message`);
+  }
 }

@@ -10,6 +10,7 @@ import type {
   SandboxRecord,
   WaitForPortSpec,
 } from "../../core/backend.ts";
+import { recordInstance } from "../../core/backend.ts";
 import { SandgateError, errors } from "../../core/errors.ts";
 import { bytesToBase64 } from "../../core/base64.ts";
 import { WORKSPACE, type WorkspacePath, resolveWorkspacePath } from "../../core/paths.ts";
@@ -124,6 +125,12 @@ export class CloudflareBackend implements Backend {
 
   async getSandbox(id: string): Promise<SandboxInfo> {
     return this.info(await this.record(id));
+  }
+
+  /** From the registry alone: getSandbox also asks the container's Durable Object for its state. */
+  async sandboxInstance(id: string): Promise<string | undefined> {
+    const record = await this.options.registry.get(id);
+    return record ? recordInstance(record) : undefined;
   }
 
   async listSandboxes(query: SandboxQuery): Promise<SandboxInfo[]> {
@@ -695,7 +702,7 @@ export class CloudflareBackend implements Backend {
     } catch {
       status = "unavailable";
     }
-    return { id: record.id, status, network: record.network ?? "egress", createdAt: record.createdAt, expiresAt: record.expiresAt, labels: record.labels };
+    return { id: record.id, instance: recordInstance(record), status, network: record.network ?? "egress", createdAt: record.createdAt, expiresAt: record.expiresAt, labels: record.labels };
   }
 
   /**

@@ -50,13 +50,14 @@ export class SandgateRegistry extends DurableObject<RegistryEnv> implements Regi
     const taken = this.sql.exec("SELECT 1 FROM sandboxes WHERE id = ?", record.id).toArray().length > 0;
     if (taken) return false;
     this.sql.exec(
-      "INSERT INTO sandboxes (id, labels, env, created_at, expires_at, network) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO sandboxes (id, labels, env, created_at, expires_at, network, instance) VALUES (?, ?, ?, ?, ?, ?, ?)",
       record.id,
       JSON.stringify(record.labels),
       JSON.stringify(record.env),
       record.createdAt,
       record.expiresAt,
       record.network ?? "egress",
+      record.instance ?? null,
     );
     await this.scheduleAlarm();
     return true;

@@ -71,7 +71,8 @@ export const REGISTRY_SCHEMA = `CREATE TABLE IF NOT EXISTS sandboxes (
   env TEXT NOT NULL,
   created_at TEXT NOT NULL,
   expires_at TEXT NOT NULL,
-  network TEXT
+  network TEXT,
+  instance TEXT
 )`;
 
 export const PROCESSES_SCHEMA = `CREATE TABLE IF NOT EXISTS processes (
@@ -107,7 +108,8 @@ export interface SqlLike {
 
 /**
  * Creates the tables, and brings registries made by older versions up to date: rows written before
- * networks existed get a NULL `network` (read as `egress`).
+ * networks existed get a NULL `network` (read as `egress`), rows written before instances a NULL
+ * `instance` (see recordInstance).
  */
 export function migrateRegistry(sql: SqlLike): void {
   sql.exec(REGISTRY_SCHEMA);
@@ -116,6 +118,7 @@ export function migrateRegistry(sql: SqlLike): void {
   // Failed destroys of expired sandboxes are retried (registry-object.ts alarm).
   if (!columns.includes("destroy_attempts")) sql.exec("ALTER TABLE sandboxes ADD COLUMN destroy_attempts INTEGER NOT NULL DEFAULT 0");
   if (!columns.includes("destroy_retry_at")) sql.exec("ALTER TABLE sandboxes ADD COLUMN destroy_retry_at TEXT");
+  if (!columns.includes("instance")) sql.exec("ALTER TABLE sandboxes ADD COLUMN instance TEXT");
   sql.exec(PROCESSES_SCHEMA);
   const processColumns = (sql.exec("PRAGMA table_info(processes)").toArray() as { name: string }[]).map((c) => c.name);
   if (!processColumns.includes("ended_at")) sql.exec("ALTER TABLE processes ADD COLUMN ended_at TEXT");
@@ -129,6 +132,7 @@ export interface RegistryRow {
   created_at: string;
   expires_at: string;
   network: string | null;
+  instance: string | null;
   [column: string]: string | number | null;
 }
 
@@ -140,6 +144,7 @@ export function rowToRecord(row: RegistryRow): SandboxRecord {
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     network: (row.network ?? "egress") as NetworkMode,
+    ...(row.instance ? { instance: row.instance } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import { chmod, mkdir, readFile, realpath, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Backend, ExecSpec, SandboxPatch, SandboxQuery, SandboxRecord } from "../../core/backend.ts";
+import { type Backend, type ExecSpec, type SandboxPatch, type SandboxQuery, type SandboxRecord, recordInstance } from "../../core/backend.ts";
 import { SandgateError, errors } from "../../core/errors.ts";
 import { WORKSPACE, type WorkspacePath } from "../../core/paths.ts";
 import type { ExecEvent, ExecResult } from "../../schemas/exec.ts";
@@ -477,6 +477,6 @@ export class LocalBackend implements Backend {
   }
 
   private info(record: SandboxRecord): SandboxInfo {
-    return { id: record.id, status: "ready", network: record.network ?? "egress", createdAt: record.createdAt, expiresAt: record.expiresAt, labels: record.labels };
+    return { id: record.id, instance: recordInstance(record), status: "ready", network: record.network ?? "egress", createdAt: record.createdAt, expiresAt: record.expiresAt, labels: record.labels };
   }
 }

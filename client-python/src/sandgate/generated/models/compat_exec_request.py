@@ -15,7 +15,7 @@ T = TypeVar("T", bound="CompatExecRequest")
 class CompatExecRequest:
     """
     Attributes:
-        command (str):
+        command (str): A shell command line: at most 131071 bytes of UTF-8 (Linux's limit on one argument).
         keepalive_seconds (int | Unset):
     """
 

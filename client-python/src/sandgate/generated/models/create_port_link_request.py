@@ -15,7 +15,8 @@ class CreatePortLinkRequest:
     """
     Attributes:
         port (int):  Example: 8080.
-        ttl_seconds (int | Unset): Lifetime of the link (default 3600 s, at most 7 days). Example: 3600.
+        ttl_seconds (int | Unset): Lifetime of the link (default 3600 s, at most 7 days); a link minted with a scoped
+            token expires no later than the token. Example: 3600.
         path (str | Unset): Where in the proxied app the link lands (default /). Example: /.
     """
 

@@ -24,7 +24,8 @@ class CreateSandboxRequest:
         id (str | Unset): Choose the id; generated when omitted. Creating an existing id is a 409. Example: demo.
         ttl_seconds (int | Unset): Seconds until the sandbox expires and is reaped (at most 30 days). Example: 3600.
         env (CreateSandboxRequestEnv | Unset): Environment for every command in this sandbox; per-exec env overrides it.
-            Example: {'GREETING': 'hello'}.
+            At most 1024 variables, each `NAME=value` at most 131071 bytes of UTF-8 (Linux's limit on one argument), and
+            262144 bytes in all (each `NAME=value` in UTF-8 plus one byte). Example: {'GREETING': 'hello'}.
         labels (CreateSandboxRequestLabels | Unset): Key/value labels for finding sandboxes later. Example: {'team':
             'search', 'job': '42'}.
         network (NetworkMode | Unset): `egress` (the default): the sandbox may open connections to the internet, never

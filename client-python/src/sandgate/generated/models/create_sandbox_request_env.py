@@ -11,10 +11,12 @@ T = TypeVar("T", bound="CreateSandboxRequestEnv")
 
 @_attrs_define
 class CreateSandboxRequestEnv:
-    """Environment for every command in this sandbox; per-exec env overrides it.
+    """Environment for every command in this sandbox; per-exec env overrides it. At most 1024 variables, each `NAME=value`
+    at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 262144 bytes in all (each `NAME=value` in UTF-8
+    plus one byte).
 
-    Example:
-        {'GREETING': 'hello'}
+        Example:
+            {'GREETING': 'hello'}
 
     """
 

@@ -11,10 +11,11 @@ T = TypeVar("T", bound="ExecRequestEnv")
 
 @_attrs_define
 class ExecRequestEnv:
-    """Variables for this command, over the sandbox's own.
+    """Variables for this command, over the sandbox's own. At most 1024 variables, each `NAME=value` at most 131071 bytes
+    of UTF-8 (Linux's limit on one argument), and 262144 bytes in all (each `NAME=value` in UTF-8 plus one byte).
 
-    Example:
-        {'GREETING': 'hello'}
+        Example:
+            {'GREETING': 'hello'}
 
     """
 

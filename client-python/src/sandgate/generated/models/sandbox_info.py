@@ -22,6 +22,9 @@ class SandboxInfo:
     """
     Attributes:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
+        instance (str): Set when the sandbox is created and never again: a sandbox deleted and re-created under the same
+            id has a new one. Scoped tokens and port links are bound to it and stop working when it changes. Example:
+            i-3k2j9x7wq4m5n6p7r8s9.
         status (SandboxStatus): `ready`: accepts work now; `sleeping`: its container is stopped and wakes on the next
             call; `unavailable`: its runtime cannot be reached.
         network (NetworkMode): `egress` (the default): the sandbox may open connections to the internet, never to the
@@ -32,6 +35,7 @@ class SandboxInfo:
     """
 
     id: str
+    instance: str
     status: SandboxStatus
     network: NetworkMode
     created_at: datetime.datetime
@@ -41,6 +45,8 @@ class SandboxInfo:
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
+
+        instance = self.instance
 
         status: str = self.status
 
@@ -57,6 +63,7 @@ class SandboxInfo:
         field_dict.update(
             {
                 "id": id,
+                "instance": instance,
                 "status": status,
                 "network": network,
                 "createdAt": created_at,
@@ -74,6 +81,8 @@ class SandboxInfo:
         d = dict(src_dict)
         id = d.pop("id")
 
+        instance = d.pop("instance")
+
         status = check_sandbox_status(d.pop("status"))
 
         network = check_network_mode(d.pop("network"))
@@ -86,6 +95,7 @@ class SandboxInfo:
 
         sandbox_info = cls(
             id=id,
+            instance=instance,
             status=status,
             network=network,
             created_at=created_at,

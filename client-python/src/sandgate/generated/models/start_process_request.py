@@ -21,11 +21,16 @@ class StartProcessRequest:
         {'command': 'python3 -m http.server 8080', 'name': 'web'}
 
     Attributes:
-        command (str | Unset): A shell command line, run by `/bin/sh -c`. Example: echo hello && ls -la.
-        argv (list[str] | Unset): Program and arguments, run without a shell. Example: ['python3', '-c', 'print(1)'].
+        command (str | Unset): A shell command line, run by `/bin/sh -c`: at most 131071 bytes of UTF-8 (Linux's limit
+            on one argument). Pass a longer script as `stdin` to `sh -s`, or write it to a file. Example: echo hello && ls
+            -la.
+        argv (list[str] | Unset): Program and arguments, run without a shell: each at most 131071 bytes of UTF-8
+            (Linux's limit on one argument), and 1048576 bytes in all (each argument in UTF-8 plus one byte). Example:
+            ['python3', '-c', 'print(1)'].
         cwd (str | Unset): Working directory; relative paths are under /workspace (the default).
-        env (StartProcessRequestEnv | Unset): Variables for this command, over the sandbox's own. Example: {'GREETING':
-            'hello'}.
+        env (StartProcessRequestEnv | Unset): Variables for this command, over the sandbox's own. At most 1024
+            variables, each `NAME=value` at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 262144 bytes in
+            all (each `NAME=value` in UTF-8 plus one byte). Example: {'GREETING': 'hello'}.
         name (str | Unset): A label for people; not unique. Example: web-server.
     """
 

@@ -23,7 +23,9 @@ class UpdateSandboxRequest:
         extend_by_seconds (int | Unset): Push the current expiry back by this many seconds. Example: 3600.
         labels (UpdateSandboxRequestLabels | Unset): Replace all labels. Example: {'team': 'search', 'job': '42'}.
         env (UpdateSandboxRequestEnv | Unset): Replace the sandbox-wide environment: commands and processes started from
-            now on see it, under their own env. Example: {'GREETING': 'hello'}.
+            now on see it, under their own env. At most 1024 variables, each `NAME=value` at most 131071 bytes of UTF-8
+            (Linux's limit on one argument), and 262144 bytes in all (each `NAME=value` in UTF-8 plus one byte). Example:
+            {'GREETING': 'hello'}.
     """
 
     ttl_seconds: int | Unset = UNSET

@@ -11,10 +11,12 @@ T = TypeVar("T", bound="UpdateSandboxRequestEnv")
 
 @_attrs_define
 class UpdateSandboxRequestEnv:
-    """Replace the sandbox-wide environment: commands and processes started from now on see it, under their own env.
+    """Replace the sandbox-wide environment: commands and processes started from now on see it, under their own env. At
+    most 1024 variables, each `NAME=value` at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 262144
+    bytes in all (each `NAME=value` in UTF-8 plus one byte).
 
-    Example:
-        {'GREETING': 'hello'}
+        Example:
+            {'GREETING': 'hello'}
 
     """
 

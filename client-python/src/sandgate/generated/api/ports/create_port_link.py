@@ -109,8 +109,9 @@ def sync_detailed(
     """Mint a signed link to a port
 
      Answers a link to `/v1/sandboxes/{id}/ports/{port}/` that works without a token until it expires
-    (HMAC over the sandbox, port and expiry): open it in a browser. The proxy then sets a cookie for
-    that port's path.
+    (HMAC over the sandbox's instance, port and expiry): open it in a browser. The proxy then sets a
+    cookie for that port's path. A link minted with a scoped token expires no later than that token, and
+    no link outlives its sandbox: one re-created under the same id does not honour it.
 
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
@@ -145,8 +146,9 @@ def sync(
     """Mint a signed link to a port
 
      Answers a link to `/v1/sandboxes/{id}/ports/{port}/` that works without a token until it expires
-    (HMAC over the sandbox, port and expiry): open it in a browser. The proxy then sets a cookie for
-    that port's path.
+    (HMAC over the sandbox's instance, port and expiry): open it in a browser. The proxy then sets a
+    cookie for that port's path. A link minted with a scoped token expires no later than that token, and
+    no link outlives its sandbox: one re-created under the same id does not honour it.
 
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
@@ -176,8 +178,9 @@ async def asyncio_detailed(
     """Mint a signed link to a port
 
      Answers a link to `/v1/sandboxes/{id}/ports/{port}/` that works without a token until it expires
-    (HMAC over the sandbox, port and expiry): open it in a browser. The proxy then sets a cookie for
-    that port's path.
+    (HMAC over the sandbox's instance, port and expiry): open it in a browser. The proxy then sets a
+    cookie for that port's path. A link minted with a scoped token expires no later than that token, and
+    no link outlives its sandbox: one re-created under the same id does not honour it.
 
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
@@ -210,8 +213,9 @@ async def asyncio(
     """Mint a signed link to a port
 
      Answers a link to `/v1/sandboxes/{id}/ports/{port}/` that works without a token until it expires
-    (HMAC over the sandbox, port and expiry): open it in a browser. The proxy then sets a cookie for
-    that port's path.
+    (HMAC over the sandbox's instance, port and expiry): open it in a browser. The proxy then sets a
+    cookie for that port's path. A link minted with a scoped token expires no later than that token, and
+    no link outlives its sandbox: one re-created under the same id does not honour it.
 
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
