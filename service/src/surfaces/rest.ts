@@ -281,7 +281,9 @@ function streamEvents(c: Context, events: AsyncIterable<{ type: string }>): Resp
     try {
       for await (const event of events) {
         if (stream.aborted || stream.closed) break;
-        await stream.writeSSE({ event: event.type, data: JSON.stringify(event) });
+        // One write per event, framed here: JSON has no raw line breaks, so the data is one `data:` line
+        // (writeSSE would split every event's text on line breaks, a regex pass over all output).
+        await stream.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
       }
     } catch (err) {
       const error = toSandgateError(err);

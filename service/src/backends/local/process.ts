@@ -18,8 +18,10 @@ export interface CommandSpec {
 export type OutputStream = "stdout" | "stderr";
 
 /** Output the host takes ahead of its reader, per command (the agent holds the rest back). */
-const WINDOW = 256 * 1024;
+const WINDOW = 1024 * 1024;
 const SIGKILL = 9;
+/** Streamed output queued for a slow reader is merged into events of up to this many characters. */
+const MERGED_EVENT_CHARS = 1024 * 1024;
 
 /**
  * A command running in a sandbox's environment, started by its agent as a session of its own. Its
@@ -208,10 +210,15 @@ export class SandboxCommand {
       async *[Symbol.asyncIterator]() {
         try {
           while (true) {
-            const event = queue.shift();
-            if (event) {
+            const next = queue.shift();
+            if (next) {
+              let event: ExecEvent = next;
               if (event.type === "stdout" || event.type === "stderr") {
-                queuedBytes -= Buffer.byteLength(event.data);
+                // A reader behind gets what is queued of one stream as one event (fewer, larger writes).
+                let data = event.data;
+                while (queue[0]?.type === event.type && data.length < MERGED_EVENT_CHARS) data += (queue.shift() as { data: string }).data;
+                if (data !== event.data) event = { type: event.type, data };
+                queuedBytes -= Buffer.byteLength(data);
                 if (queuedBytes <= WINDOW / 2) self.resume();
               }
               yield event;
