@@ -26,6 +26,8 @@ export interface HostOptions {
   dataDir?: string;
   args?: string[];
   env?: Record<string, string>;
+  /** A command the host runs under (e.g. setpriv to another user); it must exec the host. */
+  wrapper?: string[];
 }
 
 export function tempDir(prefix = "sandgate-test-"): string {
@@ -35,7 +37,9 @@ export function tempDir(prefix = "sandgate-test-"): string {
 /** Spawns `node src/node.ts` and resolves with its URL once it listens; rejects with its output if it exits. */
 export async function startHost(options: HostOptions = {}): Promise<TestHost> {
   const dataDir = options.dataDir ?? tempDir();
-  const child = spawn(process.execPath, ["--import", "tsx", "src/node.ts", "--port", "0", "--data-dir", dataDir, ...(options.args ?? [])], {
+  const command = [process.execPath, "--import", "tsx", "src/node.ts", "--port", "0", "--data-dir", dataDir, ...(options.args ?? [])];
+  const argv = [...(options.wrapper ?? []), ...command];
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: serviceDir,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...(options.token ? { SANDGATE_TOKEN: options.token } : {}), ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
