@@ -367,38 +367,146 @@ func checkCwd(cwd string) *failure {
 	return nil
 }
 
-// readOp streams a regular file within the host's credit.
-func readOp(w *writer, s *stream, req request) {
+// openForRead opens a regular file of the workspace for reading, by the service's rules.
+func openForRead(req request) (*os.File, int64, *failure) {
 	p, f := resolve(req.Path, true)
 	if f != nil {
-		fail(w, s.id, *f)
-		return
+		return nil, 0, f
 	}
 	// O_NONBLOCK: a FIFO the sandbox made must not hold the agent; it is refused below anyway.
 	file, err := root.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
-			fail(w, s.id, failure{Code: "forbidden", Message: "'" + shown(req.Path) + "' changed while it was opened"})
-			return
+			return nil, 0, &failure{Code: "forbidden", Message: "'" + shown(req.Path) + "' changed while it was opened"}
 		}
-		fail(w, s.id, errnoFailure(err, shown(req.Path)))
+		e := errnoFailure(err, shown(req.Path))
+		return nil, 0, &e
+	}
+	fi, err := file.Stat()
+	if err != nil {
+		file.Close()
+		e := errnoFailure(err, shown(req.Path))
+		return nil, 0, &e
+	}
+	if fi.IsDir() {
+		file.Close()
+		return nil, 0, &failure{Code: "invalid_request", Message: "'" + shown(req.Path) + "' is a directory"}
+	}
+	if !fi.Mode().IsRegular() {
+		file.Close()
+		return nil, 0, &failure{Code: "invalid_request", Message: "'" + shown(req.Path) + "' is not a regular file"}
+	}
+	return file, fi.Size(), nil
+}
+
+// openForWrite makes the temporary file an upload goes to, beside its target.
+func openForWrite(req request) (file *os.File, temp string, target string, bad *failure) {
+	p, f := resolve(req.Path, true)
+	if f != nil {
+		return nil, "", "", f
+	}
+	if p == "." {
+		return nil, "", "", &failure{Code: "invalid_request", Message: "/workspace is a directory"}
+	}
+	parent := path.Dir(p)
+	if parent != "." {
+		if err := root.MkdirAll(parent, 0o755); err != nil {
+			e := errnoFailure(err, shown(req.Path))
+			return nil, "", "", &e
+		}
+	}
+	if fi, err := root.Lstat(p); err == nil && fi.IsDir() {
+		return nil, "", "", &failure{Code: "invalid_request", Message: "'" + shown(req.Path) + "' is a directory"}
+	}
+	var suffix [8]byte
+	_, _ = rand.Read(suffix[:])
+	temp = path.Join(parent, uploadPrefix+hex.EncodeToString(suffix[:]))
+	file, err := root.OpenFile(temp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
+	if err != nil {
+		e := errnoFailure(err, shown(req.Path))
+		return nil, "", "", &e
+	}
+	return file, temp, p, nil
+}
+
+// commitWrite renames a finished upload into place (the temporary file is removed on failure).
+func commitWrite(req request, file *os.File, temp, target string, writeErr error) (any, *failure) {
+	closeErr := file.Close()
+	if writeErr == nil {
+		writeErr = closeErr
+	}
+	if writeErr == nil {
+		writeErr = root.Rename(temp, target)
+	}
+	if writeErr != nil {
+		_ = root.Remove(temp)
+		e := errnoFailure(writeErr, shown(req.Path))
+		return nil, &e
+	}
+	fi, err := root.Lstat(target)
+	if err != nil {
+		e := errnoFailure(err, shown(req.Path))
+		return nil, &e
+	}
+	return infoOf(target, fi), nil
+}
+
+// lendRead opens the file and lends its descriptor to the host, which reads it through
+// /proc/<agent>/fd/<fd> (root hosts): the path was resolved here, inside, and the host touches only
+// the open file. The descriptor stays open until the host ends the stream.
+func lendRead(w *writer, s *stream, req request) {
+	file, size, f := openForRead(req)
+	if f != nil {
+		fail(w, s.id, *f)
 		return
 	}
 	defer file.Close()
-	fi, err := file.Stat()
-	if err != nil {
-		fail(w, s.id, errnoFailure(err, shown(req.Path)))
+	_ = w.sendJSON(frameReply, s.id, map[string]any{"fd": file.Fd(), "size": size})
+	for {
+		if _, ok := s.next(); !ok {
+			break
+		}
+	}
+	_ = w.sendJSON(frameEnd, s.id, map[string]any{})
+}
+
+// lendWrite makes the upload's temporary file and lends its descriptor to the host; the end of the
+// host's input commits it (rename into place), an abort removes it.
+func lendWrite(w *writer, s *stream, req request) {
+	file, temp, target, f := openForWrite(req)
+	if f != nil {
+		fail(w, s.id, *f)
 		return
 	}
-	if fi.IsDir() {
-		fail(w, s.id, failure{Code: "invalid_request", Message: "'" + shown(req.Path) + "' is a directory"})
+	_ = w.sendJSON(frameReply, s.id, map[string]any{"fd": file.Fd()})
+	for {
+		if _, ok := s.next(); !ok {
+			break
+		}
+	}
+	s.mu.Lock()
+	aborted := s.closed
+	s.mu.Unlock()
+	var abortErr error
+	if aborted {
+		abortErr = errors.New("aborted")
+	}
+	result, bad := commitWrite(req, file, temp, target, abortErr)
+	if bad != nil {
+		_ = w.sendJSON(frameEnd, s.id, errorReply{*bad})
 		return
 	}
-	if !fi.Mode().IsRegular() {
-		fail(w, s.id, failure{Code: "invalid_request", Message: "'" + shown(req.Path) + "' is not a regular file"})
+	_ = w.sendJSON(frameEnd, s.id, result)
+}
+
+// readOp streams a regular file within the host's credit.
+func readOp(w *writer, s *stream, req request) {
+	file, size, f := openForRead(req)
+	if f != nil {
+		fail(w, s.id, *f)
 		return
 	}
-	size := fi.Size()
+	defer file.Close()
 	_ = w.sendJSON(frameReply, s.id, map[string]any{"size": size})
 	buf := make([]byte, readChunk)
 	var sent int64
@@ -436,32 +544,9 @@ func readOp(w *writer, s *stream, req request) {
 
 // writeOp writes the host's bytes to a temporary file beside the target and renames it into place.
 func writeOp(w *writer, s *stream, req request) {
-	p, f := resolve(req.Path, true)
+	file, temp, target, f := openForWrite(req)
 	if f != nil {
 		fail(w, s.id, *f)
-		return
-	}
-	if p == "." {
-		fail(w, s.id, failure{Code: "invalid_request", Message: "/workspace is a directory"})
-		return
-	}
-	parent := path.Dir(p)
-	if parent != "." {
-		if err := root.MkdirAll(parent, 0o755); err != nil {
-			fail(w, s.id, errnoFailure(err, shown(req.Path)))
-			return
-		}
-	}
-	if fi, err := root.Lstat(p); err == nil && fi.IsDir() {
-		fail(w, s.id, failure{Code: "invalid_request", Message: "'" + shown(req.Path) + "' is a directory"})
-		return
-	}
-	var suffix [8]byte
-	_, _ = rand.Read(suffix[:])
-	temp := path.Join(parent, uploadPrefix+hex.EncodeToString(suffix[:]))
-	file, err := root.OpenFile(temp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
-	if err != nil {
-		fail(w, s.id, errnoFailure(err, shown(req.Path)))
 		return
 	}
 	_ = w.sendJSON(frameReply, s.id, map[string]any{})
@@ -484,27 +569,13 @@ func writeOp(w *writer, s *stream, req request) {
 	s.mu.Lock()
 	aborted := s.closed
 	s.mu.Unlock()
-	closeErr := file.Close()
-	if writeErr == nil {
-		writeErr = closeErr
+	if aborted && writeErr == nil {
+		writeErr = errors.New("aborted")
 	}
-	if writeErr != nil || aborted {
-		_ = root.Remove(temp)
-		if aborted && writeErr == nil {
-			writeErr = errors.New("aborted")
-		}
-		_ = w.sendJSON(frameEnd, s.id, errorReply{errnoFailure(writeErr, shown(req.Path))})
+	result, bad := commitWrite(req, file, temp, target, writeErr)
+	if bad != nil {
+		_ = w.sendJSON(frameEnd, s.id, errorReply{*bad})
 		return
 	}
-	if err := root.Rename(temp, p); err != nil {
-		_ = root.Remove(temp)
-		_ = w.sendJSON(frameEnd, s.id, errorReply{errnoFailure(err, shown(req.Path))})
-		return
-	}
-	fi, err := root.Lstat(p)
-	if err != nil {
-		_ = w.sendJSON(frameEnd, s.id, errorReply{errnoFailure(err, shown(req.Path))})
-		return
-	}
-	_ = w.sendJSON(frameEnd, s.id, infoOf(p, fi))
+	_ = w.sendJSON(frameEnd, s.id, result)
 }

@@ -116,6 +116,10 @@ func handleOpen(w *writer, open *streams, f frame) {
 			readOp(w, s, req)
 		case "write":
 			writeOp(w, s, req)
+		case "lend-read":
+			lendRead(w, s, req)
+		case "lend-write":
+			lendWrite(w, s, req)
 		default:
 			var result any
 			var bad *failure

@@ -53,6 +53,11 @@ export class AgentConnection {
   private closedWith: SandgateError | undefined;
   /** Resolves with the agent's pid (inside the sandbox) once it is ready. */
   readonly ready: Promise<number>;
+  /**
+   * The agent's pid on the host, where the host may open the descriptors the agent lends it
+   * (/proc/<pid>/fd/<fd>: root hosts); undefined where it cannot, and transfers go through the pipe.
+   */
+  hostPid: number | undefined;
   private resolveReady!: (pid: number) => void;
   private rejectReady!: (err: Error) => void;
 

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { SandgateError } from "../../core/errors.ts";
 import { AgentConnection } from "./agent.ts";
 import type { CommandLine } from "./isolation.ts";
@@ -109,6 +110,7 @@ export class Environment {
     } finally {
       clearTimeout(timer);
     }
+    connection.hostPid = process.getuid?.() === 0 ? agentOnHost(child.pid) : undefined;
     this.connection = connection;
     return connection;
   }
@@ -129,6 +131,29 @@ export class Environment {
     clearTimeout(timer);
     this.connection = undefined;
   }
+}
+
+/** The agent's host pid: the process named `agent` below the environment's bubblewrap. */
+function agentOnHost(root: number | undefined): number | undefined {
+  const queue = root === undefined ? [] : [root];
+  for (let steps = 0; queue.length > 0 && steps < 16; steps++) {
+    const pid = queue.shift()!;
+    let children: number[];
+    try {
+      children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      continue;
+    }
+    for (const child of children) {
+      try {
+        if (readFileSync(`/proc/${child}/comm`, "utf8").trim() === "agent") return child;
+      } catch {
+        // gone
+      }
+      queue.push(child);
+    }
+  }
+  return undefined;
 }
 
 function kill(child: ChildProcess): void {

@@ -1,3 +1,5 @@
+import { constants } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
 import type { FileInfo } from "../../schemas/files.ts";
 import type { FileStream } from "../../core/backend.ts";
 import { SandgateError, errors } from "../../core/errors.ts";
@@ -28,6 +30,7 @@ export class SandboxFiles {
 
   async read(path: WorkspacePath): Promise<FileStream> {
     const agent = await this.agent();
+    if (agent.hostPid !== undefined) return this.readLent(agent, agent.hostPid, path);
     return new Promise<FileStream>((resolve, reject) => {
       let controller!: ReadableStreamDefaultController<Uint8Array>;
       let settled = false;
@@ -83,6 +86,7 @@ export class SandboxFiles {
 
   async write(path: WorkspacePath, body: ReadableStream<Uint8Array>, maxBytes: number): Promise<FileInfo> {
     const agent = await this.agent();
+    if (agent.hostPid !== undefined) return this.writeLent(agent, agent.hostPid, path, body, maxBytes);
     const reader = body.getReader();
     let stream = 0;
     let room = 0;
@@ -155,6 +159,81 @@ export class SandboxFiles {
         agent.signal(stream, 9);
       }
       discardRest(reader);
+      throw err;
+    }
+  }
+
+  /**
+   * A download from a descriptor the agent opened inside the sandbox and lends to the host: the host
+   * reads the open file (/proc/<agent>/fd/<n>) at disk speed and never resolves a path of the sandbox.
+   */
+  private async readLent(agent: AgentConnection, hostPid: number, path: WorkspacePath): Promise<FileStream> {
+    const { stream, value } = await lend<{ fd: number; size: number }>(agent, { op: "lend-read", path: path.rel }, path.abs);
+    const release = () => agent.send(Frame.eof, stream);
+    let handle: FileHandle;
+    try {
+      handle = await open(`/proc/${hostPid}/fd/${value.fd}`, constants.O_RDONLY | constants.O_NONBLOCK);
+      const stats = await handle.stat();
+      if (!stats.isFile()) throw errors.invalid(`'${path.abs}' is not a regular file`);
+    } catch (err) {
+      release();
+      throw err instanceof SandgateError ? err : new SandgateError("sandbox_unavailable", `the sandbox's file could not be opened: ${(err as Error).message}`);
+    }
+    return { body: fileBody(handle, value.size, release), size: value.size };
+  }
+
+  /** An upload into a temporary file the agent made inside and lends; its end commits it (rename), a failure removes it. */
+  private async writeLent(agent: AgentConnection, hostPid: number, path: WorkspacePath, body: ReadableStream<Uint8Array>, maxBytes: number): Promise<FileInfo> {
+    const reader = body.getReader();
+    let stream = 0;
+    let committed: Promise<unknown> | undefined;
+    try {
+      const lent = await lend<{ fd: number }>(agent, { op: "lend-write", path: path.rel }, path.abs);
+      stream = lent.stream;
+      committed = lent.ended;
+      const handle = await open(`/proc/${hostPid}/fd/${lent.value.fd}`, constants.O_WRONLY);
+      try {
+        let size = 0;
+        let batch: Uint8Array[] = [];
+        let batched = 0;
+        let writing: Promise<void> | undefined;
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (!done) {
+              size += value.byteLength;
+              if (size > maxBytes) throw errors.tooLarge(`file is larger than the ${maxBytes}-byte limit`, maxBytes);
+              batch.push(value);
+              batched += value.byteLength;
+            }
+            // Network chunks are small: gathered into one writev per WRITE_BATCH, the next batch read
+            // while the previous one is written (at most two held).
+            if (batched >= WRITE_BATCH || (done && batched > 0)) {
+              await writing;
+              writing = writeAll(handle, batch, batched);
+              writing.catch(() => {});
+              batch = [];
+              batched = 0;
+            }
+            if (done) break;
+          }
+          await writing;
+        } finally {
+          await writing?.catch(() => {});
+        }
+      } finally {
+        await handle.close().catch(() => {});
+      }
+      agent.send(Frame.eof, stream); // commit: the agent renames it into place
+      const result = await committed;
+      const failure = failureOf(result);
+      if (failure) throw mapAgentFailure(failure, path.abs);
+      return infoOf(result as AgentFileInfo, path.abs);
+    } catch (err) {
+      if (stream !== 0) agent.signal(stream, 9); // abort: the agent removes its temporary file
+      discardRest(reader);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOSPC" || code === "EFBIG" || code === "EDQUOT") throw new SandgateError("payload_too_large", `no space left for '${path.abs}' (the sandbox's disk quota)`);
       throw err;
     }
   }
@@ -265,4 +344,83 @@ function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): void {
     }
     await reader.cancel().catch(() => {});
   })();
+}
+
+/** Opens a lending stream: its first reply (the descriptor), and its end (what the agent answers last). */
+function lend<T>(agent: AgentConnection, request: Record<string, unknown>, shown: string): Promise<{ stream: number; value: T; ended: Promise<unknown> }> {
+  return new Promise((resolve, reject) => {
+    let endWith!: (value: unknown) => void;
+    const ended = new Promise<unknown>((r) => (endWith = r));
+    const stream = agent.open(request, {
+      reply: (value) => {
+        const failure = failureOf(value);
+        if (failure) {
+          agent.forget(stream);
+          reject(mapAgentFailure(failure, shown));
+        } else resolve({ stream, value: value as T, ended });
+      },
+      end: (value) => endWith(value),
+      lost: (err) => {
+        reject(err);
+        endWith({ error: { code: err.code, message: err.message } });
+      },
+    });
+  });
+}
+
+/** Downloads read the file in chunks this size, READ_AHEAD chunks ahead of the socket. */
+const READ_CHUNK = 1024 * 1024;
+const READ_AHEAD = 2;
+/** Uploads write in batches of at least this many bytes, one batch in flight while the next fills. */
+const WRITE_BATCH = 1024 * 1024;
+
+/** writev until every byte is on disk (a regular file takes it all at once; the loop is for the rest). */
+async function writeAll(handle: FileHandle, chunks: Uint8Array[], total: number): Promise<void> {
+  let written = (await handle.writev(chunks)).bytesWritten;
+  if (written === total) return;
+  const rest = Buffer.concat(chunks, total);
+  while (written < total) written += (await handle.write(rest, written)).bytesWritten;
+}
+
+/**
+ * A pull stream of exactly `size` bytes, read as the consumer asks for them, READ_AHEAD chunks
+ * ahead of it (the disk and the socket work at the same time, with bounded memory); `done` runs
+ * once it is closed, whichever way.
+ */
+function fileBody(handle: FileHandle, size: number, done: () => void): ReadableStream<Uint8Array> {
+  let position = 0;
+  let finished = false;
+  const finish = async () => {
+    if (finished) return;
+    finished = true;
+    await handle.close().catch(() => {});
+    done();
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const want = Math.min(READ_CHUNK, size - position);
+          if (want <= 0) {
+            await finish();
+            controller.close();
+            return;
+          }
+          // Uninitialised memory is fine: only the bytes read are ever handed on.
+          const buffer = Buffer.allocUnsafeSlow(want);
+          const { bytesRead } = await handle.read(buffer, 0, want, position);
+          if (bytesRead === 0) throw errors.conflict("the file shrank while it was read");
+          position += bytesRead;
+          controller.enqueue(bytesRead === want ? buffer : buffer.subarray(0, bytesRead));
+        } catch (err) {
+          await finish();
+          controller.error(err);
+        }
+      },
+      async cancel() {
+        await finish();
+      },
+    },
+    { highWaterMark: READ_AHEAD },
+  );
 }
