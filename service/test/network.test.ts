@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SandboxRecord } from "../src/core/backend.ts";
 import { SandgateError } from "../src/core/errors.ts";
 import { LocalBackend } from "../src/backends/local/index.ts";
-import { hostTag } from "../src/backends/local/network.ts";
+import { hostTag } from "../src/backends/local/network/index.ts";
 import { eventually, readEvents, removeDir, startHost, tempDir } from "./host.ts";
 
 const isRoot = process.getuid?.() === 0;

@@ -4,7 +4,7 @@ import { chmod, chown, mkdir, readFile, readdir, rm, stat, symlink, writeFile } 
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Identity, SandboxDirs } from "./isolation.ts";
-import { hostTag, processStart } from "./network.ts";
+import { hostTag, processStart } from "./network/index.ts";
 
 const run = promisify(execFile);
 

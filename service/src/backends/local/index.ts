@@ -14,7 +14,7 @@ import { type Identity, Isolation, type IsolationMode, type ResourceLimits, bubb
 import { SandboxCommand } from "./process.ts";
 import { Registry } from "./registry.ts";
 import { forwardToPort } from "./port-forward.ts";
-import { type SandboxNetworks, openNetworks } from "./network.ts";
+import { type SandboxNetworks, openNetworks } from "./network/index.ts";
 import type { LogSlice, PortAddress, ProcessSpec, WaitForPortSpec } from "../../core/backend.ts";
 import type { ProcessInfo, ProcessLogEvent, Signal } from "../../schemas/processes.ts";
 import { ProcessTable, waitForPort } from "./processes.ts";

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { NetworkPlacement } from "./network.ts";
+import type { NetworkPlacement } from "./network/index.ts";
 
 /** How the local runtime confines a command. `none` exists for machines without bubblewrap and says so loudly. */
 export type IsolationMode = "bwrap" | "none";
