@@ -60,6 +60,25 @@ describe("one environment per sandbox", () => {
     expect(lines.length).toBeLessThanOrEqual(6); // bubblewrap's init, the agent, sleep, this shell and ps
   });
 
+  it("gives commands no way into the agent that starts them (no ptrace, no descriptors, no memory)", async () => {
+    await host.json("POST", "/v1/sandboxes", { id: "envs-agent" });
+    const probe = [
+      "cat /proc/2/comm", // the agent is there, and visible: the probes below aim at the right process
+      "ls /proc/self/fd >/dev/null && echo own-fds-ok", // positive control: a process's own descriptors
+      "ls /proc/2/fd 2>&1 | head -1",
+      "cat /proc/2/environ 2>&1 | head -1",
+      "head -c1 /proc/2/mem 2>&1 | head -1",
+      `python3 -c "import ctypes; l=ctypes.CDLL(None, use_errno=True); r=l.ptrace(16, 2, 0, 0); print('ptrace', r, ctypes.get_errno())"`,
+    ].join("; ");
+    const lines = (await exec("envs-agent", probe)).stdout.trim().split("\n");
+    expect(lines[0]).toBe("agent");
+    expect(lines[1]).toBe("own-fds-ok");
+    expect(lines[2]).toMatch(/Permission denied/);
+    expect(lines[3]).toMatch(/Permission denied/);
+    expect(lines[4]).toMatch(/Permission denied|Input\/output error/);
+    expect(lines[5]).toBe("ptrace -1 1"); // EPERM
+  });
+
   it("kills a command's whole tree and nothing else, and leaves no zombie or stray process", async () => {
     await host.json("POST", "/v1/sandboxes", { id: "envs-kill" });
     const keep = await host.json("POST", "/v1/sandboxes/envs-kill/processes", { argv: ["sleep", "5151"] });
