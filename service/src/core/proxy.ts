@@ -365,7 +365,7 @@ export type ProxyPlan =
 
 /**
  * The decisions the proxy makes about one request before the upstream sees it, whatever carries it
- * (the web Request below, or the Node host's IncomingMessage in surfaces/port-proxy-node.ts):
+ * (the web Request below, or the Node host's IncomingMessage in hosts/node/port-proxy.ts):
  * authorization (maybe a redirect that trades a port link for its cookie), the sandbox and port
  * validated, `/ports/8080` redirected to `/ports/8080/`, and the upstream's path.
  */
@@ -400,7 +400,7 @@ export interface ProxyOptions {
  * `http://localhost:{port}{path}{query}` with the proxy's headers, body streamed, and rewrites the
  * answer. Redirects from the upstream are passed on (rewritten), never followed. WebSocket upgrades
  * go the same way (a backend that can answers 101 with the socket: Workers). This is the web-standard
- * path (the Worker); the Node host takes the same decisions over node:http (surfaces/port-proxy-node.ts).
+ * path (the Worker); the Node host takes the same decisions over node:http (hosts/node/port-proxy.ts).
  */
 export async function proxyPortRequest(request: Request, options: ProxyOptions): Promise<Response | undefined> {
   const url = new URL(request.url);

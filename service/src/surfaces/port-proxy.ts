@@ -2,7 +2,7 @@
  * The port proxy on the REST surface: a middleware that answers every path under
  * `/v1/sandboxes/{id}/ports/{port}` itself (any method), ahead of the API's own auth, body limits and
  * URL checks, which are not its business: it authorizes links, link cookies and tokens itself and
- * forwards the request untouched (core/proxy.ts). Node WebSocket upgrades: port-upgrade.ts.
+ * forwards the request untouched (core/proxy.ts). Node WebSocket upgrades: hosts/node/port-upgrade.ts.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { AuthConfig } from "../core/auth.ts";

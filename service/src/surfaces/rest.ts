@@ -297,7 +297,7 @@ function streamEvents(c: Context, events: AsyncIterable<{ type: string }>): Resp
 /**
  * What an error that ends a request answers: its status and the error envelope. Errors that are not
  * Sandgate's own become `internal` and go to the host's log. Shared by the REST app and the Node
- * host's port proxy (port-proxy-node.ts), so both answer alike.
+ * host's port proxy (hosts/node/port-proxy.ts), so both answer alike.
  */
 export function errorAnswer(err: unknown, onInternalError?: (err: unknown) => void): { status: number; envelope: ReturnType<SandgateError["toEnvelope"]> } {
   const error = fromHttpError(err) ?? toSandgateError(err);

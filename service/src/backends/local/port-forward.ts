@@ -4,7 +4,7 @@
  * redirects answered, never followed. A client that goes away aborts the upstream request.
  *
  * `requestPort` is the node:http exchange itself, used as it is by the Node host's port proxy
- * (surfaces/port-proxy-node.ts); `forwardToPort` wraps it in web Request/Response for Backend.fetchPort.
+ * (hosts/node/port-proxy.ts); `forwardToPort` wraps it in web Request/Response for Backend.fetchPort.
  */
 import { Agent, type IncomingMessage, type OutgoingHttpHeaders, request as httpRequest } from "node:http";
 import type { Socket } from "node:net";

@@ -11,9 +11,9 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, RequestListener, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
-import type { AuthConfig } from "../core/auth.ts";
-import type { PortAddress } from "../core/backend.ts";
-import { requestPort } from "../backends/local/port-forward.ts";
+import type { AuthConfig } from "../../core/auth.ts";
+import type { PortAddress } from "../../core/backend.ts";
+import { requestPort } from "../../backends/local/port-forward.ts";
 import {
   type ProxyAnswer,
   type ProxyOrigin,
@@ -23,9 +23,9 @@ import {
   matchProxyPath,
   planProxyRequest,
   upstreamHeaders,
-} from "../core/proxy.ts";
-import { headersFromRaw } from "./node-http.ts";
-import { errorAnswer } from "./rest.ts";
+} from "../../core/proxy.ts";
+import { headersFromRaw } from "./http.ts";
+import { errorAnswer } from "../../surfaces/rest.ts";
 
 /** The backend as this path needs it: where a sandbox's port is reachable from the host. */
 export interface PortAddresses {

@@ -4,7 +4,7 @@
  */
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
-import { SandgateError, httpStatusOf } from "../core/errors.ts";
+import { SandgateError, httpStatusOf } from "../../core/errors.ts";
 
 /**
  * The request line and headers together (Node's `maxHeaderSize`; its default is 16 KiB). Large enough

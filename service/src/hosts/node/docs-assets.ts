@@ -7,7 +7,7 @@ import { stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
-import type { DocsAssetLoader } from "./docs.ts";
+import type { DocsAssetLoader } from "../../surfaces/docs.ts";
 
 /** A loader over swagger-ui-dist's directory (found through Node's module resolution unless given). */
 export function swaggerUiDistAssets(directory?: string): DocsAssetLoader {

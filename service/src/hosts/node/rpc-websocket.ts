@@ -3,13 +3,13 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { newWebSocketRpcSession } from "capnweb";
 import { WebSocketServer } from "ws";
-import { type AuthConfig, type Principal, authenticate, presentedToken } from "../core/auth.ts";
-import type { SandgateCore } from "../core/core.ts";
-import { SandgateApi } from "./rpc.ts";
-import { matchProxyPath } from "../core/proxy.ts";
+import { type AuthConfig, type Principal, authenticate, presentedToken } from "../../core/auth.ts";
+import type { SandgateCore } from "../../core/core.ts";
+import { SandgateApi } from "../../surfaces/rpc.ts";
+import { matchProxyPath } from "../../core/proxy.ts";
 import { proxyUpgrade } from "./port-upgrade.ts";
-import { SandgateError } from "../core/errors.ts";
-import { endWithError } from "./node-http.ts";
+import { SandgateError } from "../../core/errors.ts";
+import { endWithError } from "./http.ts";
 
 interface UpgradeServer {
   on(event: "upgrade", listener: (request: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown;

@@ -8,10 +8,10 @@
 import { type IncomingMessage, STATUS_CODES, request as httpRequest } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { AuthConfig } from "../core/auth.ts";
-import type { Backend } from "../core/backend.ts";
-import { SandgateError, toSandgateError } from "../core/errors.ts";
-import { portFailure } from "../backends/local/port-forward.ts";
+import type { AuthConfig } from "../../core/auth.ts";
+import type { Backend } from "../../core/backend.ts";
+import { SandgateError, toSandgateError } from "../../core/errors.ts";
+import { portFailure } from "../../backends/local/port-forward.ts";
 import {
   type ProxyOrigin,
   type ProxyPath,
@@ -20,8 +20,8 @@ import {
   proxyTarget,
   splitLinkParam,
   upstreamHeaders,
-} from "../core/proxy.ts";
-import { endWithError, headersFromRaw } from "./node-http.ts";
+} from "../../core/proxy.ts";
+import { endWithError, headersFromRaw } from "./http.ts";
 
 /** How long the upstream may take to accept the connection. */
 const CONNECT_TIMEOUT_MS = 10_000;
