@@ -113,3 +113,22 @@ describe("Cap'n Web over HTTP batch", () => {
     await expect(batch("wrong").health()).rejects.toThrow();
   });
 });
+
+describe("the operation context over Cap'n Web", () => {
+  it("gives port links the origin the caller reached, as REST does", async () => {
+    const { api, socket } = connectWebSocket();
+    try {
+      await api.createSandbox({ id: "rpc-link" });
+      const overWs = await api.sandbox("rpc-link").createPortLink({ port: 8080, ttlSeconds: 60 });
+      expect(overWs.url).toBe(`${host.url}${overWs.path}`);
+      const overBatch = await batch().sandbox("rpc-link").createPortLink({ port: 8080, ttlSeconds: 60 });
+      expect(overBatch.url).toBe(`${host.url}${overBatch.path}`);
+      // Control: REST gives the same kind of url for the same operation.
+      const rest = await host.json("POST", "/v1/sandboxes/rpc-link/port-links", { port: 8080, ttlSeconds: 60 });
+      expect(rest.body.url).toBe(`${host.url}${rest.body.path}`);
+    } finally {
+      await api.deleteSandbox({ id: "rpc-link" });
+      socket.close();
+    }
+  });
+});

@@ -136,7 +136,7 @@ export function createRestApp({ core, auth, onInternalError, rpc, docsAssets }: 
   }
 
   registerCompatRoutes(app, core, jsonBody);
-  if (rpc) app.all("/rpc", (c) => answerRpc(c.req.raw, new SandgateApi(core, principalOf(c)), rpc));
+  if (rpc) app.all("/rpc", (c) => answerRpc(c.req.raw, new SandgateApi(core, { principal: principalOf(c), origin: new URL(c.req.url).origin }), rpc));
   app.get("/openapi.json", (c) => c.json(openApiDocument(app)));
   if (docsAssets) registerDocs(app, { assets: docsAssets });
   return app;

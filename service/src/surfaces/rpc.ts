@@ -14,6 +14,17 @@ import { type Principal, authorize, ensureCurrent } from "../core/auth.ts";
 
 /** Workers RPC callers hold a service binding, which is as good as the API token. */
 const ADMIN: Principal = { kind: "admin" };
+
+/**
+ * Who calls over RPC and how they reached the service: the same context a REST request gives an
+ * operation (a Cap'n Web session knows its origin; a service binding has none).
+ */
+export interface RpcCaller {
+  principal: Principal;
+  /** This service's origin as the caller reached it (`https://host`): port links get a full `url`. */
+  origin?: string;
+}
+const SERVICE_BINDING: RpcCaller = { principal: ADMIN };
 import { type Operation, type OperationContext, type Operations, type ResponseSpec, operations } from "../core/operations.ts";
 import type { FileStream } from "../core/backend.ts";
 
@@ -143,14 +154,14 @@ function eventStream(events: AsyncIterable<unknown>, abort: AbortController): Re
 }
 
 /** Runs one operation for an RPC caller: validate, call core, shape the result, map errors. */
-async function invoke(core: SandgateCore, operation: AnyOperation, raw: unknown, principal: Principal = ADMIN): Promise<unknown> {
+async function invoke(core: SandgateCore, operation: AnyOperation, raw: unknown, { principal, origin }: RpcCaller = SERVICE_BINDING): Promise<unknown> {
   try {
     // A session outlives the request that authenticated it: its token is checked again on every call.
     await ensureCurrent(principal, (id) => core.sandboxInstance(id));
     const input = parseInput(operation, raw);
     authorize(principal, operation.scope, typeof input.id === "string" ? input.id : undefined);
     const abort = new AbortController();
-    const result = await (operation.run as Run)(core, input, { signal: abort.signal, principal });
+    const result = await (operation.run as Run)(core, input, { signal: abort.signal, principal, ...(origin ? { origin } : {}) });
     if (operation.response.kind === "events") return eventStream(result as AsyncIterable<unknown>, abort);
     if (operation.response.kind === "empty") return undefined;
     return result;
@@ -169,11 +180,11 @@ const isSandboxScoped = (op: AnyOperation) => op.params !== undefined && "id" in
  * Puts one method per operation on `prototype`. `coreOf` finds the core from the instance, so the
  * same methods serve a WorkerEntrypoint (core from `env`) and a Cap'n Web target (core given).
  */
-export function installRpcMethods(prototype: object, coreOf: (self: never) => SandgateCore, principalOf: (self: never) => Principal = () => ADMIN): void {
+export function installRpcMethods(prototype: object, coreOf: (self: never) => SandgateCore, callerOf: (self: never) => RpcCaller = () => SERVICE_BINDING): void {
   for (const [name, operation] of tableEntries) {
     Object.defineProperty(prototype, name, {
       value: function (this: never, input?: unknown) {
-        return invoke(coreOf(this), operation, input, principalOf(this));
+        return invoke(coreOf(this), operation, input, callerOf(this));
       },
       writable: true,
       configurable: true,
@@ -186,7 +197,7 @@ export class SandboxHandle extends RpcTarget {
   constructor(
     private readonly core: SandgateCore,
     readonly id: string,
-    private readonly principal: Principal = ADMIN,
+    private readonly caller: RpcCaller = SERVICE_BINDING,
   ) {
     super();
   }
@@ -197,8 +208,8 @@ for (const [name, operation] of tableEntries) {
   if (!isSandboxScoped(operation)) continue;
   Object.defineProperty(SandboxHandle.prototype, name, {
     value: function (this: SandboxHandle, input?: Record<string, unknown>) {
-      const self = this as unknown as { core: SandgateCore; principal: Principal };
-      return invoke(self.core, operation, { ...input, id: this.id }, self.principal);
+      const self = this as unknown as { core: SandgateCore; caller: RpcCaller };
+      return invoke(self.core, operation, { ...input, id: this.id }, self.caller);
     },
     writable: true,
     configurable: true,
@@ -209,22 +220,22 @@ for (const [name, operation] of tableEntries) {
 export class SandgateApi extends RpcTarget {
   constructor(
     private readonly core: SandgateCore,
-    /** Who the session acts as; its calls are checked like REST requests. */
-    private readonly principal: Principal = ADMIN,
+    /** Who the session acts as (its calls are checked like REST requests), and its origin. */
+    private readonly caller: RpcCaller = SERVICE_BINDING,
   ) {
     super();
   }
 
   sandbox(id: string): SandboxHandle {
-    return new SandboxHandle(this.core, id, this.principal);
+    return new SandboxHandle(this.core, id, this.caller);
   }
 }
 export interface SandgateApi extends SandgateMethods {}
-type ApiInternals = { core: SandgateCore; principal: Principal };
+type ApiInternals = { core: SandgateCore; caller: RpcCaller };
 installRpcMethods(
   SandgateApi.prototype,
   (self: SandgateApi) => (self as unknown as ApiInternals).core,
-  (self: SandgateApi) => (self as unknown as ApiInternals).principal,
+  (self: SandgateApi) => (self as unknown as ApiInternals).caller,
 );
 
 /** The names of every RPC method, for parity checks. */

@@ -32,7 +32,7 @@ export function serveRpcWebSockets(server: UpgradeServer, core: SandgateCore, au
       }
       wss.handleUpgrade(request, socket, head, (ws) => {
         // `ws` implements the EventTarget-style WebSocket API that Cap'n Web's transport uses.
-        newWebSocketRpcSession(ws as unknown as WebSocket, new SandgateApi(core, principal));
+        newWebSocketRpcSession(ws as unknown as WebSocket, new SandgateApi(core, { principal, origin: originOf(request) }));
       });
     })();
   });
@@ -41,4 +41,15 @@ export function serveRpcWebSockets(server: UpgradeServer, core: SandgateCore, au
 function headerOf(request: IncomingMessage, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** The origin the client used, as the REST app sees it (the Node host serves plain HTTP). */
+function originOf(request: IncomingMessage): string | undefined {
+  const host = headerOf(request, "host");
+  if (!host) return undefined;
+  try {
+    return new URL(`http://${host}`).origin;
+  } catch {
+    return undefined;
+  }
 }
