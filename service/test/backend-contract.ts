@@ -259,6 +259,19 @@ export function backendContract(name: string, options: ContractOptions): void {
       });
     });
 
+    it("waits for a line of a process's log: the line, its offset, and the process as it is then", async () => {
+      await core.createSandbox({ id: id("waitlog") });
+      const signal = new AbortController().signal;
+      const proc = await core.startProcess({ id: id("waitlog"), command: "echo starting; echo 'ready on 7' >&2; exec sleep 30" });
+      const found = await core.waitForLog({ id: id("waitlog"), processId: proc.id, pattern: "ready on \\d+", timeoutMs: 20_000 }, signal);
+      expect(found).toMatchObject({ line: "ready on 7", offset: 9, process: { id: proc.id, status: "running" } });
+      // Only the stream asked for is searched: stdout never says it, so the wait runs out.
+      await expect(core.waitForLog({ id: id("waitlog"), processId: proc.id, pattern: "ready", stream: "stdout", timeoutMs: 500 }, signal)).rejects.toMatchObject({ code: "timeout" });
+      await core.killProcess({ id: id("waitlog"), processId: proc.id, signal: "KILL" });
+      await expect(core.waitForLog({ id: id("waitlog"), processId: proc.id, pattern: "never", timeoutMs: 20_000 }, signal)).rejects.toMatchObject({ code: "conflict" });
+      await core.deleteSandbox({ id: id("waitlog") });
+    });
+
     it("follows a process's output across reconnects: every line exactly once, then exit", async () => {
       const command = 'for i in $(seq 1 60); do echo "line $i"; [ $((i % 10)) = 0 ] && echo "warn $i" >&2; sleep 0.02; done; true';
       const { id: processId } = await core.startProcess({ id: id("proc"), command });

@@ -1,6 +1,6 @@
 import type { ExecEvent, ExecResult } from "../schemas/exec.ts";
 import type { FileInfo } from "../schemas/files.ts";
-import type { LogChunk, ProcessInfo, ProcessLogEvent, Signal } from "../schemas/processes.ts";
+import type { LogChunk, ProcessInfo, ProcessLogEvent, Signal, WaitResult } from "../schemas/processes.ts";
 import type { NetworkMode, SandboxInfo } from "../schemas/sandboxes.ts";
 import type { WorkspacePath } from "./paths.ts";
 
@@ -56,6 +56,18 @@ export interface LogSlice {
   nextOffset: number;
 }
 
+/** A log slice with the process's status read before it: once that says ended, the slice holds all output there is. */
+export interface ProcessLogSlice extends LogSlice {
+  status: ProcessInfo["status"];
+}
+
+/** What to wait for in a process's log: a line matching `pattern` (already checked to compile). */
+export interface WaitForLogSpec {
+  pattern: string;
+  stream?: "stdout" | "stderr" | "both";
+  timeoutMs: number;
+}
+
 export interface WaitForPortSpec {
   port: number;
   timeoutMs: number;
@@ -70,13 +82,22 @@ export interface PortAddress {
   port: number;
 }
 
+/** How a caller moves a sandbox's expiry: a new lifetime from now, or more time on the current one. */
+export type ExpiryChange = { ttlSeconds: number } | { extendBySeconds: number };
+
+/** The expiry `change` gives a sandbox that now expires at `current`, at time `now` (ms). */
+export function applyExpiry(change: ExpiryChange, current: string, now: number): string {
+  const base = "ttlSeconds" in change ? now : Date.parse(current);
+  const seconds = "ttlSeconds" in change ? change.ttlSeconds : change.extendBySeconds;
+  return new Date(base + seconds * 1000).toISOString();
+}
+
+/** A change to a sandbox as the caller means it; the backend applies it to its record in one step. */
 export interface SandboxPatch {
-  expiresAt?: string;
   labels?: Record<string, string>;
   /** Replaces the sandbox-wide environment. */
   env?: Record<string, string>;
-  ttlSeconds?: number;
-  extendBySeconds?: number;
+  expiry?: ExpiryChange;
 }
 
 export interface SandboxQuery {
@@ -104,8 +125,8 @@ export interface Backend {
   /** Just the sandbox's instance (undefined: none by that id), for backends where getSandbox costs more; auth asks it on every scoped call. */
   sandboxInstance?(id: string): Promise<string | undefined>;
   listSandboxes(query: SandboxQuery): Promise<SandboxInfo[]>;
-  /** `expiresAt` is the new expiry; the caller's own terms (ttl or extension) come along for backends that forward them. */
-  updateSandbox(id: string, patch: SandboxPatch): Promise<SandboxInfo>;
+  /** Applies the patch; an expiry change is computed against the record as it is then, with core's clock (`now`, ms). */
+  updateSandbox(id: string, patch: SandboxPatch, now: number): Promise<SandboxInfo>;
   deleteSandbox(id: string): Promise<void>;
 
   exec(id: string, spec: ExecSpec, signal?: AbortSignal): Promise<ExecResult>;
@@ -129,7 +150,7 @@ export interface Backend {
   listProcesses(id: string): Promise<ProcessInfo[]>;
   getProcess(id: string, processId: string): Promise<ProcessInfo>;
   /** From `offset` forward, or (no offset) the tail; at most `limitBytes` of data. */
-  readProcessLogs(id: string, processId: string, offset: number | undefined, limitBytes: number): Promise<LogSlice>;
+  readProcessLogs(id: string, processId: string, offset: number | undefined, limitBytes: number): Promise<ProcessLogSlice>;
   /**
    * Replays the log from `offset`, then follows it; ends with one `exit` event once the process has
    * ended and all its output was sent. Aborting `signal` stops following; the process keeps running.
@@ -137,8 +158,10 @@ export interface Backend {
   followProcessLogs(id: string, processId: string, offset: number, signal: AbortSignal): Promise<AsyncIterable<ProcessLogEvent>>;
   /** Signals the process and all its descendants; answers once they are gone, or after a short grace when they survive a catchable signal. */
   killProcess(id: string, processId: string, signal: Signal): Promise<ProcessInfo>;
-  /** Resolves once `spec.port` accepts (and `path` answers); `timeout` error past the limit, `conflict` if the process ends first. */
-  waitForPort(id: string, processId: string, spec: WaitForPortSpec, signal: AbortSignal): Promise<void>;
+  /** Resolves with the process once `spec.port` accepts (and `path` answers); `timeout` error past the limit, `conflict` if the process ends first. */
+  waitForPort(id: string, processId: string, spec: WaitForPortSpec, signal: AbortSignal): Promise<ProcessInfo>;
+  /** Backends that keep the log elsewhere (another host) wait there; without this, core follows the log itself. */
+  waitForLog?(id: string, processId: string, spec: WaitForLogSpec, signal: AbortSignal): Promise<WaitResult>;
 
   /**
    * Forwards an HTTP request to a port of the sandbox and answers its response, redirects untouched

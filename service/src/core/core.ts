@@ -1,7 +1,7 @@
 import type { CreateSandboxBody, SandboxInfo, UpdateSandboxBody } from "../schemas/sandboxes.ts";
 import type { ExecBody, ExecEvent, ExecResult } from "../schemas/exec.ts";
 import type { Encoding, FileContent, FileInfo } from "../schemas/files.ts";
-import type { Backend, ExecSpec, FileStream } from "./backend.ts";
+import type { Backend, ExecSpec, ExpiryChange, FileStream } from "./backend.ts";
 import type { CreateTokenBody, ScopedToken } from "../schemas/tokens.ts";
 import type { GitCheckoutBody, GitCheckoutResult } from "../schemas/git.ts";
 import type { CreatePortLinkBody, PortLink } from "../schemas/ports.ts";
@@ -134,19 +134,9 @@ export class SandgateCore {
   }
 
   async updateSandbox({ id, ...patch }: Id & UpdateSandboxBody): Promise<SandboxInfo> {
-    let expiresAt: string | undefined;
-    if (patch.ttlSeconds !== undefined) expiresAt = new Date(this.now() + patch.ttlSeconds * 1000).toISOString();
-    if (patch.extendBySeconds !== undefined) {
-      const current = await this.backend.getSandbox(id);
-      expiresAt = new Date(Date.parse(current.expiresAt) + patch.extendBySeconds * 1000).toISOString();
-    }
-    return this.backend.updateSandbox(id, {
-      expiresAt,
-      labels: patch.labels,
-      env: patch.env,
-      ttlSeconds: patch.ttlSeconds,
-      extendBySeconds: patch.extendBySeconds,
-    });
+    const expiry: ExpiryChange | undefined =
+      patch.ttlSeconds !== undefined ? { ttlSeconds: patch.ttlSeconds } : patch.extendBySeconds !== undefined ? { extendBySeconds: patch.extendBySeconds } : undefined;
+    return this.backend.updateSandbox(id, { labels: patch.labels, env: patch.env, expiry }, this.now());
   }
 
   /** Mints a token limited to one sandbox and some scopes, for handing to less trusted code. */
@@ -272,15 +262,13 @@ export class SandgateCore {
   }
 
   async getProcessLogs({ id, processId, offset, limitBytes }: ProcessRef & { offset?: number; limitBytes?: number }): Promise<ProcessLogs> {
-    // The status first: once it says ended, the slice read after it holds all the output there is.
-    const info = await this.backend.getProcess(id, processId);
     const slice = await this.backend.readProcessLogs(id, processId, offset, limitBytes ?? this.limits.defaultLogBytes);
     const joined = (stream: "stdout" | "stderr") =>
       slice.chunks
         .filter((c) => c.stream === stream)
         .map((c) => c.data)
         .join("");
-    return { processId, status: info.status, ...slice, stdout: joined("stdout"), stderr: joined("stderr") };
+    return { processId, ...slice, stdout: joined("stdout"), stderr: joined("stderr") };
   }
 
   async streamProcessLogs({ id, processId, offset }: ProcessRef & { offset?: number }, signal: AbortSignal): Promise<AsyncIterable<ProcessLogEvent>> {
@@ -293,8 +281,8 @@ export class SandgateCore {
 
   async waitForPort({ id, processId, ...input }: ProcessRef & WaitForPortBody, signal: AbortSignal): Promise<WaitResult> {
     const started = this.now();
-    await this.backend.waitForPort(id, processId, { ...input, timeoutMs: input.timeoutMs ?? this.limits.defaultWaitMs }, signal);
-    return { process: await this.backend.getProcess(id, processId), elapsedMs: this.now() - started };
+    const process = await this.backend.waitForPort(id, processId, { ...input, timeoutMs: input.timeoutMs ?? this.limits.defaultWaitMs }, signal);
+    return { process, elapsedMs: this.now() - started };
   }
 
   /** Follows the log until a line matches; works the same over every backend's log. */
@@ -305,8 +293,9 @@ export class SandgateCore {
     } catch (err) {
       throw errors.invalid(`pattern is not a valid regular expression: ${(err as Error).message}`);
     }
-    const started = this.now();
     const limit = timeoutMs ?? this.limits.defaultWaitMs;
+    if (this.backend.waitForLog) return this.backend.waitForLog(id, processId, { pattern, ...(stream ? { stream } : {}), timeoutMs: limit }, signal);
+    const started = this.now();
     const stop = new AbortController();
     const timer = setTimeout(() => stop.abort(), limit);
     const onAbort = () => stop.abort();

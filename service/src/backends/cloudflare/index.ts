@@ -4,6 +4,7 @@ import type {
   ExecSpec,
   FileStream,
   LogSlice,
+  ProcessLogSlice,
   ProcessSpec,
   SandboxPatch,
   SandboxQuery,
@@ -139,8 +140,9 @@ export class CloudflareBackend implements Backend {
   }
 
   /** The sandbox-wide env lives in the registry record; every exec and process gets it from there. */
-  async updateSandbox(id: string, patch: SandboxPatch): Promise<SandboxInfo> {
-    const record = await this.options.registry.update(id, { expiresAt: patch.expiresAt, labels: patch.labels, env: patch.env });
+  async updateSandbox(id: string, patch: SandboxPatch, now: number): Promise<SandboxInfo> {
+    // The registry applies the change to the record it holds, in one step.
+    const record = await this.options.registry.update(id, { ...patch, now });
     if (!record) throw errors.sandboxNotFound(id);
     return this.info(record);
   }
@@ -390,8 +392,13 @@ export class CloudflareBackend implements Backend {
     return { ...info, endedAt };
   }
 
-  async readProcessLogs(id: string, processId: string, offset: number | undefined, limitBytes: number): Promise<LogSlice> {
-    await this.processRow(id, processId);
+  async readProcessLogs(id: string, processId: string, offset: number | undefined, limitBytes: number): Promise<ProcessLogSlice> {
+    // The status first: once it says ended, the slice read after it holds all the output there is.
+    const { status } = await this.getProcess(id, processId);
+    return { status, ...(await this.readLogSlice(id, processId, offset, limitBytes)) };
+  }
+
+  private async readLogSlice(id: string, processId: string, offset: number | undefined, limitBytes: number): Promise<LogSlice> {
     const box = this.box(id);
     const streams = await this.snapshot(box, processId);
     const observed = streams ? { stdout: streams[0].length, stderr: streams[1].length } : null;
@@ -624,7 +631,7 @@ export class CloudflareBackend implements Backend {
     }
   }
 
-  async waitForPort(id: string, processId: string, spec: WaitForPortSpec, signal: AbortSignal): Promise<void> {
+  async waitForPort(id: string, processId: string, spec: WaitForPortSpec, signal: AbortSignal): Promise<ProcessInfo> {
     refuseControlPort(spec.port);
     await this.processRow(id, processId);
     const box = this.box(id);
@@ -643,6 +650,7 @@ export class CloudflareBackend implements Backend {
     waited.catch(() => {});
     if (outcome === "late") throw new SandgateError("timeout", `port ${spec.port} did not accept within ${spec.timeoutMs} ms`, { timeoutMs: spec.timeoutMs });
     if (outcome === "aborted") throw errors.invalid("the client closed the connection");
+    return this.getProcess(id, processId);
   }
 
   /**

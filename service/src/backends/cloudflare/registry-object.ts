@@ -2,7 +2,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { getSandbox } from "@cloudflare/sandbox";
 import type { Sandbox } from "@cloudflare/sandbox";
-import type { SandboxQuery, SandboxRecord } from "../../core/backend.ts";
+import { type SandboxQuery, type SandboxRecord, applyExpiry } from "../../core/backend.ts";
 import { SANDBOX_OPTIONS, sdkIdProblem } from "./index.ts";
 import type { Segment } from "./logs.ts";
 import {
@@ -84,7 +84,7 @@ export class SandgateRegistry extends DurableObject<RegistryEnv> implements Regi
     if (!current) return null;
     const next = {
       ...current,
-      ...(patch.expiresAt ? { expiresAt: patch.expiresAt } : {}),
+      ...(patch.expiry ? { expiresAt: applyExpiry(patch.expiry, current.expiresAt, patch.now ?? Date.now()) } : {}),
       ...(patch.labels ? { labels: patch.labels } : {}),
       ...(patch.env ? { env: patch.env } : {}),
     };

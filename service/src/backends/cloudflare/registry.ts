@@ -1,4 +1,4 @@
-import type { SandboxQuery, SandboxRecord } from "../../core/backend.ts";
+import type { SandboxPatch, SandboxQuery, SandboxRecord } from "../../core/backend.ts";
 import type { NetworkMode } from "../../schemas/sandboxes.ts";
 import type { Segment } from "./logs.ts";
 
@@ -58,10 +58,9 @@ export interface RegistryApi {
   extendLog(sandboxId: string, processId: string, observed: ObservedOutput | null, since: number): Promise<LayoutPage | null>;
 }
 
-export interface RecordPatch {
-  expiresAt?: string;
-  labels?: Record<string, string>;
-  env?: Record<string, string>;
+/** A SandboxPatch with the caller's clock for an expiry change (the registry's own when absent). */
+export interface RecordPatch extends SandboxPatch {
+  now?: number;
 }
 
 /** The registry's SQL, shared by the Durable Object and anything else that keeps records in SQLite. */

@@ -1,6 +1,6 @@
 import { chmod, mkdir, readFile, realpath, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type Backend, type ExecSpec, type SandboxPatch, type SandboxQuery, type SandboxRecord, recordInstance } from "../../core/backend.ts";
+import { type Backend, type ExecSpec, type SandboxPatch, type SandboxQuery, type SandboxRecord, applyExpiry, recordInstance } from "../../core/backend.ts";
 import { SandgateError, errors } from "../../core/errors.ts";
 import { WORKSPACE, type WorkspacePath } from "../../core/paths.ts";
 import type { ExecEvent, ExecResult } from "../../schemas/exec.ts";
@@ -15,7 +15,7 @@ import { SandboxCommand } from "./process.ts";
 import { Registry } from "./registry.ts";
 import { forwardToPort } from "./port-forward.ts";
 import { type SandboxNetworks, openNetworks } from "./network/index.ts";
-import type { LogSlice, PortAddress, ProcessSpec, WaitForPortSpec } from "../../core/backend.ts";
+import type { PortAddress, ProcessLogSlice, ProcessSpec, WaitForPortSpec } from "../../core/backend.ts";
 import type { ProcessInfo, ProcessLogEvent, Signal } from "../../schemas/processes.ts";
 import { ProcessTable, waitForPort } from "./processes.ts";
 
@@ -167,9 +167,9 @@ export class LocalBackend implements Backend {
     return matches.slice(0, query.limit).map((r) => this.info(r));
   }
 
-  async updateSandbox(id: string, patch: SandboxPatch): Promise<SandboxInfo> {
+  async updateSandbox(id: string, patch: SandboxPatch, now: number): Promise<SandboxInfo> {
     const record = { ...this.record(id) };
-    if (patch.expiresAt !== undefined) record.expiresAt = patch.expiresAt;
+    if (patch.expiry) record.expiresAt = applyExpiry(patch.expiry, record.expiresAt, now);
     if (patch.labels !== undefined) record.labels = patch.labels;
     if (patch.env !== undefined) record.env = patch.env;
     await this.registry.save(record);
@@ -261,8 +261,11 @@ export class LocalBackend implements Backend {
     return this.processTable(id).get(processId);
   }
 
-  readProcessLogs(id: string, processId: string, offset: number | undefined, limitBytes: number): Promise<LogSlice> {
-    return this.processTable(id).read(processId, offset, limitBytes);
+  async readProcessLogs(id: string, processId: string, offset: number | undefined, limitBytes: number): Promise<ProcessLogSlice> {
+    const table = this.processTable(id);
+    // The status first: once it says ended, the slice read after it holds all the output there is.
+    const { status } = table.get(processId);
+    return { status, ...(await table.read(processId, offset, limitBytes)) };
   }
 
   followProcessLogs(id: string, processId: string, offset: number, signal: AbortSignal): Promise<AsyncIterable<ProcessLogEvent>> {
@@ -273,10 +276,11 @@ export class LocalBackend implements Backend {
     return this.processTable(id).kill(processId, signal);
   }
 
-  async waitForPort(id: string, processId: string, spec: WaitForPortSpec, signal: AbortSignal): Promise<void> {
+  async waitForPort(id: string, processId: string, spec: WaitForPortSpec, signal: AbortSignal): Promise<ProcessInfo> {
     const table = this.processTable(id);
     table.get(processId);
     await waitForPort(processId, () => this.portAddress(id, spec.port), spec, () => table.watch(processId), signal);
+    return table.get(processId);
   }
 
   /** The sandbox's process table, made on first use; not_found for an unknown sandbox. */

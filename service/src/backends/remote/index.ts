@@ -2,20 +2,22 @@ import type {
   Backend,
   ExecSpec,
   FileStream,
-  LogSlice,
   ProcessSpec,
   SandboxPatch,
   SandboxQuery,
   SandboxRecord,
+  ProcessLogSlice,
+  WaitForLogSpec,
   WaitForPortSpec,
 } from "../../core/backend.ts";
 import { encodeCursor } from "../../core/core.ts";
 import { SandgateError, httpStatusOf } from "../../core/errors.ts";
+import { routeOf } from "../../core/routes.ts";
 import type { WorkspacePath } from "../../core/paths.ts";
 import type { ErrorCode } from "../../schemas/common.ts";
 import type { ExecEvent, ExecResult } from "../../schemas/exec.ts";
 import type { FileInfo } from "../../schemas/files.ts";
-import type { ProcessInfo, ProcessLogEvent, ProcessLogs, Signal } from "../../schemas/processes.ts";
+import type { ProcessInfo, ProcessLogEvent, ProcessLogs, Signal, WaitResult } from "../../schemas/processes.ts";
 import type { SandboxInfo } from "../../schemas/sandboxes.ts";
 import { capOutput } from "../output.ts";
 import { parseServerSentEvents } from "../sse.ts";
@@ -42,30 +44,21 @@ export class RemoteBackend implements Backend {
   }
 
   async createSandbox(record: SandboxRecord): Promise<SandboxInfo> {
-    return this.json("POST", "/v1/sandboxes", {
-      body: {
-        id: record.id,
-        ttlSeconds: secondsUntil(record.expiresAt),
-        env: record.env,
-        labels: record.labels,
-        ...(record.network ? { network: record.network } : {}),
-      },
-    });
+    const body = { id: record.id, ttlSeconds: secondsUntil(record.expiresAt), env: record.env, labels: record.labels, ...(record.network ? { network: record.network } : {}) };
+    return this.json(routeOf("createSandbox"), { body });
   }
 
   getSandbox(id: string): Promise<SandboxInfo> {
-    return this.json("GET", sandbox(id));
+    return this.json(routeOf("getSandbox", { id }));
   }
 
   async listSandboxes(query: SandboxQuery): Promise<SandboxInfo[]> {
     const out: SandboxInfo[] = [];
     let cursor = query.after === undefined ? undefined : encodeCursor(query.after);
+    const label = Object.entries(query.labels).map(([k, v]) => `${k}:${v}`);
     while (out.length < query.limit) {
-      const params = new URLSearchParams();
-      for (const [k, v] of Object.entries(query.labels)) params.append("label", `${k}:${v}`);
-      params.set("limit", String(Math.min(1000, query.limit - out.length)));
-      if (cursor) params.set("cursor", cursor);
-      const page = await this.json<{ sandboxes: SandboxInfo[]; nextCursor: string | null }>("GET", `/v1/sandboxes?${params}`);
+      const limit = Math.min(1000, query.limit - out.length);
+      const page = await this.json<{ sandboxes: SandboxInfo[]; nextCursor: string | null }>(routeOf("listSandboxes", {}, { label, limit, cursor }));
       out.push(...page.sandboxes);
       if (!page.nextCursor) break;
       cursor = page.nextCursor;
@@ -73,27 +66,17 @@ export class RemoteBackend implements Backend {
     return out;
   }
 
+  /** The caller's terms go as they are: the remote host applies them to its own record with its own clock. */
   updateSandbox(id: string, patch: SandboxPatch): Promise<SandboxInfo> {
-    // Forward the caller's terms, so the remote host computes the expiry from its own record and clock.
-    const expiry =
-      patch.extendBySeconds !== undefined
-        ? { extendBySeconds: patch.extendBySeconds }
-        : patch.ttlSeconds !== undefined
-          ? { ttlSeconds: patch.ttlSeconds }
-          : patch.expiresAt
-            ? { ttlSeconds: secondsUntil(patch.expiresAt) }
-            : {};
-    return this.json("PATCH", sandbox(id), {
-      body: { ...expiry, ...(patch.labels ? { labels: patch.labels } : {}), ...(patch.env ? { env: patch.env } : {}) },
-    });
+    return this.json(routeOf("updateSandbox", { id }), { body: { ...patch.expiry, ...(patch.labels ? { labels: patch.labels } : {}), ...(patch.env ? { env: patch.env } : {}) } });
   }
 
   async deleteSandbox(id: string): Promise<void> {
-    await this.request("DELETE", sandbox(id));
+    await this.request(routeOf("deleteSandbox", { id }));
   }
 
   async exec(id: string, spec: ExecSpec, signal?: AbortSignal): Promise<ExecResult> {
-    const result = await this.json<ExecResult>("POST", `${sandbox(id)}/exec`, { body: execBody(spec), signal });
+    const result = await this.json<ExecResult>(routeOf("exec", { id }), { body: execBody(spec), signal });
     // The remote host applies its own output limit; this side's may be lower.
     const stdout = capOutput(result.stdout, spec.maxOutputBytes);
     const stderr = capOutput(result.stderr, spec.maxOutputBytes);
@@ -101,74 +84,76 @@ export class RemoteBackend implements Backend {
   }
 
   async execStream(id: string, spec: ExecSpec, signal: AbortSignal): Promise<AsyncIterable<ExecEvent>> {
-    const res = await this.request("POST", `${sandbox(id)}/exec/stream`, { body: execBody(spec), signal });
+    const res = await this.request(routeOf("execStream", { id }), { body: execBody(spec), signal });
     return parseServerSentEvents<ExecEvent>(res.body!);
   }
 
   async readFile(id: string, path: WorkspacePath): Promise<FileStream> {
-    const res = await this.request("GET", `${sandbox(id)}/files/content?${pathQuery(path)}`);
+    const res = await this.request(routeOf("readFile", { id }, { path: path.abs }));
     return { body: res.body ?? new ReadableStream({ start: (c) => c.close() }), size: Number(res.headers.get("content-length") ?? 0) };
   }
 
   async writeFile(id: string, path: WorkspacePath, body: ReadableStream<Uint8Array>): Promise<FileInfo> {
-    const res = await this.request("PUT", `${sandbox(id)}/files/content?${pathQuery(path)}`, { raw: body });
+    const res = await this.request(routeOf("writeFile", { id }, { path: path.abs }), { raw: body });
     return (await res.json()) as FileInfo;
   }
 
   statFile(id: string, path: WorkspacePath): Promise<FileInfo> {
-    return this.json("GET", `${sandbox(id)}/files/stat?${pathQuery(path)}`);
+    return this.json(routeOf("statFile", { id }, { path: path.abs }));
   }
 
   listFiles(id: string, path: WorkspacePath, recursive: boolean): Promise<{ entries: FileInfo[]; truncated: boolean }> {
-    return this.json("GET", `${sandbox(id)}/files?${pathQuery(path)}&recursive=${recursive}`);
+    return this.json(routeOf("listFiles", { id }, { path: path.abs, recursive }));
   }
 
   mkdir(id: string, path: WorkspacePath, recursive: boolean): Promise<FileInfo> {
-    return this.json("POST", `${sandbox(id)}/files/mkdir`, { body: { path: path.abs, recursive } });
+    return this.json(routeOf("mkdir", { id }), { body: { path: path.abs, recursive } });
   }
 
   moveFile(id: string, from: WorkspacePath, to: WorkspacePath, overwrite: boolean): Promise<FileInfo> {
-    return this.json("POST", `${sandbox(id)}/files/move`, { body: { from: from.abs, to: to.abs, overwrite } });
+    return this.json(routeOf("moveFile", { id }), { body: { from: from.abs, to: to.abs, overwrite } });
   }
 
   async deleteFile(id: string, path: WorkspacePath, recursive: boolean): Promise<void> {
-    await this.request("DELETE", `${sandbox(id)}/files?${pathQuery(path)}&recursive=${recursive}`);
+    await this.request(routeOf("deleteFile", { id }, { path: path.abs, recursive }));
   }
 
   /** The remote host chooses the process id (its REST API takes none), so `spec.processId` stays here. */
   startProcess(id: string, spec: ProcessSpec): Promise<ProcessInfo> {
-    return this.json("POST", `${sandbox(id)}/processes`, {
-      body: { argv: spec.argv, cwd: spec.cwd, env: spec.env, ...(spec.name === null ? {} : { name: spec.name }) },
-    });
+    return this.json(routeOf("startProcess", { id }), { body: { argv: spec.argv, cwd: spec.cwd, env: spec.env, ...(spec.name === null ? {} : { name: spec.name }) } });
   }
 
   async listProcesses(id: string): Promise<ProcessInfo[]> {
-    return (await this.json<{ processes: ProcessInfo[] }>("GET", `${sandbox(id)}/processes`)).processes;
+    return (await this.json<{ processes: ProcessInfo[] }>(routeOf("listProcesses", { id }))).processes;
   }
 
   getProcess(id: string, processId: string): Promise<ProcessInfo> {
-    return this.json("GET", processPath(id, processId));
+    return this.json(routeOf("getProcess", { id, processId }));
   }
 
-  async readProcessLogs(id: string, processId: string, offset: number | undefined, limitBytes: number): Promise<LogSlice> {
-    const query = new URLSearchParams({ limitBytes: String(limitBytes) });
-    if (offset !== undefined) query.set("offset", String(offset));
-    const logs = await this.json<ProcessLogs>("GET", `${processPath(id, processId)}/logs?${query}`);
-    return { chunks: logs.chunks, firstOffset: logs.firstOffset, nextOffset: logs.nextOffset };
+  /** One call: the remote's answer has the status and the slice together. */
+  async readProcessLogs(id: string, processId: string, offset: number | undefined, limitBytes: number): Promise<ProcessLogSlice> {
+    const logs = await this.json<ProcessLogs>(routeOf("getProcessLogs", { id, processId }, { limitBytes, offset }));
+    return { status: logs.status, chunks: logs.chunks, firstOffset: logs.firstOffset, nextOffset: logs.nextOffset };
   }
 
   async followProcessLogs(id: string, processId: string, offset: number, signal: AbortSignal): Promise<AsyncIterable<ProcessLogEvent>> {
-    const res = await this.request("GET", `${processPath(id, processId)}/logs/stream?offset=${offset}`, { signal });
+    const res = await this.request(routeOf("streamProcessLogs", { id, processId }, { offset }), { signal });
     return untilAborted(parseServerSentEvents<ProcessLogEvent>(res.body!), signal);
   }
 
   killProcess(id: string, processId: string, signal: Signal): Promise<ProcessInfo> {
-    return this.json("DELETE", `${processPath(id, processId)}?signal=${signal}`);
+    return this.json(routeOf("killProcess", { id, processId }, { signal }));
   }
 
-  async waitForPort(id: string, processId: string, spec: WaitForPortSpec, signal: AbortSignal): Promise<void> {
+  async waitForPort(id: string, processId: string, spec: WaitForPortSpec, signal: AbortSignal): Promise<ProcessInfo> {
     const body = { port: spec.port, timeoutMs: spec.timeoutMs, ...(spec.path === undefined ? {} : { path: spec.path }), ...(spec.status === undefined ? {} : { status: spec.status }) };
-    await this.request("POST", `${processPath(id, processId)}/wait-for-port`, { body, signal });
+    return (await this.json<WaitResult>(routeOf("waitForPort", { id, processId }), { body, signal })).process;
+  }
+
+  /** The remote host matches lines where the log is: only the answer crosses the network, not the log. */
+  waitForLog(id: string, processId: string, spec: WaitForLogSpec, signal: AbortSignal): Promise<WaitResult> {
+    return this.json(routeOf("waitForLog", { id, processId }), { body: spec, signal });
   }
 
   /**
@@ -189,7 +174,7 @@ export class RemoteBackend implements Backend {
     const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
     let res: Response;
     try {
-      res = await this.fetch(`${this.base}${sandbox(id)}/ports/${port}${url.pathname}${url.search}`, {
+      res = await this.fetch(`${this.base}${sandboxPrefix(id)}/ports/${port}${url.pathname}${url.search}`, {
         method: request.method,
         headers,
         body: hasBody ? request.body : undefined,
@@ -204,7 +189,7 @@ export class RemoteBackend implements Backend {
     if (await isProxyError(res)) await this.throwEnvelope(res);
     // The remote's proxy rewrote absolute redirects to the app into its own origin and prefix; they go
     // back to naming the app (`http://localhost:{port}/...`), which this side's proxy rewrites into its own.
-    const remotePrefix = `${this.base}${sandbox(id)}/ports/${port}`;
+    const remotePrefix = `${this.base}${sandboxPrefix(id)}/ports/${port}`;
     const location = res.headers.get("location");
     const contentLocation = res.headers.get("content-location");
     const underRemote = (value: string | null) => value !== null && value.startsWith(remotePrefix) && /^(?:$|[/?#])/.test(value.slice(remotePrefix.length));
@@ -221,14 +206,13 @@ export class RemoteBackend implements Backend {
 
   async close(): Promise<void> {}
 
-  private async json<T>(method: string, path: string, init: { body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
-    return (await (await this.request(method, path, init)).json()) as T;
+  private async json<T>(route: Route, init: { body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
+    return (await (await this.request(route, init)).json()) as T;
   }
 
   /** One call to the remote host; its error envelope becomes the same SandgateError here. */
   private async request(
-    method: string,
-    path: string,
+    { method, path }: Route,
     init: { body?: unknown; raw?: ReadableStream<Uint8Array>; signal?: AbortSignal } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = {};
@@ -261,8 +245,9 @@ export class RemoteBackend implements Backend {
   }
 }
 
-const sandbox = (id: string) => `/v1/sandboxes/${encodeURIComponent(id)}`;
-const processPath = (id: string, processId: string) => `${sandbox(id)}/processes/${encodeURIComponent(processId)}`;
+type Route = ReturnType<typeof routeOf>;
+/** The port proxy is a prefix, not an operation of the table. */
+const sandboxPrefix = (id: string) => `/v1/sandboxes/${encodeURIComponent(id)}`;
 
 /**
  * Whether an answer of the remote's port proxy is the proxy's own error (no sandbox, nothing
@@ -333,6 +318,5 @@ async function* untilAborted(events: AsyncGenerator<ProcessLogEvent>, signal: Ab
     yield { type: "error", code: "sandbox_unavailable", message: "the remote Sandgate host ended the log stream early" };
   }
 }
-const pathQuery = (path: WorkspacePath) => `path=${encodeURIComponent(path.abs)}`;
 const secondsUntil = (iso: string) => Math.max(1, Math.ceil((Date.parse(iso) - Date.now()) / 1000));
 const execBody = (spec: ExecSpec) => ({ argv: spec.argv, cwd: spec.cwd, env: spec.env, timeoutMs: spec.timeoutMs, ...(spec.stdin === undefined ? {} : { stdin: spec.stdin }) });
