@@ -81,10 +81,13 @@ export class SandboxStorage {
     if (!existsSync(image)) {
       const temp = `${image}.new`;
       await run("truncate", ["-s", String(this.quotaBytes), temp]);
+      // The image is the sandbox's whole disk: readable by no other host user.
+      await chmod(temp, 0o600);
       // No reserved blocks (the sandbox gets its whole quota); lazy init keeps this to a few ms.
       await run(this.mkfs!, ["-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", temp]);
       await run("mv", ["-f", temp, image]);
     }
+    await chmod(image, 0o600); // images made before they were closed
     if (!(await isMountPoint(mountPoint))) await run("mount", ["-o", "loop,nosuid,nodev,noatime", image, mountPoint]);
     await chmod(mountPoint, 0o711);
     await rm(join(sandboxDir, "disk"), { force: true });

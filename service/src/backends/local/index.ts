@@ -416,7 +416,7 @@ export class LocalBackend implements Backend {
     let uid = UID_BASE;
     while (taken.has(uid) && uid < UID_BASE + UID_SLOTS) uid++;
     if (uid >= UID_BASE + UID_SLOTS) throw new SandgateError("sandbox_unavailable", "no sandbox identity is free on this host");
-    await writeFile(join(dir, "identity"), String(uid));
+    await writeFile(join(dir, "identity"), String(uid), { mode: 0o600 });
     this.identities.set(id, uid);
   }
 

@@ -83,8 +83,13 @@ export interface Identity {
 
 /** Host files masked inside (as container runtimes do): they describe the host's kernel, keys and timers. */
 const MASKED_PROC_FILES = ["kcore", "keys", "timer_list", "sched_debug", "kallsyms", "latency_stats"];
-/** Kernel interfaces kept read-only inside, besides those bubblewrap already covers (sys, sysrq-trigger, irq, bus). */
-const READ_ONLY_PROC_DIRS = ["fs", "acpi", "scsi"];
+/**
+ * Kernel interfaces kept read-only inside. bubblewrap's --proc covers sys, irq and bus only where they
+ * are writable when it mounts /proc, which they are not for an unprivileged identity: they were left
+ * read-write mounts, writable wherever the sandbox's namespaces own a file (its network's sysctls).
+ * Bound over themselves read-only here; sysctl values still follow the reader's namespaces.
+ */
+const READ_ONLY_PROC_DIRS = ["sys", "irq", "bus", "fs", "acpi", "scsi"];
 
 /**
  * Builds the command line of a sandbox's environment: bubblewrap with its own user, mount, PID, IPC,

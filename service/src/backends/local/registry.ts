@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { SandboxRecord } from "../../core/backend.ts";
@@ -27,7 +27,9 @@ export class Registry {
 
   /** Loads every complete sandbox and removes what a crash left half-made or half-deleted. */
   async load(): Promise<{ loaded: number; removed: string[] }> {
-    await mkdir(this.sandboxesDir, { recursive: true });
+    // Other host users may not list the sandboxes (their ids name their files).
+    await mkdir(this.sandboxesDir, { recursive: true, mode: 0o711 });
+    await chmod(this.sandboxesDir, 0o711);
     await rm(this.trashDir, { recursive: true, force: true });
     const removed: string[] = [];
     for (const id of await readdir(this.sandboxesDir)) {
@@ -54,7 +56,8 @@ export class Registry {
   async save(record: SandboxRecord): Promise<void> {
     const dir = this.dirOf(record.id);
     const temp = join(dir, `.${RECORD_FILE}.${randomBytes(4).toString("hex")}`);
-    await writeFile(temp, JSON.stringify(record, null, 2));
+    // The record holds the sandbox's env: the host's alone.
+    await writeFile(temp, JSON.stringify(record, null, 2), { mode: 0o600 });
     await rename(temp, join(dir, RECORD_FILE));
     this.records.set(record.id, record);
   }

@@ -113,9 +113,9 @@ export async function restoreForwarding(): Promise<void> {
   await rm(note, { force: true });
 }
 
-export async function writeAtomic(path: string, text: string): Promise<void> {
+export async function writeAtomic(path: string, text: string, mode?: number): Promise<void> {
   const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, text);
+  await writeFile(temp, text, mode === undefined ? undefined : { mode });
   await rename(temp, path);
 }
 

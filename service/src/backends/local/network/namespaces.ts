@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, readFile, readdir, rm } from "node:fs/promises";
+import { chmod, mkdir, readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { PortAddress } from "../../../core/backend.ts";
 import { SandgateError, errors } from "../../../core/errors.ts";
@@ -97,7 +97,9 @@ export class NamespaceNetworks implements SandboxNetworks {
   static async open(dataDir: string, log: (message: string) => void): Promise<NamespaceNetworks> {
     const tag = hostTag(dataDir);
     const networks = new NamespaceNetworks(tag, dataDir, log);
-    await mkdir(networks.slotsDir, { recursive: true });
+    // Not listable by other host users (its entries are sandbox ids).
+    await mkdir(networks.slotsDir, { recursive: true, mode: 0o711 });
+    await chmod(networks.slotsDir, 0o711);
     // Noted before anything is made, so no other host takes this one's objects for a dead host's.
     await registerHost(tag, dataDir);
     const removed = await removeHostObjects(tag);
@@ -232,7 +234,7 @@ export class NamespaceNetworks implements SandboxNetworks {
       await run(TOOLS.ip, ["-batch", "-"], [`link set dev ${net.veth} alias ${this.aliasPrefix}${id}`, `link set dev ${net.veth} addrgenmode none`, `addr add ${host}/30 dev ${net.veth}`, `link set dev ${net.veth} up`].join("\n"));
       const enter = [TOOLS.nsenter, `--net=${join(NETNS_DIR, net.ns)}`];
       await run(enter[0]!, [...enter.slice(1), "/bin/sh", "-c", insideSetup(host, slotAddress(net.slot, 2))]);
-      await writeAtomic(join(this.slotsDir, id), String(net.slot));
+      await writeAtomic(join(this.slotsDir, id), String(net.slot), 0o600);
       net.placement = { enter, shareNet: true };
     } catch (err) {
       await this.teardown([net]).catch(() => {});
