@@ -53,7 +53,7 @@ describe("escape attempts", () => {
     const envLink = existsSync(join(workspace, "env-link")); // /usr is another (read-only) mount
     expect(shadow).toBe(false);
     expect(envLink).toBe(false);
-    expect(res.stdout).toMatch(/ln: failed to create hard link '\/workspace\/shadow' => '\/etc\/shadow': No such file/);
+    expect(res.stdout).toMatch(/ln: failed to access '\/etc\/shadow': No such file/);
     expect(res.stdout).toMatch(/ln: failed to create hard link '\/workspace\/env-link' => '\/usr\/bin\/env': Invalid cross-device link/);
     const listed = ["/etc/shadow", "/root", "/home"].map((path) => !new RegExp(`'${path}': No such file`).test(res.stdout));
     count("host files hard-linked or listed from a sandbox", [shadow, envLink, ...listed]);
@@ -73,9 +73,9 @@ describe("escape attempts", () => {
   });
 
   it("cannot write to the system", async () => {
-    const res = await exec("touch /workspace/ok && echo control-wrote; touch /usr/bin/evil 2>&1; echo x > /etc/passwd 2>&1; mkdir /opt/evil 2>&1; echo end");
+    const res = await exec("touch /workspace/ok && echo control-wrote; touch /usr/bin/evil 2>/dev/null; echo s=$?; (echo x > /etc/passwd) 2>/dev/null; echo s=$?; mkdir /opt/evil 2>/dev/null; echo s=$?");
     expect(res.stdout).toContain("control-wrote");
-    const refusals = res.stdout.split("\n").filter((line) => /Read-only file system|Permission denied/.test(line));
+    const refusals = res.stdout.split("\n").filter((line) => /^s=[1-9]/.test(line));
     const wrote = [existsSync("/usr/bin/evil"), !readFileSync("/etc/passwd", "utf8").includes("root:"), existsSync("/opt/evil")];
     count("system files written from a sandbox", wrote);
     expect(refusals).toHaveLength(3);
@@ -88,11 +88,13 @@ describe("escape attempts", () => {
     const lines = res.stdout.split("\n");
     expect(lines[0]).toBe("own=143");
     expect(Number(lines[1])).toBeLessThan(8);
-    const refused = lines.slice(2, 4).map((line) => /No such process|not permitted/.test(line));
+    const refused = /No such process|not permitted/.test(lines[2]!);
     const healthy = (await host.json("GET", "/health")).status === 200;
-    count("host processes killed from a sandbox", refused.map((r) => !r));
-    expect(refused).toEqual([true, true]);
+    count("host processes killed from a sandbox", [!refused || !healthy]);
+    expect(refused).toBe(true);
     expect(healthy).toBe(true);
+    // Pid 1 is the sandbox's own init (its agent), which the kernel shields from the signal.
+    expect((await exec("echo alive")).stdout).toBe("alive\n");
   });
 
   it("finds neither the token nor any host variable in its environment or /proc", async () => {
@@ -101,7 +103,7 @@ describe("escape attempts", () => {
     for (const probe of probes) {
       const res = await exec(`${probe}; echo; echo status=$?`, "esc", undefined, { PROBE_RAN: "yes" });
       // Control: each probe read something (the variable this exec set, or a command line).
-      expect(res.stdout).toMatch(probe.includes("cmdline") ? /\S+ .*status=0/s : /PROBE_RAN=yes/);
+      expect(res.stdout).toMatch(probe.includes("/proc/1/") ? /\S.*\n.*status=0/s : /PROBE_RAN=yes/);
       leaked.push([TOKEN, "must-not-leak", "SANDGATE_"].some((secret) => res.stdout.includes(secret)));
     }
     count("host secrets found in a sandbox's environment or /proc", leaked);
