@@ -138,6 +138,17 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
   throw new Error("condition not met in time");
 }
 
+/** Whether these tests run as root: cgroups, namespaces and per-sandbox identities need it. */
+export const isRoot = process.getuid?.() === 0;
+
+/**
+ * The cgroup model ("v1" or "v2") a host says (when it listens) limits its sandboxes' memory and
+ * processes, or undefined when it runs without cgroups.
+ */
+export function cgroupModelOf(host: TestHost): string | undefined {
+  return /listening on .*cgroup (v[12])/.exec(host.logs())?.[1];
+}
+
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }

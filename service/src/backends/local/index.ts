@@ -6,7 +6,7 @@ import { WORKSPACE, type WorkspacePath } from "../../core/paths.ts";
 import type { ExecEvent, ExecResult } from "../../schemas/exec.ts";
 import type { SandboxInfo } from "../../schemas/sandboxes.ts";
 import { agentBinary } from "./agent-binary.ts";
-import { Cgroups } from "./cgroups.ts";
+import { type CgroupModel, Cgroups } from "./cgroups.ts";
 import { SandboxStorage } from "./disk.ts";
 import { Environment } from "./environment.ts";
 import { SandboxFiles } from "./files.ts";
@@ -98,8 +98,10 @@ export class LocalBackend implements Backend {
     }
     const storage = await SandboxStorage.open(dataDir, options.diskBytes ?? 10 * 1024 ** 3, options.isolation === "bwrap");
     const isolation = new Isolation(options.isolation, bwrap, storage.runtimeDir, resources);
-    const cgroups = options.isolation === "bwrap" ? Cgroups.detect(resources, dataDir) : undefined;
-    if (options.isolation === "bwrap" && !cgroups) log("cgroup v1 is not writable here: no per-sandbox memory or process-count limits");
+    const detected = options.isolation === "bwrap" ? Cgroups.detect(resources, dataDir) : undefined;
+    const cgroups = detected instanceof Cgroups ? detected : undefined;
+    if (typeof detected === "string") log(`cgroups: none (${detected}): no per-sandbox memory or process-count limits`);
+    if (cgroups) log(`cgroups: ${cgroups.summary}`);
     const networks = await openNetworks({ dataDir, isolation: options.isolation, want: options.network, log });
     log(`network: ${networks.summary}`);
     if (options.isolation === "bwrap") log(`disk: ${storage.summary}`);
@@ -121,8 +123,9 @@ export class LocalBackend implements Backend {
     return backend;
   }
 
-  get cgroupsEnabled(): boolean {
-    return this.cgroups !== undefined;
+  /** The cgroup model that limits sandboxes here, if any (the host prints it when it listens). */
+  get cgroupModel(): CgroupModel | undefined {
+    return this.cgroups?.model;
   }
 
   async createSandbox(record: SandboxRecord): Promise<SandboxInfo> {

@@ -148,7 +148,7 @@ export class Isolation {
 
   /**
    * The command line of the environment whose directories are `dirs`, running `agent`: a shell that
-   * applies the resource limits, joins the cgroups whose `tasks` files are `cgroupJoinFiles`, and
+   * applies the resource limits, joins the cgroups through their `cgroupJoinFiles` (see cgroups.ts), and
    * becomes bubblewrap (in the network `net`, as `identity`). Without isolation, the agent itself,
    * on the host, over the workspace directory.
    */
@@ -217,10 +217,8 @@ function commandPath(name: string): string | undefined {
 }
 
 /**
- * Joins the cgroups whose `tasks` files are listed in $1, then execs the rest of the arguments.
- * Writing 0 moves the calling thread (the shell is single-threaded: the whole process), which the
- * kernel does without the machine-wide lock a write of a pid to cgroup.procs takes; that lock waits
- * out an RCU grace period (up to ~10 ms a command on an idle 2-core VM, where it was measured).
+ * Joins the cgroups whose join files (v1 `tasks`, v2 `cgroup.procs`: see cgroups.ts) are listed in
+ * $1, then execs the rest of the arguments. Writing 0 moves the calling shell.
  */
 const JOIN_AND_EXEC = 'for f in $1; do echo 0 > "$f" || exit 125; done; shift; exec "$@"';
 

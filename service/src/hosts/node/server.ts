@@ -68,7 +68,7 @@ export async function startNodeHost(config: NodeHostConfig, log: (line: string) 
   const shownHost = config.host.includes(":") && !config.host.startsWith("[") ? `[${config.host}]` : config.host;
   const url = `http://${shownHost}:${port}`;
   if (!config.token) log("auth is OFF: no SANDGATE_TOKEN set; serving loopback only");
-  log(`Sandgate listening on ${url} (backend local, isolation ${config.isolation}${backend.cgroupsEnabled ? ", cgroups" : ""}, data ${config.dataDir})`);
+  log(`Sandgate listening on ${url} (backend local, isolation ${config.isolation}${backend.cgroupModel ? `, cgroup ${backend.cgroupModel}` : ""}, data ${config.dataDir})`);
   return {
     url,
     server,
