@@ -1,6 +1,12 @@
 import { z } from "@hono/zod-openapi";
 import { ENV_LIMITS, EnvMap, MAX_ARGV_BYTES, MAX_ARG_BYTES, NO_NUL, ONE_ARGUMENT, WELL_FORMED, fitsOneArgument, utf8Length, wellFormed } from "./common.ts";
 
+/**
+ * JSON Schema for "exactly one of command or argv" on the object itself (not a union of two object
+ * types, which the generated clients would split into two classes).
+ */
+export const EXACTLY_ONE_OF_COMMAND_OR_ARGV = { oneOf: [{ required: ["command"] }, { required: ["argv"] }] } as object;
+
 export const ExecBody = z
   .object({
     command: z
@@ -58,9 +64,8 @@ export const ExecBody = z
   .strict()
   .refine((v) => (v.command === undefined) !== (v.argv === undefined), "give exactly one of command or argv")
   .openapi("ExecRequest", {
-    // The refinement above, as far as the document can say it without a union (which the generated
-    // Python client cannot take): not both. Neither is refused as well.
-    not: { required: ["command", "argv"] },
+    // The refinement above, in the document: one object type for the clients, exactly one of the two.
+    ...EXACTLY_ONE_OF_COMMAND_OR_ARGV,
     example: { command: "echo hello && ls -la", timeoutMs: 30000 },
   });
 export type ExecBody = z.infer<typeof ExecBody>;
