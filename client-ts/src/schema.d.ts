@@ -553,7 +553,7 @@ export interface components {
          * @description Machine-readable error code; the HTTP status follows from it.
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "timeout" | "payload_too_large" | "unsupported_media_type" | "headers_too_large" | "sandbox_unavailable" | "upstream_unavailable" | "internal";
+        ErrorCode: "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "timeout" | "payload_too_large" | "unsupported_media_type" | "headers_too_large" | "sandbox_unavailable" | "upstream_unavailable" | "internal";
         SandboxInfo: {
             /**
              * @description Sandbox id: lowercase letters, digits and '-'.
@@ -1077,7 +1077,8 @@ export interface components {
         };
         WaitForLogRequest: {
             /**
-             * @description A JavaScript regular expression matched against each line of output.
+             * Format: regex
+             * @description A JavaScript regular expression matched against each line of output. One that does not compile answers 400 `invalid_request`.
              * @example listening on
              */
             pattern: string;
@@ -1262,7 +1263,7 @@ export interface operations {
                 label?: string | string[];
                 /** @description Page size (default 100). */
                 limit?: number;
-                /** @description `nextCursor` of the previous page. */
+                /** @description `nextCursor` of the previous page. Any other value (one this service did not issue) answers 400 `invalid_request`. */
                 cursor?: string;
             };
             header?: never;
@@ -3381,7 +3382,7 @@ export interface operations {
     getProcessLogs: {
         parameters: {
             query?: {
-                /** @description Start here; without it, the tail that fits in `limitBytes`. */
+                /** @description Start here; without it, the tail that fits in `limitBytes`. An offset past the end of the log (one this log never gave out) answers 400 `invalid_request` with `details.nextOffset`. */
                 offset?: number | null;
                 /** @description At most this many bytes of output (default 1 MiB). */
                 limitBytes?: number;
@@ -3474,7 +3475,7 @@ export interface operations {
     streamProcessLogs: {
         parameters: {
             query?: {
-                /** @description Replay from here, then follow; 0 (the default) replays everything still kept. */
+                /** @description Replay from here, then follow; 0 (the default) replays everything still kept. An offset past the end of the log answers 400 `invalid_request` with `details.nextOffset`. */
                 offset?: number | null;
             };
             header?: never;

@@ -2,10 +2,11 @@ import { z } from "@hono/zod-openapi";
 import { ENV_LIMITS, EnvMap, MAX_ARGV_BYTES, MAX_ARG_BYTES, NO_NUL, ONE_ARGUMENT, WELL_FORMED, fitsOneArgument, utf8Length, wellFormed } from "./common.ts";
 
 /**
- * JSON Schema for "exactly one of command or argv" on the object itself (not a union of two object
- * types, which the generated clients would split into two classes).
+ * JSON Schema for "exactly one of command or argv" on the object itself: not both, and argv when
+ * there is no command. Not `oneOf`, which both client generators turn into an untyped body (Python)
+ * or `& (unknown | unknown)` (TypeScript); they leave `not` and `if`/`else` alone, validators do not.
  */
-export const EXACTLY_ONE_OF_COMMAND_OR_ARGV = { oneOf: [{ required: ["command"] }, { required: ["argv"] }] } as object;
+export const EXACTLY_ONE_OF_COMMAND_OR_ARGV = { not: { required: ["command", "argv"] }, if: { required: ["command"] }, else: { required: ["argv"] } } as object;
 
 export const ExecBody = z
   .object({

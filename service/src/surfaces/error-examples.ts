@@ -39,7 +39,7 @@ interface ErrorResponse {
 /** The responses for these codes, keyed by status; codes that share a status share its response, each with its example. */
 export function errorResponses(codes: Iterable<ErrorCode>): Record<number, ErrorResponse> {
   const out: Record<number, ErrorResponse> = {};
-  for (const code of codes) {
+  for (const code of new Set(codes)) {
     const status = httpStatusOf[code];
     const existing = out[status];
     const example = { summary: code, value: errorExample(code) };
