@@ -750,7 +750,7 @@ export interface components {
              *     ]
              */
             argv?: string[];
-            /** @description Working directory; relative paths are under /workspace (the default). */
+            /** @description Working directory; relative paths are under /workspace (the default). One that does not exist, or is not a directory, answers 400 `invalid_request`. */
             cwd?: string;
             /**
              * @description Variables for this command, over the sandbox's own. At most 1024 variables, each `NAME=value` at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 262144 bytes in all (each `NAME=value` in UTF-8 plus one byte).
@@ -848,7 +848,7 @@ export interface components {
         Encoding: "utf-8" | "base64";
         ReadFileRequest: {
             /**
-             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace.
+             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`.
              * @example /workspace/hello.txt
              */
             path: string;
@@ -856,7 +856,7 @@ export interface components {
         };
         WriteFileRequest: {
             /**
-             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace.
+             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`.
              * @example /workspace/hello.txt
              */
             path: string;
@@ -871,7 +871,7 @@ export interface components {
         };
         MkdirRequest: {
             /**
-             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace.
+             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`.
              * @example /workspace/hello.txt
              */
             path: string;
@@ -883,12 +883,12 @@ export interface components {
         };
         MoveFileRequest: {
             /**
-             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace.
+             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`.
              * @example /workspace/hello.txt
              */
             from: string;
             /**
-             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace.
+             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`.
              * @example /workspace/hello.txt
              */
             to: string;
@@ -949,7 +949,7 @@ export interface components {
              *     ]
              */
             argv?: string[];
-            /** @description Working directory; relative paths are under /workspace (the default). */
+            /** @description Working directory; relative paths are under /workspace (the default). One that does not exist, or is not a directory, answers 400 `invalid_request`. */
             cwd?: string;
             /**
              * @description Variables for this command, over the sandbox's own. At most 1024 variables, each `NAME=value` at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 262144 bytes in all (each `NAME=value` in UTF-8 plus one byte).
@@ -1177,7 +1177,7 @@ export interface components {
         };
         CompatDownloadRequest: {
             /**
-             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace.
+             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`.
              * @example /workspace/hello.txt
              */
             file_path: string;
@@ -1189,7 +1189,7 @@ export interface components {
         };
         CompatUploadRequest: {
             /**
-             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace.
+             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`.
              * @example /workspace/hello.txt
              */
             file_path: string;
@@ -2079,7 +2079,7 @@ export interface operations {
     readFile: {
         parameters: {
             query: {
-                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. */
+                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`. */
                 path: string;
             };
             header?: never;
@@ -2169,7 +2169,7 @@ export interface operations {
     writeFile: {
         parameters: {
             query: {
-                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. */
+                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`. */
                 path: string;
             };
             header?: never;
@@ -2488,7 +2488,7 @@ export interface operations {
     listFiles: {
         parameters: {
             query?: {
-                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. */
+                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`. */
                 path?: string;
                 /** @description Walk subdirectories too. */
                 recursive?: boolean;
@@ -2579,7 +2579,7 @@ export interface operations {
     deleteFile: {
         parameters: {
             query: {
-                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. */
+                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`. */
                 path: string;
                 /** @description Delete a directory and everything in it. */
                 recursive?: boolean;
@@ -2677,7 +2677,7 @@ export interface operations {
     statFile: {
         parameters: {
             query: {
-                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. */
+                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`. */
                 path: string;
             };
             header?: never;

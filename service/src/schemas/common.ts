@@ -140,7 +140,11 @@ export const SandboxPath = z
   .max(4096)
   .regex(NO_NUL, "paths may not contain NUL")
   .refine(wellFormed, `paths ${WELL_FORMED}`)
-  .openapi({ description: "A path in the sandbox: absolute under /workspace, or relative to /workspace.", example: "/workspace/hello.txt" });
+  .openapi({
+    description:
+      "A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`.",
+    example: "/workspace/hello.txt",
+  });
 
 /** Booleans in query strings: only `true`/`false`/`1`/`0`, never JavaScript truthiness. */
 export const QueryBoolean = z

@@ -46,7 +46,7 @@ export const ExecBody = z
       .regex(NO_NUL, "cwd may not contain NUL")
       .refine(wellFormed, `cwd ${WELL_FORMED}`)
       .optional()
-      .openapi({ description: "Working directory; relative paths are under /workspace (the default)." }),
+      .openapi({ description: "Working directory; relative paths are under /workspace (the default). One that does not exist, or is not a directory, answers 400 `invalid_request`." }),
     env: EnvMap.optional().openapi({ description: `Variables for this command, over the sandbox's own. ${ENV_LIMITS}` }),
     timeoutMs: z
       .number()

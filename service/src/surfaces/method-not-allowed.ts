@@ -9,6 +9,8 @@ import { SandgateError } from "../core/errors.ts";
 interface Template {
   pattern: RegExp;
   methods: Set<string>;
+  /** Literal segments: `/sandbox/create` (2) is more specific than `/sandbox/:sandbox_id` (1) and wins. */
+  literals: number;
 }
 
 /** Hono's `/v1/sandboxes/:id/exec` as a regular expression over one request path. */
@@ -39,7 +41,7 @@ function templatesOf(app: HasRoutes): Template[] {
   return [...byPath].map(([path, methods]) => {
     // GET implies HEAD (hono answers it); the list is what `Allow` says.
     if (methods.has("GET")) methods.add("HEAD");
-    return { pattern: templatePattern(path), methods };
+    return { pattern: templatePattern(path), methods, literals: path.split("/").filter((p) => p !== "" && !p.startsWith(":")).length };
   });
 }
 
@@ -48,8 +50,10 @@ export function notFoundOrNotAllowed(app: HasRoutes): (c: Context) => Response {
   let templates: Template[] | undefined;
   const allowed = (path: string): Set<string> => {
     templates ??= templatesOf(app);
+    const matches = templates.filter((t) => t.pattern.test(path));
+    const best = Math.max(...matches.map((t) => t.literals));
     const methods = new Set<string>();
-    for (const t of templates) if (t.pattern.test(path)) for (const m of t.methods) methods.add(m);
+    for (const t of matches) if (t.literals === best) for (const m of t.methods) methods.add(m);
     return methods;
   };
   return (c) => {
