@@ -124,6 +124,7 @@ def _operation_configs() -> list[dict[str, Any]]:
                         "404",
                         "409",
                         "429",
+                        "5xx",
                     ]
                 }
             if checks:
