@@ -435,6 +435,9 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrat
             st.just(body),
             st.sampled_from(KNOWN_COMMANDS).map(lambda c: {**body, "command": c}),
         )
+    # Their `path` is a URL path in the sandbox's app, not a file: a file name there would be invalid.
+    if operation_id(context.operation) in ("waitForPort", "createPortLink"):
+        return st.just(body)
     return _with_known_paths(body)
 
 
