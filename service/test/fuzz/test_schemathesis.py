@@ -53,14 +53,9 @@ ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = int(os.environ.get("SANDGATE_FUZZ_EXAMPLES") or 25)
 SEED = int(os.environ.get("SANDGATE_FUZZ_SEED") or 20261122)
 # A new seed every run finds what the fixed one cannot; it is printed so a failure can be replayed.
-RANDOM_SEED = int(
-    os.environ.get("SANDGATE_FUZZ_RANDOM_SEED")
-    or random.SystemRandom().randrange(2**32)
-)
+RANDOM_SEED = int(os.environ.get("SANDGATE_FUZZ_RANDOM_SEED") or random.SystemRandom().randrange(2**32))
 RANDOM_EXAMPLES = max(EXAMPLES // 3, 5)
-print(
-    f"\nfuzz: seeds {SEED} (fixed) and {RANDOM_SEED} (random: SANDGATE_FUZZ_RANDOM_SEED={RANDOM_SEED} replays it)"
-)
+print(f"\nfuzz: seeds {SEED} (fixed) and {RANDOM_SEED} (random: SANDGATE_FUZZ_RANDOM_SEED={RANDOM_SEED} replays it)")
 # The CI run must generate at least this many cases; the larger runs many more.
 MIN_CASES = 1000
 REQUEST_TIMEOUT = 30
@@ -106,13 +101,9 @@ def _operation_configs() -> list[dict[str, Any]]:
             if not op_id:
                 continue
             checks: dict[str, Any] = {}
-            gateway = [
-                s for s in GATEWAY_STATUSES if s in operation.get("responses", {})
-            ]
+            gateway = [s for s in GATEWAY_STATUSES if s in operation.get("responses", {})]
             if gateway:
-                checks["not_a_server_error"] = {
-                    "expected-statuses": ["2xx", "3xx", "4xx", *gateway]
-                }
+                checks["not_a_server_error"] = {"expected-statuses": ["2xx", "3xx", "4xx", *gateway]}
             if op_id in DATA_DEPENDENT_400:
                 checks["positive_data_acceptance"] = {
                     "expected-statuses": [
@@ -136,9 +127,7 @@ def _operation_configs() -> list[dict[str, Any]]:
 # (timing is not a contract) and object_level_authorization (needs two principals per resource).
 load_all_checks()
 CHECKS = [
-    c
-    for c in REGISTERED_CHECKS.get_all()
-    if c.__name__ not in ("max_response_time", "object_level_authorization")
+    c for c in REGISTERED_CHECKS.get_all() if c.__name__ not in ("max_response_time", "object_level_authorization")
 ]
 WANTED_CHECKS = {
     "not_a_server_error",
@@ -155,9 +144,7 @@ WANTED_CHECKS = {
     "ensure_resource_availability",
 }
 # The registry fills as Schemathesis' modules load: fail loudly if one of these is not in it.
-assert WANTED_CHECKS <= {c.__name__ for c in CHECKS}, sorted(
-    WANTED_CHECKS - {c.__name__ for c in CHECKS}
-)
+assert WANTED_CHECKS <= {c.__name__ for c in CHECKS}, sorted(WANTED_CHECKS - {c.__name__ for c in CHECKS})
 
 # Sandboxes that exist for the whole run (recreated when a case deletes or shortens one), and what is in them.
 KNOWN_IDS = ("fuzz-known-a", "fuzz-known-b")
@@ -221,8 +208,7 @@ def _load(seed: int, examples: int, phases: list[str] | None = None) -> Any:
     }
     if phases is not None:
         config["phases"] = {
-            name: {"enabled": name in phases}
-            for name in ("examples", "coverage", "fuzzing", "stateful")
+            name: {"enabled": name in phases} for name in ("examples", "coverage", "fuzzing", "stateful")
         }
     return schemathesis.openapi.from_path(
         ROOT / "openapi" / "openapi.json", config=schemathesis.Config.from_dict(config)
@@ -303,9 +289,7 @@ class Host:
 
     def ensure_known(self, sandbox_id: str) -> None:
         """The sandbox exists, expires in an hour, and holds the known files."""
-        res = self.request(
-            "PATCH", f"/v1/sandboxes/{sandbox_id}", json={"ttlSeconds": 3600}
-        )
+        res = self.request("PATCH", f"/v1/sandboxes/{sandbox_id}", json={"ttlSeconds": 3600})
         if res.status_code == 404:
             res = self.request(
                 "POST",
@@ -330,13 +314,7 @@ class Host:
         )
         assert res.status_code == 200 and res.json()["exitCode"] == 0, res.text
         known = KNOWN_PROCESSES.get(sandbox_id)
-        if (
-            known is None
-            or self.request(
-                "GET", f"/v1/sandboxes/{sandbox_id}/processes/{known}"
-            ).status_code
-            != 200
-        ):
+        if known is None or self.request("GET", f"/v1/sandboxes/{sandbox_id}/processes/{known}").status_code != 200:
             res = self.request(
                 "POST",
                 f"/v1/sandboxes/{sandbox_id}/processes",
@@ -347,10 +325,7 @@ class Host:
         server = SERVER_PROCESSES.get(sandbox_id)
         if (
             server is None
-            or self.request("GET", f"/v1/sandboxes/{sandbox_id}/processes/{server}")
-            .json()
-            .get("status")
-            != "running"
+            or self.request("GET", f"/v1/sandboxes/{sandbox_id}/processes/{server}").json().get("status") != "running"
         ):
             res = self.request(
                 "POST",
@@ -386,9 +361,7 @@ def host(sandgate_url: str, sandgate_token: str) -> Iterator[Host]:
 
 
 @schemathesis.hook
-def flatmap_path_parameters(
-    context: schemathesis.HookContext, path_parameters: dict[str, Any]
-) -> st.SearchStrategy:
+def flatmap_path_parameters(context: schemathesis.HookContext, path_parameters: dict[str, Any]) -> st.SearchStrategy:
     """Two cases in three address a sandbox that exists; the rest keep the generated id."""
     keys = [k for k in ID_KEYS if k in (path_parameters or {})]
     if not keys:
@@ -408,16 +381,14 @@ def flatmap_path_parameters(
 def _with_known_paths(values: Any) -> st.SearchStrategy:
     if not isinstance(values, dict) or not any(k in values for k in PATH_KEYS):
         return st.just(values)
-    swapped = st.fixed_dictionaries(
-        {k: st.sampled_from(KNOWN_PATHS) for k in PATH_KEYS if k in values}
-    ).map(lambda paths: {**values, **paths})
+    swapped = st.fixed_dictionaries({k: st.sampled_from(KNOWN_PATHS) for k in PATH_KEYS if k in values}).map(
+        lambda paths: {**values, **paths}
+    )
     return st.one_of(st.just(values), swapped)
 
 
 @schemathesis.hook
-def flatmap_query(
-    context: schemathesis.HookContext, query: dict[str, Any]
-) -> st.SearchStrategy:
+def flatmap_query(context: schemathesis.HookContext, query: dict[str, Any]) -> st.SearchStrategy:
     """Half of the file paths in query strings name something that exists."""
     return _with_known_paths(query)
 
@@ -449,11 +420,7 @@ WAIT_MS = 300
 
 
 def _local_git(git: Any) -> Any:
-    if (
-        isinstance(git, dict)
-        and isinstance(git.get("url"), str)
-        and REMOTE_URL.match(git["url"])
-    ):
+    if isinstance(git, dict) and isinstance(git.get("url"), str) and REMOTE_URL.match(git["url"]):
         return {**git, "url": LOCAL_MISSING_URL}
     return git
 
@@ -485,11 +452,7 @@ def is_number(value: Any) -> bool:
 
 
 def operation_id(operation: schemathesis.APIOperation | None) -> str:
-    return (
-        str(operation.definition.raw.get("operationId", ""))
-        if operation is not None
-        else ""
-    )
+    return str(operation.definition.raw.get("operationId", "")) if operation is not None else ""
 
 
 # -----------------------------------------------------------------------------------------------
@@ -502,9 +465,7 @@ def run_case(host: Host, case: schemathesis.Case) -> None:
     try:
         call_and_check(host, case)
     finally:
-        STATS.seconds[label] = (
-            STATS.seconds.get(label, 0.0) + time.monotonic() - started
-        )
+        STATS.seconds[label] = STATS.seconds.get(label, 0.0) + time.monotonic() - started
 
 
 def call_and_check(host: Host, case: schemathesis.Case) -> None:
@@ -518,9 +479,7 @@ def call_and_check(host: Host, case: schemathesis.Case) -> None:
     repro = ""
     try:
         repro = case.as_curl_command(base_url=host.url)
-        response = case.call(
-            base_url=host.url, headers=host.headers, timeout=REQUEST_TIMEOUT
-        )
+        response = case.call(base_url=host.url, headers=host.headers, timeout=REQUEST_TIMEOUT)
     except requests.RequestException as exc:
         STATS.record(label, None, error=exc, repro=repro)
         return
@@ -534,15 +493,11 @@ def replaced_by_caller(case: schemathesis.Case) -> bool:
     params = case.path_parameters or {}
     if any(v in KNOWN_IDS or v in KNOWN_PROCESSES.values() for v in params.values()):
         return True
-    if any(
-        k.lower() in ("authorization", "x-sandgate-token") for k in (case.headers or {})
-    ):
+    if any(k.lower() in ("authorization", "x-sandgate-token") for k in (case.headers or {})):
         return True
     for values in (case.query, case.body):
         if isinstance(values, dict) and any(
-            v in KNOWN_PATHS or v in KNOWN_COMMANDS
-            for v in values.values()
-            if isinstance(v, str)
+            v in KNOWN_PATHS or v in KNOWN_COMMANDS for v in values.values() if isinstance(v, str)
         ):
             return True
     return False
@@ -551,18 +506,12 @@ def replaced_by_caller(case: schemathesis.Case) -> bool:
 def validate(case: schemathesis.Case, response: Any, host: Host, repro: str) -> None:
     label = case.operation.label
     checks = CHECKS
-    if (
-        case.meta is not None
-        and case.meta.generation.mode.is_negative
-        and replaced_by_caller(case)
-    ):
+    if case.meta is not None and case.meta.generation.mode.is_negative and replaced_by_caller(case):
         checks = [c for c in CHECKS if c.__name__ != "negative_data_rejection"]
     try:
         case.validate_response(response, checks=checks, headers=host.headers)
     except FailureGroup as group:
-        STATS.record(
-            label, response.status_code, failures=list(group.exceptions), repro=repro
-        )
+        STATS.record(label, response.status_code, failures=list(group.exceptions), repro=repro)
     except Failure as failure:
         STATS.record(label, response.status_code, failures=[failure], repro=repro)
     else:
@@ -612,10 +561,7 @@ class Workflow(schema.as_state_machine()):  # type: ignore[misc]
 
     def after_call(self, response: Any, case: schemathesis.Case) -> None:
         super().after_call(response, case)
-        if (
-            operation_id(case.operation) in CREATING
-            and 200 <= response.status_code < 300
-        ):
+        if operation_id(case.operation) in CREATING and 200 <= response.status_code < 300:
             created = response.json()
             self.created.append(created.get("id") or created.get("sandbox_id"))
 
@@ -627,9 +573,7 @@ class Workflow(schema.as_state_machine()):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         STATS.stateful_steps += 1
-        validate(
-            case, response, self.host, case.as_curl_command(base_url=self.host.url)
-        )
+        validate(case, response, self.host, case.as_curl_command(base_url=self.host.url))
 
     def teardown(self) -> None:
         for sandbox_id in self.created:
@@ -656,9 +600,7 @@ def test_stateful(host: Host) -> None:
         # Sequences that draw differently on replay stop the stateful phase before its end: the rest of
         # it never ran, so the run fails rather than pass on part of it.
         STATS.record("stateful", None, error=exc, repro=f"SANDGATE_FUZZ_SEED={SEED}")
-        STATS.notes.append(
-            "stateful: stopped early (a sequence drew differently when replayed)"
-        )
+        STATS.notes.append("stateful: stopped early (a sequence drew differently when replayed)")
 
 
 # -----------------------------------------------------------------------------------------------
@@ -675,16 +617,10 @@ def known_good(op_id: str, sandbox_id: str) -> dict[str, Any]:
     process = KNOWN_PROCESSES[sandbox_id]
     server = SERVER_PROCESSES[sandbox_id]
     return {
-        "moveFile": {
-            "body": {"from": "hello.txt", "to": "moved.txt", "overwrite": True}
-        },
+        "moveFile": {"body": {"from": "hello.txt", "to": "moved.txt", "overwrite": True}},
         "readFileJson": {"body": {"path": "hello.txt"}},
-        "writeFileJson": {
-            "body": {"path": "written.bin", "content": "aGk=", "encoding": "base64"}
-        },
-        "createToken": {
-            "body": {"sandboxId": sandbox_id, "scopes": ["exec", "files:read"]}
-        },
+        "writeFileJson": {"body": {"path": "written.bin", "content": "aGk=", "encoding": "base64"}},
+        "createToken": {"body": {"sandboxId": sandbox_id, "scopes": ["exec", "files:read"]}},
         "waitForLog": {
             "path_parameters": {"id": sandbox_id, "processId": process},
             "body": {"pattern": "^ready$", "timeoutMs": 5000},
@@ -738,11 +674,7 @@ KNOWN_GOOD_OPERATIONS = {
 def test_summary(host: Host, capsys: pytest.CaptureFixture[str]) -> None:
     # The host still answers after all of it.
     assert host.request("GET", "/health").status_code == 200
-    untested = [
-        op.ok().label
-        for op in schema.get_all_operations()
-        if op.ok().label not in STATS.by_operation
-    ]
+    untested = [op.ok().label for op in schema.get_all_operations() if op.ok().label not in STATS.by_operation]
     never_2xx = [
         op.ok().label
         for op in schema.get_all_operations()
@@ -750,39 +682,22 @@ def test_summary(host: Host, capsys: pytest.CaptureFixture[str]) -> None:
     ]
     with capsys.disabled():
         print(f"\nfuzz: {STATS.cases} cases, {len(STATS.failures)} failures")
-        gateway = (
-            ", ".join(
-                f"{n}x {code}" for code, n in sorted(STATS.gateway_answers.items())
-            )
-            or "none"
-        )
-        print(
-            f"  documented gateway answers (502/504 where the operation documents them): {gateway}"
-        )
+        gateway = ", ".join(f"{n}x {code}" for code, n in sorted(STATS.gateway_answers.items())) or "none"
+        print(f"  documented gateway answers (502/504 where the operation documents them): {gateway}")
         print(
             f"  seeds {SEED} (fixed, {EXAMPLES} generated cases per operation) and {RANDOM_SEED} (random, {RANDOM_EXAMPLES} per operation;"
             f" replay: SANDGATE_FUZZ_RANDOM_SEED={RANDOM_SEED}), {STATS.stateful_steps} of the cases in stateful sequences"
         )
-        for label, counts in sorted(
-            STATS.by_operation.items(), key=lambda kv: kv[0].split(" ", 1)[::-1]
-        ):
-            print(
-                f"  {label:48} "
-                + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
-            )
+        for label, counts in sorted(STATS.by_operation.items(), key=lambda kv: kv[0].split(" ", 1)[::-1]):
+            print(f"  {label:48} " + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())))
         slowest = sorted(STATS.seconds.items(), key=lambda kv: -kv[1])[:3]
-        print(
-            "  slowest: "
-            + ", ".join(f"{label} {seconds:.0f} s" for label, seconds in slowest)
-        )
+        print("  slowest: " + ", ".join(f"{label} {seconds:.0f} s" for label, seconds in slowest))
         for note in STATS.notes:
             print(f"  {note}")
         for (label, code, title), detail in sorted(STATS.failures.items()):
             print(f"  {label} [{code}] {title}\n    {detail[:2000]}")
     if STATS.failures:
-        pytest.fail(
-            f"{len(STATS.failures)} distinct failures (listed above)", pytrace=False
-        )
+        pytest.fail(f"{len(STATS.failures)} distinct failures (listed above)", pytrace=False)
     if untested:
         pytest.fail(f"operations never exercised: {untested}", pytrace=False)
     if never_2xx:
