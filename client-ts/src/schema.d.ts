@@ -553,7 +553,7 @@ export interface components {
          * @description Machine-readable error code; the HTTP status follows from it.
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "timeout" | "payload_too_large" | "unsupported_media_type" | "headers_too_large" | "sandbox_unavailable" | "upstream_unavailable" | "internal";
+        ErrorCode: "invalid_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "timeout" | "payload_too_large" | "unsupported_media_type" | "headers_too_large" | "sandbox_unavailable" | "upstream_unavailable" | "internal";
         SandboxInfo: {
             /**
              * @description Sandbox id: lowercase letters, digits and '-'.
@@ -750,7 +750,7 @@ export interface components {
              *     ]
              */
             argv?: string[];
-            /** @description Working directory; relative paths are under /workspace (the default). */
+            /** @description Working directory; relative paths are under /workspace (the default). One that does not exist, or is not a directory, answers 400 `invalid_request`. */
             cwd?: string;
             /**
              * @description Variables for this command, over the sandbox's own. At most 1024 variables, each `NAME=value` at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 262144 bytes in all (each `NAME=value` in UTF-8 plus one byte).
@@ -848,7 +848,7 @@ export interface components {
         Encoding: "utf-8" | "base64";
         ReadFileRequest: {
             /**
-             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace.
+             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`.
              * @example /workspace/hello.txt
              */
             path: string;
@@ -856,7 +856,7 @@ export interface components {
         };
         WriteFileRequest: {
             /**
-             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace.
+             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`.
              * @example /workspace/hello.txt
              */
             path: string;
@@ -871,7 +871,7 @@ export interface components {
         };
         MkdirRequest: {
             /**
-             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace.
+             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`.
              * @example /workspace/hello.txt
              */
             path: string;
@@ -883,12 +883,12 @@ export interface components {
         };
         MoveFileRequest: {
             /**
-             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace.
+             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`.
              * @example /workspace/hello.txt
              */
             from: string;
             /**
-             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace.
+             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`.
              * @example /workspace/hello.txt
              */
             to: string;
@@ -949,7 +949,7 @@ export interface components {
              *     ]
              */
             argv?: string[];
-            /** @description Working directory; relative paths are under /workspace (the default). */
+            /** @description Working directory; relative paths are under /workspace (the default). One that does not exist, or is not a directory, answers 400 `invalid_request`. */
             cwd?: string;
             /**
              * @description Variables for this command, over the sandbox's own. At most 1024 variables, each `NAME=value` at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 262144 bytes in all (each `NAME=value` in UTF-8 plus one byte).
@@ -1077,7 +1077,8 @@ export interface components {
         };
         WaitForLogRequest: {
             /**
-             * @description A JavaScript regular expression matched against each line of output.
+             * Format: regex
+             * @description A JavaScript regular expression matched against each line of output. One that does not compile answers 400 `invalid_request`.
              * @example listening on
              */
             pattern: string;
@@ -1176,7 +1177,7 @@ export interface components {
         };
         CompatDownloadRequest: {
             /**
-             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace.
+             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`.
              * @example /workspace/hello.txt
              */
             file_path: string;
@@ -1188,7 +1189,7 @@ export interface components {
         };
         CompatUploadRequest: {
             /**
-             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace.
+             * @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`.
              * @example /workspace/hello.txt
              */
             file_path: string;
@@ -1262,7 +1263,7 @@ export interface operations {
                 label?: string | string[];
                 /** @description Page size (default 100). */
                 limit?: number;
-                /** @description `nextCursor` of the previous page. */
+                /** @description `nextCursor` of the previous page. Any other value (one this service did not issue) answers 400 `invalid_request`. */
                 cursor?: string;
             };
             header?: never;
@@ -2078,7 +2079,7 @@ export interface operations {
     readFile: {
         parameters: {
             query: {
-                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. */
+                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`. */
                 path: string;
             };
             header?: never;
@@ -2168,7 +2169,7 @@ export interface operations {
     writeFile: {
         parameters: {
             query: {
-                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. */
+                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`. */
                 path: string;
             };
             header?: never;
@@ -2487,7 +2488,7 @@ export interface operations {
     listFiles: {
         parameters: {
             query?: {
-                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. */
+                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`. */
                 path?: string;
                 /** @description Walk subdirectories too. */
                 recursive?: boolean;
@@ -2578,7 +2579,7 @@ export interface operations {
     deleteFile: {
         parameters: {
             query: {
-                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. */
+                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`. */
                 path: string;
                 /** @description Delete a directory and everything in it. */
                 recursive?: boolean;
@@ -2676,7 +2677,7 @@ export interface operations {
     statFile: {
         parameters: {
             query: {
-                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. */
+                /** @description A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`. */
                 path: string;
             };
             header?: never;
@@ -3381,7 +3382,7 @@ export interface operations {
     getProcessLogs: {
         parameters: {
             query?: {
-                /** @description Start here; without it, the tail that fits in `limitBytes`. */
+                /** @description Start here; without it, the tail that fits in `limitBytes`. An offset past the end of the log (one this log never gave out) answers 400 `invalid_request` with `details.nextOffset`. */
                 offset?: number | null;
                 /** @description At most this many bytes of output (default 1 MiB). */
                 limitBytes?: number;
@@ -3474,7 +3475,7 @@ export interface operations {
     streamProcessLogs: {
         parameters: {
             query?: {
-                /** @description Replay from here, then follow; 0 (the default) replays everything still kept. */
+                /** @description Replay from here, then follow; 0 (the default) replays everything still kept. An offset past the end of the log answers 400 `invalid_request` with `details.nextOffset`. */
                 offset?: number | null;
             };
             header?: never;

@@ -1,3 +1,5 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { newHttpBatchRpcSession } from "capnweb";
 import type { SandgateRpc } from "../src/surfaces/rpc.ts";
@@ -31,6 +33,8 @@ describe("auth", () => {
       for (const route of protectedRoutes) {
         const res = await fetch(host.url + route.path, { method: route.method, headers: { ...headers, "content-type": "application/json" }, body: route.method === "GET" || route.method === "DELETE" ? undefined : "{}" });
         expect(res.status, `${route.method} ${route.path}`).toBe(401);
+        // RFC 9110: a 401 names the scheme that would succeed.
+        expect(res.headers.get("www-authenticate"), `${route.method} ${route.path}`).toBe('Bearer realm="sandgate"');
         expect(await res.json()).toEqual({ error: { code: "unauthorized", message: "missing or invalid token" } });
       }
     });
@@ -91,6 +95,27 @@ describe("fail closed", () => {
     const res = await runHost(["--isolation", "chroot"]);
     expect(res.code).toBe(2);
     expect(res.output).toContain("--isolation must be bwrap or none");
+  });
+
+  it("names a token file it cannot read, and one that is empty, instead of a bare ENOENT", async () => {
+    const missing = await runHost(["--token-file", "/nonexistent/sandgate-token"]);
+    expect(missing.code).toBe(2);
+    expect(missing.output).toContain("--token-file /nonexistent/sandgate-token: cannot read the token (no such file)");
+    expect(missing.output).not.toMatch(/^Error: ENOENT/m);
+    const empty = join(tempDir(), "empty-token");
+    writeFileSync(empty, "\n");
+    const emptyRes = await runHost(["--token-file", empty]);
+    expect(emptyRes.code).toBe(2);
+    expect(emptyRes.output).toContain("the file is empty");
+  });
+
+  it("answers a 401 over /rpc and with a wrong token with the Bearer challenge; a 200 has none", async () => {
+    const rpc = await fetch(`${host.url}/rpc`, { method: "POST", body: "[]" });
+    expect(rpc.status).toBe(401);
+    expect(rpc.headers.get("www-authenticate")).toBe('Bearer realm="sandgate"');
+    const ok = await fetch(`${host.url}/v1/sandboxes/authbox`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("www-authenticate")).toBeNull();
   });
 });
 

@@ -243,6 +243,8 @@ describe("huge bodies", () => {
       const text = JSON.stringify({ path: "big.txt", content });
       const error = expectEnvelope(await sendJson(method, path, text), `${method} ${path} declared`, 413, "payload_too_large");
       expect(error).toMatchObject({ details: { limitBytes: JSON_BODY_LIMIT } });
+      // It says where a larger file goes instead.
+      expect(error.message, `${method} ${path}`).toContain("PUT its raw bytes to /v1/sandboxes/{id}/files/content");
     }
     // Without a Content-Length (chunked): counted as it arrives.
     const bytes = new TextEncoder().encode(JSON.stringify({ path: "big.txt", content }));
@@ -258,10 +260,19 @@ describe("huge bodies", () => {
     }
   });
 
+  it("answers a JSON route sent no body at all with 400 (the document requires one), and takes {}", async () => {
+    const none = expectEnvelope(await send("POST", "/v1/sandboxes"), "POST /v1/sandboxes without a body", 400, "invalid_request");
+    expect(none.message).toContain("takes a JSON body");
+    // The control: the same route with an empty JSON object creates a sandbox.
+    const created = await sendJson("POST", "/v1/sandboxes", "{}");
+    expect(created.status, created.body).toBe(201);
+    await host.call("DELETE", `/v1/sandboxes/${JSON.parse(created.body).id}`);
+  });
+
   it("answers JSON file content over the file limit with 413, and takes it up to the limit", async () => {
     const over = Buffer.alloc(MAX_JSON_FILE_BYTES + 1, 7).toString("base64");
     const tooBig = await sendJson("POST", `/v1/sandboxes/${SB}/files/write`, JSON.stringify({ path: "f.bin", content: over, encoding: "base64" }));
-    expectEnvelope(tooBig, "content one byte over", 413, "payload_too_large");
+    expect(expectEnvelope(tooBig, "content one byte over", 413, "payload_too_large").message).toContain("PUT .../files/content?path=... with the raw bytes");
     const exact = Buffer.alloc(MAX_JSON_FILE_BYTES, 7).toString("base64");
     const fits = await host.json("POST", `/v1/sandboxes/${SB}/files/write`, { path: "f.bin", content: exact, encoding: "base64" });
     expect(fits.status, JSON.stringify(fits.body)).toBe(200);

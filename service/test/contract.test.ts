@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -32,6 +33,77 @@ describe("the contract", () => {
     expect(documented.sort()).toEqual(table.sort());
   });
 });
+
+describe("what the document promises about requests", () => {
+  const doc = JSON.parse(committed) as {
+    paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { examples?: Record<string, { value: { error: { code: string } } }> }> }> }>>;
+    components: { schemas: Record<string, Record<string, unknown>> };
+  };
+
+  it("gives each error status its own example, with the code that status carries", () => {
+    let checked = 0;
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        for (const [status, response] of Object.entries(operation.responses)) {
+          if (!/^[45]\d\d$/.test(status) || !response.content?.["application/json"]) continue;
+          const examples = response.content["application/json"].examples;
+          expect(examples, `${method} ${path} ${status}`).toBeDefined();
+          for (const [code, example] of Object.entries(examples!)) {
+            expect(example.value.error.code, `${method} ${path} ${status}`).toBe(code);
+            checked++;
+          }
+          if (status === "401") expect(Object.keys(examples!)).toEqual(["unauthorized"]);
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(100);
+  });
+
+  it("states exactly one of command or argv, base64 content and unique scopes", () => {
+    const { ExecRequest, StartProcessRequest, WriteFileRequest, CreateTokenRequest } = doc.components.schemas;
+    for (const schema of [ExecRequest, StartProcessRequest]) {
+      expect(schema).toMatchObject({ not: { required: ["command", "argv"] }, if: { required: ["command"] }, else: { required: ["argv"] } });
+    }
+    expect(WriteFileRequest).toMatchObject({ then: { properties: { content: { contentEncoding: "base64" } } } });
+    expect(CreateTokenRequest).toMatchObject({ properties: { scopes: { uniqueItems: true } } });
+  });
+
+  it("answers a method a path does not take with 405 and Allow, and a trailing slash with a hint", async () => {
+    const host = await startHost();
+    try {
+      // fetch refuses TRACE; node:http sends it.
+      const trace = await rawRequest(`${host.url}/health`, "TRACE");
+      expect(trace.status).toBe(405);
+      expect(trace.allow).toBe("GET, HEAD");
+      expect((JSON.parse(trace.body) as { error: { code: string } }).error.code).toBe("method_not_allowed");
+      const getExec = await fetch(`${host.url}/v1/sandboxes/demo/exec`);
+      expect(getExec.status).toBe(405);
+      expect(getExec.headers.get("allow")).toBe("POST");
+      const slash = await fetch(`${host.url}/v1/sandboxes/`);
+      expect(slash.status).toBe(404);
+      expect(((await slash.json()) as { error: { message: string } }).error.message).toContain("did you mean /v1/sandboxes (without the trailing slash)");
+      // The controls: the declared method works, and a path that names nothing stays a plain 404.
+      expect((await fetch(`${host.url}/health`)).status).toBe(200);
+      const nothing = await rawRequest(`${host.url}/v1/nothing-here`, "TRACE");
+      expect(nothing.status).toBe(404);
+      expect(nothing.allow).toBeUndefined();
+    } finally {
+      await host.stop();
+    }
+  });
+});
+
+function rawRequest(url: string, method: string): Promise<{ status: number; allow: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, allow: res.headers.allow, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
 
 describe("deploy artifacts", () => {
   it("builds the container from the same version of the sandbox image as the SDK in package.json", () => {

@@ -9,9 +9,18 @@ export function bytesToBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
+/** Line breaks, spaces and tabs may sit anywhere in base64 (RFC 2045), and nothing else. */
+const B64_SPACE = "[\\t\\n\\r ]*";
+const B64_CHAR = `[A-Za-z0-9+/]${B64_SPACE}`;
+/**
+ * What base64ToBytes accepts, as one regular expression that reads the same in JSON Schema (Python,
+ * Rust and JavaScript engines alike): padded base64 with optional whitespace between characters.
+ */
+export const BASE64_PATTERN = `^${B64_SPACE}(?:(?:${B64_CHAR}){4})*(?:(?:${B64_CHAR}){2}=${B64_SPACE}=${B64_SPACE}|(?:${B64_CHAR}){3}=${B64_SPACE})?$`;
+
 /** Decodes padded base64 (whitespace allowed); undefined when it is not valid base64. */
 export function base64ToBytes(text: string): Uint8Array | undefined {
-  const clean = text.replace(/\s+/g, "");
+  const clean = text.replace(/[\t\n\r ]+/g, "");
   if (!STRICT_BASE64.test(clean)) return undefined;
   return Uint8Array.from(atob(clean), (c) => c.charCodeAt(0));
 }

@@ -201,7 +201,10 @@ export class SandgateCore {
     const bytes = encoding === "base64" ? base64ToBytes(content) : new TextEncoder().encode(content);
     if (!bytes) throw errors.invalid("content is not valid base64");
     if (bytes.byteLength > this.limits.maxJsonFileBytes) {
-      throw errors.tooLarge(`content is larger than the ${this.limits.maxJsonFileBytes}-byte limit of JSON writes`, this.limits.maxJsonFileBytes);
+      throw errors.tooLarge(
+        `content is larger than the ${this.limits.maxJsonFileBytes}-byte limit of JSON writes (use PUT .../files/content?path=... with the raw bytes to stream it)`,
+        this.limits.maxJsonFileBytes,
+      );
     }
     const body = new ReadableStream<Uint8Array>({
       start(controller) {

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { BASE64_PATTERN, base64ToBytes } from "../core/base64.ts";
 
 /** Every error Sandgate reports carries one of these codes, on every surface. */
 export const ErrorCode = z
@@ -7,6 +8,7 @@ export const ErrorCode = z
     "unauthorized",
     "forbidden",
     "not_found",
+    "method_not_allowed",
     "conflict",
     "timeout",
     "payload_too_large",
@@ -56,6 +58,19 @@ export const WELL_FORMED = "must be well-formed Unicode (no lone surrogates)";
 
 /** Text handed to a process or the filesystem cannot hold NUL: argv, env and file names are C strings. */
 export const NO_NUL = /^[^\u0000]*$/;
+
+/**
+ * JSON Schema for a body whose `content` is base64 when its `encoding` says so: the document states
+ * what writeFileJson and the compat upload check (core/base64.ts), so generators send valid base64.
+ */
+export const base64WhenEncoded = (contentKey: string) =>
+  ({
+    if: { properties: { encoding: { const: "base64" } }, required: ["encoding"] },
+    then: { properties: { [contentKey]: { pattern: BASE64_PATTERN, contentEncoding: "base64" } } },
+  }) as object;
+
+/** Whether a body's base64 `content` decodes (the check the document states with base64WhenEncoded). */
+export const validBase64Content = (v: { content: string; encoding?: string }): boolean => v.encoding !== "base64" || base64ToBytes(v.content) !== undefined;
 
 /** JSON Schema's `propertyNames` for a record's keys (zod-to-openapi neither emits nor types it). */
 export const keysMatching = (pattern: RegExp) => ({ propertyNames: { pattern: pattern.source } }) as object;
@@ -125,7 +140,11 @@ export const SandboxPath = z
   .max(4096)
   .regex(NO_NUL, "paths may not contain NUL")
   .refine(wellFormed, `paths ${WELL_FORMED}`)
-  .openapi({ description: "A path in the sandbox: absolute under /workspace, or relative to /workspace.", example: "/workspace/hello.txt" });
+  .openapi({
+    description:
+      "A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`.",
+    example: "/workspace/hello.txt",
+  });
 
 /** Booleans in query strings: only `true`/`false`/`1`/`0`, never JavaScript truthiness. */
 export const QueryBoolean = z

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { MAX_ARG_BYTES, NO_NUL, ONE_ARGUMENT, SandboxId, SandboxPath, WELL_FORMED, fitsOneArgument, wellFormed } from "./common.ts";
+import { MAX_ARG_BYTES, NO_NUL, ONE_ARGUMENT, SandboxId, SandboxPath, WELL_FORMED, base64WhenEncoded, fitsOneArgument, validBase64Content, wellFormed } from "./common.ts";
 
 /**
  * The seed-001 wire format ("Cloudflare Sandbox Worker API"), served under /sandbox/... so Python
@@ -76,4 +76,5 @@ export const CompatDownloadResult = z
 
 export const CompatUploadBody = z
   .object({ file_path: SandboxPath, content: z.string().refine(wellFormed, `content ${WELL_FORMED}`), encoding: CompatEncoding })
-  .openapi("CompatUploadRequest");
+  .refine(validBase64Content, { message: "content is not valid base64", path: ["content"] })
+  .openapi("CompatUploadRequest", base64WhenEncoded("content"));

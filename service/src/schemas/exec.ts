@@ -1,6 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import { ENV_LIMITS, EnvMap, MAX_ARGV_BYTES, MAX_ARG_BYTES, NO_NUL, ONE_ARGUMENT, WELL_FORMED, fitsOneArgument, utf8Length, wellFormed } from "./common.ts";
 
+/**
+ * JSON Schema for "exactly one of command or argv" on the object itself: not both, and argv when
+ * there is no command. Not `oneOf`, which both client generators turn into an untyped body (Python)
+ * or `& (unknown | unknown)` (TypeScript); they leave `not` and `if`/`else` alone, validators do not.
+ */
+export const EXACTLY_ONE_OF_COMMAND_OR_ARGV = { not: { required: ["command", "argv"] }, if: { required: ["command"] }, else: { required: ["argv"] } } as object;
+
 export const ExecBody = z
   .object({
     command: z
@@ -39,7 +46,7 @@ export const ExecBody = z
       .regex(NO_NUL, "cwd may not contain NUL")
       .refine(wellFormed, `cwd ${WELL_FORMED}`)
       .optional()
-      .openapi({ description: "Working directory; relative paths are under /workspace (the default)." }),
+      .openapi({ description: "Working directory; relative paths are under /workspace (the default). One that does not exist, or is not a directory, answers 400 `invalid_request`." }),
     env: EnvMap.optional().openapi({ description: `Variables for this command, over the sandbox's own. ${ENV_LIMITS}` }),
     timeoutMs: z
       .number()
@@ -58,9 +65,8 @@ export const ExecBody = z
   .strict()
   .refine((v) => (v.command === undefined) !== (v.argv === undefined), "give exactly one of command or argv")
   .openapi("ExecRequest", {
-    // The refinement above, as far as the document can say it without a union (which the generated
-    // Python client cannot take): not both. Neither is refused as well.
-    not: { required: ["command", "argv"] },
+    // The refinement above, in the document: one object type for the clients, exactly one of the two.
+    ...EXACTLY_ONE_OF_COMMAND_OR_ARGV,
     example: { command: "echo hello && ls -la", timeoutMs: 30000 },
   });
 export type ExecBody = z.infer<typeof ExecBody>;

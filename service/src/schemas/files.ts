@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { QueryBoolean, SandboxPath, Timestamp, WELL_FORMED, wellFormed } from "./common.ts";
+import { QueryBoolean, SandboxPath, Timestamp, WELL_FORMED, base64WhenEncoded, validBase64Content, wellFormed } from "./common.ts";
 
 export const FileType = z.enum(["file", "directory", "symlink", "other"]).openapi("FileType");
 
@@ -49,7 +49,8 @@ export const WriteFileJsonBody = z
     encoding: Encoding.default("utf-8"),
   })
   .strict()
-  .openapi("WriteFileRequest");
+  .refine(validBase64Content, { message: "content is not valid base64", path: ["content"] })
+  .openapi("WriteFileRequest", base64WhenEncoded("content"));
 
 export const ListFilesQuery = z.object({
   path: SandboxPath.default("/workspace").openapi({ param: { name: "path", in: "query" } }),

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { NO_NUL, SandboxPath } from "./common.ts";
+import { SandboxPath } from "./common.ts";
 
 /**
  * Where to clone from: https, http, ssh, git and file URLs, or scp-like `user@host:path`. Never an
@@ -9,8 +9,12 @@ export const GitUrl = z
   .string()
   .min(1)
   .max(4096)
-  .regex(NO_NUL, "url may not contain NUL")
-  .regex(/^(?:(?:https?|ssh|git|file):\/\/[^\s]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+)$/, "a git URL: https://, http://, ssh://, git://, file:// or user@host:path")
+  // One pattern (the document carries only one), with explicit classes rather than \s, whose meaning
+  // differs between JavaScript and the Python and Rust engines that read the document.
+  .regex(
+    /^(?:(?:https?|ssh|git|file):\/\/[^\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+)$/,
+    "a git URL: https://, http://, ssh://, git://, file:// or user@host:path, without spaces or control characters",
+  )
   .openapi({ example: "https://github.com/cloudflare/sandbox-sdk.git" });
 
 export const GitCheckoutBody = z
@@ -20,7 +24,7 @@ export const GitCheckoutBody = z
       .string()
       .min(1)
       .max(255)
-      .regex(/^(?!-)[^\s~^:?*[\\\x00-\x1f\x7f]+$/, "a branch or tag name")
+      .regex(/^(?!-)[^\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff~^:?*[\\]+$/, "a branch or tag name")
       .optional()
       .openapi({ description: "Branch or tag (default: the remote's default branch).", example: "main" }),
     depth: z.number().int().min(1).max(1_000_000).optional().openapi({ description: "Shallow clone with this many commits.", example: 1 }),

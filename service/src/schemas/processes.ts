@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { NO_NUL, SandboxIdParams, Timestamp, WELL_FORMED, wellFormed } from "./common.ts";
-import { ExecBody } from "./exec.ts";
+import { EXACTLY_ONE_OF_COMMAND_OR_ARGV, ExecBody } from "./exec.ts";
 
 /** A process id: chosen by the service (`p-` and random characters) or by the caller (`name`-independent). */
 export const ProcessId = z
@@ -31,7 +31,7 @@ export const StartProcessBody = z
   .strict()
   .refine((v) => (v.command === undefined) !== (v.argv === undefined), "give exactly one of command or argv")
   .openapi("StartProcessRequest", {
-    not: { required: ["command", "argv"] },
+    ...EXACTLY_ONE_OF_COMMAND_OR_ARGV,
     example: { command: "python3 -m http.server 8080", name: "web" },
   });
 export type StartProcessBody = z.infer<typeof StartProcessBody>;
@@ -67,7 +67,7 @@ const Offset = z.coerce
   .openapi({ description: "Byte offset in the process's output log (stdout and stderr interleaved, as UTF-8) to start from: a `nextOffset` from before." });
 
 export const ProcessLogsQuery = z.object({
-  offset: Offset.optional().openapi({ description: "Start here; without it, the tail that fits in `limitBytes`." }),
+  offset: Offset.optional().openapi({ description: "Start here; without it, the tail that fits in `limitBytes`. An offset past the end of the log (one this log never gave out) answers 400 `invalid_request` with `details.nextOffset`." }),
   limitBytes: z.coerce
     .number()
     .int()
@@ -78,7 +78,7 @@ export const ProcessLogsQuery = z.object({
 });
 
 export const StreamProcessLogsQuery = z.object({
-  offset: Offset.optional().openapi({ description: "Replay from here, then follow; 0 (the default) replays everything still kept." }),
+  offset: Offset.optional().openapi({ description: "Replay from here, then follow; 0 (the default) replays everything still kept. An offset past the end of the log answers 400 `invalid_request` with `details.nextOffset`." }),
 });
 
 export const LogChunk = z
@@ -160,7 +160,11 @@ export const WaitForLogBody = z
       .string()
       .min(1)
       .max(4096)
-      .openapi({ description: "A JavaScript regular expression matched against each line of output.", example: "listening on" }),
+      .openapi({
+        description: "A JavaScript regular expression matched against each line of output. One that does not compile answers 400 `invalid_request`.",
+        example: "listening on",
+        format: "regex",
+      }),
     stream: z.enum(["stdout", "stderr", "both"]).optional().openapi({ description: "Which output to search (default both)." }),
     timeoutMs: WaitTimeout,
   })

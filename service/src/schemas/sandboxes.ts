@@ -77,7 +77,7 @@ export const ListSandboxesQuery = z.object({
       param: { style: "form", explode: true },
     }),
   limit: z.coerce.number().int().min(1).max(1000).optional().openapi({ description: "Page size (default 100).", example: 100 }),
-  cursor: z.string().max(512).optional().openapi({ description: "`nextCursor` of the previous page." }),
+  cursor: z.string().max(512).optional().openapi({ description: "`nextCursor` of the previous page. Any other value (one this service did not issue) answers 400 `invalid_request`." }),
 });
 
 export const SandboxList = z

@@ -17,7 +17,7 @@ export const CreateTokenBody = z
       .min(1)
       .max(5)
       .refine((v) => new Set(v).size === v.length, "scopes must not repeat")
-      .openapi({ example: ["exec", "files:read"] }),
+      .openapi({ example: ["exec", "files:read"], uniqueItems: true }),
     ttlSeconds: z.number().int().min(1).max(30 * 24 * 3600).optional().openapi({ description: "Lifetime (default 3600 s, at most 30 days).", example: 3600 }),
   })
   .strict()

@@ -24,6 +24,8 @@ import {
 import type { SandboxInfo } from "../schemas/sandboxes.ts";
 import type { z } from "@hono/zod-openapi";
 
+import { errorResponses } from "./error-examples.ts";
+
 const security = [{ bearerAuth: [] }];
 
 function responses(schema: z.ZodType, codes: ErrorCode[], hasJsonBody = true): RouteConfig["responses"] {
@@ -31,10 +33,7 @@ function responses(schema: z.ZodType, codes: ErrorCode[], hasJsonBody = true): R
   const common: ErrorCode[] = ["invalid_request", "unauthorized", "forbidden", "headers_too_large", "internal"];
   // A JSON body can be too large or not JSON at all.
   if (hasJsonBody) common.push("payload_too_large", "unsupported_media_type");
-  for (const code of [...common, ...codes]) {
-    out[httpStatusOf[code]] = { description: `Error: ${code}`, content: { "application/json": { schema: ErrorEnvelope } } };
-  }
-  return out;
+  return { ...out, ...errorResponses([...common, ...codes]) };
 }
 
 const jsonBody = <S extends z.ZodType>(schema: S) => ({ required: true, content: { "application/json": { schema } } });

@@ -39,7 +39,12 @@ const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 export function jsonBodyGuard(limit: MiddlewareHandler): MiddlewareHandler {
   return (c, next) =>
     limit(c, async () => {
-      if (JSON_MEDIA_TYPE.test((c.req.header("content-type") ?? "").split(";")[0]!.trim())) {
+      const contentType = c.req.header("content-type");
+      // The document says these routes require a body; with none at all the validator would see nothing to check.
+      if (contentType === undefined && c.req.header("transfer-encoding") === undefined && (c.req.header("content-length") ?? "0") === "0") {
+        throw new SandgateError("invalid_request", "this route takes a JSON body (Content-Type: application/json)");
+      }
+      if (JSON_MEDIA_TYPE.test((contentType ?? "").split(";")[0]!.trim())) {
         const bytes = await c.req.arrayBuffer();
         let text: string;
         try {

@@ -12,9 +12,12 @@ import { SandgateError, httpStatusOf, invalidInput, toSandgateError } from "../c
 import { type Operation, type OperationContext, type ResponseSpec, operations } from "../core/operations.ts";
 import type { FileStream } from "../core/backend.ts";
 import { ErrorEnvelope, type ErrorCode } from "../schemas/common.ts";
+import { challengeHeaders } from "./auth-challenge.ts";
 import { registerCompatRoutes } from "./compat.ts";
+import { errorResponses } from "./error-examples.ts";
 import { type DocsAssetLoader, registerDocs } from "./docs.ts";
 import { describeEventStreams } from "./event-streams.ts";
+import { notFoundOrNotAllowed } from "./method-not-allowed.ts";
 import { describePortProxy, portProxy } from "./port-proxy.ts";
 import { jsonBodyGuard, strictUrl } from "./request-guards.ts";
 import { SandgateApi, answerRpc } from "./rpc.ts";
@@ -71,9 +74,9 @@ export function createRestApp({ core, auth, onInternalError, rpc, docsAssets }: 
     // side: nobody reads the answer, and it is not the host's error to log.
     if (clientGone(c)) return c.json(new SandgateError("invalid_request", "the client closed the connection").toEnvelope(), 400);
     const { status, envelope } = errorAnswer(err, onInternalError);
-    return c.json(envelope, status as ContentfulStatusCode);
+    return c.json(envelope, status as ContentfulStatusCode, challengeHeaders(status));
   });
-  app.notFound((c) => c.json(new SandgateError("not_found", `no route for ${c.req.method} ${c.req.path}`).toEnvelope(), 404));
+  app.notFound(notFoundOrNotAllowed(app));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
   app.openAPIRegistry.registerComponent("securitySchemes", "tokenHeader", { type: "apiKey", in: "header", name: "x-sandgate-token" });
@@ -98,7 +101,7 @@ export function createRestApp({ core, auth, onInternalError, rpc, docsAssets }: 
 
   const maxJsonBody = Math.ceil((core.limits.maxJsonFileBytes * 4) / 3) + 64 * 1024;
   const tooLarge = () => {
-    throw new SandgateError("payload_too_large", `JSON bodies are limited to ${maxJsonBody} bytes`, { limitBytes: maxJsonBody });
+    throw new SandgateError("payload_too_large", `JSON bodies are limited to ${maxJsonBody} bytes (to write a larger file, PUT its raw bytes to /v1/sandboxes/{id}/files/content?path=...)`, { limitBytes: maxJsonBody });
   };
   const streamedBodyLimit = bodyLimit({ maxSize: maxJsonBody, onError: tooLarge });
   // hono's bodyLimit starts by asking for c.req.raw.body, which makes the Node adapter build a whole
@@ -353,14 +356,5 @@ function responsesOf(operation: AnyOperation): RouteConfig["responses"] {
     codes.add("payload_too_large");
     codes.add("unsupported_media_type");
   }
-  const failures: Record<number, { description: string; content: { "application/json": { schema: typeof ErrorEnvelope } } }> = {};
-  for (const code of codes) {
-    const status = httpStatusOf[code];
-    const existing = failures[status];
-    failures[status] = {
-      description: existing ? `${existing.description}, ${code}` : `Error: ${code}`,
-      content: { "application/json": { schema: ErrorEnvelope } },
-    };
-  }
-  return { ...success, ...failures };
+  return { ...success, ...errorResponses(codes) };
 }

@@ -5,6 +5,7 @@
  * and Cap'n Web (`/rpc`), and `sandbox(id)` returns a handle whose methods are that sandbox's
  * operations without the id.
  */
+import { challengeHeaders } from "./auth-challenge.ts";
 import { RpcTarget } from "capnweb";
 import type { z } from "@hono/zod-openapi";
 import type { SandgateCore } from "../core/core.ts";
@@ -276,7 +277,8 @@ export async function answerRpc(request: Request, api: SandgateApi, transport: (
     return response;
   } catch (err) {
     const error = toSandgateError(err);
-    return Response.json(error.toEnvelope(), { status: httpStatusOf[error.code] });
+    const status = httpStatusOf[error.code];
+    return Response.json(error.toEnvelope(), { status, headers: challengeHeaders(status) });
   }
 }
 

@@ -67,7 +67,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): NodeHostCon
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port '${values.port ?? env.SANDGATE_PORT}'`);
   const isolation = values.isolation ?? env.SANDGATE_ISOLATION ?? "bwrap";
   if (isolation !== "bwrap" && isolation !== "none") throw new Error(`--isolation must be bwrap or none, got '${isolation}'`);
-  const token = values["token-file"] ? readFileSync(values["token-file"], "utf8").trim() : env.SANDGATE_TOKEN || undefined;
+  const token = values["token-file"] ? readTokenFile(values["token-file"]) : env.SANDGATE_TOKEN || undefined;
   return {
     host: values.host ?? env.SANDGATE_HOST ?? "127.0.0.1",
     port,
@@ -87,4 +87,18 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): NodeHostCon
     diskBytes: number("SANDGATE_DISK_BYTES", 10 * 1024 ** 3),
     idleStopMs: number("SANDGATE_IDLE_STOP_SECONDS", 600) * 1000,
   };
+}
+
+/** The API token from --token-file, or an error that says which file and why (not a bare ENOENT). */
+function readTokenFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message;
+    throw new Error(`--token-file ${path}: cannot read the token (${reason})`);
+  }
+  const token = text.trim();
+  if (token === "") throw new Error(`--token-file ${path}: the file is empty; it must hold the API token`);
+  return token;
 }

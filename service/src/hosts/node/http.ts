@@ -2,6 +2,7 @@
  * What Node's HTTP server answers itself, before any route runs: requests it cannot parse or whose
  * headers pass its limit. By default Node writes a bare status line; here it is the error envelope.
  */
+import { AUTH_CHALLENGE } from "../../surfaces/auth-challenge.ts";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { SandgateError, httpStatusOf } from "../../core/errors.ts";
@@ -35,6 +36,7 @@ export function endWithError(socket: Duplex, error: SandgateError, status = http
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\n` +
       "Content-Type: application/json\r\n" +
+      (status === 401 ? `WWW-Authenticate: ${AUTH_CHALLENGE}\r\n` : "") +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       "Connection: close\r\n\r\n" +
       body,

@@ -25,6 +25,7 @@ import {
   upstreamHeaders,
 } from "../../core/proxy.ts";
 import { headersFromRaw } from "./http.ts";
+import { challengeHeaders } from "../../surfaces/auth-challenge.ts";
 import { errorAnswer } from "../../surfaces/rest.ts";
 
 /** The backend as this path needs it: where a sandbox's port is reachable from the host. */
@@ -127,7 +128,7 @@ async function proxyNodeRequest(request: IncomingMessage, response: ServerRespon
     if (response.headersSent || response.destroyed || abort.signal.aborted) return void response.destroy();
     const { status, envelope } = errorAnswer(err, options.onInternalError);
     const body = JSON.stringify(envelope);
-    response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body), ...challengeHeaders(status) });
     response.end(body);
   }
 }

@@ -19,8 +19,9 @@ T = TypeVar("T", bound="CompatUploadRequest")
 class CompatUploadRequest:
     """
     Attributes:
-        file_path (str): A path in the sandbox: absolute under /workspace, or relative to /workspace. Example:
-            /workspace/hello.txt.
+        file_path (str): A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the
+            wrong kind of file for the operation (a directory to read or write, a file to list) answers 400
+            `invalid_request`. Example: /workspace/hello.txt.
         content (str):
         encoding (CompatUploadRequestEncoding | Unset):  Default: 'utf-8'.
     """

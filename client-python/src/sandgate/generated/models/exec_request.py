@@ -27,7 +27,8 @@ class ExecRequest:
         argv (list[str] | Unset): Program and arguments, run without a shell: each at most 131071 bytes of UTF-8
             (Linux's limit on one argument), and 1048576 bytes in all (each argument in UTF-8 plus one byte). Example:
             ['python3', '-c', 'print(1)'].
-        cwd (str | Unset): Working directory; relative paths are under /workspace (the default).
+        cwd (str | Unset): Working directory; relative paths are under /workspace (the default). One that does not
+            exist, or is not a directory, answers 400 `invalid_request`.
         env (ExecRequestEnv | Unset): Variables for this command, over the sandbox's own. At most 1024 variables, each
             `NAME=value` at most 131071 bytes of UTF-8 (Linux's limit on one argument), and 262144 bytes in all (each
             `NAME=value` in UTF-8 plus one byte). Example: {'GREETING': 'hello'}.

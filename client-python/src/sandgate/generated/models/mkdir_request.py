@@ -14,8 +14,9 @@ T = TypeVar("T", bound="MkdirRequest")
 class MkdirRequest:
     """
     Attributes:
-        path (str): A path in the sandbox: absolute under /workspace, or relative to /workspace. Example:
-            /workspace/hello.txt.
+        path (str): A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the
+            wrong kind of file for the operation (a directory to read or write, a file to list) answers 400
+            `invalid_request`. Example: /workspace/hello.txt.
         recursive (bool | Unset): Create missing parents; no error when it exists. Default: False.
     """
 

@@ -14,10 +14,12 @@ T = TypeVar("T", bound="MoveFileRequest")
 class MoveFileRequest:
     """
     Attributes:
-        from_ (str): A path in the sandbox: absolute under /workspace, or relative to /workspace. Example:
-            /workspace/hello.txt.
-        to (str): A path in the sandbox: absolute under /workspace, or relative to /workspace. Example:
-            /workspace/hello.txt.
+        from_ (str): A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the
+            wrong kind of file for the operation (a directory to read or write, a file to list) answers 400
+            `invalid_request`. Example: /workspace/hello.txt.
+        to (str): A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the wrong
+            kind of file for the operation (a directory to read or write, a file to list) answers 400 `invalid_request`.
+            Example: /workspace/hello.txt.
         overwrite (bool | Unset): Replace an existing file at `to`. Default: False.
     """
 

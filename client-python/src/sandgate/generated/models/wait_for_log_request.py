@@ -18,7 +18,8 @@ T = TypeVar("T", bound="WaitForLogRequest")
 class WaitForLogRequest:
     """
     Attributes:
-        pattern (str): A JavaScript regular expression matched against each line of output. Example: listening on.
+        pattern (str): A JavaScript regular expression matched against each line of output. One that does not compile
+            answers 400 `invalid_request`. Example: listening on.
         stream (WaitForLogRequestStream | Unset): Which output to search (default both).
         timeout_ms (int | Unset): Give up after this many milliseconds with a `timeout` error (default 30000). Example:
             30000.

@@ -15,8 +15,9 @@ T = TypeVar("T", bound="WriteFileRequest")
 class WriteFileRequest:
     """
     Attributes:
-        path (str): A path in the sandbox: absolute under /workspace, or relative to /workspace. Example:
-            /workspace/hello.txt.
+        path (str): A path in the sandbox: absolute under /workspace, or relative to /workspace. One that names the
+            wrong kind of file for the operation (a directory to read or write, a file to list) answers 400
+            `invalid_request`. Example: /workspace/hello.txt.
         content (str): The file's bytes, as text or base64 per `encoding`.
         encoding (Encoding | Unset): How `content` is encoded in JSON: text as-is, or any bytes as base64.
     """

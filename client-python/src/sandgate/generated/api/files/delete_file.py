@@ -108,7 +108,8 @@ def sync_detailed(
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         path (str): A path in the sandbox: absolute under /workspace, or relative to /workspace.
-            Example: /workspace/hello.txt.
+            One that names the wrong kind of file for the operation (a directory to read or write, a
+            file to list) answers 400 `invalid_request`. Example: /workspace/hello.txt.
         recursive (bool | Unset): Delete a directory and everything in it.
 
     Raises:
@@ -144,7 +145,8 @@ def sync(
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         path (str): A path in the sandbox: absolute under /workspace, or relative to /workspace.
-            Example: /workspace/hello.txt.
+            One that names the wrong kind of file for the operation (a directory to read or write, a
+            file to list) answers 400 `invalid_request`. Example: /workspace/hello.txt.
         recursive (bool | Unset): Delete a directory and everything in it.
 
     Raises:
@@ -175,7 +177,8 @@ async def asyncio_detailed(
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         path (str): A path in the sandbox: absolute under /workspace, or relative to /workspace.
-            Example: /workspace/hello.txt.
+            One that names the wrong kind of file for the operation (a directory to read or write, a
+            file to list) answers 400 `invalid_request`. Example: /workspace/hello.txt.
         recursive (bool | Unset): Delete a directory and everything in it.
 
     Raises:
@@ -209,7 +212,8 @@ async def asyncio(
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         path (str): A path in the sandbox: absolute under /workspace, or relative to /workspace.
-            Example: /workspace/hello.txt.
+            One that names the wrong kind of file for the operation (a directory to read or write, a
+            file to list) answers 400 `invalid_request`. Example: /workspace/hello.txt.
         recursive (bool | Unset): Delete a directory and everything in it.
 
     Raises:

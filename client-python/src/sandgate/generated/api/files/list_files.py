@@ -105,7 +105,9 @@ def sync_detailed(
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         path (str | Unset): A path in the sandbox: absolute under /workspace, or relative to
-            /workspace. Default: '/workspace'. Example: /workspace/hello.txt.
+            /workspace. One that names the wrong kind of file for the operation (a directory to read
+            or write, a file to list) answers 400 `invalid_request`. Default: '/workspace'. Example:
+            /workspace/hello.txt.
         recursive (bool | Unset): Walk subdirectories too.
 
     Raises:
@@ -141,7 +143,9 @@ def sync(
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         path (str | Unset): A path in the sandbox: absolute under /workspace, or relative to
-            /workspace. Default: '/workspace'. Example: /workspace/hello.txt.
+            /workspace. One that names the wrong kind of file for the operation (a directory to read
+            or write, a file to list) answers 400 `invalid_request`. Default: '/workspace'. Example:
+            /workspace/hello.txt.
         recursive (bool | Unset): Walk subdirectories too.
 
     Raises:
@@ -172,7 +176,9 @@ async def asyncio_detailed(
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         path (str | Unset): A path in the sandbox: absolute under /workspace, or relative to
-            /workspace. Default: '/workspace'. Example: /workspace/hello.txt.
+            /workspace. One that names the wrong kind of file for the operation (a directory to read
+            or write, a file to list) answers 400 `invalid_request`. Default: '/workspace'. Example:
+            /workspace/hello.txt.
         recursive (bool | Unset): Walk subdirectories too.
 
     Raises:
@@ -206,7 +212,9 @@ async def asyncio(
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         path (str | Unset): A path in the sandbox: absolute under /workspace, or relative to
-            /workspace. Default: '/workspace'. Example: /workspace/hello.txt.
+            /workspace. One that names the wrong kind of file for the operation (a directory to read
+            or write, a file to list) answers 400 `invalid_request`. Default: '/workspace'. Example:
+            /workspace/hello.txt.
         recursive (bool | Unset): Walk subdirectories too.
 
     Raises:

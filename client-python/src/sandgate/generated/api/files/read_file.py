@@ -101,7 +101,8 @@ def sync_detailed(
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         path (str): A path in the sandbox: absolute under /workspace, or relative to /workspace.
-            Example: /workspace/hello.txt.
+            One that names the wrong kind of file for the operation (a directory to read or write, a
+            file to list) answers 400 `invalid_request`. Example: /workspace/hello.txt.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -134,7 +135,8 @@ def sync(
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         path (str): A path in the sandbox: absolute under /workspace, or relative to /workspace.
-            Example: /workspace/hello.txt.
+            One that names the wrong kind of file for the operation (a directory to read or write, a
+            file to list) answers 400 `invalid_request`. Example: /workspace/hello.txt.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -162,7 +164,8 @@ async def asyncio_detailed(
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         path (str): A path in the sandbox: absolute under /workspace, or relative to /workspace.
-            Example: /workspace/hello.txt.
+            One that names the wrong kind of file for the operation (a directory to read or write, a
+            file to list) answers 400 `invalid_request`. Example: /workspace/hello.txt.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -193,7 +196,8 @@ async def asyncio(
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         path (str): A path in the sandbox: absolute under /workspace, or relative to /workspace.
-            Example: /workspace/hello.txt.
+            One that names the wrong kind of file for the operation (a directory to read or write, a
+            file to list) answers 400 `invalid_request`. Example: /workspace/hello.txt.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

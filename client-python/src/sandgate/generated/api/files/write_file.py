@@ -116,7 +116,8 @@ def sync_detailed(
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         path (str): A path in the sandbox: absolute under /workspace, or relative to /workspace.
-            Example: /workspace/hello.txt.
+            One that names the wrong kind of file for the operation (a directory to read or write, a
+            file to list) answers 400 `invalid_request`. Example: /workspace/hello.txt.
         body (File):
 
     Raises:
@@ -155,7 +156,8 @@ def sync(
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         path (str): A path in the sandbox: absolute under /workspace, or relative to /workspace.
-            Example: /workspace/hello.txt.
+            One that names the wrong kind of file for the operation (a directory to read or write, a
+            file to list) answers 400 `invalid_request`. Example: /workspace/hello.txt.
         body (File):
 
     Raises:
@@ -189,7 +191,8 @@ async def asyncio_detailed(
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         path (str): A path in the sandbox: absolute under /workspace, or relative to /workspace.
-            Example: /workspace/hello.txt.
+            One that names the wrong kind of file for the operation (a directory to read or write, a
+            file to list) answers 400 `invalid_request`. Example: /workspace/hello.txt.
         body (File):
 
     Raises:
@@ -226,7 +229,8 @@ async def asyncio(
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         path (str): A path in the sandbox: absolute under /workspace, or relative to /workspace.
-            Example: /workspace/hello.txt.
+            One that names the wrong kind of file for the operation (a directory to read or write, a
+            file to list) answers 400 `invalid_request`. Example: /workspace/hello.txt.
         body (File):
 
     Raises:

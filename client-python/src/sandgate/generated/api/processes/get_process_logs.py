@@ -117,6 +117,8 @@ def sync_detailed(
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         process_id (str): Process id, unique within its sandbox. Example: p-3k2j9x7w.
         offset (int | None | Unset): Start here; without it, the tail that fits in `limitBytes`.
+            An offset past the end of the log (one this log never gave out) answers 400
+            `invalid_request` with `details.nextOffset`.
         limit_bytes (int | Unset): At most this many bytes of output (default 1 MiB).
 
     Raises:
@@ -158,6 +160,8 @@ def sync(
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         process_id (str): Process id, unique within its sandbox. Example: p-3k2j9x7w.
         offset (int | None | Unset): Start here; without it, the tail that fits in `limitBytes`.
+            An offset past the end of the log (one this log never gave out) answers 400
+            `invalid_request` with `details.nextOffset`.
         limit_bytes (int | Unset): At most this many bytes of output (default 1 MiB).
 
     Raises:
@@ -194,6 +198,8 @@ async def asyncio_detailed(
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         process_id (str): Process id, unique within its sandbox. Example: p-3k2j9x7w.
         offset (int | None | Unset): Start here; without it, the tail that fits in `limitBytes`.
+            An offset past the end of the log (one this log never gave out) answers 400
+            `invalid_request` with `details.nextOffset`.
         limit_bytes (int | Unset): At most this many bytes of output (default 1 MiB).
 
     Raises:
@@ -233,6 +239,8 @@ async def asyncio(
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         process_id (str): Process id, unique within its sandbox. Example: p-3k2j9x7w.
         offset (int | None | Unset): Start here; without it, the tail that fits in `limitBytes`.
+            An offset past the end of the log (one this log never gave out) answers 400
+            `invalid_request` with `details.nextOffset`.
         limit_bytes (int | Unset): At most this many bytes of output (default 1 MiB).
 
     Raises:

@@ -118,7 +118,8 @@ def sync_detailed(
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         process_id (str): Process id, unique within its sandbox. Example: p-3k2j9x7w.
         offset (int | None | Unset): Replay from here, then follow; 0 (the default) replays
-            everything still kept.
+            everything still kept. An offset past the end of the log answers 400 `invalid_request`
+            with `details.nextOffset`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -158,7 +159,8 @@ def sync(
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         process_id (str): Process id, unique within its sandbox. Example: p-3k2j9x7w.
         offset (int | None | Unset): Replay from here, then follow; 0 (the default) replays
-            everything still kept.
+            everything still kept. An offset past the end of the log answers 400 `invalid_request`
+            with `details.nextOffset`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -193,7 +195,8 @@ async def asyncio_detailed(
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         process_id (str): Process id, unique within its sandbox. Example: p-3k2j9x7w.
         offset (int | None | Unset): Replay from here, then follow; 0 (the default) replays
-            everything still kept.
+            everything still kept. An offset past the end of the log answers 400 `invalid_request`
+            with `details.nextOffset`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -231,7 +234,8 @@ async def asyncio(
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
         process_id (str): Process id, unique within its sandbox. Example: p-3k2j9x7w.
         offset (int | None | Unset): Replay from here, then follow; 0 (the default) replays
-            everything still kept.
+            everything still kept. An offset past the end of the log answers 400 `invalid_request`
+            with `details.nextOffset`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -108,7 +108,8 @@ def sync_detailed(
         label (list[str] | str | Unset): Filter by label `key:value`; repeat to require several.
             Example: team:search.
         limit (int | Unset): Page size (default 100). Example: 100.
-        cursor (str | Unset): `nextCursor` of the previous page.
+        cursor (str | Unset): `nextCursor` of the previous page. Any other value (one this service
+            did not issue) answers 400 `invalid_request`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -144,7 +145,8 @@ def sync(
         label (list[str] | str | Unset): Filter by label `key:value`; repeat to require several.
             Example: team:search.
         limit (int | Unset): Page size (default 100). Example: 100.
-        cursor (str | Unset): `nextCursor` of the previous page.
+        cursor (str | Unset): `nextCursor` of the previous page. Any other value (one this service
+            did not issue) answers 400 `invalid_request`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -175,7 +177,8 @@ async def asyncio_detailed(
         label (list[str] | str | Unset): Filter by label `key:value`; repeat to require several.
             Example: team:search.
         limit (int | Unset): Page size (default 100). Example: 100.
-        cursor (str | Unset): `nextCursor` of the previous page.
+        cursor (str | Unset): `nextCursor` of the previous page. Any other value (one this service
+            did not issue) answers 400 `invalid_request`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -209,7 +212,8 @@ async def asyncio(
         label (list[str] | str | Unset): Filter by label `key:value`; repeat to require several.
             Example: team:search.
         limit (int | Unset): Page size (default 100). Example: 100.
-        cursor (str | Unset): `nextCursor` of the previous page.
+        cursor (str | Unset): `nextCursor` of the previous page. Any other value (one this service
+            did not issue) answers 400 `invalid_request`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
