@@ -30,10 +30,7 @@ REPLACEMENTS = {
 }
 
 HEADER = "# Generated from _async.py by client-python/scripts/gen_sync.py: do not edit.\n"
-FIRST_LINE = (
-    '"""The asyncio client: ``AsyncSandgate(base_url, token)``.',
-    '"""The client: ``Sandgate(base_url, token)``.',
-)
+SYNC_DOCSTRING = '''"""The client: ``Sandgate(base_url, token)``, generated from ``_async.py``: edit that file."""'''
 
 
 class Rule(unasync.Rule):  # type: ignore[misc]
@@ -53,8 +50,9 @@ def generate() -> str:
     rule = Rule(str(SOURCE.parent), str(TARGET.parent), additional_replacements=REPLACEMENTS)
     tokens = tokenize_rt.src_to_tokens(SOURCE.read_text())
     text = tokenize_rt.tokens_to_src(list(rule._unasync_tokens(tokens)))
-    old, new = FIRST_LINE
-    text = HEADER + text.replace(old, new, 1)
+    # The module docstring is the one thing said differently: replace it whole.
+    docstring_end = text.index('"""', 3) + 3
+    text = HEADER + SYNC_DOCSTRING + text[docstring_end:]
     ruff = Path(sys.executable).parent / "ruff"
     fixed = subprocess.run(
         [str(ruff), "check", "--fix-only", "--quiet", "--stdin-filename", str(TARGET), "-"],

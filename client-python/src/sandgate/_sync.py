@@ -1,8 +1,5 @@
 # Generated from _async.py by client-python/scripts/gen_sync.py: do not edit.
-"""The client: ``Sandgate(base_url, token)``.
-
-``_sync.py`` (``Sandgate``) is generated from this file by scripts/gen_sync.py: edit this one.
-"""
+"""The client: ``Sandgate(base_url, token)``, generated from ``_async.py``: edit that file."""
 
 from __future__ import annotations
 
