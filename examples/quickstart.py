@@ -8,6 +8,6 @@ with Sandgate(os.environ.get("SANDGATE_URL", "http://127.0.0.1:8787"), os.enviro
     result = sb.exec(["python3", "hello.py"])
     print(result.exit_code, result.stdout.strip())
     for event in sb.exec_stream("for i in 1 2 3; do echo tick $i; done"):
-        if event.type_ == "stdout":
+        if event.type == "stdout":
             print(event.data, end="")
     sb.delete()

@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/venv.sh
+.venv/bin/python client-python/scripts/gen_sync.py --check
 .venv/bin/ruff check --quiet client-python
 .venv/bin/ruff format --quiet --check client-python
 .venv/bin/ruff check --quiet --line-length 120 examples/quickstart.py examples/processes.py

@@ -58,8 +58,8 @@ async def test_health_and_lifecycle(sg: AsyncSandgate) -> None:
     extended = await sg.sandboxes.update(run, extend_by_seconds=100)
     assert (extended.expires_at - sb.info.expires_at).total_seconds() == 100
     relabelled = await sb.update(labels={"only": "this"})
-    assert relabelled.labels.to_dict() == {"only": "this"}
-    assert (await sb.get()).labels.to_dict() == {"only": "this"}
+    assert relabelled.labels == {"only": "this"}
+    assert (await sb.get()).labels == {"only": "this"}
 
     await sb.delete()
     with pytest.raises(SandgateError) as missing:

@@ -319,9 +319,11 @@ def test_follow_resumes_from_an_offset_and_gives_up_after_max_retries(
     transport = CuttingTransport([(0, "error")] * 10)
     with (
         Sandgate(sandgate_url, sandgate_token, transport=transport) as failing,
-        pytest.raises(httpx.ReadError, match="connection cut"),
+        pytest.raises(SandgateError, match="connection cut") as cut,
     ):
         list(failing.sandbox(sb.id).process(proc.id).follow(max_retries=2, backoff=0.001))
+    assert (cut.value.code, cut.value.status) == ("unreachable", 0)
+    assert isinstance(cut.value.__cause__, httpx.ReadError)
     assert transport.offsets == ["0", "0", "0"]
     # A refusal is not retried.
     with pytest.raises(SandgateError) as caught:

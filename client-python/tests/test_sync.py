@@ -60,7 +60,7 @@ def test_sandbox_lifecycle(sg: Sandgate) -> None:
     assert sb.id == run
     assert sb.info is not None
     assert sb.info.status == "ready"
-    assert sb.info.labels.to_dict() == {"suite": "py", "run": run}
+    assert sb.info.labels == {"suite": "py", "run": run}
     assert (sb.info.expires_at - sb.info.created_at).total_seconds() == 600
     assert sb.exec("echo $FROM_SANDBOX").stdout == "yes\n"
 
@@ -78,7 +78,7 @@ def test_sandbox_lifecycle(sg: Sandgate) -> None:
     relabelled = sb.update(labels={"only": "this"})
     assert relabelled.labels["only"] == "this"
     assert sb.info == relabelled
-    assert sb.get().labels.to_dict() == {"only": "this"}
+    assert sb.get().labels == {"only": "this"}
 
     sg.sandboxes.delete(run)
     with pytest.raises(SandgateError) as missing:

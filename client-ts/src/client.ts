@@ -1,6 +1,6 @@
 import createClient, { type Client } from "openapi-fetch";
 import { SandgateError } from "./errors.js";
-import { type CallOptions, type Context, type FetchLike, sandboxPath, signalOf, unwrap } from "./internal.js";
+import { type CallOptions, type Context, type FetchLike, sandboxPath, signalOf, unwrap, withFailureErrors } from "./internal.js";
 import { type ProcessCommand, type ProcessHandle, ProcessImpl, type ProcessInfo, type StartProcessOptions, type StartProcessRequest } from "./processes.js";
 import type { components, paths } from "./schema.js";
 import { parseServerSentEvents } from "./sse.js";
@@ -44,6 +44,11 @@ export interface SandgateClientOptions {
   fetch?: FetchLike | undefined;
   /** Extra headers for every request. */
   headers?: Record<string, string> | undefined;
+  /**
+   * How long a call may wait for the response to begin (its headers), in milliseconds; past it the call
+   * fails with SandgateError `timeout` (status 0). Unset: no limit (buffered exec waits for the command).
+   */
+  timeoutMs?: number | undefined;
 }
 
 /** A shell command line (`/bin/sh -c`), an argv array (no shell), or the whole request body. */
@@ -154,7 +159,9 @@ export function createSandgateClient(options: SandgateClientOptions): SandgateCl
     ...(options.token !== undefined ? { authorization: `Bearer ${options.token}` } : {}),
   };
   // Called unbound: a service binding's or a polyfill's fetch may need its own `this`.
-  const fetch: FetchLike = userFetch ? (request) => userFetch(request) : (request) => globalThis.fetch(request);
+  const plainFetch: FetchLike = userFetch ? (request) => userFetch(request) : (request) => globalThis.fetch(request);
+  // Every API call fails as SandgateError, also with no response at all.
+  const fetch = withFailureErrors(plainFetch, options.timeoutMs);
   const raw = createClient<paths>({ baseUrl, headers, fetch });
   return new ClientImpl({ raw, baseUrl, headers, fetch });
 }

@@ -68,7 +68,7 @@ export type {
   WaitForPortRequest,
   WaitResult,
 } from "./processes.js";
-export { SandgateError, type ErrorCode } from "./errors.js";
+export { SandgateError, type ClientErrorCode, type ErrorCode } from "./errors.js";
 export { parseServerSentEvents, type ServerSentEvent } from "./sse.js";
 export type { components, operations, paths } from "./schema.js";
 // The Cap'n Web session helper is a separate entry point, `@sandgate/client/rpc`, so only its users load capnweb.

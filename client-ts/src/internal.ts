@@ -39,6 +39,49 @@ export function sandboxPath(id: string, suffix = ""): string {
   return `/v1/sandboxes/${encodeURIComponent(id)}${suffix}`;
 }
 
+const nullBodyStatuses = new Set([101, 204, 205, 304]);
+
+/**
+ * Wraps a fetch so that a call that gets no response rejects with SandgateError (`unreachable`, or
+ * `timeout` after `timeoutMs` without response headers; a caller's own abort stays as it is), and so
+ * does a body cut short while it is read.
+ */
+export function withFailureErrors(fetch: FetchLike, timeoutMs: number | undefined): FetchLike {
+  return async (request) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let input = request;
+    if (timeoutMs !== undefined) {
+      const timeout = new AbortController();
+      timer = setTimeout(() => timeout.abort(new DOMException(`no answer in ${timeoutMs} ms`, "TimeoutError")), timeoutMs);
+      input = new Request(request, { signal: AbortSignal.any([request.signal, timeout.signal]), duplex: "half" } as RequestInit);
+    }
+    let response: Response;
+    try {
+      response = await fetch(input);
+    } catch (err) {
+      if (request.signal.aborted) throw err;
+      throw SandgateError.fromFailure(err);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!response.body || nullBodyStatuses.has(response.status)) return response;
+    const reader = response.body.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (err) {
+          controller.error(request.signal.aborted ? err : SandgateError.fromFailure(err));
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    });
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
+}
+
 /** Resolves after `ms`, or rejects with the signal's reason once it aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

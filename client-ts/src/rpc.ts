@@ -6,56 +6,11 @@
  * body as one object; `sandbox(id)` returns a handle with that sandbox's operations, and calls on it
  * pipeline: `api.sandbox("x").exec({ command: "echo hi" })` is one round trip.
  */
-import { type RpcStub, newHttpBatchRpcSession, newWebSocketRpcSession } from "capnweb";
-import type { operations } from "./schema.js";
+import { newHttpBatchRpcSession, newWebSocketRpcSession } from "capnweb";
+import { SandgateError, codeOfStatus, type ErrorCode } from "./errors.js";
+import type { SandgateRpc } from "./rpc-types.js";
 
-type Ops = operations;
-/** Operations of the REST contract proper (the compat profile has no RPC methods). */
-type RpcOperationId = Exclude<keyof Ops, `compat${string}`>;
-
-type Part<O, K extends string> = O extends { parameters: infer Ps }
-  ? K extends keyof Ps
-    ? [NonNullable<Ps[K]>] extends [never]
-      ? {}
-      : NonNullable<Ps[K]>
-    : {}
-  : {};
-type JsonBody<O> = O extends { requestBody: { content: { "application/json": infer B } } }
-  ? B
-  : O extends { requestBody?: { content: { "application/json": infer B } } }
-    ? Partial<B>
-    : {};
-type RawBody<O> = O extends { requestBody: { content: { "application/octet-stream": unknown } } } ? { body: RpcBytes } : {};
-type Simplify<T> = { [K in keyof T]: T[K] } & {};
-
-/** Raw file bodies may be given whole or streamed. */
-export type RpcBytes = ReadableStream<Uint8Array> | Uint8Array | ArrayBuffer | string;
-
-/** The one object an RPC method takes. */
-export type RpcInput<K extends RpcOperationId> = Simplify<Part<Ops[K], "path"> & Part<Ops[K], "query"> & JsonBody<Ops[K]> & RawBody<Ops[K]>>;
-
-/** What an RPC method answers: JSON as in REST; bytes as `{body, size}`; event streams as NDJSON bytes. */
-export type RpcOutput<K extends RpcOperationId> = Ops[K] extends { responses: { 200: { content: { "application/json": infer R } } } }
-  ? R
-  : Ops[K] extends { responses: { 201: { content: { "application/json": infer R } } } }
-    ? R
-    : Ops[K] extends { responses: { 200: { content: { "application/octet-stream": unknown } } } }
-      ? { body: ReadableStream<Uint8Array>; size: number }
-      : Ops[K] extends { responses: { 200: { content: { "text/event-stream": unknown } } } }
-        ? ReadableStream<Uint8Array>
-        : void;
-
-type Method<I, O> = {} extends I ? (input?: I) => Promise<O> : (input: I) => Promise<O>;
-
-export type SandgateRpcMethods = { [K in RpcOperationId]: Method<RpcInput<K>, RpcOutput<K>> };
-
-type ScopedId = { [K in RpcOperationId]: RpcInput<K> extends { id: string } ? K : never }[RpcOperationId];
-export type SandboxRpcMethods = { [K in ScopedId]: Method<Simplify<Omit<RpcInput<K>, "id">>, RpcOutput<K>> };
-
-/** The service's RPC interface, as seen by a Cap'n Web client. */
-export interface SandgateRpc extends SandgateRpcMethods {
-  sandbox(id: string): SandboxRpcMethods;
-}
+export type { RpcBytes, RpcInput, RpcOutput, SandboxRpcMethods, SandgateRpc, SandgateRpcMethods } from "./rpc-types.js";
 
 export interface ConnectRpcOptions {
   token?: string;
@@ -67,7 +22,14 @@ export interface ConnectRpcOptions {
   transport?: "websocket" | "batch";
 }
 
-export type SandgateRpcSession = RpcStub<SandgateRpc>;
+/**
+ * A session: the RPC interface, disposable (`using`, or call `[Symbol.dispose]()` to close it). Typed
+ * here rather than with capnweb's `RpcStub`, so a user's `tsc --strict` never reads capnweb's
+ * declaration files (they fail without `skipLibCheck` on TypeScript 5.9). Every failure rejects with
+ * SandgateError: the service's errors with their code and status, a refused session with 401
+ * `unauthorized`, a host that cannot be reached with `unreachable` (status 0).
+ */
+export type SandgateRpcSession = SandgateRpc & Disposable;
 
 /** Opens a typed Cap'n Web session with a Sandgate host (`url` is its base URL or its /rpc URL). */
 export function connectRpc(url: string, options: ConnectRpcOptions = {}): SandgateRpcSession {
@@ -75,12 +37,91 @@ export function connectRpc(url: string, options: ConnectRpcOptions = {}): Sandga
   if (!endpoint.pathname.endsWith("/rpc")) endpoint.pathname = `${endpoint.pathname.replace(/\/+$/, "")}/rpc`;
   const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
   if (options.transport === "batch") {
-    return newHttpBatchRpcSession<SandgateRpc>(new Request(endpoint, { headers })) as SandgateRpcSession;
+    return withSandgateErrors(newHttpBatchRpcSession<SandgateRpc>(new Request(endpoint, { headers })), () => undefined);
   }
+  const probeUrl = new URL(endpoint);
   endpoint.protocol = endpoint.protocol === "https:" ? "wss:" : "ws:";
   // Node's WebSocket (undici) takes headers in its second argument; without a token any runtime works.
   const socket = options.token ? new WebSocket(endpoint, { headers } as unknown as string[]) : new WebSocket(endpoint);
-  return newWebSocketRpcSession<SandgateRpc>(socket) as SandgateRpcSession;
+  // A refused upgrade only says "connection failed": ask over plain HTTP why (401 and its envelope, or no host).
+  let opened = false;
+  let refusal: Promise<SandgateError> | undefined;
+  socket.addEventListener("open", () => (opened = true));
+  socket.addEventListener("error", () => {
+    if (!opened) refusal ??= whyRefused(probeUrl, headers);
+  });
+  return withSandgateErrors(newWebSocketRpcSession<SandgateRpc>(socket), () => refusal);
+}
+
+async function whyRefused(url: URL, headers: Record<string, string>): Promise<SandgateError> {
+  let response: Response;
+  try {
+    response = await fetch(url, { headers });
+  } catch (err) {
+    return SandgateError.fromFailure(err);
+  }
+  if (response.status === 401 || response.status === 403) return SandgateError.fromResponse(response);
+  await response.body?.cancel();
+  return new SandgateError("unreachable", `the WebSocket upgrade to ${url.pathname} was refused (HTTP ${response.status} to a plain request)`, 0);
+}
+
+const statusOfCode = new Map<string, number>(Object.entries(codeOfStatus).map(([status, code]) => [code, Number(status)]));
+
+/** What a session call rejected with, as SandgateError. */
+async function toSandgateError(error: unknown, refusal: () => Promise<SandgateError> | undefined): Promise<SandgateError> {
+  if (error instanceof SandgateError) return error;
+  const refused = refusal();
+  if (refused) return refused;
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && statusOfCode.has(code)) {
+    const details = (error as { details?: unknown }).details;
+    const record = typeof details === "object" && details !== null ? (details as Record<string, unknown>) : undefined;
+    return new SandgateError(code as ErrorCode, message, statusOfCode.get(code)!, record, { cause: error });
+  }
+  // An HTTP batch the host answered with an error status ("RPC request failed: 401 Unauthorized").
+  const status = /RPC request failed: (\d{3})/.exec(message);
+  if (status) {
+    const n = Number(status[1]);
+    return new SandgateError(codeOfStatus[n] ?? "internal", message, n, undefined, { cause: error });
+  }
+  return SandgateError.fromFailure(error);
+}
+
+/**
+ * Wraps a capnweb stub so that every promise it hands out (calls, pipelined calls, property reads)
+ * rejects with SandgateError. Everything else goes to the stub untouched.
+ */
+function withSandgateErrors<T>(stub: unknown, refusal: () => Promise<SandgateError> | undefined): T {
+  const wrap = (target: unknown): unknown => {
+    if (typeof target !== "function" && (typeof target !== "object" || target === null)) return target;
+    return new Proxy(target as object, {
+      get(object, prop) {
+        const value: unknown = Reflect.get(object, prop);
+        if (prop === "then" && typeof value === "function") {
+          return (onFulfilled?: (v: unknown) => unknown, onRejected?: (e: unknown) => unknown) =>
+            (value as Promise<unknown>["then"]).call(object, onFulfilled, async (err: unknown) => {
+              const mapped = await toSandgateError(err, refusal);
+              if (onRejected) return onRejected(mapped);
+              throw mapped;
+            });
+        }
+        if (prop === "catch" || prop === "finally") {
+          const self = wrap(object) as Promise<unknown>;
+          return prop === "catch" ? (f: (e: unknown) => unknown) => self.then(undefined, f) : (f: () => void) => self.then((v) => (f(), v), (e) => {
+            f();
+            throw e;
+          });
+        }
+        if (typeof prop === "symbol") return typeof value === "function" ? value.bind(object) : value;
+        return wrap(value);
+      },
+      apply(fn, thisArg, args) {
+        return wrap(Reflect.apply(fn as (...a: unknown[]) => unknown, thisArg, args));
+      },
+    });
+  };
+  return wrap(stub) as T;
 }
 
 /** Reads the NDJSON bytes an RPC `execStream` answers as event objects. */

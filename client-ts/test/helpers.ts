@@ -1,7 +1,7 @@
 /** Shared by the client tests: a real Node host (the service's own test launcher) and a client on it. */
 import { afterAll, beforeAll, expect } from "vitest";
 import { type TestHost, removeDir, startHost } from "../../service/test/host.ts";
-import { SandgateError, createSandgateClient, type ErrorCode, type SandgateClient } from "../src/index.ts";
+import { type ClientErrorCode, SandgateError, createSandgateClient, type ErrorCode, type SandgateClient } from "../src/index.ts";
 
 export const TOKEN = "client-test-token";
 
@@ -29,7 +29,7 @@ function fail(message: string): never {
 }
 
 /** Awaits `promise`, asserts it rejects with a SandgateError of `code` and `status`, and returns the error. */
-export async function expectSandgateError(promise: Promise<unknown>, code: ErrorCode, status: number): Promise<SandgateError> {
+export async function expectSandgateError(promise: Promise<unknown>, code: ErrorCode | ClientErrorCode, status: number): Promise<SandgateError> {
   let caught: unknown;
   try {
     await promise;

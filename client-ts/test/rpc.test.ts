@@ -62,6 +62,6 @@ describe("connectRpc", () => {
 
   it("is refused without the token", async () => {
     const api = connectRpc(host().url, { transport: "batch" });
-    await expect(api.health()).rejects.toThrow();
+    await expect(api.health()).rejects.toMatchObject({ code: "unauthorized", status: 401 });
   });
 });

@@ -30,8 +30,30 @@ export interface HostOptions {
   wrapper?: string[];
 }
 
+/** Every directory tempDir made in this test file; test/cleanup.ts removes them after the file's tests. */
+const madeDirs = new Set<string>();
+
+/** A fresh directory under the system's temp dir, removed after the test file (see removeTempDirs). */
 export function tempDir(prefix = "sandgate-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.add(dir);
+  return dir;
+}
+
+/**
+ * Removes what tempDir made (a host's data dir among them), so a run leaves no /tmp/sandgate-test-*
+ * behind. Runs after every afterAll of the file, when its hosts have stopped; a directory a live host
+ * still holds (a mount) is left and named.
+ */
+export function removeTempDirs(): void {
+  for (const dir of madeDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      madeDirs.delete(dir);
+    } catch (err) {
+      console.warn(`could not remove ${dir}: ${(err as Error).message}`);
+    }
+  }
 }
 
 /** Spawns `node src/node.ts` and resolves with its URL once it listens; rejects with its output if it exits. */

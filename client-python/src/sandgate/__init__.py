@@ -7,8 +7,8 @@ reconnections) and the port proxy, with every failure raised as ``SandgateError`
 """
 
 from ._async import (
+    AsyncCreatedSandbox,
     AsyncExecStream,
-    AsyncFileData,
     AsyncFiles,
     AsyncLogFollower,
     AsyncProcess,
@@ -16,15 +16,27 @@ from ._async import (
     AsyncSandboxes,
     AsyncSandgate,
 )
-from ._common import ExecEvent, ProcessLogEvent
-from ._errors import SandgateError
-from ._sync import ExecStream, FileData, Files, LogFollower, Process, Sandbox, Sandboxes, Sandgate
+from ._errors import ClientErrorCode, SandgateError
+from ._io import AsyncFileData, FileData
+from ._models import (
+    ExecErrorEvent,
+    ExecEvent,
+    ExecExitEvent,
+    ExecStderrEvent,
+    ExecStdoutEvent,
+    PortLink,
+    ProcessExitEvent,
+    ProcessLogErrorEvent,
+    ProcessLogEvent,
+    ProcessLogGapEvent,
+    ProcessStderrEvent,
+    ProcessStdoutEvent,
+    SandboxInfo,
+    SandboxList,
+)
+from ._sync import CreatedSandbox, ExecStream, Files, LogFollower, Process, Sandbox, Sandboxes, Sandgate
 from .generated.models.error_code import ErrorCode
-from .generated.models.exec_error_event import ExecErrorEvent
-from .generated.models.exec_exit_event import ExecExitEvent
 from .generated.models.exec_result import ExecResult
-from .generated.models.exec_stderr_event import ExecStderrEvent
-from .generated.models.exec_stdout_event import ExecStdoutEvent
 from .generated.models.file_content import FileContent
 from .generated.models.file_info import FileInfo
 from .generated.models.file_list import FileList
@@ -33,23 +45,16 @@ from .generated.models.git_checkout_result import GitCheckoutResult
 from .generated.models.health import Health
 from .generated.models.log_chunk import LogChunk
 from .generated.models.network_mode import NetworkMode
-from .generated.models.port_link import PortLink
-from .generated.models.process_exit_event import ProcessExitEvent
 from .generated.models.process_info import ProcessInfo
-from .generated.models.process_log_error_event import ProcessLogErrorEvent
-from .generated.models.process_log_gap_event import ProcessLogGapEvent
 from .generated.models.process_logs import ProcessLogs
 from .generated.models.process_status import ProcessStatus
-from .generated.models.process_stderr_event import ProcessStderrEvent
-from .generated.models.process_stdout_event import ProcessStdoutEvent
-from .generated.models.sandbox_info import SandboxInfo
-from .generated.models.sandbox_list import SandboxList
 from .generated.models.scope import Scope
 from .generated.models.scoped_token import ScopedToken
 from .generated.models.signal import Signal
 from .generated.models.wait_result import WaitResult
 
 __all__ = [
+    "AsyncCreatedSandbox",
     "AsyncExecStream",
     "AsyncFileData",
     "AsyncFiles",
@@ -58,6 +63,8 @@ __all__ = [
     "AsyncSandbox",
     "AsyncSandboxes",
     "AsyncSandgate",
+    "ClientErrorCode",
+    "CreatedSandbox",
     "ErrorCode",
     "ExecErrorEvent",
     "ExecEvent",

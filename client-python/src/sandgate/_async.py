@@ -1,20 +1,30 @@
-"""The asynchronous client: ``AsyncSandgate(base_url, token)``, the same methods as ``Sandgate``, awaited."""
+"""The asyncio client: ``AsyncSandgate(base_url, token)``.
+
+``_sync.py`` (``Sandgate``) is generated from this file by scripts/gen_sync.py: edit this one.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import IO, Any, Self
 
-import anyio
-import anyio.to_thread
 import httpx
 from httpx_sse import aconnect_sse
 
 from . import _common as common
-from ._common import ExecEvent, ProcessLogEvent
 from ._errors import SandgateError
+from ._io import AsyncErrorTransport, AsyncFileData, async_sleep, async_upload_content
+from ._models import (
+    ExecEvent,
+    PortLink,
+    ProcessExitEvent,
+    ProcessLogErrorEvent,
+    ProcessLogEvent,
+    SandboxInfo,
+    SandboxList,
+)
 from .generated.api.files import (
     delete_file,
     list_files,
@@ -49,24 +59,19 @@ from .generated.models.health import Health
 from .generated.models.mkdir_request import MkdirRequest
 from .generated.models.move_file_request import MoveFileRequest
 from .generated.models.network_mode import NetworkMode
-from .generated.models.port_link import PortLink
-from .generated.models.process_exit_event import ProcessExitEvent
+from .generated.models.port_link import PortLink as RawPortLink
 from .generated.models.process_info import ProcessInfo
 from .generated.models.process_list import ProcessList
-from .generated.models.process_log_error_event import ProcessLogErrorEvent
 from .generated.models.process_logs import ProcessLogs
 from .generated.models.read_file_request import ReadFileRequest
-from .generated.models.sandbox_info import SandboxInfo
-from .generated.models.sandbox_list import SandboxList
+from .generated.models.sandbox_info import SandboxInfo as RawSandboxInfo
+from .generated.models.sandbox_list import SandboxList as RawSandboxList
 from .generated.models.scope import Scope
 from .generated.models.scoped_token import ScopedToken
 from .generated.models.signal import Signal
 from .generated.models.wait_for_log_request_stream import WaitForLogRequestStream
 from .generated.models.wait_result import WaitResult
 from .generated.models.write_file_request import WriteFileRequest
-
-AsyncFileData = bytes | bytearray | memoryview | str | IO[bytes] | Iterable[bytes] | AsyncIterable[bytes]
-"""A file's new content: bytes, text (UTF-8), a binary file object, or chunks (sync or async; streamed)."""
 
 
 async def _raise_for_error(response: httpx.Response) -> None:
@@ -96,7 +101,8 @@ class AsyncSandgate:
             base_url=base_url.rstrip("/"),
             headers=common.auth_headers(token, headers),
             timeout=self._timeout,
-            transport=transport,
+            # Every failure without a response becomes a SandgateError (unreachable, timeout).
+            transport=AsyncErrorTransport(transport or httpx.AsyncHTTPTransport()),
             event_hooks={"response": [_raise_for_error]},
         )
         self.api = AuthenticatedClient(base_url=base_url, token=token or "").set_async_httpx_client(self._http)
@@ -145,15 +151,15 @@ class AsyncSandboxes:
         labels: Mapping[str, str] | None = None,
         network: NetworkMode | None = None,
         git: str | GitCheckoutRequest | None = None,
-    ) -> AsyncSandbox:
+    ) -> AsyncCreatedSandbox:
         """Creates a sandbox and returns a handle on it, with the new sandbox's ``info``.
 
         ``network="none"`` leaves it without network (its ports stay reachable through the proxy); ``git``
         (a URL, or a ``GitCheckoutRequest`` with branch, depth, dir) is cloned before the sandbox is answered.
         """
         body = common.create_body(id, ttl_seconds, env, labels, network, git)
-        info = common.parsed(await create_sandbox.asyncio_detailed(client=self._client.api, body=body), SandboxInfo)
-        return AsyncSandbox(self._client, info.id, info)
+        raw = common.parsed(await create_sandbox.asyncio_detailed(client=self._client.api, body=body), RawSandboxInfo)
+        return AsyncCreatedSandbox(self._client, raw.id, SandboxInfo.of(raw))
 
     async def list(
         self, *, label: str | Sequence[str] | None = None, limit: int | None = None, cursor: str | None = None
@@ -163,7 +169,7 @@ class AsyncSandboxes:
         response = await list_sandboxes.asyncio_detailed(
             client=self._client.api, label=labels, limit=common.opt(limit), cursor=common.opt(cursor)
         )
-        return common.parsed(response, SandboxList)
+        return SandboxList.of(common.parsed(response, RawSandboxList))
 
     async def iter(
         self, *, label: str | Sequence[str] | None = None, limit: int | None = None
@@ -174,12 +180,13 @@ class AsyncSandboxes:
             page = await self.list(label=label, limit=limit, cursor=cursor)
             for info in page.sandboxes:
                 yield info
-            if not isinstance(page.next_cursor, str):
+            if page.next_cursor is None:
                 return
             cursor = page.next_cursor
 
     async def get(self, id: str) -> SandboxInfo:
-        return common.parsed(await get_sandbox.asyncio_detailed(id, client=self._client.api), SandboxInfo)
+        response = await get_sandbox.asyncio_detailed(id, client=self._client.api)
+        return SandboxInfo.of(common.parsed(response, RawSandboxInfo))
 
     async def update(
         self,
@@ -193,7 +200,7 @@ class AsyncSandboxes:
         """Sets the TTL from now, or extends it, and/or replaces the labels, and/or the sandbox-wide env."""
         body = common.update_body(ttl_seconds, extend_by_seconds, labels, env)
         response = await update_sandbox.asyncio_detailed(id, client=self._client.api, body=body)
-        return common.parsed(response, SandboxInfo)
+        return SandboxInfo.of(common.parsed(response, RawSandboxInfo))
 
     async def delete(self, id: str) -> None:
         await delete_sandbox.asyncio_detailed(id, client=self._client.api)
@@ -201,6 +208,8 @@ class AsyncSandboxes:
 
 class AsyncSandbox:
     """One sandbox: commands and files. ``info`` is what the last create, get or update answered."""
+
+    info: SandboxInfo | None
 
     def __init__(self, client: AsyncSandgate, id: str, info: SandboxInfo | None = None) -> None:
         self._client = client
@@ -348,10 +357,13 @@ class AsyncSandbox:
         """Mints a signed link to ``port`` that works without a token until it expires: open ``url`` in a browser."""
         body = CreatePortLinkRequest(port=port, ttl_seconds=common.opt(ttl_seconds), path=common.opt(path))
         response = await create_port_link.asyncio_detailed(self.id, client=self._client.api, body=body)
-        link = common.parsed(response, PortLink)
-        if not isinstance(link.url, str):
-            link.url = str(self._client._http.base_url).rstrip("/") + link.path
-        return link
+        return PortLink.of(common.parsed(response, RawPortLink), str(self._client._http.base_url))
+
+
+class AsyncCreatedSandbox(AsyncSandbox):
+    """A sandbox just created: its ``info`` is always there."""
+
+    info: SandboxInfo
 
 
 class AsyncExecStream:
@@ -545,17 +557,16 @@ class AsyncLogFollower:
                         if isinstance(fresh, (ProcessExitEvent, ProcessLogErrorEvent)):
                             return
             except SandgateError as err:
-                if err.status not in common.RETRYABLE_STATUSES:
+                # status 0: no answer (reset, refused, cut short, timed out)
+                if err.status != 0 and err.status not in common.RETRYABLE_STATUSES:
                     raise
-                cause = err
-            except httpx.TransportError as err:  # reset, refused, cut short, timed out
                 cause = err
             # The stream ended, or failed, before its exit event: resume where the last event ended.
             if failures >= max_retries:
                 if cause is not None:
                     raise cause
                 raise SandgateError.stream_ended(failures + 1)
-            await anyio.sleep(common.backoff_delay(failures, backoff, max_backoff))
+            await async_sleep(common.backoff_delay(failures, backoff, max_backoff))
             failures += 1
             self.reconnects += 1
 
@@ -617,21 +628,7 @@ class AsyncFiles:
 
         Missing parent directories are created.
         """
-        headers = {"Content-Type": "application/octet-stream"}
-        content: bytes | AsyncIterable[bytes]
-        if isinstance(data, str):
-            content = data.encode("utf-8")
-        elif isinstance(data, (bytes, bytearray, memoryview)):
-            content = bytes(data)
-        elif hasattr(data, "read"):
-            size = common.file_size(data)
-            if size is not None:
-                headers["Content-Length"] = str(size)
-            content = _file_chunks(data)  # type: ignore[arg-type]
-        elif isinstance(data, AsyncIterable):
-            content = data
-        else:
-            content = _iter_chunks(data)
+        content, headers = await async_upload_content(data)
         response = await self._client._http.put(
             common.sandbox_path(self._id, "/files/content"), params={"path": path}, content=content, headers=headers
         )
@@ -671,13 +668,3 @@ class AsyncFiles:
 
     async def delete(self, path: str, *, recursive: bool = False) -> None:
         await delete_file.asyncio_detailed(self._id, client=self._client.api, path=path, recursive=recursive)
-
-
-async def _file_chunks(data: IO[bytes]) -> AsyncIterator[bytes]:
-    while chunk := await anyio.to_thread.run_sync(data.read, common.CHUNK_SIZE):
-        yield chunk
-
-
-async def _iter_chunks(data: Iterable[bytes]) -> AsyncIterator[bytes]:
-    for chunk in data:
-        yield chunk

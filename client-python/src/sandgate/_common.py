@@ -13,22 +13,26 @@ from urllib.parse import quote
 import attrs
 import httpx
 
+from ._models import (
+    ExecErrorEvent,
+    ExecEvent,
+    ExecExitEvent,
+    ExecStderrEvent,
+    ExecStdoutEvent,
+    ProcessExitEvent,
+    ProcessLogErrorEvent,
+    ProcessLogEvent,
+    ProcessLogGapEvent,
+    ProcessStderrEvent,
+    ProcessStdoutEvent,
+)
 from .generated.models.create_sandbox_request import CreateSandboxRequest
 from .generated.models.create_sandbox_request_env import CreateSandboxRequestEnv
 from .generated.models.create_sandbox_request_labels import CreateSandboxRequestLabels
-from .generated.models.exec_error_event import ExecErrorEvent
-from .generated.models.exec_exit_event import ExecExitEvent
 from .generated.models.exec_request import ExecRequest
 from .generated.models.exec_request_env import ExecRequestEnv
-from .generated.models.exec_stderr_event import ExecStderrEvent
-from .generated.models.exec_stdout_event import ExecStdoutEvent
 from .generated.models.git_checkout_request import GitCheckoutRequest
 from .generated.models.network_mode import NetworkMode
-from .generated.models.process_exit_event import ProcessExitEvent
-from .generated.models.process_log_error_event import ProcessLogErrorEvent
-from .generated.models.process_log_gap_event import ProcessLogGapEvent
-from .generated.models.process_stderr_event import ProcessStderrEvent
-from .generated.models.process_stdout_event import ProcessStdoutEvent
 from .generated.models.start_process_request import StartProcessRequest
 from .generated.models.start_process_request_env import StartProcessRequestEnv
 from .generated.models.update_sandbox_request import UpdateSandboxRequest
@@ -36,19 +40,12 @@ from .generated.models.update_sandbox_request_env import UpdateSandboxRequestEnv
 from .generated.models.update_sandbox_request_labels import UpdateSandboxRequestLabels
 from .generated.types import UNSET, Response, Unset
 
-ExecEvent = ExecStdoutEvent | ExecStderrEvent | ExecExitEvent | ExecErrorEvent
-"""One event of a streaming exec: ``stdout`` and ``stderr`` chunks, then one ``exit`` or ``error``."""
-
 _EVENT_TYPES: dict[str, type[ExecStdoutEvent] | type[ExecStderrEvent] | type[ExecExitEvent] | type[ExecErrorEvent]] = {
     "stdout": ExecStdoutEvent,
     "stderr": ExecStderrEvent,
     "exit": ExecExitEvent,
     "error": ExecErrorEvent,
 }
-
-ProcessLogEvent = ProcessStdoutEvent | ProcessStderrEvent | ProcessLogGapEvent | ProcessExitEvent | ProcessLogErrorEvent
-"""One event of a followed process log: ``stdout``/``stderr`` output and ``gap`` (output the host dropped),
-each with ``offset`` and ``next_offset``; then one ``exit`` (or ``error``), always last."""
 
 _LOG_EVENT_TYPES: dict[
     str,

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any, cast
+from typing import Any, Literal, cast
+
+import httpx
 
 from .generated.models.error_code import ErrorCode
 from .generated.models.process_log_error_event import ProcessLogErrorEvent
+
+ClientErrorCode = Literal["unreachable"]
+"""Codes the client raises itself, with ``status`` 0 (no response): ``unreachable`` (refused, reset, cut short).
+A client-side timeout is ``timeout``, status 0."""
 
 _CODE_OF_STATUS: dict[int, ErrorCode] = {
     400: "invalid_request",
@@ -28,15 +34,19 @@ class SandgateError(Exception):
     """A failed call: the response's ``{"error": {"code", "message", "details"?}}`` envelope and its HTTP status.
 
     Responses without the envelope (a proxy's error page, say) get the code that fits their status, or
-    ``internal``.
+    ``internal``. Failures with no response at all have ``status`` 0: ``unreachable`` (the host refused or
+    dropped the connection) and ``timeout`` (this client gave up waiting); the transport's exception is the
+    ``__cause__``.
     """
 
-    code: ErrorCode
+    code: ErrorCode | ClientErrorCode
     message: str
     status: int
     details: dict[str, Any] | None
 
-    def __init__(self, code: ErrorCode, message: str, status: int, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, code: ErrorCode | ClientErrorCode, message: str, status: int, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
@@ -62,6 +72,14 @@ class SandgateError(Exception):
             )
         text = content[:200].decode("utf-8", "replace")
         return cls(_CODE_OF_STATUS.get(status, "internal"), f"HTTP {status}" + (f": {text}" if text else ""), status)
+
+    @classmethod
+    def from_transport(cls, error: Exception) -> SandgateError:
+        """A request that got no response (``httpx.TransportError``): ``timeout`` or ``unreachable``, status 0."""
+        kind = type(error).__name__
+        if isinstance(error, httpx.TimeoutException):
+            return cls("timeout", f"no answer in time ({kind}: {error})", 0)
+        return cls("unreachable", f"cannot reach the host ({kind}: {error})", 0)
 
     @classmethod
     def from_event(cls, event: ProcessLogErrorEvent) -> SandgateError:

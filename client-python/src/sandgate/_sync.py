@@ -1,10 +1,10 @@
-"""The synchronous client: ``Sandgate(base_url, token)``."""
+# Generated from _async.py by client-python/scripts/gen_sync.py: do not edit.
+"""The client: ``Sandgate(base_url, token)``, generated from ``_async.py``: edit that file."""
 
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import IO, Any, Self
 
@@ -12,8 +12,17 @@ import httpx
 from httpx_sse import connect_sse
 
 from . import _common as common
-from ._common import ExecEvent, ProcessLogEvent
 from ._errors import SandgateError
+from ._io import ErrorTransport, FileData, sleep, upload_content
+from ._models import (
+    ExecEvent,
+    PortLink,
+    ProcessExitEvent,
+    ProcessLogErrorEvent,
+    ProcessLogEvent,
+    SandboxInfo,
+    SandboxList,
+)
 from .generated.api.files import (
     delete_file,
     list_files,
@@ -48,24 +57,19 @@ from .generated.models.health import Health
 from .generated.models.mkdir_request import MkdirRequest
 from .generated.models.move_file_request import MoveFileRequest
 from .generated.models.network_mode import NetworkMode
-from .generated.models.port_link import PortLink
-from .generated.models.process_exit_event import ProcessExitEvent
+from .generated.models.port_link import PortLink as RawPortLink
 from .generated.models.process_info import ProcessInfo
 from .generated.models.process_list import ProcessList
-from .generated.models.process_log_error_event import ProcessLogErrorEvent
 from .generated.models.process_logs import ProcessLogs
 from .generated.models.read_file_request import ReadFileRequest
-from .generated.models.sandbox_info import SandboxInfo
-from .generated.models.sandbox_list import SandboxList
+from .generated.models.sandbox_info import SandboxInfo as RawSandboxInfo
+from .generated.models.sandbox_list import SandboxList as RawSandboxList
 from .generated.models.scope import Scope
 from .generated.models.scoped_token import ScopedToken
 from .generated.models.signal import Signal
 from .generated.models.wait_for_log_request_stream import WaitForLogRequestStream
 from .generated.models.wait_result import WaitResult
 from .generated.models.write_file_request import WriteFileRequest
-
-FileData = bytes | bytearray | memoryview | str | IO[bytes] | Iterable[bytes]
-"""A file's new content: bytes, text (UTF-8), a binary file object or an iterable of chunks (both streamed)."""
 
 
 def _raise_for_error(response: httpx.Response) -> None:
@@ -75,10 +79,10 @@ def _raise_for_error(response: httpx.Response) -> None:
 
 
 class Sandgate:
-    """A client for one Sandgate host. Use it as a context manager, or call :meth:`close`.
+    """An asyncio client for one Sandgate host. Use it with ``async with``, or call :meth:`aclose`.
 
-    ``api`` is the generated client (``sandgate.generated``) on the same connection pool, for calls the
-    methods here do not cover; on it too, error responses raise :class:`SandgateError`.
+    ``api`` is the generated client (``sandgate.generated``, its ``asyncio_detailed`` functions) on the
+    same connection pool; on it too, error responses raise :class:`SandgateError`.
     """
 
     def __init__(
@@ -95,7 +99,8 @@ class Sandgate:
             base_url=base_url.rstrip("/"),
             headers=common.auth_headers(token, headers),
             timeout=self._timeout,
-            transport=transport,
+            # Every failure without a response becomes a SandgateError (unreachable, timeout).
+            transport=ErrorTransport(transport or httpx.HTTPTransport()),
             event_hooks={"response": [_raise_for_error]},
         )
         self.api = AuthenticatedClient(base_url=base_url, token=token or "").set_httpx_client(self._http)
@@ -123,7 +128,7 @@ class Sandgate:
     def create_token(self, sandbox_id: str, scopes: Sequence[Scope], *, ttl_seconds: int | None = None) -> ScopedToken:
         """Mints a token that works only on ``sandbox_id``, for ``scopes``, until it expires (needs the API token).
 
-        Hand it to less trusted code: ``Sandgate(base_url, token.token)``.
+        Hand it to less trusted code: ``AsyncSandgate(base_url, token.token)``.
         """
         body = CreateTokenRequest(sandbox_id=sandbox_id, scopes=list(scopes), ttl_seconds=common.opt(ttl_seconds))
         return common.parsed(create_token.sync_detailed(client=self.api, body=body), ScopedToken)
@@ -142,15 +147,15 @@ class Sandboxes:
         labels: Mapping[str, str] | None = None,
         network: NetworkMode | None = None,
         git: str | GitCheckoutRequest | None = None,
-    ) -> Sandbox:
+    ) -> CreatedSandbox:
         """Creates a sandbox and returns a handle on it, with the new sandbox's ``info``.
 
         ``network="none"`` leaves it without network (its ports stay reachable through the proxy); ``git``
         (a URL, or a ``GitCheckoutRequest`` with branch, depth, dir) is cloned before the sandbox is answered.
         """
         body = common.create_body(id, ttl_seconds, env, labels, network, git)
-        info = common.parsed(create_sandbox.sync_detailed(client=self._client.api, body=body), SandboxInfo)
-        return Sandbox(self._client, info.id, info)
+        raw = common.parsed(create_sandbox.sync_detailed(client=self._client.api, body=body), RawSandboxInfo)
+        return CreatedSandbox(self._client, raw.id, SandboxInfo.of(raw))
 
     def list(
         self, *, label: str | Sequence[str] | None = None, limit: int | None = None, cursor: str | None = None
@@ -160,20 +165,22 @@ class Sandboxes:
         response = list_sandboxes.sync_detailed(
             client=self._client.api, label=labels, limit=common.opt(limit), cursor=common.opt(cursor)
         )
-        return common.parsed(response, SandboxList)
+        return SandboxList.of(common.parsed(response, RawSandboxList))
 
     def iter(self, *, label: str | Sequence[str] | None = None, limit: int | None = None) -> Iterator[SandboxInfo]:
         """Every matching sandbox, fetching page after page as the loop goes."""
         cursor: str | None = None
         while True:
             page = self.list(label=label, limit=limit, cursor=cursor)
-            yield from page.sandboxes
-            if not isinstance(page.next_cursor, str):
+            for info in page.sandboxes:
+                yield info
+            if page.next_cursor is None:
                 return
             cursor = page.next_cursor
 
     def get(self, id: str) -> SandboxInfo:
-        return common.parsed(get_sandbox.sync_detailed(id, client=self._client.api), SandboxInfo)
+        response = get_sandbox.sync_detailed(id, client=self._client.api)
+        return SandboxInfo.of(common.parsed(response, RawSandboxInfo))
 
     def update(
         self,
@@ -186,7 +193,8 @@ class Sandboxes:
     ) -> SandboxInfo:
         """Sets the TTL from now, or extends it, and/or replaces the labels, and/or the sandbox-wide env."""
         body = common.update_body(ttl_seconds, extend_by_seconds, labels, env)
-        return common.parsed(update_sandbox.sync_detailed(id, client=self._client.api, body=body), SandboxInfo)
+        response = update_sandbox.sync_detailed(id, client=self._client.api, body=body)
+        return SandboxInfo.of(common.parsed(response, RawSandboxInfo))
 
     def delete(self, id: str) -> None:
         delete_sandbox.sync_detailed(id, client=self._client.api)
@@ -195,6 +203,8 @@ class Sandboxes:
 class Sandbox:
     """One sandbox: commands and files. ``info`` is what the last create, get or update answered."""
 
+    info: SandboxInfo | None
+
     def __init__(self, client: Sandgate, id: str, info: SandboxInfo | None = None) -> None:
         self._client = client
         self.id = id
@@ -202,7 +212,7 @@ class Sandbox:
         self.files = Files(client, id)
 
     def __repr__(self) -> str:
-        return f"Sandbox(id={self.id!r})"
+        return f"AsyncSandbox(id={self.id!r})"
 
     def get(self) -> SandboxInfo:
         self.info = self._client.sandboxes.get(self.id)
@@ -226,7 +236,7 @@ class Sandbox:
         return self.update(env=env)
 
     def create_token(self, scopes: Sequence[Scope], *, ttl_seconds: int | None = None) -> ScopedToken:
-        """Mints a token for this sandbox only (see :meth:`Sandgate.create_token`)."""
+        """Mints a token for this sandbox only (see :meth:`AsyncSandgate.create_token`)."""
         return self._client.create_token(self.id, scopes, ttl_seconds=ttl_seconds)
 
     def delete(self) -> None:
@@ -263,8 +273,8 @@ class Sandbox:
     ) -> ExecStream:
         """Runs ``command`` and yields its events as they happen: ``stdout``/``stderr``, then ``exit`` or ``error``.
 
-        The request is sent when iteration starts. Closing the stream early (``with`` block, ``close()``,
-        or leaving the loop) closes the connection, which kills the command.
+        The request is sent when iteration starts. Use ``async with`` (or ``aclose()``) to close the
+        connection when leaving early, which kills the command.
         """
         return ExecStream(self._client, self.id, common.exec_body(command, cwd, env, timeout_ms, stdin))
 
@@ -279,15 +289,17 @@ class Sandbox:
         """Starts a background process and returns a handle on it at once (its ``info`` set).
 
         It keeps running until it ends, is killed or the sandbox is deleted; its output is kept for
-        :meth:`Process.logs` and :meth:`Process.follow`.
+        :meth:`AsyncProcess.logs` and :meth:`AsyncProcess.follow`.
         """
         body = common.process_body(command, cwd, env, name)
-        info = common.parsed(start_process.sync_detailed(self.id, client=self._client.api, body=body), ProcessInfo)
+        response = start_process.sync_detailed(self.id, client=self._client.api, body=body)
+        info = common.parsed(response, ProcessInfo)
         return Process(self._client, self.id, info.id, info)
 
     def list_processes(self) -> list[ProcessInfo]:
         """The sandbox's background processes, running and ended."""
-        return common.parsed(list_processes.sync_detailed(self.id, client=self._client.api), ProcessList).processes
+        response = list_processes.sync_detailed(self.id, client=self._client.api)
+        return common.parsed(response, ProcessList).processes
 
     def process(self, process_id: str) -> Process:
         """A handle on one process by its id; makes no request by itself."""
@@ -338,20 +350,24 @@ class Sandbox:
     def port_link(self, port: int, *, ttl_seconds: int | None = None, path: str | None = None) -> PortLink:
         """Mints a signed link to ``port`` that works without a token until it expires: open ``url`` in a browser."""
         body = CreatePortLinkRequest(port=port, ttl_seconds=common.opt(ttl_seconds), path=common.opt(path))
-        link = common.parsed(create_port_link.sync_detailed(self.id, client=self._client.api, body=body), PortLink)
-        if not isinstance(link.url, str):
-            link.url = str(self._client._http.base_url).rstrip("/") + link.path
-        return link
+        response = create_port_link.sync_detailed(self.id, client=self._client.api, body=body)
+        return PortLink.of(common.parsed(response, RawPortLink), str(self._client._http.base_url))
+
+
+class CreatedSandbox(Sandbox):
+    """A sandbox just created: its ``info`` is always there."""
+
+    info: SandboxInfo
 
 
 class ExecStream:
-    """The events of one streaming exec: iterate it once; a context manager that closes the connection."""
+    """The events of one streaming exec: iterate it once; an async context manager that closes the connection."""
 
     def __init__(self, client: Sandgate, sandbox_id: str, body: dict[str, Any]) -> None:
         self._events = self._run(client, sandbox_id, body)
 
     @staticmethod
-    def _run(client: Sandgate, sandbox_id: str, body: dict[str, Any]) -> Generator[ExecEvent, None, None]:
+    def _run(client: Sandgate, sandbox_id: str, body: dict[str, Any]) -> Generator[ExecEvent, None]:
         with connect_sse(
             client._http,
             "POST",
@@ -392,7 +408,7 @@ class Process:
         self.info = info
 
     def __repr__(self) -> str:
-        return f"Process(sandbox_id={self.sandbox_id!r}, id={self.id!r})"
+        return f"AsyncProcess(sandbox_id={self.sandbox_id!r}, id={self.id!r})"
 
     def get(self) -> ProcessInfo:
         """Fetches the process's current state (and keeps it in ``info``)."""
@@ -473,7 +489,7 @@ class Process:
 
     def wait(self, *, max_retries: int = 5) -> ProcessInfo:
         """Waits until the process ends (following its log from the current end) and returns its final state."""
-        end = self.logs(limit_bytes=1).next_offset
+        end = (self.logs(limit_bytes=1)).next_offset
         with self.follow(offset=end, max_retries=max_retries) as events:
             for event in events:
                 if isinstance(event, ProcessLogErrorEvent):
@@ -492,7 +508,7 @@ class Process:
 
 
 class LogFollower:
-    """The events of a followed process log: iterate it once; a context manager that closes the connection.
+    """The events of a followed process log: iterate it once; an async context manager that closes the connection.
 
     ``offset`` is where the output yielded so far ends: ``follow(offset=...)`` resumes there later.
     """
@@ -510,7 +526,7 @@ class LogFollower:
         self._retry = retry
         self._events = self._run(client, common.process_path(sandbox_id, process_id, "/logs/stream"))
 
-    def _run(self, client: Sandgate, path: str) -> Generator[ProcessLogEvent, None, None]:
+    def _run(self, client: Sandgate, path: str) -> Generator[ProcessLogEvent, None]:
         max_retries, backoff, max_backoff, idle_timeout = self._retry
         failures = 0
         while True:
@@ -535,17 +551,16 @@ class LogFollower:
                         if isinstance(fresh, (ProcessExitEvent, ProcessLogErrorEvent)):
                             return
             except SandgateError as err:
-                if err.status not in common.RETRYABLE_STATUSES:
+                # status 0: no answer (reset, refused, cut short, timed out)
+                if err.status != 0 and err.status not in common.RETRYABLE_STATUSES:
                     raise
-                cause = err
-            except httpx.TransportError as err:  # reset, refused, cut short, timed out
                 cause = err
             # The stream ended, or failed, before its exit event: resume where the last event ended.
             if failures >= max_retries:
                 if cause is not None:
                     raise cause
                 raise SandgateError.stream_ended(failures + 1)
-            time.sleep(common.backoff_delay(failures, backoff, max_backoff))
+            sleep(common.backoff_delay(failures, backoff, max_backoff))
             failures += 1
             self.reconnects += 1
 
@@ -580,22 +595,24 @@ class Files:
         return response.content
 
     def read_text(self, path: str, encoding: str = "utf-8") -> str:
-        return self.read(path).decode(encoding)
+        return (self.read(path)).decode(encoding)
 
     def iter_bytes(self, path: str, chunk_size: int = common.CHUNK_SIZE) -> Iterator[bytes]:
         """The file's bytes in chunks as they arrive; the connection stays open until the loop ends."""
         with self._client._http.stream(
             "GET", common.sandbox_path(self._id, "/files/content"), params={"path": path}
         ) as response:
-            yield from response.iter_bytes(chunk_size)
+            for chunk in response.iter_bytes(chunk_size):
+                yield chunk
 
     def download(self, path: str, destination: str | os.PathLike[str] | IO[bytes]) -> int:
         """Streams the file into a local path or a binary file object; returns the number of bytes."""
         if isinstance(destination, (str, os.PathLike)):
-            with open(destination, "wb") as out:
+            with open(destination, "wb") as out:  # noqa: ASYNC230 - chunked writes; the network is the wait
                 return self.download(path, out)
         size = 0
-        for chunk in self.iter_bytes(path):
+        chunks = self.iter_bytes(path)
+        for chunk in chunks:
             destination.write(chunk)
             size += len(chunk)
         return size
@@ -605,19 +622,7 @@ class Files:
 
         Missing parent directories are created.
         """
-        headers = {"Content-Type": "application/octet-stream"}
-        content: bytes | Iterable[bytes]
-        if isinstance(data, str):
-            content = data.encode("utf-8")
-        elif isinstance(data, (bytes, bytearray, memoryview)):
-            content = bytes(data)
-        elif hasattr(data, "read"):
-            size = common.file_size(data)
-            if size is not None:
-                headers["Content-Length"] = str(size)
-            content = _chunks(data)  # type: ignore[arg-type]
-        else:
-            content = data
+        content, headers = upload_content(data)
         response = self._client._http.put(
             common.sandbox_path(self._id, "/files/content"), params={"path": path}, content=content, headers=headers
         )
@@ -625,18 +630,20 @@ class Files:
 
     def upload(self, path: str, source: str | os.PathLike[str]) -> FileInfo:
         """Streams a local file into the sandbox."""
-        with open(source, "rb") as data:
+        with open(source, "rb") as data:  # noqa: ASYNC230 - read in a worker thread chunk by chunk
             return self.write(path, data)
 
     def read_json(self, path: str, *, encoding: Encoding = "utf-8") -> FileContent:
         """The file inside JSON, as text or base64 (limited in size by the host; prefer :meth:`read`)."""
         body = ReadFileRequest(path=path, encoding=encoding)
-        return common.parsed(read_file_json.sync_detailed(self._id, client=self._client.api, body=body), FileContent)
+        response = read_file_json.sync_detailed(self._id, client=self._client.api, body=body)
+        return common.parsed(response, FileContent)
 
     def write_json(self, path: str, content: str, *, encoding: Encoding = "utf-8") -> FileInfo:
         """Writes text or base64 content sent inside JSON (limited in size by the host; prefer :meth:`write`)."""
         body = WriteFileRequest(path=path, content=content, encoding=encoding)
-        return common.parsed(write_file_json.sync_detailed(self._id, client=self._client.api, body=body), FileInfo)
+        response = write_file_json.sync_detailed(self._id, client=self._client.api, body=body)
+        return common.parsed(response, FileInfo)
 
     def list(self, path: str = "/workspace", *, recursive: bool = False) -> FileList:
         response = list_files.sync_detailed(self._id, client=self._client.api, path=path, recursive=recursive)
@@ -655,8 +662,3 @@ class Files:
 
     def delete(self, path: str, *, recursive: bool = False) -> None:
         delete_file.sync_detailed(self._id, client=self._client.api, path=path, recursive=recursive)
-
-
-def _chunks(data: IO[bytes]) -> Iterator[bytes]:
-    while chunk := data.read(common.CHUNK_SIZE):
-        yield chunk

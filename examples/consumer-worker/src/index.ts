@@ -1,11 +1,12 @@
 /**
  * An example consumer: creates a sandbox, runs a command, writes and reads a file, all through the
- * `SANDGATE` service binding. `env.SANDGATE` is typed by Sandgate's exported RPC interface.
+ * `SANDGATE` service binding. `env.SANDGATE` is typed by `@sandgate/client/worker`, which a Worker
+ * project installs with the client (no import from Sandgate's sources).
  */
-import type { SandgateService } from "../../../service/src/worker.ts";
+import type { SandgateBinding } from "@sandgate/client/worker";
 
 export interface Env {
-  SANDGATE: Service<SandgateService>;
+  SANDGATE: SandgateBinding;
 }
 
 export default {
