@@ -55,6 +55,7 @@ function spec(core: SandgateCore, input: { name?: string; labels?: Record<string
     excludes: input.excludes ?? [],
     createdAt: new Date(now).toISOString(),
     expiresAt: input.ttlSeconds === undefined ? null : new Date(now + input.ttlSeconds * 1000).toISOString(),
+    maxBytes: core.limits.maxSnapshotBytes,
   };
 }
 

@@ -110,6 +110,8 @@ export interface SnapshotSpec {
   excludes: string[];
   createdAt: string;
   expiresAt: string | null;
+  /** Largest logical size (bytes of files) taken or imported. */
+  maxBytes: number;
 }
 
 export interface SnapshotQuery {
