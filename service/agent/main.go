@@ -120,6 +120,10 @@ func handleOpen(w *writer, open *streams, f frame) {
 			lendRead(w, s, req)
 		case "lend-write":
 			lendWrite(w, s, req)
+		case "tar-out":
+			tarOut(w, s, req)
+		case "tar-in":
+			tarIn(w, s, req)
 		default:
 			var result any
 			var bad *failure

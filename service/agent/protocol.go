@@ -112,6 +112,8 @@ type request struct {
 	Overwrite bool   `json:"overwrite"`
 	Follow    bool   `json:"follow"`
 	Limit     int    `json:"limit"`
+	// tar-out, tar-in (snapshot.go)
+	tarRequest
 }
 
 // failure is the error of a reply: an errno name (ENOENT, ...) the host maps, or one of the

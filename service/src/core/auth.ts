@@ -67,11 +67,14 @@ export async function ensureCurrent(principal: Principal, sandboxInstance: Sandb
 }
 
 /** Throws `forbidden` unless the principal may run an operation needing `scope` on `sandboxId` (no scope: API token only). */
-export function authorize(principal: Principal, scope: Scope | undefined, sandboxId: string | undefined): void {
+export function authorize(principal: Principal, scope: Scope | readonly Scope[] | undefined, sandboxId: string | undefined): void {
   if (principal.kind === "admin") return;
   if (scope === undefined) throw new SandgateError("forbidden", "this operation needs the API token, not a scoped token");
   if (sandboxId !== principal.sandboxId) throw new SandgateError("forbidden", "this token is scoped to another sandbox");
-  if (!principal.scopes.includes(scope)) throw new SandgateError("forbidden", `this token lacks the '${scope}' scope`, { scope });
+  // Some operations need several scopes (a restore writes files too).
+  for (const needed of typeof scope === "string" ? [scope] : scope) {
+    if (!principal.scopes.includes(needed)) throw new SandgateError("forbidden", `this token lacks the '${needed}' scope`, { scope: needed });
+  }
 }
 
 /**

@@ -3,6 +3,7 @@ import type { FileInfo } from "../schemas/files.ts";
 import type { LogChunk, ProcessInfo, ProcessLogEvent, Signal, WaitResult } from "../schemas/processes.ts";
 import type { NetworkMode, SandboxInfo } from "../schemas/sandboxes.ts";
 import type { WorkspacePath } from "./paths.ts";
+import type { BackendSnapshots } from "./snapshots.ts";
 
 /** What core stores about a sandbox; each backend keeps these in its own registry. */
 export interface SandboxRecord {
@@ -109,6 +110,7 @@ export interface SandboxQuery {
 
 export interface FileStream {
   body: ReadableStream<Uint8Array>;
+  /** -1: not known ahead (an archive built as it is sent). */
   size: number;
 }
 
@@ -171,6 +173,9 @@ export interface Backend {
   fetchPort(id: string, port: number, request: Request): Promise<Response>;
   /** Where the Node host connects for raw WebSocket upgrades; backends whose ports are reached by fetch only leave it out. */
   portAddress?(id: string, port: number): Promise<PortAddress>;
+
+  /** Snapshots (core/snapshots.ts); a backend without them answers `not_implemented`. */
+  readonly snapshots?: BackendSnapshots;
 
   close(): Promise<void>;
 }

@@ -38,6 +38,8 @@ export interface Limits {
   defaultLogBytes: number;
   /** How long wait-for-port and wait-for-log wait when the caller does not say. */
   defaultWaitMs: number;
+  /** Largest snapshot (logical bytes of its files), taken or imported. */
+  maxSnapshotBytes: number;
 }
 
 export const defaultLimits: Limits = {
@@ -49,6 +51,7 @@ export const defaultLimits: Limits = {
   maxListEntries: 10_000,
   defaultLogBytes: 1024 * 1024,
   defaultWaitMs: 30_000,
+  maxSnapshotBytes: 10 * 1024 ** 3,
 };
 
 type Id = { id: string };
@@ -76,11 +79,21 @@ export class SandgateCore {
     private readonly apiToken?: string,
   ) {}
 
+  /** Now, by this core's clock (tests may set it). */
+  clock(): number {
+    return this.now();
+  }
+
   async health() {
     return { ok: true, version: VERSION, backend: this.backend.name };
   }
 
   async createSandbox(input: CreateSandboxBody): Promise<SandboxInfo> {
+    if (input.fromSnapshot !== undefined) {
+      if (input.git) throw errors.invalid("give git or fromSnapshot, not both");
+      if (!this.backend.snapshots) throw new SandgateError("not_implemented", `snapshots are not implemented on the '${this.backend.name}' backend yet`);
+      await this.backend.snapshots.get(input.fromSnapshot); // an unknown snapshot: 404 before any sandbox is made
+    }
     const created = this.now();
     const info = await this.backend.createSandbox({
       id: input.id ?? generateId(),
@@ -96,6 +109,15 @@ export class SandgateCore {
       // A sandbox whose repository did not arrive is not the sandbox asked for: none is left.
       try {
         await this.gitCheckout({ id: info.id, ...input.git });
+      } catch (err) {
+        await this.backend.deleteSandbox(info.id).catch(() => {});
+        throw err;
+      }
+    }
+    if (input.fromSnapshot !== undefined) {
+      // Likewise: a sandbox whose workspace did not arrive is not left behind.
+      try {
+        await this.backend.snapshots!.restore(info.id, input.fromSnapshot, { killProcesses: false });
       } catch (err) {
         await this.backend.deleteSandbox(info.id).catch(() => {});
         throw err;

@@ -30,6 +30,7 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   sandbox_unavailable: 503,
   upstream_unavailable: 502,
   internal: 500,
+  not_implemented: 501,
 };
 
 export const errors = {

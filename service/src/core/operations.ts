@@ -39,6 +39,17 @@ import {
   WaitForPortBody,
   WaitResult,
 } from "../schemas/processes.ts";
+import {
+  CreateSnapshotBody,
+  ImportSnapshotQuery,
+  ListSnapshotsQuery,
+  RestoreBody,
+  RestoreResult,
+  Snapshot,
+  SnapshotIdParams,
+  SnapshotList,
+} from "../schemas/snapshots.ts";
+import { createSnapshot, deleteSnapshot, exportSnapshot, getSnapshot, importSnapshot, listSnapshots, restoreSnapshot } from "./snapshots.ts";
 import type { FileStream } from "./backend.ts";
 import type { Principal } from "./auth.ts";
 import type { SandgateCore } from "./core.ts";
@@ -54,7 +65,7 @@ export type BodySpec = { kind: "json"; schema: z.ZodType } | { kind: "bytes"; de
 export type ResponseSpec =
   | { kind: "json"; status: 200 | 201; schema: z.ZodType }
   | { kind: "empty" }
-  | { kind: "bytes"; description: string }
+  | { kind: "bytes"; description: string; contentType?: string }
   | { kind: "events"; schema: z.ZodType; description: string };
 
 type Out<S> = S extends z.ZodType ? z.output<S> : unknown;
@@ -93,8 +104,8 @@ export interface Operation<P = unknown, Q = unknown, B = unknown, R extends Resp
   tags: string[];
   /** Public operations need no token. */
   public?: boolean;
-  /** The scope a scoped token needs for this operation (on its sandbox); none: the API token only. */
-  scope?: Scope;
+  /** The scope(s) a scoped token needs for this operation (on its sandbox); none: the API token only. */
+  scope?: Scope | readonly Scope[];
   params?: P;
   query?: Q;
   body?: B;
@@ -516,7 +527,112 @@ export const operations = {
     errors: [...fileErrors, "conflict", "timeout", "upstream_unavailable"],
     run: (core, input, ctx) => core.gitCheckout(input, ctx.signal),
   }),
+
+  ...snapshotOperations(),
 };
+
+/** Snapshots (core/snapshots.ts): saved workspaces that outlive their sandbox; archives are tar. */
+function snapshotOperations() {
+  const snapshotErrors: ErrorCode[] = ["not_found", "not_implemented", "sandbox_unavailable"];
+  return {
+    createSnapshot: op({
+      operationId: "createSnapshot",
+      scope: "snapshots:write",
+      method: "post",
+      path: "/v1/sandboxes/{id}/snapshots",
+      summary: "Snapshot a sandbox's workspace",
+      description:
+        "Saves /workspace (regular files, directories, symlinks as links, modes and mtimes; not processes or memory) as a consistent cut: a file written while it is taken is read again until it holds still. Content already stored is not stored again (`storedBytes`). The snapshot outlives its sandbox.",
+      tags: ["snapshots"],
+      params: SandboxIdParams,
+      body: json(CreateSnapshotBody),
+      response: ok(Snapshot, 201),
+      errors: [...snapshotErrors, "conflict", "payload_too_large"],
+      run: (core, input, ctx) => createSnapshot(core, input, ctx.signal),
+    }),
+
+    listSnapshots: op({
+      operationId: "listSnapshots",
+      method: "get",
+      path: "/v1/snapshots",
+      summary: "List snapshots, by sandbox or label",
+      tags: ["snapshots"],
+      query: ListSnapshotsQuery,
+      response: ok(SnapshotList),
+      errors: ["not_implemented"],
+      run: (core, input) => listSnapshots(core, input),
+    }),
+
+    getSnapshot: op({
+      operationId: "getSnapshot",
+      method: "get",
+      path: "/v1/snapshots/{snapshotId}",
+      summary: "Get a snapshot",
+      tags: ["snapshots"],
+      params: SnapshotIdParams,
+      response: ok(Snapshot),
+      errors: ["not_found", "not_implemented"],
+      run: (core, input) => getSnapshot(core, input),
+    }),
+
+    deleteSnapshot: op({
+      operationId: "deleteSnapshot",
+      method: "delete",
+      path: "/v1/snapshots/{snapshotId}",
+      summary: "Delete a snapshot",
+      description: "Frees the stored content no other snapshot uses.",
+      tags: ["snapshots"],
+      params: SnapshotIdParams,
+      response: { kind: "empty" },
+      errors: ["not_found", "not_implemented"],
+      run: (core, input) => deleteSnapshot(core, input),
+    }),
+
+    restoreSnapshot: op({
+      operationId: "restoreSnapshot",
+      scope: ["snapshots:write", "files:write"],
+      method: "post",
+      path: "/v1/sandboxes/{id}/restore",
+      summary: "Replace a sandbox's workspace with a snapshot",
+      description:
+        "Atomic: a command or reader sees the old tree or the new one, never a mix. The sandbox's environment starts afresh, so commands running in it end; while background processes run it answers 409 unless `killProcesses` is true.",
+      tags: ["snapshots"],
+      params: SandboxIdParams,
+      body: json(RestoreBody),
+      response: ok(RestoreResult),
+      errors: [...snapshotErrors, "conflict", "payload_too_large"],
+      run: (core, input, ctx) => restoreSnapshot(core, input, ctx.principal),
+    }),
+
+    exportSnapshot: op({
+      operationId: "exportSnapshot",
+      method: "get",
+      path: "/v1/snapshots/{snapshotId}/archive",
+      summary: "Download a snapshot as a tar archive",
+      description: "A streamed tar of the workspace (paths relative to it): the portable format, which `importSnapshot` takes on any backend.",
+      tags: ["snapshots"],
+      params: SnapshotIdParams,
+      response: { kind: "bytes", description: "The tar archive, streamed.", contentType: "application/x-tar" },
+      errors: ["not_found", "not_implemented"],
+      run: (core, input) => exportSnapshot(core, input),
+    }),
+
+    importSnapshot: op({
+      operationId: "importSnapshot",
+      method: "post",
+      path: "/v1/snapshots",
+      summary: "Make a snapshot from a tar archive",
+      description:
+        "The body is a tar (streamed). Regular files, directories, symlinks and hard links within the tree are taken; absolute or `..` names, links that lead out of the tree, devices and FIFOs are refused (400), as is a truncated or corrupt archive, and nothing of a refused archive is kept.",
+      tags: ["snapshots"],
+      query: ImportSnapshotQuery,
+      body: { kind: "bytes", description: "A tar archive." },
+      response: ok(Snapshot, 201),
+      errors: ["not_implemented", "payload_too_large"],
+      run: (core, input, ctx) => importSnapshot(core, input, ctx.contentLength),
+    }),
+  };
+}
 
 export type Operations = typeof operations;
 export type OperationId = keyof Operations;

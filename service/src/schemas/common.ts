@@ -17,6 +17,7 @@ export const ErrorCode = z
     "sandbox_unavailable",
     "upstream_unavailable",
     "internal",
+    "not_implemented",
   ])
   .openapi("ErrorCode", { description: "Machine-readable error code; the HTTP status follows from it." });
 export type ErrorCode = z.infer<typeof ErrorCode>;

@@ -62,6 +62,8 @@ export const CreateSandboxBody = z
     labels: Labels.optional(),
     network: NetworkMode.optional(),
     git: GitCheckoutBody.optional().openapi({ description: "Clone a repository into the workspace before the sandbox is answered; if the clone fails, no sandbox is left." }),
+    // The id's pattern is the snapshot id's (schemas/snapshots.ts imports this file, so not from there).
+    fromSnapshot: SandboxId.optional().openapi({ description: "Start with this snapshot's workspace (an unknown snapshot is a 404 and no sandbox is made).", example: "snap-4k2xq7w9m3p5r8ta" }),
   })
   .strict()
   .openapi("CreateSandboxRequest");

@@ -3,9 +3,9 @@ import { SandboxId, Timestamp } from "./common.ts";
 
 /** What a scoped token may do, on its one sandbox. Anything else (create, list, update, delete, mint) needs the API token. */
 export const Scope = z
-  .enum(["sandbox:read", "exec", "files:read", "files:write", "ports"])
+  .enum(["sandbox:read", "exec", "files:read", "files:write", "ports", "snapshots:read", "snapshots:write"])
   .openapi("Scope", {
-    description: "`sandbox:read`: get the sandbox; `exec`: run commands; `files:read`: read, list, stat; `files:write`: write, mkdir, move, delete, git checkout; `ports`: reach its ports through the proxy and mint links to them. Processes need `exec`.",
+    description: "`sandbox:read`: get the sandbox; `exec`: run commands; `files:read`: read, list, stat; `files:write`: write, mkdir, move, delete, git checkout; `ports`: reach its ports through the proxy and mint links to them; `snapshots:write`: snapshot it (restoring needs `files:write` too). Processes need `exec`.",
   });
 export type Scope = z.infer<typeof Scope>;
 
@@ -15,7 +15,7 @@ export const CreateTokenBody = z
     scopes: z
       .array(Scope)
       .min(1)
-      .max(5)
+      .max(7)
       .refine((v) => new Set(v).size === v.length, "scopes must not repeat")
       .openapi({ example: ["exec", "files:read"], uniqueItems: true }),
     ttlSeconds: z.number().int().min(1).max(30 * 24 * 3600).optional().openapi({ description: "Lifetime (default 3600 s, at most 30 days).", example: 3600 }),

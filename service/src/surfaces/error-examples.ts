@@ -23,6 +23,7 @@ const samples: Record<ErrorCode, { message: string; details?: Record<string, unk
   sandbox_unavailable: { message: "sandbox 'demo' cannot be reached right now; retry" },
   upstream_unavailable: { message: "nothing answers on port 8080 in sandbox 'demo'" },
   internal: { message: "internal error" },
+  not_implemented: { message: "snapshots are not available on this backend yet" },
 };
 
 /** An error envelope as the given code's example. */

@@ -200,8 +200,9 @@ async function handle(c: Context, core: SandgateCore, operation: AnyOperation, p
       const name = String(input.path ?? "");
       return new Response(file.body, {
         headers: {
-          "content-type": getMimeType(name) ?? "application/octet-stream",
-          "content-length": String(file.size),
+          "content-type": response.contentType ?? getMimeType(name) ?? "application/octet-stream",
+          // -1: built as it is sent (an archive), so chunked.
+          ...(file.size >= 0 ? { "content-length": String(file.size) } : {}),
           // A sandbox's HTML or SVG must never run as this origin's page (where /docs lives).
           "content-security-policy": "sandbox",
           "x-content-type-options": "nosniff",

@@ -9,6 +9,12 @@ import { hostTag, processStart } from "./network/index.ts";
 const run = promisify(execFile);
 
 /**
+ * Runs before an environment starts, on the real workspace directory (its disk mounted, not yet
+ * bound anywhere): a noted restore is swapped in there (snapshots/swap.ts). True: it was swapped.
+ */
+export type BeforeUse = (workspace: string) => Promise<boolean>;
+
+/**
  * Where a sandbox's /workspace and /tmp are on the host while its environment runs.
  *
  * On a root host they are mounted under a runtime directory of this host (`/run/sandgate/<tag>/<id>`,
@@ -60,14 +66,20 @@ export class SandboxStorage {
   }
 
   /** Before the environment starts: the sandbox's disk made (first time) and mounted; its directories. */
-  async prepare(id: string, sandboxDir: string, identity: Identity | undefined): Promise<SandboxDirs> {
-    if (this.kind === "direct") return plainDirs(sandboxDir, identity);
+  async prepare(id: string, sandboxDir: string, identity: Identity | undefined, beforeUse?: BeforeUse): Promise<SandboxDirs> {
+    if (this.kind === "direct") {
+      await beforeUse?.(join(sandboxDir, "workspace"));
+      return plainDirs(sandboxDir, identity);
+    }
     const mountPoint = join(this.runtimeDir, id);
     await mkdir(mountPoint, { recursive: true, mode: 0o711 });
     // A sandbox made before images existed (or on a host without them) keeps its plain directories.
     if (this.kind === "bind" || existsSync(join(sandboxDir, "workspace"))) {
+      const swapped = (await beforeUse?.(join(sandboxDir, "workspace"))) ?? false;
       const source = await plainDirs(sandboxDir, identity);
       const dirs = { workspace: join(mountPoint, "workspace"), tmp: join(mountPoint, "tmp") };
+      // A bind a previous run left holds the directory that was swapped out.
+      if (swapped && (await isMountPoint(dirs.workspace))) await run("umount", [dirs.workspace]);
       for (const name of ["workspace", "tmp"] as const) {
         await mkdir(dirs[name], { recursive: true, mode: 0o700 });
         if (!(await isMountPoint(dirs[name]))) {
@@ -93,6 +105,7 @@ export class SandboxStorage {
     await rm(join(sandboxDir, "disk"), { force: true });
     await symlink(mountPoint, join(sandboxDir, "disk"));
     const dirs = { workspace: join(mountPoint, "workspace"), tmp: join(mountPoint, "tmp") };
+    await beforeUse?.(dirs.workspace);
     for (const dir of [dirs.workspace, dirs.tmp]) await ownedDir(dir, identity);
     return dirs;
   }

@@ -18,6 +18,8 @@ import { type SandboxNetworks, openNetworks } from "./network/index.ts";
 import type { PortAddress, ProcessLogSlice, ProcessSpec, WaitForPortSpec } from "../../core/backend.ts";
 import type { ProcessInfo, ProcessLogEvent, Signal } from "../../schemas/processes.ts";
 import { ProcessTable, waitForPort } from "./processes.ts";
+import { LocalSnapshots, type SandboxAccess } from "./snapshots/index.ts";
+import { completeRestore } from "./snapshots/swap.ts";
 
 export interface LocalBackendOptions {
   dataDir: string;
@@ -68,6 +70,8 @@ export class LocalBackend implements Backend {
   private readonly busy = new Set<string>();
   private readonly reaper: NodeJS.Timeout;
   private reaping = false;
+  /** Snapshots (snapshots/): set once the backend is open. */
+  snapshots!: LocalSnapshots;
 
   private constructor(
     dataDir: string,
@@ -120,6 +124,7 @@ export class LocalBackend implements Backend {
     if (removed.length > 0) log(`removed ${removed.length} incomplete sandbox director${removed.length === 1 ? "y" : "ies"}`);
     await backend.reapExpired();
     await backend.restoreNetworks();
+    backend.snapshots = await LocalSnapshots.open(dataDir, backend.snapshotAccess(), log);
     return backend;
   }
 
@@ -314,6 +319,7 @@ export class LocalBackend implements Backend {
 
   async close(): Promise<void> {
     clearInterval(this.reaper);
+    this.snapshots?.close();
     for (const table of this.processTables.values()) table.markEnding();
     await Promise.all([...this.environments.values()].map((env) => env.stop(true)));
     this.environments.clear();
@@ -396,11 +402,51 @@ export class LocalBackend implements Backend {
     const record = this.record(id);
     const dir = this.registry.dirOf(id);
     const identity = this.identityOf(id);
-    const dirs = await this.storage.prepare(id, dir, identity);
+    // A restore noted before the environment last ended is swapped in first (snapshots/swap.ts).
+    const dirs = await this.storage.prepare(id, dir, identity, (workspace) => completeRestore(dir, workspace, identity, this.log));
     const joins = this.cgroups?.joinFiles(id) ?? [];
     const cgroupFiles = Array.isArray(joins) ? joins : await joins;
     const net = await this.networks.placement(id, record.network ?? "egress");
     return this.isolation.environment(dirs, this.agentPath, cgroupFiles, net, identity);
+  }
+
+  /** What snapshots and restores need of a sandbox (snapshots/index.ts). */
+  private snapshotAccess(): SandboxAccess {
+    return {
+      directory: (id) => {
+        if (this.busy.has(id)) throw errors.conflict(`sandbox '${id}' is being created or deleted`);
+        this.record(id);
+        return this.registry.dirOf(id);
+      },
+      agent: async (id) => {
+        this.record(id);
+        const env = this.environment(id);
+        const release = env.hold();
+        try {
+          return { agent: await env.agent(), release };
+        } catch (err) {
+          release();
+          throw err;
+        }
+      },
+      runningProcesses: (id) => this.processTables.get(id)?.runningCount() ?? 0,
+      killProcesses: async (id) => {
+        const table = this.processTables.get(id);
+        const running = table?.list().filter((p) => p.status === "running") ?? [];
+        await Promise.all(running.map((p) => table!.kill(p.id, "KILL")));
+        return running.length;
+      },
+      restartEnvironment: async (id) => {
+        await this.environments.get(id)?.stop(false);
+        const env = this.environment(id);
+        const release = env.hold();
+        try {
+          await env.agent();
+        } finally {
+          release();
+        }
+      },
+    };
   }
 
   private async releaseEnvironment(id: string): Promise<void> {

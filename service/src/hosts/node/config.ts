@@ -30,7 +30,8 @@ Options (each also an environment variable):
   --insecure             SANDGATE_INSECURE=1  allow a non-loopback address without a token
   --protect-docs         SANDGATE_PROTECT_DOCS=1  require the token for /openapi.json and /docs
   Limits: SANDGATE_DEFAULT_TTL_SECONDS, SANDGATE_EXEC_TIMEOUT_MS, SANDGATE_MAX_OUTPUT_BYTES,
-          SANDGATE_MAX_FILE_BYTES, SANDGATE_MAX_JSON_FILE_BYTES
+          SANDGATE_MAX_FILE_BYTES, SANDGATE_MAX_JSON_FILE_BYTES,
+          SANDGATE_MAX_SNAPSHOT_BYTES
   Sandboxes: SANDGATE_DISK_BYTES (each sandbox's disk quota, default 10 GiB; root hosts with loop
           devices), SANDGATE_IDLE_STOP_SECONDS (an environment with nothing running is stopped after
           this long and restarted on next use, files kept; default 600)
@@ -82,6 +83,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): NodeHostCon
       defaultTimeoutMs: number("SANDGATE_EXEC_TIMEOUT_MS", defaultLimits.defaultTimeoutMs),
       maxOutputBytes: number("SANDGATE_MAX_OUTPUT_BYTES", defaultLimits.maxOutputBytes),
       maxFileBytes: number("SANDGATE_MAX_FILE_BYTES", defaultLimits.maxFileBytes),
+      maxSnapshotBytes: number("SANDGATE_MAX_SNAPSHOT_BYTES", defaultLimits.maxSnapshotBytes),
       maxJsonFileBytes: number("SANDGATE_MAX_JSON_FILE_BYTES", defaultLimits.maxJsonFileBytes),
     },
     diskBytes: number("SANDGATE_DISK_BYTES", 10 * 1024 ** 3),

@@ -20,6 +20,8 @@ from .create_port_link_request import CreatePortLinkRequest
 from .create_sandbox_request import CreateSandboxRequest
 from .create_sandbox_request_env import CreateSandboxRequestEnv
 from .create_sandbox_request_labels import CreateSandboxRequestLabels
+from .create_snapshot_request import CreateSnapshotRequest
+from .create_snapshot_request_labels import CreateSnapshotRequestLabels
 from .create_token_request import CreateTokenRequest
 from .encoding import Encoding
 from .error import Error
@@ -67,6 +69,8 @@ from .process_stderr_event_type import ProcessStderrEventType
 from .process_stdout_event import ProcessStdoutEvent
 from .process_stdout_event_type import ProcessStdoutEventType
 from .read_file_request import ReadFileRequest
+from .restore_request import RestoreRequest
+from .restore_result import RestoreResult
 from .sandbox_info import SandboxInfo
 from .sandbox_info_labels import SandboxInfoLabels
 from .sandbox_list import SandboxList
@@ -74,6 +78,9 @@ from .sandbox_status import SandboxStatus
 from .scope import Scope
 from .scoped_token import ScopedToken
 from .signal import Signal
+from .snapshot import Snapshot
+from .snapshot_labels import SnapshotLabels
+from .snapshot_list import SnapshotList
 from .start_process_request import StartProcessRequest
 from .start_process_request_env import StartProcessRequestEnv
 from .stream_process_logs_response_200 import StreamProcessLogsResponse200
@@ -106,6 +113,8 @@ __all__ = (
     "CreateSandboxRequest",
     "CreateSandboxRequestEnv",
     "CreateSandboxRequestLabels",
+    "CreateSnapshotRequest",
+    "CreateSnapshotRequestLabels",
     "CreateTokenRequest",
     "Encoding",
     "Error",
@@ -153,6 +162,8 @@ __all__ = (
     "ProcessStdoutEvent",
     "ProcessStdoutEventType",
     "ReadFileRequest",
+    "RestoreRequest",
+    "RestoreResult",
     "SandboxInfo",
     "SandboxInfoLabels",
     "SandboxList",
@@ -160,6 +171,9 @@ __all__ = (
     "Scope",
     "ScopedToken",
     "Signal",
+    "Snapshot",
+    "SnapshotLabels",
+    "SnapshotList",
     "StartProcessRequest",
     "StartProcessRequestEnv",
     "StreamProcessLogsResponse200",

@@ -33,6 +33,8 @@ class CreateSandboxRequest:
             reaches.
         git (GitCheckoutRequest | Unset): Clone a repository into the workspace before the sandbox is answered; if the
             clone fails, no sandbox is left.
+        from_snapshot (str | Unset): Start with this snapshot's workspace (an unknown snapshot is a 404 and no sandbox
+            is made). Example: snap-4k2xq7w9m3p5r8ta.
     """
 
     id: str | Unset = UNSET
@@ -41,6 +43,7 @@ class CreateSandboxRequest:
     labels: CreateSandboxRequestLabels | Unset = UNSET
     network: NetworkMode | Unset = UNSET
     git: GitCheckoutRequest | Unset = UNSET
+    from_snapshot: str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
@@ -63,6 +66,8 @@ class CreateSandboxRequest:
         if not isinstance(self.git, Unset):
             git = self.git.to_dict()
 
+        from_snapshot = self.from_snapshot
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -78,6 +83,8 @@ class CreateSandboxRequest:
             field_dict["network"] = network
         if git is not UNSET:
             field_dict["git"] = git
+        if from_snapshot is not UNSET:
+            field_dict["fromSnapshot"] = from_snapshot
 
         return field_dict
 
@@ -120,6 +127,8 @@ class CreateSandboxRequest:
         else:
             git = GitCheckoutRequest.from_dict(_git)
 
+        from_snapshot = d.pop("fromSnapshot", UNSET)
+
         create_sandbox_request = cls(
             id=id,
             ttl_seconds=ttl_seconds,
@@ -127,6 +136,7 @@ class CreateSandboxRequest:
             labels=labels,
             network=network,
             git=git,
+            from_snapshot=from_snapshot,
         )
 
         return create_sandbox_request

@@ -1,6 +1,6 @@
 from typing import Literal
 
-Scope = Literal["exec", "files:read", "files:write", "ports", "sandbox:read"]
+Scope = Literal["exec", "files:read", "files:write", "ports", "sandbox:read", "snapshots:read", "snapshots:write"]
 
 SCOPE_VALUES: set[Scope] = {
     "exec",
@@ -8,6 +8,8 @@ SCOPE_VALUES: set[Scope] = {
     "files:write",
     "ports",
     "sandbox:read",
+    "snapshots:read",
+    "snapshots:write",
 }
 
 

@@ -1,0 +1,463 @@
+package main
+
+import (
+	"archive/tar"
+	"bufio"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Snapshots are walked and written back here, inside the sandbox, as the sandbox's user, through
+// os.Root: a process that swaps directories for symlinks meanwhile can at most make the agent read
+// or write what the sandbox itself can reach. The host only ever sees a tar stream.
+//
+// tar-out streams a tar of /workspace (regular files, directories, symlinks as links, modes, mtimes)
+// within the host's credit. A file that changes while it is read is still sent (its header is out)
+// and named in the end's `changed`: the host asks for those again (`only`) until they hold still.
+//
+// tar-in extracts a tar into a fresh staging directory in /workspace (named by the host, hidden like
+// an upload), refusing absolute or `..` names, links out of the tree, devices and FIFOs; on any
+// failure the staging directory goes. The host then swaps it in while the environment is stopped.
+
+// stagePrefix names restore staging directories; they begin like uploads, so listings and
+// snapshots leave them out.
+const stagePrefix = uploadPrefix + "restore-"
+
+type tarRequest struct {
+	Excludes []string `json:"excludes"`
+	Only     []string `json:"only"`
+	Stage    string   `json:"stage"`
+	MaxBytes int64    `json:"maxBytes"`
+}
+
+// creditWriter sends what it is given as output frames, never past the host's credit.
+type creditWriter struct {
+	w *writer
+	s *stream
+}
+
+func (c creditWriter) Write(p []byte) (int, error) {
+	written := 0
+	for written < len(p) {
+		n := c.s.takeCredit(len(p) - written)
+		if n == 0 {
+			return written, errors.New("the host went away")
+		}
+		if err := c.w.send(frameOutput, c.s.id, []byte{1}, p[written:written+n]); err != nil {
+			return written, err
+		}
+		written += n
+	}
+	return written, nil
+}
+
+// excluded: a pattern without '/' matches a name at any depth; one with '/' matches the path from
+// /workspace (or a directory above it, which leaves out all below).
+func excluded(rel string, patterns []string) bool {
+	parts := strings.Split(rel, "/")
+	for _, pattern := range patterns {
+		pattern = strings.TrimSuffix(strings.TrimPrefix(pattern, "./"), "/")
+		if !strings.Contains(pattern, "/") {
+			if ok, _ := path.Match(pattern, parts[len(parts)-1]); ok {
+				return true
+			}
+			continue
+		}
+		if ok, _ := path.Match(pattern, rel); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func tarOut(w *writer, s *stream, req request) {
+	spec := req.tarRequest
+	_ = w.sendJSON(frameReply, s.id, map[string]any{})
+	buffered := bufio.NewWriterSize(creditWriter{w, s}, 256<<10)
+	tw := tar.NewWriter(buffered)
+	changed := []string{}
+	var err error
+	if spec.Only != nil {
+		for _, rel := range spec.Only {
+			if err = addEntry(tw, rel, spec.Excludes, &changed, false); err != nil {
+				break
+			}
+		}
+	} else {
+		err = walk(tw, ".", spec.Excludes, &changed)
+	}
+	if err == nil {
+		err = tw.Close()
+	}
+	if err == nil {
+		err = buffered.Flush()
+	}
+	if err != nil {
+		var f failure
+		if bad, ok := err.(*failure); ok {
+			f = *bad
+		} else {
+			f = errnoFailure(err, workspace)
+		}
+		_ = w.sendJSON(frameEnd, s.id, errorReply{f})
+		return
+	}
+	_ = w.sendJSON(frameEnd, s.id, map[string]any{"changed": changed})
+}
+
+func (f *failure) Error() string { return f.Message }
+
+// walk adds the entries below dir (depth first, names sorted, so equal trees give equal archives).
+func walk(tw *tar.Writer, dir string, excludes []string, changed *[]string) error {
+	f, err := root.Open(dir)
+	if err != nil {
+		if dir != "." && (errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ELOOP)) {
+			return nil // gone or swapped for something else meanwhile: not part of the cut
+		}
+		return err
+	}
+	names, err := f.Readdirnames(-1)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if strings.HasPrefix(name, uploadPrefix) {
+			continue
+		}
+		rel := name
+		if dir != "." {
+			rel = dir + "/" + name
+		}
+		if excluded(rel, excludes) {
+			continue
+		}
+		if err := addEntry(tw, rel, excludes, changed, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func header(rel string, fi fs.FileInfo) *tar.Header {
+	mode := int64(fi.Mode().Perm())
+	if fi.Mode()&fs.ModeSticky != 0 {
+		mode |= 0o1000
+	}
+	return &tar.Header{Name: rel, Mode: mode, ModTime: fi.ModTime(), Format: tar.FormatPAX}
+}
+
+// addEntry adds one entry (and, for a directory when recurse, all below it).
+func addEntry(tw *tar.Writer, rel string, excludes []string, changed *[]string, recurse bool) error {
+	fi, err := root.Lstat(rel)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR) {
+			return nil // removed while we looked
+		}
+		return err
+	}
+	h := header(rel, fi)
+	switch {
+	case fi.IsDir():
+		h.Typeflag = tar.TypeDir
+		h.Name = rel + "/"
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if recurse {
+			return walk(tw, rel, excludes, changed)
+		}
+		return nil
+	case fi.Mode()&fs.ModeSymlink != 0:
+		target, err := root.Readlink(rel)
+		if err != nil {
+			return nil // replaced meanwhile: not part of the cut
+		}
+		h.Typeflag = tar.TypeSymlink
+		h.Linkname = target
+		return tw.WriteHeader(h)
+	case fi.Mode().IsRegular():
+		return addFile(tw, rel, changed)
+	default:
+		return nil // sockets, FIFOs: not saved
+	}
+}
+
+// addFile sends a regular file from one open descriptor; if it changed while read, it is named in
+// changed (its header is out, so it is padded or cut to the size announced).
+func addFile(tw *tar.Writer, rel string, changed *[]string) error {
+	file, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENOTDIR) {
+			return nil // removed or swapped for a link meanwhile
+		}
+		return err
+	}
+	defer file.Close()
+	before, err := file.Stat()
+	if err != nil {
+		return err
+	}
+	if !before.Mode().IsRegular() {
+		return nil
+	}
+	h := header(rel, before)
+	h.Typeflag = tar.TypeReg
+	h.Size = before.Size()
+	if err := tw.WriteHeader(h); err != nil {
+		return err
+	}
+	// Read errors and a file that shrank make the entry torn (padded to its announced size); a write
+	// error is the host's, and ends the archive.
+	buf := make([]byte, readChunk)
+	var copied int64
+	torn := false
+	for copied < h.Size {
+		want := int64(len(buf))
+		if h.Size-copied < want {
+			want = h.Size - copied
+		}
+		n, readErr := file.Read(buf[:want])
+		if n == 0 && readErr == nil {
+			continue
+		}
+		if n == 0 {
+			torn = true
+			clear(buf)
+			for copied < h.Size {
+				pad := min(h.Size-copied, int64(len(buf)))
+				if _, err := tw.Write(buf[:pad]); err != nil {
+					return err
+				}
+				copied += pad
+			}
+			break
+		}
+		if _, err := tw.Write(buf[:n]); err != nil {
+			return err
+		}
+		copied += int64(n)
+	}
+	after, err := file.Stat()
+	if err != nil || torn || after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) || ctime(after) != ctime(before) {
+		*changed = append(*changed, rel)
+	}
+	return nil
+}
+
+func ctime(fi fs.FileInfo) time.Time {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return time.Unix(st.Ctim.Sec, st.Ctim.Nsec)
+	}
+	return time.Time{}
+}
+
+// inputReader reads a stream's input from the host, granting more as it is consumed.
+type inputReader struct {
+	w    *writer
+	s    *stream
+	rest []byte
+}
+
+func (r *inputReader) Read(p []byte) (int, error) {
+	for len(r.rest) == 0 {
+		data, ok := r.s.next()
+		if !ok {
+			r.s.mu.Lock()
+			aborted := r.s.closed
+			r.s.mu.Unlock()
+			if aborted {
+				return 0, errors.New("aborted")
+			}
+			return 0, io.EOF
+		}
+		_ = r.w.send(frameGrant, r.s.id, u32(uint32(len(data))))
+		r.rest = data
+	}
+	n := copy(p, r.rest)
+	r.rest = r.rest[n:]
+	return n, nil
+}
+
+func invalid(message string) *failure {
+	return &failure{Code: "invalid_request", Message: message}
+}
+
+// entryName is a member's name made relative and clean; refused when absolute or climbing out.
+func entryName(name string) (string, *failure) {
+	if strings.HasPrefix(name, "/") {
+		return "", invalid("the archive has an absolute member name: " + quote(name))
+	}
+	for _, part := range strings.Split(name, "/") {
+		if part == ".." {
+			return "", invalid("the archive has a member name with '..': " + quote(name))
+		}
+	}
+	clean := path.Clean(name)
+	if clean == "." {
+		return ".", nil
+	}
+	return clean, nil
+}
+
+func quote(s string) string {
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return "'" + s + "'"
+}
+
+// linkInside: a symlink's target, read from where the link is, stays within the tree (an absolute
+// target must be /workspace or below it).
+func linkInside(name, target string) bool {
+	if target == "" {
+		return false
+	}
+	if strings.HasPrefix(target, "/") {
+		return target == workspace || strings.HasPrefix(target, workspace+"/")
+	}
+	joined := path.Join(path.Dir(name), target)
+	return joined != ".." && !strings.HasPrefix(joined, "../")
+}
+
+type dirTimes struct {
+	name  string
+	mode  os.FileMode
+	mtime time.Time
+}
+
+func tarIn(w *writer, s *stream, req request) {
+	spec := req.tarRequest
+	if !strings.HasPrefix(spec.Stage, stagePrefix) || strings.Contains(spec.Stage, "/") {
+		fail(w, s.id, failure{Code: "invalid_request", Message: "bad staging directory"})
+		return
+	}
+	if err := root.Mkdir(spec.Stage, 0o700); err != nil {
+		fail(w, s.id, errnoFailure(err, shown(spec.Stage)))
+		return
+	}
+	stage, err := root.OpenRoot(spec.Stage)
+	if err != nil {
+		_ = root.RemoveAll(spec.Stage)
+		fail(w, s.id, errnoFailure(err, shown(spec.Stage)))
+		return
+	}
+	_ = w.sendJSON(frameReply, s.id, map[string]any{})
+	_ = w.send(frameGrant, s.id, u32(inputWindow))
+	files, bad := extract(stage, tar.NewReader(&inputReader{w: w, s: s}), spec.MaxBytes)
+	stage.Close()
+	if bad != nil {
+		_ = root.RemoveAll(spec.Stage)
+		_ = w.sendJSON(frameEnd, s.id, errorReply{*bad})
+		return
+	}
+	_ = w.sendJSON(frameEnd, s.id, map[string]any{"entries": files})
+}
+
+func extract(stage *os.Root, tr *tar.Reader, maxBytes int64) (int, *failure) {
+	var dirs []dirTimes
+	var total int64
+	entries := 0
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, invalid("the archive is truncated or corrupt: " + err.Error())
+		}
+		name, bad := entryName(h.Name)
+		if bad != nil {
+			return 0, bad
+		}
+		if parent := path.Dir(name); name != "." && parent != "." {
+			if err := stage.MkdirAll(parent, 0o755); err != nil {
+				return 0, extractFailure(err, name)
+			}
+		}
+		mode := os.FileMode(h.Mode & 0o777)
+		if h.Mode&0o1000 != 0 {
+			mode |= os.ModeSticky
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if name != "." {
+				if err := stage.Mkdir(name, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+					return 0, extractFailure(err, name)
+				}
+				dirs = append(dirs, dirTimes{name, mode, h.ModTime})
+			}
+		case tar.TypeReg, tar.TypeRegA:
+			total += h.Size
+			if maxBytes > 0 && total > maxBytes {
+				return 0, &failure{Code: "payload_too_large", Message: "the snapshot is larger than the limit"}
+			}
+			file, err := stage.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+			if err != nil {
+				return 0, extractFailure(err, name)
+			}
+			_, err = io.Copy(file, tr)
+			if closeErr := file.Close(); err == nil {
+				err = closeErr
+			}
+			if err != nil {
+				if errors.Is(err, io.ErrUnexpectedEOF) {
+					return 0, invalid("the archive is truncated")
+				}
+				return 0, extractFailure(err, name)
+			}
+			_ = stage.Chmod(name, mode)
+			_ = stage.Chtimes(name, h.ModTime, h.ModTime)
+		case tar.TypeSymlink:
+			if !linkInside(name, h.Linkname) {
+				return 0, invalid("the archive has a symlink that leads outside the tree: " + quote(name) + " -> " + quote(h.Linkname))
+			}
+			if err := stage.Symlink(h.Linkname, name); err != nil {
+				return 0, extractFailure(err, name)
+			}
+		case tar.TypeLink:
+			target, bad := entryName(h.Linkname)
+			if bad != nil || target == "." {
+				return 0, invalid("the archive has a hard link that leads outside the tree: " + quote(name))
+			}
+			if fi, err := stage.Lstat(target); err != nil || !fi.Mode().IsRegular() {
+				return 0, invalid("the archive has a hard link to no earlier file of it: " + quote(name))
+			}
+			if err := stage.Link(target, name); err != nil {
+				return 0, extractFailure(err, name)
+			}
+		case tar.TypeChar, tar.TypeBlock:
+			return 0, invalid("the archive has a device file: " + quote(name))
+		case tar.TypeFifo:
+			return 0, invalid("the archive has a FIFO: " + quote(name))
+		default:
+			return 0, invalid("the archive has a member of a type snapshots do not hold: " + quote(name))
+		}
+		entries++
+	}
+	// Modes and times of directories last (their contents changed them), deepest first.
+	for i := len(dirs) - 1; i >= 0; i-- {
+		_ = stage.Chmod(dirs[i].name, dirs[i].mode)
+		_ = stage.Chtimes(dirs[i].name, dirs[i].mtime, dirs[i].mtime)
+	}
+	return entries, nil
+}
+
+func extractFailure(err error, name string) *failure {
+	if errors.Is(err, fs.ErrExist) {
+		return invalid("the archive has the member " + quote(name) + " twice, or under a file")
+	}
+	if errors.Is(err, syscall.ENOTDIR) || strings.Contains(err.Error(), "escapes") {
+		return invalid("the archive's member " + quote(name) + " lies below a file or a link")
+	}
+	f := errnoFailure(err, shown(name))
+	return &f
+}

@@ -1,0 +1,206 @@
+import type { FileStream } from "../../../core/backend.ts";
+import { SandgateError, errors } from "../../../core/errors.ts";
+import type { BackendSnapshots } from "../../../core/snapshots.ts";
+import type { Snapshot, SnapshotQuery, SnapshotSpec } from "../../../schemas/snapshots.ts";
+import type { AgentConnection } from "../agent.ts";
+import { tarFromAgent, tarToAgent } from "./agent-tar.ts";
+import { type Ingested, SnapshotStore } from "./store.ts";
+import { dropRestoreNote, newStageName, noteRestore } from "./swap.ts";
+
+/** How often a file that keeps changing is read again before the snapshot gives up (409). */
+const REREADS = 5;
+
+/** What the snapshots need of the local backend's sandboxes. */
+export interface SandboxAccess {
+  /** The sandbox's directory; not_found for an unknown sandbox, conflict for one being deleted. */
+  directory(id: string): string;
+  /** The sandbox's agent, its environment held busy until `release`. */
+  agent(id: string): Promise<{ agent: AgentConnection; release: () => void }>;
+  runningProcesses(id: string): number;
+  /** Kills the running background processes (they end as `killed`); answers how many. */
+  killProcesses(id: string): Promise<number>;
+  /** Ends the environment (everything in it) and starts it again: the start completes a noted restore. */
+  restartEnvironment(id: string): Promise<void>;
+}
+
+/**
+ * Snapshots on this machine: the agent in the sandbox writes and reads tar (agent-tar.ts); the
+ * content-addressed store keeps them (store.ts); a restore is swapped in between two lives of the
+ * sandbox's environment (swap.ts).
+ */
+export class LocalSnapshots implements BackendSnapshots {
+  /** One snapshot or restore at a time per sandbox. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly reaper: NodeJS.Timeout;
+
+  private constructor(
+    readonly store: SnapshotStore,
+    private readonly sandboxes: SandboxAccess,
+    private readonly log: (message: string) => void,
+  ) {
+    this.reaper = setInterval(() => void this.reap(), 5000);
+    this.reaper.unref();
+  }
+
+  static async open(dataDir: string, sandboxes: SandboxAccess, log: (message: string) => void): Promise<LocalSnapshots> {
+    const snapshots = new LocalSnapshots(await SnapshotStore.open(dataDir, log), sandboxes, log);
+    await snapshots.reap();
+    return snapshots;
+  }
+
+  close(): void {
+    clearInterval(this.reaper);
+  }
+
+  async create(sandboxId: string, spec: SnapshotSpec, signal?: AbortSignal): Promise<Snapshot> {
+    this.sandboxes.directory(sandboxId);
+    return this.locked(sandboxId, async () => {
+      const { agent, release } = await this.sandboxes.agent(sandboxId);
+      const pins = new Set<string>();
+      try {
+        let tree: Ingested | undefined;
+        let only: string[] | undefined;
+        for (let round = 0; ; round++) {
+          if (signal?.aborted) throw errors.invalid("the client closed the connection");
+          const { body, end } = tarFromAgent(agent, { excludes: spec.excludes, ...(only ? { only } : {}) });
+          const read = await this.store.ingest(body, spec.maxBytes, pins, tree);
+          const { changed } = await end;
+          if (tree && only) for (const path of only) if (!read.seen.has(path)) read.entries.delete(path); // gone since
+          tree = read;
+          if (changed.length === 0) break;
+          if (round >= REREADS) throw errors.conflict(`files kept changing while the snapshot was taken: ${changed.slice(0, 5).join(", ")}`);
+          only = changed;
+        }
+        return await this.store.commit(spec, sandboxId, tree);
+      } finally {
+        release();
+        await this.store.unpin(pins);
+      }
+    });
+  }
+
+  async list(query: SnapshotQuery): Promise<Snapshot[]> {
+    return this.store.list(query);
+  }
+
+  async get(snapshotId: string): Promise<Snapshot> {
+    return this.store.get(snapshotId);
+  }
+
+  async delete(snapshotId: string): Promise<void> {
+    await this.store.delete(snapshotId);
+  }
+
+  async restore(sandboxId: string, snapshotId: string, options: { killProcesses: boolean }): Promise<{ killedProcesses: number }> {
+    const dir = this.sandboxes.directory(sandboxId);
+    this.store.get(snapshotId);
+    return this.locked(sandboxId, async () => {
+      this.refuseWhileRunning(sandboxId, options.killProcesses);
+      const held = await this.store.hold(snapshotId);
+      const stage = newStageName();
+      try {
+        const { agent, release } = await this.sandboxes.agent(sandboxId);
+        try {
+          await tarToAgent(agent, { stage, maxBytes: 0 }, this.store.pack(held.entries) as AsyncIterable<Uint8Array>);
+        } finally {
+          release();
+        }
+      } finally {
+        held.release();
+      }
+      // Committed from here: the next start of the environment swaps it in (swap.ts).
+      this.sandboxes.directory(sandboxId);
+      let killed = 0;
+      try {
+        if (options.killProcesses) killed = await this.sandboxes.killProcesses(sandboxId);
+        this.refuseWhileRunning(sandboxId, options.killProcesses); // one started meanwhile
+        await noteRestore(dir, stage);
+      } catch (err) {
+        await this.discardStage(sandboxId, stage);
+        throw err;
+      }
+      await this.sandboxes.restartEnvironment(sandboxId);
+      return { killedProcesses: killed };
+    });
+  }
+
+  async exportArchive(snapshotId: string): Promise<FileStream> {
+    const held = await this.store.hold(snapshotId);
+    const pack = this.store.pack(held.entries);
+    const chunks = (pack as unknown as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    // Pulled as the client reads (backpressure reaches the blob reads); the blobs are held until the end.
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const next = await chunks.next();
+          if (next.done) {
+            held.release();
+            controller.close();
+          } else controller.enqueue(next.value);
+        } catch (err) {
+          held.release();
+          controller.error(err);
+        }
+      },
+      async cancel() {
+        held.release();
+        pack.destroy();
+      },
+    });
+    return { body, size: -1 };
+  }
+
+  async importArchive(spec: SnapshotSpec, body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Snapshot> {
+    const pins = new Set<string>();
+    try {
+      const tree = await this.store.ingest(body as unknown as AsyncIterable<Uint8Array>, maxBytes, pins);
+      return await this.store.commit(spec, null, tree);
+    } catch (err) {
+      await body.cancel().catch(() => {});
+      throw err;
+    } finally {
+      await this.store.unpin(pins);
+    }
+  }
+
+  private refuseWhileRunning(sandboxId: string, killing: boolean): void {
+    const running = this.sandboxes.runningProcesses(sandboxId);
+    if (running > 0 && !killing) {
+      throw new SandgateError("conflict", `${running} background process(es) run in sandbox '${sandboxId}': stop them, or pass killProcesses: true`, { running });
+    }
+  }
+
+  private async discardStage(sandboxId: string, stage: string): Promise<void> {
+    const dir = this.sandboxes.directory(sandboxId);
+    await dropRestoreNote(dir).catch(() => {});
+    const { agent, release } = await this.sandboxes.agent(sandboxId).catch(() => ({ agent: undefined, release: () => {} }));
+    try {
+      await agent?.call({ op: "delete", path: stage, recursive: true }, () => undefined).catch(() => {});
+    } finally {
+      release();
+    }
+  }
+
+  private async locked<T>(sandboxId: string, work: () => Promise<T>): Promise<T> {
+    const before = this.locks.get(sandboxId) ?? Promise.resolve();
+    const mine = before.catch(() => {}).then(work);
+    this.locks.set(sandboxId, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.locks.get(sandboxId) === mine) this.locks.delete(sandboxId);
+    }
+  }
+
+  private async reap(): Promise<void> {
+    for (const id of this.store.expired(Date.now())) {
+      await this.store.delete(id).then(
+        () => this.log(`snapshot '${id}' expired and was removed`),
+        (err: unknown) => {
+          if (!(err instanceof SandgateError)) this.log(`removing expired snapshot '${id}' failed: ${String(err)}`);
+        },
+      );
+    }
+  }
+}
+

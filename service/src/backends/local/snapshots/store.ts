@@ -1,0 +1,475 @@
+import { execFile } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { promisify } from "node:util";
+import { createGunzip, createZstdDecompress } from "node:zlib";
+import tar from "tar-stream";
+import { SandgateError, errors } from "../../../core/errors.ts";
+import type { Snapshot, SnapshotQuery, SnapshotSpec } from "../../../schemas/snapshots.ts";
+
+const run = promisify(execFile);
+
+/** One member of a snapshot's tree; paths are relative to /workspace, clean, without `..`. */
+export type Entry =
+  | { path: string; type: "directory"; mode: number; mtime: string }
+  | { path: string; type: "symlink"; mode: number; mtime: string; target: string }
+  | { path: string; type: "file"; mode: number; mtime: string; size: number; sha256: string };
+
+interface Manifest {
+  version: 1;
+  snapshot: Snapshot;
+  entries: Entry[];
+}
+
+/** What reading one tar stream into the store gave. */
+export interface Ingested {
+  /** Entries by path, in the order they came. */
+  entries: Map<string, Entry>;
+  /** Paths the stream held (a re-read that leaves one out means it is gone). */
+  seen: Set<string>;
+  storedBytes: number;
+}
+
+const bad = (message: string) => errors.invalid(message);
+
+/**
+ * The content-addressed snapshot store of the local runtime, in the data directory:
+ *
+ *     snapshots/blobs/<2 hex>/<sha256>   file contents, each stored once, never changed
+ *     snapshots/manifests/<id>.json      a snapshot: its metadata and tree (entries name blobs)
+ *     snapshots/tmp/                     blobs and manifests being written
+ *
+ * A snapshot exists once its manifest is renamed into place (after its blobs are synced, then the
+ * manifest written and fsynced): a crash before leaves only garbage, which the next open sweeps.
+ * Blobs no manifest names are deleted, never while an ingest, export or restore holds them (pins),
+ * and an ingest that meets a blob being deleted waits for the delete and stores it again.
+ */
+export class SnapshotStore {
+  private readonly snapshots = new Map<string, Manifest["snapshot"]>();
+  /** Manifests that name each blob. */
+  private readonly refs = new Map<string, number>();
+  /** Ingests, exports and restores in flight that hold each blob. */
+  private readonly pins = new Map<string, number>();
+  private readonly deleting = new Map<string, Promise<void>>();
+
+  private constructor(private readonly dir: string) {}
+
+  static async open(dataDir: string, log: (message: string) => void): Promise<SnapshotStore> {
+    const store = new SnapshotStore(join(dataDir, "snapshots"));
+    for (const sub of ["blobs", "manifests", "tmp"]) await mkdir(join(store.dir, sub), { recursive: true, mode: 0o700 });
+    await rm(join(store.dir, "tmp"), { recursive: true, force: true });
+    await mkdir(join(store.dir, "tmp"), { mode: 0o700 });
+    for (const name of await readdir(join(store.dir, "manifests"))) {
+      if (!name.endsWith(".json")) continue;
+      const manifest = await store.readManifest(name.slice(0, -5)).catch(() => undefined);
+      if (!manifest) {
+        log(`snapshot manifest '${name}' is unreadable; it is left out`);
+        continue;
+      }
+      store.snapshots.set(manifest.snapshot.id, manifest.snapshot);
+      for (const hash of blobsOf(manifest.entries)) store.refs.set(hash, (store.refs.get(hash) ?? 0) + 1);
+    }
+    const swept = await store.sweep();
+    if (swept > 0) log(`snapshots: removed ${swept} stored file(s) no snapshot uses (left by an interrupted snapshot or delete)`);
+    return store;
+  }
+
+  /** Bytes of blobs stored (for health and tests). */
+  async usage(): Promise<{ snapshots: number; blobs: number; bytes: number }> {
+    let blobs = 0;
+    let bytes = 0;
+    for (const shard of await readdir(join(this.dir, "blobs"))) {
+      for (const name of await readdir(join(this.dir, "blobs", shard)).catch(() => [] as string[])) {
+        blobs++;
+        bytes += (await stat(join(this.dir, "blobs", shard, name)).catch(() => ({ size: 0 }))).size;
+      }
+    }
+    return { snapshots: this.snapshots.size, blobs, bytes };
+  }
+
+  get(id: string): Snapshot {
+    const snapshot = this.snapshots.get(id);
+    if (!snapshot) throw errors.notFound(`snapshot '${id}' not found`);
+    return snapshot;
+  }
+
+  has(id: string): boolean {
+    return this.snapshots.has(id);
+  }
+
+  list(query: SnapshotQuery): Snapshot[] {
+    const out: Snapshot[] = [];
+    for (const snapshot of this.snapshots.values()) {
+      if (query.after !== undefined && snapshot.id <= query.after) continue;
+      if (query.sandboxId !== undefined && snapshot.sandboxId !== query.sandboxId) continue;
+      if (Object.entries(query.labels).every(([k, v]) => snapshot.labels[k] === v)) out.push(snapshot);
+    }
+    out.sort((a, b) => (a.id < b.id ? -1 : 1));
+    return out.slice(0, query.limit);
+  }
+
+  expired(now: number): string[] {
+    return [...this.snapshots.values()].filter((s) => s.expiresAt !== null && Date.parse(s.expiresAt) <= now).map((s) => s.id);
+  }
+
+  /** The snapshot's tree, its blobs pinned until `release` is called. */
+  async hold(id: string): Promise<{ entries: Entry[]; release: () => void }> {
+    this.get(id);
+    const manifest = await this.readManifest(id);
+    const hashes = blobsOf(manifest.entries);
+    return { entries: manifest.entries, release: this.pin(hashes) };
+  }
+
+  /** Deletes the snapshot (its manifest first: then it no longer exists), then what no other uses. */
+  async delete(id: string): Promise<void> {
+    this.get(id);
+    const manifest = await this.readManifest(id);
+    this.snapshots.delete(id);
+    await unlink(this.manifestPath(id));
+    await syncDir(join(this.dir, "manifests"));
+    const orphans: string[] = [];
+    for (const hash of blobsOf(manifest.entries)) {
+      const count = (this.refs.get(hash) ?? 1) - 1;
+      if (count > 0) this.refs.set(hash, count);
+      else {
+        this.refs.delete(hash);
+        orphans.push(hash);
+      }
+    }
+    await Promise.all(orphans.map((hash) => this.collect(hash)));
+  }
+
+  /**
+   * Reads a tar stream into blobs (each pinned for `pins`): entries by path. Members are checked as
+   * an untrusted archive's are: names clean and relative, links inside the tree, no devices or FIFOs.
+   * `into`: a tree read before (a re-read replaces what it names).
+   */
+  async ingest(source: AsyncIterable<Uint8Array>, maxBytes: number, pins: Set<string>, into?: Ingested): Promise<Ingested> {
+    const result: Ingested = into ? { ...into, seen: new Set() } : { entries: new Map(), seen: new Set(), storedBytes: 0 };
+    let total = into ? sizeOf(into.entries) : 0;
+    const extract = tar.extract();
+    const input = Readable.from(decompressed(source));
+    input.on("error", (err) => extract.destroy(err));
+    input.pipe(extract);
+    try {
+      for await (const member of extract) {
+        const header = member.header;
+        const path = memberName(header.name);
+        if (path === ".") {
+          member.resume();
+          continue;
+        }
+        if (result.seen.has(path)) throw bad(`the archive has the member '${shown(path)}' twice`);
+        result.seen.add(path);
+        const mode = (header.mode ?? 0o644) & 0o1777;
+        const mtime = (header.pax as Record<string, string> | undefined)?.mtime ?? String(Math.floor((header.mtime?.getTime() ?? 0) / 1000));
+        if (!/^\d{1,12}(\.\d{1,9})?$/.test(mtime)) throw bad(`the archive's member '${shown(path)}' has a bad mtime`);
+        switch (header.type) {
+          case "directory":
+            member.resume();
+            result.entries.set(path, { path, type: "directory", mode, mtime });
+            break;
+          case "symlink": {
+            member.resume();
+            const target = header.linkname ?? "";
+            if (!linkInside(path, target)) throw bad(`the archive has a symlink that leads outside the tree: '${shown(path)}' -> '${shown(target)}'`);
+            result.entries.set(path, { path, type: "symlink", mode: 0o777, mtime, target });
+            break;
+          }
+          case "link": {
+            member.resume();
+            const target = memberName(header.linkname ?? "");
+            const earlier = result.entries.get(target);
+            if (!earlier || earlier.type !== "file") throw bad(`the archive has a hard link to no earlier file of it: '${shown(path)}'`);
+            result.entries.set(path, { ...earlier, path, mode, mtime });
+            break;
+          }
+          case "file":
+          case "contiguous-file": {
+            const size = header.size ?? 0;
+            total += size - (into?.entries.get(path)?.type === "file" ? (into.entries.get(path) as { size: number }).size : 0);
+            if (total > maxBytes) throw errors.tooLarge(`the snapshot is larger than the ${maxBytes}-byte limit`, maxBytes);
+            const { sha256, stored } = await this.storeBlob(member as AsyncIterable<Buffer>, size, pins);
+            result.storedBytes += stored;
+            result.entries.set(path, { path, type: "file", mode, mtime, size, sha256 });
+            break;
+          }
+          case "character-device":
+          case "block-device":
+            throw bad(`the archive has a device file: '${shown(path)}'`);
+          case "fifo":
+            throw bad(`the archive has a FIFO: '${shown(path)}'`);
+          default:
+            throw bad(`the archive has a member of a type snapshots do not hold (${header.type}): '${shown(path)}'`);
+        }
+      }
+    } catch (err) {
+      input.destroy();
+      extract.destroy();
+      if (err instanceof SandgateError) throw err;
+      throw bad(`the archive is truncated or corrupt: ${(err as Error).message}`);
+    }
+    return result;
+  }
+
+  /**
+   * Makes `tree` a snapshot: the tree checked (no member below a file or link), missing parents
+   * added, blobs synced, then the manifest written, fsynced and renamed into place.
+   */
+  async commit(spec: SnapshotSpec, sandboxId: string | null, tree: Ingested): Promise<Snapshot> {
+    const entries = complete(tree.entries);
+    const digest = `sha256:${createHash("sha256").update(JSON.stringify(entries)).digest("hex")}`;
+    const snapshot: Snapshot = {
+      id: spec.id,
+      sandboxId,
+      name: spec.name,
+      labels: spec.labels,
+      createdAt: spec.createdAt,
+      expiresAt: spec.expiresAt,
+      fileCount: entries.length,
+      sizeBytes: sizeOf(tree.entries),
+      storedBytes: tree.storedBytes,
+      digest,
+    };
+    // One syncfs for all the blobs of this snapshot (an fsync each would cost a disk flush per file).
+    await run("sync", ["-f", join(this.dir, "blobs")]).catch(() => run("sync"));
+    const manifest: Manifest = { version: 1, snapshot, entries };
+    const temp = join(this.dir, "tmp", `${spec.id}.${randomBytes(6).toString("hex")}.json`);
+    const handle = await open(temp, "wx", 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(manifest));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, this.manifestPath(spec.id));
+    await syncDir(join(this.dir, "manifests"));
+    this.snapshots.set(snapshot.id, snapshot);
+    for (const hash of blobsOf(entries)) this.refs.set(hash, (this.refs.get(hash) ?? 0) + 1);
+    return snapshot;
+  }
+
+  /** Pins `hashes` (each once) until the returned function is called. */
+  pin(hashes: Iterable<string>): () => void {
+    const held = new Set(hashes);
+    for (const hash of held) this.pins.set(hash, (this.pins.get(hash) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      void this.unpin(held);
+    };
+  }
+
+  /** Lets go of one pin of each of `hashes` (as ingest took them); what then no one uses is collected. */
+  unpin(hashes: Set<string>): Promise<void> {
+    const collecting: Promise<void>[] = [];
+    for (const hash of hashes) {
+      const count = (this.pins.get(hash) ?? 1) - 1;
+      if (count > 0) this.pins.set(hash, count);
+      else {
+        this.pins.delete(hash);
+        collecting.push(this.collect(hash));
+      }
+    }
+    return Promise.all(collecting).then(() => {});
+  }
+
+  /** The tree as a tar stream (blobs read as the consumer asks). */
+  pack(entries: Entry[]): tar.Pack {
+    const pack = tar.pack();
+    void (async () => {
+      try {
+        for (const entry of entries) {
+          const pax = entry.mtime.includes(".") ? { mtime: entry.mtime } : undefined;
+          const base = { name: entry.path, mode: entry.mode, mtime: new Date(Number(entry.mtime.split(".")[0]) * 1000), uid: 0, gid: 0, ...(pax ? { pax } : {}) };
+          if (entry.type === "directory") pack.entry({ ...base, type: "directory" });
+          else if (entry.type === "symlink") pack.entry({ ...base, type: "symlink", linkname: entry.target });
+          else {
+            const sink = pack.entry({ ...base, type: "file", size: entry.size });
+            await pipeline(createReadStream(this.blobPath(entry.sha256)), sink);
+          }
+        }
+        pack.finalize();
+      } catch (err) {
+        pack.destroy(err as Error);
+      }
+    })();
+    return pack;
+  }
+
+  private async storeBlob(body: AsyncIterable<Buffer>, size: number, pins: Set<string>): Promise<{ sha256: string; stored: number }> {
+    const temp = join(this.dir, "tmp", `blob-${randomBytes(8).toString("hex")}`);
+    const hash = createHash("sha256");
+    const out = createWriteStream(temp, { flags: "wx", mode: 0o600 });
+    let written = 0;
+    try {
+      await pipeline(
+        body,
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            hash.update(chunk);
+            written += chunk.length;
+            yield chunk;
+          }
+        },
+        out,
+      );
+      if (written !== size) throw bad("the archive is truncated");
+      const sha256 = hash.digest("hex");
+      if (!pins.has(sha256)) {
+        pins.add(sha256);
+        this.pins.set(sha256, (this.pins.get(sha256) ?? 0) + 1);
+      }
+      await this.deleting.get(sha256); // a delete of the same content under way finishes first
+      const target = this.blobPath(sha256);
+      if (await exists(target)) {
+        await unlink(temp);
+        return { sha256, stored: 0 };
+      }
+      await mkdir(join(target, ".."), { recursive: true, mode: 0o700 });
+      await rename(temp, target);
+      return { sha256, stored: size };
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
+  }
+
+  /** Deletes a blob no manifest names and nothing holds. */
+  private collect(hash: string): Promise<void> {
+    if ((this.refs.get(hash) ?? 0) > 0 || (this.pins.get(hash) ?? 0) > 0) return Promise.resolve();
+    const running = this.deleting.get(hash);
+    if (running) return running;
+    const deletion = rm(this.blobPath(hash), { force: true }).finally(() => this.deleting.delete(hash));
+    this.deleting.set(hash, deletion);
+    return deletion;
+  }
+
+  /** At open: blobs no manifest names (an interrupted snapshot's, or delete's). */
+  private async sweep(): Promise<number> {
+    let removed = 0;
+    for (const shard of await readdir(join(this.dir, "blobs"))) {
+      for (const name of await readdir(join(this.dir, "blobs", shard)).catch(() => [] as string[])) {
+        if (!this.refs.has(name)) {
+          await rm(join(this.dir, "blobs", shard, name), { force: true });
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+
+  private async readManifest(id: string): Promise<Manifest> {
+    const manifest = JSON.parse(await readFile(this.manifestPath(id), "utf8")) as Manifest;
+    if (manifest.version !== 1 || manifest.snapshot?.id !== id || !Array.isArray(manifest.entries)) throw new Error("not a manifest");
+    return manifest;
+  }
+
+  private manifestPath(id: string): string {
+    return join(this.dir, "manifests", `${id}.json`);
+  }
+
+  private blobPath(hash: string): string {
+    return join(this.dir, "blobs", hash.slice(0, 2), hash);
+  }
+}
+
+function blobsOf(entries: Entry[]): Set<string> {
+  const out = new Set<string>();
+  for (const entry of entries) if (entry.type === "file") out.add(entry.sha256);
+  return out;
+}
+
+function sizeOf(entries: Map<string, Entry>): number {
+  let total = 0;
+  for (const entry of entries.values()) if (entry.type === "file") total += entry.size;
+  return total;
+}
+
+const shown = (path: string) => (path.length > 200 ? `${path.slice(0, 200)}...` : path);
+
+/** A member's name made relative and clean; absolute names and `..` are refused. */
+export function memberName(name: string): string {
+  if (name.startsWith("/")) throw bad(`the archive has an absolute member name: '${shown(name)}'`);
+  if (name.includes("\0")) throw bad("the archive has a member name with NUL");
+  const parts = name.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.includes("..")) throw bad(`the archive has a member name with '..': '${shown(name)}'`);
+  return parts.length === 0 ? "." : parts.join("/");
+}
+
+/** A symlink's target, read from where the link is, stays within the tree (absolute: /workspace or below). */
+function linkInside(path: string, target: string): boolean {
+  if (target === "" || target.includes("\0")) return false;
+  if (target.startsWith("/")) return target === "/workspace" || target.startsWith("/workspace/");
+  const depth: string[] = path.split("/").slice(0, -1);
+  for (const part of target.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (depth.length === 0) return false;
+      depth.pop();
+    } else depth.push(part);
+  }
+  return true;
+}
+
+/** The tree in path order, each member's parents present as directories; a member below a file or link is refused. */
+function complete(entries: Map<string, Entry>): Entry[] {
+  const all = new Map(entries);
+  for (const entry of entries.values()) {
+    const parts = entry.path.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join("/");
+      const existing = all.get(parent);
+      if (existing && existing.type !== "directory") throw bad(`the archive's member '${shown(entry.path)}' lies below a file or a link`);
+      if (!existing) all.set(parent, { path: parent, type: "directory", mode: 0o755, mtime: entry.mtime.split(".")[0]! });
+    }
+  }
+  return [...all.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The body as tar bytes: gzip and zstd are recognised by their first bytes and undone. */
+async function* decompressed(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done || first.value.byteLength === 0) throw bad("the archive is empty");
+  const head = first.value;
+  const rest = (async function* () {
+    yield head;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  })();
+  const gzip = head[0] === 0x1f && head[1] === 0x8b;
+  const zstd = head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd;
+  if (!gzip && !zstd) {
+    yield* rest;
+    return;
+  }
+  const inflate = gzip ? createGunzip() : createZstdDecompress();
+  const from = Readable.from(rest);
+  from.on("error", (err) => inflate.destroy(err));
+  yield* from.pipe(inflate) as AsyncIterable<Uint8Array>;
+}

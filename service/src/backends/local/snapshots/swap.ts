@@ -1,0 +1,113 @@
+import { randomBytes } from "node:crypto";
+import { chmod, chown, lstat, open, readFile, readdir, rename, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { Identity } from "../isolation.ts";
+
+/**
+ * The swap of a restore. The agent extracts the snapshot into a staging directory inside /workspace
+ * (named by the host); the host notes the restore in the sandbox's directory (`restore.json`, written
+ * atomically: from then on the restore is committed) and stops the environment. Before the next
+ * start, with nothing of the sandbox running and its disk mounted, `completeRestore` moves the
+ * staging directory out to a sibling of the workspace directory (a parent the sandbox cannot write),
+ * checks it is a real directory, and swaps it in with two renames. A running command sees the old
+ * tree until its environment ends; every later one sees the new tree: never a mix.
+ *
+ * Each step is redone from what is on disk, so a host killed at any point finishes the restore on
+ * its next start (the note is removed last).
+ */
+const NOTE = "restore.json";
+const STAGE = /^\.sandgate-upload-restore-[0-9a-f]{16}$/;
+
+export function newStageName(): string {
+  return `.sandgate-upload-restore-${randomBytes(8).toString("hex")}`;
+}
+
+export async function noteRestore(sandboxDir: string, stage: string): Promise<void> {
+  const temp = join(sandboxDir, `${NOTE}.${randomBytes(4).toString("hex")}`);
+  const handle = await open(temp, "wx", 0o600);
+  try {
+    await handle.writeFile(JSON.stringify({ stage }));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, join(sandboxDir, NOTE));
+  await syncDir(sandboxDir);
+}
+
+export async function dropRestoreNote(sandboxDir: string): Promise<void> {
+  await rm(join(sandboxDir, NOTE), { force: true });
+}
+
+export async function restorePending(sandboxDir: string): Promise<boolean> {
+  return lstat(join(sandboxDir, NOTE)).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Finishes a noted restore on `workspace` (the real directory, not a mount of it). Answers whether
+ * the workspace was swapped. Old trees are removed in the background.
+ */
+export async function completeRestore(sandboxDir: string, workspace: string, identity: Identity | undefined, log: (message: string) => void): Promise<boolean> {
+  const parent = dirname(workspace);
+  const incoming = join(parent, ".workspace-new");
+  const outgoing = join(parent, ".workspace-old");
+  // Old trees of earlier restores (a host stopped while removing them).
+  for (const name of await readdir(parent).catch(() => [] as string[])) {
+    if (name.startsWith(".workspace-trash-")) void rm(join(parent, name), { recursive: true, force: true });
+  }
+  const note = await readFile(join(sandboxDir, NOTE), "utf8").then(
+    (text) => JSON.parse(text) as { stage?: unknown },
+    () => undefined,
+  );
+  if (!note) return false;
+  const stage = typeof note.stage === "string" && STAGE.test(note.stage) ? note.stage : undefined;
+  if (stage && !(await present(incoming))) {
+    // The entry is the sandbox's to change until this rename; whatever it is now moves out whole.
+    await rename(join(workspace, stage), incoming).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err;
+    });
+  }
+  if (await present(incoming)) {
+    const stats = await lstat(incoming);
+    if (!stats.isDirectory()) {
+      // Swapped for a link or a file while the environment still ran: no restore.
+      await rm(incoming, { force: true });
+      log(`the restore of '${workspace}' was abandoned: its staging directory was replaced`);
+    } else {
+      if (identity) await chown(incoming, identity.uid, identity.gid);
+      await chmod(incoming, 0o700);
+      if (await present(workspace)) {
+        await rm(outgoing, { recursive: true, force: true });
+        await rename(workspace, outgoing);
+      }
+      await rename(incoming, workspace);
+      await syncDir(parent);
+    }
+  }
+  await rm(join(sandboxDir, NOTE), { force: true });
+  if (await present(outgoing)) {
+    const trash = join(parent, `.workspace-trash-${randomBytes(6).toString("hex")}`);
+    await rename(outgoing, trash);
+    void rm(trash, { recursive: true, force: true });
+  }
+  return true;
+}
+
+async function present(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

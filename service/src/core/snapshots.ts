@@ -1,0 +1,137 @@
+import type { Principal } from "./auth.ts";
+import type { FileStream } from "./backend.ts";
+import { type SandgateCore, encodeCursor, generateId } from "./core.ts";
+import { SandgateError, errors } from "./errors.ts";
+import { base64urlToBytes } from "./base64.ts";
+import type { CreateSnapshotBody, RestoreResult, Snapshot, SnapshotQuery, SnapshotSpec } from "../schemas/snapshots.ts";
+
+/**
+ * What a backend that keeps snapshots does (Backend.snapshots). Core checks input and chooses ids and
+ * times; the backend stores, restores and streams. Archives are tar: the portable format.
+ */
+export interface BackendSnapshots {
+  /** A consistent cut of the sandbox's /workspace, visible only once complete. */
+  create(sandboxId: string, spec: SnapshotSpec, signal?: AbortSignal): Promise<Snapshot>;
+  list(query: SnapshotQuery): Promise<Snapshot[]>;
+  get(snapshotId: string): Promise<Snapshot>;
+  /** Frees what no other snapshot uses. */
+  delete(snapshotId: string): Promise<void>;
+  /**
+   * Replaces the sandbox's /workspace with the snapshot's tree: readers see the old tree or the new
+   * one. Running background processes: `conflict`, unless `killProcesses`. Answers how many it killed.
+   */
+  restore(sandboxId: string, snapshotId: string, options: { killProcesses: boolean }): Promise<{ killedProcesses: number }>;
+  /** The snapshot as a tar stream (size -1: not known ahead, sent chunked). */
+  exportArchive(snapshotId: string): Promise<FileStream>;
+  /** Stores a tar stream as a new snapshot; a malformed or unsafe archive stores nothing. */
+  importArchive(spec: SnapshotSpec, body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Snapshot>;
+}
+
+const notImplemented = (backend: string) =>
+  new SandgateError("not_implemented", `snapshots are not implemented on the '${backend}' backend yet`, { backend });
+
+function store(core: SandgateCore): BackendSnapshots {
+  const snapshots = core.backend.snapshots;
+  if (!snapshots) throw notImplemented(core.backend.name);
+  return snapshots;
+}
+
+function labelFilter(label: string | string[] | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const selector of [label ?? []].flat()) {
+    const colon = selector.indexOf(":");
+    if (colon <= 0) throw errors.invalid(`label '${selector}' is not key:value`);
+    labels[selector.slice(0, colon)] = selector.slice(colon + 1);
+  }
+  return labels;
+}
+
+function spec(core: SandgateCore, input: { name?: string; labels?: Record<string, string>; excludes?: string[]; ttlSeconds?: number }): SnapshotSpec {
+  const now = core.clock();
+  return {
+    id: generateId("snap-"),
+    name: input.name ?? null,
+    labels: input.labels ?? {},
+    excludes: input.excludes ?? [],
+    createdAt: new Date(now).toISOString(),
+    expiresAt: input.ttlSeconds === undefined ? null : new Date(now + input.ttlSeconds * 1000).toISOString(),
+    maxBytes: core.limits.maxSnapshotBytes,
+  };
+}
+
+/** A scoped token reaches only the snapshots of its own sandbox. */
+function mayUse(principal: Principal | undefined, snapshot: Snapshot): void {
+  if (principal?.kind === "scoped" && snapshot.sandboxId !== principal.sandboxId) {
+    throw errors.notFound(`snapshot '${snapshot.id}' not found`);
+  }
+}
+
+export function createSnapshot(core: SandgateCore, { id, ...input }: { id: string } & CreateSnapshotBody, signal?: AbortSignal): Promise<Snapshot> {
+  return store(core).create(id, spec(core, input), signal);
+}
+
+export async function listSnapshots(core: SandgateCore, input: { sandboxId?: string; label?: string | string[]; limit?: number; cursor?: string }) {
+  const limit = input.limit ?? 100;
+  const page = await store(core).list({ sandboxId: input.sandboxId, labels: labelFilter(input.label), limit: limit + 1, after: decodeCursor(input.cursor) });
+  const snapshots = page.slice(0, limit);
+  const last = snapshots.at(-1);
+  return { snapshots, nextCursor: page.length > limit && last ? encodeCursor(last.id) : null };
+}
+
+export function getSnapshot(core: SandgateCore, { snapshotId }: { snapshotId: string }): Promise<Snapshot> {
+  return store(core).get(snapshotId);
+}
+
+export function deleteSnapshot(core: SandgateCore, { snapshotId }: { snapshotId: string }): Promise<void> {
+  return store(core).delete(snapshotId);
+}
+
+export async function restoreSnapshot(
+  core: SandgateCore,
+  { id, snapshotId, killProcesses }: { id: string; snapshotId: string; killProcesses?: boolean },
+  principal?: Principal,
+): Promise<RestoreResult> {
+  const snapshots = store(core);
+  const snapshot = await snapshots.get(snapshotId);
+  mayUse(principal, snapshot);
+  const { killedProcesses } = await snapshots.restore(id, snapshotId, { killProcesses: killProcesses ?? false });
+  return { sandbox: await core.backend.getSandbox(id), snapshot, killedProcesses };
+}
+
+export function exportSnapshot(core: SandgateCore, { snapshotId }: { snapshotId: string }): Promise<FileStream> {
+  return store(core).exportArchive(snapshotId);
+}
+
+export async function importSnapshot(
+  core: SandgateCore,
+  input: { body: ReadableStream<Uint8Array>; name?: string; label?: string | string[]; ttlSeconds?: number },
+  declaredLength?: number,
+): Promise<Snapshot> {
+  const max = core.limits.maxSnapshotBytes;
+  // Compressed archives are longer than nothing, so this bounds the raw body only where it is plain.
+  if (declaredLength !== undefined && declaredLength > max + 1024 * 1024) {
+    await input.body.cancel().catch(() => {});
+    throw errors.tooLarge(`the archive is larger than the ${max}-byte snapshot limit`, max);
+  }
+  let labels: Record<string, string>;
+  try {
+    labels = labelFilter(input.label);
+  } catch (err) {
+    await input.body.cancel().catch(() => {});
+    throw err;
+  }
+  return store(core).importArchive(spec(core, { name: input.name, labels, ttlSeconds: input.ttlSeconds }), input.body, max);
+}
+
+function decodeCursor(cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined;
+  const bytes = base64urlToBytes(cursor);
+  try {
+    const id = bytes && new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+    if (id && /^[a-z0-9][a-z0-9-]{0,62}$/.test(id)) return id;
+  } catch {
+    // not UTF-8: the error below
+  }
+  throw errors.invalid("cursor is not one this service issued");
+}
+
