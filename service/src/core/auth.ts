@@ -1,5 +1,5 @@
 import type { Scope } from "../schemas/tokens.ts";
-import { base64urlToBytes, bytesToBase64url } from "./base64.ts";
+import { base64urlToBytes, bytesToBase64url } from "../schemas/base64.ts";
 import { SandgateError } from "./errors.ts";
 
 export interface AuthConfig {

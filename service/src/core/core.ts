@@ -17,7 +17,7 @@ import type {
 } from "../schemas/processes.ts";
 import { type Principal, mintPortLink, mintScopedToken } from "./auth.ts";
 import { gitCheckout } from "./git.ts";
-import { base64ToBytes, base64urlToBytes, bytesToBase64, bytesToBase64url } from "./base64.ts";
+import { base64ToBytes, base64urlToBytes, bytesToBase64, bytesToBase64url } from "../schemas/base64.ts";
 import { SandgateError, errors } from "./errors.ts";
 import type { ErrorCode } from "../schemas/common.ts";
 import { resolveCwd, resolveWorkspacePath } from "./paths.ts";

@@ -2,7 +2,7 @@ import type { Principal } from "./auth.ts";
 import type { FileStream } from "./backend.ts";
 import { type SandgateCore, encodeCursor, generateId } from "./core.ts";
 import { SandgateError, errors } from "./errors.ts";
-import { base64urlToBytes } from "./base64.ts";
+import { base64urlToBytes } from "../schemas/base64.ts";
 import type { CreateSnapshotBody, RestoreResult, Snapshot, SnapshotQuery, SnapshotSpec } from "../schemas/snapshots.ts";
 
 /**

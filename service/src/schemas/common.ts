@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { BASE64_PATTERN, base64ToBytes } from "../core/base64.ts";
+import { BASE64_PATTERN, base64ToBytes } from "./base64.ts";
 
 /** Every error Sandgate reports carries one of these codes, on every surface. */
 export const ErrorCode = z
@@ -62,7 +62,7 @@ export const NO_NUL = /^[^\u0000]*$/;
 
 /**
  * JSON Schema for a body whose `content` is base64 when its `encoding` says so: the document states
- * what writeFileJson and the compat upload check (core/base64.ts), so generators send valid base64.
+ * what writeFileJson and the compat upload check (schemas/base64.ts), so generators send valid base64.
  */
 export const base64WhenEncoded = (contentKey: string) =>
   ({

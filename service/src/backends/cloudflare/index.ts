@@ -13,7 +13,7 @@ import type {
 } from "../../core/backend.ts";
 import { recordInstance } from "../../core/backend.ts";
 import { SandgateError, errors } from "../../core/errors.ts";
-import { bytesToBase64 } from "../../core/base64.ts";
+import { bytesToBase64 } from "../../schemas/base64.ts";
 import { WORKSPACE, type WorkspacePath, resolveWorkspacePath } from "../../core/paths.ts";
 import type { ErrorCode } from "../../schemas/common.ts";
 import type { ExecEvent, ExecResult } from "../../schemas/exec.ts";

@@ -1,4 +1,4 @@
-/** Base64 for core, on Web APIs only (atob/btoa), so it runs on Node and in Workers alike. */
+/** Base64 as the wire carries it, on Web APIs only (atob/btoa): schemas state its pattern, core decodes with it. */
 
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
