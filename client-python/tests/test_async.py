@@ -169,3 +169,19 @@ async def test_errors(sg: AsyncSandgate, sb: AsyncSandbox, sandgate_url: str) ->
     response = await compat_get.asyncio_detailed(sb.id, client=sg.api)
     assert isinstance(response.parsed, CompatSandbox)
     assert response.parsed.sandbox_id == sb.id
+
+
+async def test_restore_refuses_while_processes_run_unless_told_to_kill(sg: AsyncSandgate, sb: AsyncSandbox) -> None:
+    await sb.files.write("/workspace/state.txt", b"saved")
+    snapshot = await sb.snapshot(name="async-restore")
+    await sb.files.write("/workspace/state.txt", b"changed")
+    process = await sb.start_process("sleep 300")
+    with pytest.raises(SandgateError) as busy:
+        await sb.restore(snapshot.id)
+    assert (busy.value.code, busy.value.status) == ("conflict", 409)
+    assert await sb.files.read("/workspace/state.txt") == b"changed"  # control: nothing was restored
+    result = await sb.restore(snapshot.id, kill_processes=True)
+    assert result.killed_processes == 1
+    assert await sb.files.read("/workspace/state.txt") == b"saved"
+    assert (await process.get()).status != "running"
+    await sg.snapshots.delete(snapshot.id)

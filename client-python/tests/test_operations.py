@@ -8,6 +8,7 @@ exactly that operation's method and path, then raise SandgateError("not_found").
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -82,6 +83,13 @@ SYNC: dict[str, Callable[[Sandgate], object]] = {
     "waitForLog": lambda sg: sg.sandbox(ID).process("p-1").wait_for_log("ready"),
     "createPortLink": lambda sg: sg.sandbox(ID).port_link(8080),
     "gitCheckout": lambda sg: sg.sandbox(ID).git_checkout("file:///workspace/origin.git"),
+    "createSnapshot": lambda sg: sg.sandbox(ID).snapshot(excludes=["node_modules"]),
+    "restoreSnapshot": lambda sg: sg.sandbox(ID).restore("snap-1", kill_processes=True),
+    "listSnapshots": lambda sg: sg.snapshots.list(sandbox_id=ID),
+    "getSnapshot": lambda sg: sg.snapshots.get("snap-1"),
+    "deleteSnapshot": lambda sg: sg.snapshots.delete("snap-1"),
+    "exportSnapshot": lambda sg: sg.snapshots.export("snap-1", io.BytesIO()),
+    "importSnapshot": lambda sg: sg.snapshots.import_archive(b"\0" * 1024, name="imported"),
     "compatUpload": lambda sg: compat_upload.sync_detailed(
         ID, client=sg.api, body=CompatUploadRequest(file_path="f", content="x")
     ),
@@ -132,6 +140,13 @@ ASYNC: dict[str, Callable[[AsyncSandgate], Awaitable[object]]] = {
     "waitForLog": lambda sg: sg.sandbox(ID).process("p-1").wait_for_log("ready"),
     "createPortLink": lambda sg: sg.sandbox(ID).port_link(8080),
     "gitCheckout": lambda sg: sg.sandbox(ID).git_checkout("file:///workspace/origin.git"),
+    "createSnapshot": lambda sg: sg.sandbox(ID).snapshot(excludes=["node_modules"]),
+    "restoreSnapshot": lambda sg: sg.sandbox(ID).restore("snap-1", kill_processes=True),
+    "listSnapshots": lambda sg: sg.snapshots.list(sandbox_id=ID),
+    "getSnapshot": lambda sg: sg.snapshots.get("snap-1"),
+    "deleteSnapshot": lambda sg: sg.snapshots.delete("snap-1"),
+    "exportSnapshot": lambda sg: sg.snapshots.export("snap-1", io.BytesIO()),
+    "importSnapshot": lambda sg: sg.snapshots.import_archive(b"\0" * 1024, name="imported"),
     "compatUpload": lambda sg: compat_upload.asyncio_detailed(
         ID, client=sg.api, body=CompatUploadRequest(file_path="f", content="x")
     ),

@@ -306,3 +306,40 @@ def test_write_uses_content_length_for_files(sb: Sandbox, tmp_path: Path) -> Non
         info = sb.files.write("tail.bin", f)
     assert info.size == 6
     assert sb.files.read("tail.bin") == b"456789"
+
+
+def test_snapshots_round_trip_through_a_tar_archive(sg: Sandgate, sb: Sandbox, tmp_path: Path) -> None:
+    sb.files.write("/workspace/keep/a.txt", b"kept")
+    sb.files.write("/workspace/node_modules/big.js", b"left out")
+    snapshot = sg.sandbox(sb.id).snapshot(
+        name=unique("py-snap"), labels={"suite": "python-sync"}, excludes=["node_modules"]
+    )
+    assert snapshot.sandbox_id == sb.id
+    assert snapshot.digest.startswith("sha256:")
+    assert sg.snapshots.get(snapshot.id).id == snapshot.id
+
+    archive = tmp_path / "workspace.tar"
+    assert sg.snapshots.export(snapshot.id, archive) == archive.stat().st_size > 0
+    with archive.open("rb") as data:
+        imported = sg.snapshots.import_archive(data, name="from-tar", label="suite:python-sync")
+    assert imported.digest == snapshot.digest
+
+    target = sg.sandboxes.create(labels={"suite": "python-sync"})
+    try:
+        target.files.write("/workspace/stale.txt", b"goes away")
+        result = target.restore(imported.id)
+        assert result.snapshot.id == imported.id
+        assert target.files.read("/workspace/keep/a.txt") == b"kept"
+        for gone in ("/workspace/stale.txt", "/workspace/node_modules/big.js"):
+            with pytest.raises(SandgateError) as caught:
+                target.files.stat(gone)
+            assert caught.value.code == "not_found"
+    finally:
+        target.delete()
+
+    ids = [s.id for s in sg.snapshots.iter(label="suite:python-sync", limit=1)]
+    assert {snapshot.id, imported.id} <= set(ids)
+    sg.snapshots.delete(imported.id)
+    with pytest.raises(SandgateError) as caught:
+        sg.snapshots.get(imported.id)
+    assert caught.value.code == "not_found"

@@ -3,6 +3,7 @@ import { SandgateError } from "./errors.js";
 import { type CallOptions, type Context, type FetchLike, sandboxPath, signalOf, unwrap, withFailureErrors } from "./internal.js";
 import { type ProcessCommand, type ProcessHandle, ProcessImpl, type ProcessInfo, type StartProcessOptions, type StartProcessRequest } from "./processes.js";
 import type { components, paths } from "./schema.js";
+import { type CreateSnapshotRequest, type RestoreResult, type Snapshot, type SnapshotsApi, SnapshotsImpl } from "./snapshots.js";
 import { parseServerSentEvents } from "./sse.js";
 
 export type { CallOptions, FetchLike } from "./internal.js";
@@ -69,6 +70,8 @@ export interface SandgateClient {
   /** `GET /health`: liveness, version and backend. */
   health(options?: CallOptions): Promise<Health>;
   readonly sandboxes: SandboxesApi;
+  /** Saved workspaces: list, get, delete, export as tar, import from tar (take one with `sandbox(id).snapshot()`). */
+  readonly snapshots: SnapshotsApi;
   /** A handle on one sandbox; makes no request by itself. */
   sandbox(id: string): Sandbox;
   /**
@@ -121,6 +124,13 @@ export interface Sandbox {
   process(processId: string): ProcessHandle;
   /** Clones a repository into the workspace (default directory: `/workspace/<repository name>`). */
   gitCheckout(url: string, options?: Omit<GitCheckoutRequest, "url"> & CallOptions): Promise<GitCheckoutResult>;
+  /** Saves the workspace as a snapshot that outlives the sandbox (`excludes`: globs relative to /workspace). */
+  snapshot(body?: CreateSnapshotRequest, options?: CallOptions): Promise<Snapshot>;
+  /**
+   * Replaces the workspace with a snapshot, atomically; the sandbox's environment starts afresh. While
+   * background processes run it fails with `conflict` unless `killProcesses` is true.
+   */
+  restore(snapshotId: string, options?: { killProcesses?: boolean } & CallOptions): Promise<RestoreResult>;
   /**
    * The URL of `path` on `port` through the host's port proxy (`/v1/sandboxes/{id}/ports/{port}/...`).
    * It needs the token in a header (`fetchPort` adds it); for a browser, mint a `portLink`.
@@ -184,11 +194,13 @@ const execEventTypes = new Set<string>(["stdout", "stderr", "exit", "error"]);
 
 class ClientImpl implements SandgateClient {
   readonly sandboxes: SandboxesApi;
+  readonly snapshots: SnapshotsApi;
   readonly raw: Client<paths>;
 
   constructor(private readonly ctx: Context) {
     this.raw = ctx.raw;
     this.sandboxes = new SandboxesImpl(ctx);
+    this.snapshots = new SnapshotsImpl(ctx.raw);
   }
 
   health(options?: CallOptions): Promise<Health> {
@@ -330,6 +342,17 @@ class SandboxImpl implements Sandbox {
     const { signal: _signal, ...rest } = options;
     return unwrap(this.raw.POST("/v1/sandboxes/{id}/git/checkout", { params: { path: { id: this.id } }, body: { ...rest, url }, ...signalOf(options) }));
   }
+  snapshot(body: CreateSnapshotRequest = {}, options?: CallOptions): Promise<Snapshot> {
+    return unwrap(this.raw.POST("/v1/sandboxes/{id}/snapshots", { params: { path: { id: this.id } }, body, ...signalOf(options) }));
+  }
+
+  async restore(snapshotId: string, options: { killProcesses?: boolean } & CallOptions = {}): Promise<RestoreResult> {
+    const body = { snapshotId, ...(options.killProcesses !== undefined ? { killProcesses: options.killProcesses } : {}) };
+    const result = await unwrap(this.raw.POST("/v1/sandboxes/{id}/restore", { params: { path: { id: this.id } }, body, ...signalOf(options) }));
+    this.info = result.sandbox;
+    return result;
+  }
+
 
   portUrl(port: number, path = "/", options?: { websocket?: boolean }): string {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`not a port: ${port}`);

@@ -68,6 +68,17 @@ export type {
   WaitForPortRequest,
   WaitResult,
 } from "./processes.js";
+export type {
+  ArchiveBody,
+  CreateSnapshotRequest,
+  ImportSnapshotQuery,
+  ListSnapshotsQuery,
+  RestoreRequest,
+  RestoreResult,
+  Snapshot,
+  SnapshotList,
+  SnapshotsApi,
+} from "./snapshots.js";
 export { SandgateError, type ClientErrorCode, type ErrorCode } from "./errors.js";
 export { parseServerSentEvents, type ServerSentEvent } from "./sse.js";
 export type { components, operations, paths } from "./schema.js";

@@ -307,3 +307,38 @@ describe("files", () => {
     expect(error).toBeInstanceOf(SandgateError);
   });
 });
+
+describe("snapshots", () => {
+  it("saves a workspace, carries it as tar to a new snapshot, and restores it into another sandbox", async () => {
+    const source = await fresh();
+    const target = await fresh();
+    try {
+      await source.files.write("/workspace/keep/a.txt", "kept");
+      await source.files.write("/workspace/node_modules/big.js", "left out");
+      const snapshot = await source.snapshot({ name: "client-round-trip", excludes: ["node_modules"] });
+      expect(snapshot).toMatchObject({ sandboxId: source.id, name: "client-round-trip" });
+      expect(snapshot.digest).toMatch(/^sha256:/);
+      expect((await client().snapshots.get(snapshot.id)).id).toBe(snapshot.id);
+
+      const archive = new Uint8Array(await new Response(await client().snapshots.export(snapshot.id)).arrayBuffer());
+      const imported = await client().snapshots.import(archive, { name: "from-tar" });
+      expect(imported.digest).toBe(snapshot.digest);
+
+      await target.files.write("/workspace/stale.txt", "goes away");
+      const restored = await target.restore(imported.id);
+      expect(restored.snapshot.id).toBe(imported.id);
+      expect(await target.files.read("/workspace/keep/a.txt", { as: "text" })).toBe("kept");
+      await expectSandgateError(target.files.stat("/workspace/stale.txt"), "not_found", 404);
+      await expectSandgateError(target.files.stat("/workspace/node_modules/big.js"), "not_found", 404);
+
+      const ids: string[] = [];
+      for await (const s of client().snapshots.listAll({ limit: 1 })) ids.push(s.id);
+      expect(ids).toEqual(expect.arrayContaining([snapshot.id, imported.id]));
+      await client().snapshots.delete(imported.id);
+      await expectSandgateError(client().snapshots.get(imported.id), "not_found", 404);
+    } finally {
+      await source.delete();
+      await target.delete();
+    }
+  });
+});

@@ -47,6 +47,13 @@ const calls: Record<string, (c: SandgateClient) => Promise<unknown>> = {
   waitForLog: (c) => c.sandbox(id).process("p-1").waitForLog("ready"),
   createPortLink: (c) => c.sandbox(id).portLink(8080),
   gitCheckout: (c) => c.sandbox(id).gitCheckout("file:///workspace/origin.git"),
+  createSnapshot: (c) => c.sandbox(id).snapshot({ excludes: ["node_modules"] }),
+  restoreSnapshot: (c) => c.sandbox(id).restore("snap-1", { killProcesses: true }),
+  listSnapshots: (c) => c.snapshots.list({ sandboxId: id }),
+  getSnapshot: (c) => c.snapshots.get("snap-1"),
+  deleteSnapshot: (c) => c.snapshots.delete("snap-1"),
+  exportSnapshot: (c) => c.snapshots.export("snap-1"),
+  importSnapshot: (c) => c.snapshots.import(new Uint8Array(1024), { name: "imported" }),
   // The compat profile (seed-001 format) has no ergonomic methods; the typed raw client reaches it.
   compatCreate: (c) => c.raw.POST("/sandbox/create", { body: { sandbox_id: id } }),
   compatGet: (c) => c.raw.GET("/sandbox/{sandbox_id}", { params: { path: { sandbox_id: id } } }),

@@ -3,7 +3,7 @@
 ``Sandgate`` (sync) and ``AsyncSandgate`` (asyncio) are a small hand-written layer over the client
 generated from Sandgate's OpenAPI document (``sandgate.generated``, by openapi-python-client): sandboxes,
 buffered and streamed exec, streamed file transfers, background processes (their logs followed across
-reconnections) and the port proxy, with every failure raised as ``SandgateError``.
+reconnections), the port proxy and snapshots, with every failure raised as ``SandgateError``.
 """
 
 from ._async import (
@@ -15,6 +15,7 @@ from ._async import (
     AsyncSandbox,
     AsyncSandboxes,
     AsyncSandgate,
+    AsyncSnapshots,
 )
 from ._errors import ClientErrorCode, SandgateError
 from ._io import AsyncFileData, FileData
@@ -34,7 +35,7 @@ from ._models import (
     SandboxInfo,
     SandboxList,
 )
-from ._sync import CreatedSandbox, ExecStream, Files, LogFollower, Process, Sandbox, Sandboxes, Sandgate
+from ._sync import CreatedSandbox, ExecStream, Files, LogFollower, Process, Sandbox, Sandboxes, Sandgate, Snapshots
 from .generated.models.error_code import ErrorCode
 from .generated.models.exec_result import ExecResult
 from .generated.models.file_content import FileContent
@@ -48,9 +49,12 @@ from .generated.models.network_mode import NetworkMode
 from .generated.models.process_info import ProcessInfo
 from .generated.models.process_logs import ProcessLogs
 from .generated.models.process_status import ProcessStatus
+from .generated.models.restore_result import RestoreResult
 from .generated.models.scope import Scope
 from .generated.models.scoped_token import ScopedToken
 from .generated.models.signal import Signal
+from .generated.models.snapshot import Snapshot
+from .generated.models.snapshot_list import SnapshotList
 from .generated.models.wait_result import WaitResult
 
 __all__ = [
@@ -63,6 +67,7 @@ __all__ = [
     "AsyncSandbox",
     "AsyncSandboxes",
     "AsyncSandgate",
+    "AsyncSnapshots",
     "ClientErrorCode",
     "CreatedSandbox",
     "ErrorCode",
@@ -95,6 +100,7 @@ __all__ = [
     "ProcessStatus",
     "ProcessStderrEvent",
     "ProcessStdoutEvent",
+    "RestoreResult",
     "Sandbox",
     "SandboxInfo",
     "SandboxList",
@@ -104,5 +110,8 @@ __all__ = [
     "Scope",
     "ScopedToken",
     "Signal",
+    "Snapshot",
+    "SnapshotList",
+    "Snapshots",
     "WaitResult",
 ]

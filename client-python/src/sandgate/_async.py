@@ -45,6 +45,7 @@ from .generated.api.sandboxes import (
     update_sandbox,
 )
 from .generated.api.service import health
+from .generated.api.snapshots import create_snapshot, delete_snapshot, get_snapshot, list_snapshots, restore_snapshot
 from .generated.client import AuthenticatedClient
 from .generated.models.create_port_link_request import CreatePortLinkRequest
 from .generated.models.create_token_request import CreateTokenRequest
@@ -64,11 +65,15 @@ from .generated.models.process_info import ProcessInfo
 from .generated.models.process_list import ProcessList
 from .generated.models.process_logs import ProcessLogs
 from .generated.models.read_file_request import ReadFileRequest
+from .generated.models.restore_request import RestoreRequest
+from .generated.models.restore_result import RestoreResult
 from .generated.models.sandbox_info import SandboxInfo as RawSandboxInfo
 from .generated.models.sandbox_list import SandboxList as RawSandboxList
 from .generated.models.scope import Scope
 from .generated.models.scoped_token import ScopedToken
 from .generated.models.signal import Signal
+from .generated.models.snapshot import Snapshot
+from .generated.models.snapshot_list import SnapshotList
 from .generated.models.wait_for_log_request_stream import WaitForLogRequestStream
 from .generated.models.wait_result import WaitResult
 from .generated.models.write_file_request import WriteFileRequest
@@ -107,6 +112,7 @@ class AsyncSandgate:
         )
         self.api = AuthenticatedClient(base_url=base_url, token=token or "").set_async_httpx_client(self._http)
         self.sandboxes = AsyncSandboxes(self)
+        self.snapshots = AsyncSnapshots(self)
 
     async def __aenter__(self) -> Self:
         return self
@@ -204,6 +210,84 @@ class AsyncSandboxes:
 
     async def delete(self, id: str) -> None:
         await delete_sandbox.asyncio_detailed(id, client=self._client.api)
+
+
+class AsyncSnapshots:
+    """Saved workspaces: list, get, delete, export and import as tar (take one with ``sandbox(id).snapshot()``)."""
+
+    def __init__(self, client: AsyncSandgate) -> None:
+        self._client = client
+
+    async def list(
+        self,
+        *,
+        sandbox_id: str | None = None,
+        label: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> SnapshotList:
+        """One page of snapshots, of one sandbox and/or filtered by ``key:value`` labels (all must match)."""
+        response = await list_snapshots.asyncio_detailed(
+            client=self._client.api,
+            sandbox_id=common.opt(sandbox_id),
+            label=common.label_param(label),
+            limit=common.opt(limit),
+            cursor=common.opt(cursor),
+        )
+        return common.parsed(response, SnapshotList)
+
+    async def iter(
+        self, *, sandbox_id: str | None = None, label: str | Sequence[str] | None = None, limit: int | None = None
+    ) -> AsyncIterator[Snapshot]:
+        """Every matching snapshot, fetching page after page as the loop goes."""
+        cursor: str | None = None
+        while True:
+            page = await self.list(sandbox_id=sandbox_id, label=label, limit=limit, cursor=cursor)
+            for snapshot in page.snapshots:
+                yield snapshot
+            if not isinstance(page.next_cursor, str):
+                return
+            cursor = page.next_cursor
+
+    async def get(self, snapshot_id: str) -> Snapshot:
+        return common.parsed(await get_snapshot.asyncio_detailed(snapshot_id, client=self._client.api), Snapshot)
+
+    async def delete(self, snapshot_id: str) -> None:
+        await delete_snapshot.asyncio_detailed(snapshot_id, client=self._client.api)
+
+    async def iter_archive(self, snapshot_id: str, chunk_size: int = common.CHUNK_SIZE) -> AsyncIterator[bytes]:
+        """The snapshot as a tar archive (paths relative to /workspace), in chunks as they arrive."""
+        async with self._client._http.stream("GET", common.snapshot_path(snapshot_id, "/archive")) as response:
+            async for chunk in response.aiter_bytes(chunk_size):
+                yield chunk
+
+    async def export(self, snapshot_id: str, destination: str | os.PathLike[str] | IO[bytes]) -> int:
+        """Streams the snapshot's tar archive into a local path or a binary file object; returns the bytes."""
+        if isinstance(destination, (str, os.PathLike)):
+            with open(destination, "wb") as out:  # noqa: ASYNC230 - chunked writes; the network is the wait
+                return await self.export(snapshot_id, out)
+        size = 0
+        async for chunk in self.iter_archive(snapshot_id):
+            destination.write(chunk)
+            size += len(chunk)
+        return size
+
+    async def import_archive(
+        self,
+        archive: AsyncFileData,
+        *,
+        name: str | None = None,
+        label: str | Sequence[str] | None = None,
+        ttl_seconds: int | None = None,
+    ) -> Snapshot:
+        """Makes a snapshot from a tar archive (bytes, a file object or chunks; streamed).
+
+        A refused archive (links out of the tree, devices, a truncated tar) leaves nothing behind.
+        """
+        content, headers = await async_upload_content(archive)
+        params = common.import_params(name, label, ttl_seconds)
+        response = await self._client._http.post("/v1/snapshots", params=params, content=content, headers=headers)
+        return Snapshot.from_dict(response.json())
 
 
 class AsyncSandbox:
@@ -321,6 +405,31 @@ class AsyncSandbox:
             timeout=common.wait_timeout(self._client._timeout, None, common.GIT_TIMEOUT_MS),
         )
         return GitCheckoutResult.from_dict(response.json())
+
+    async def snapshot(
+        self,
+        *,
+        name: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        excludes: Sequence[str] | None = None,
+        ttl_seconds: int | None = None,
+    ) -> Snapshot:
+        """Saves the workspace as a snapshot that outlives the sandbox (``excludes``: globs relative to /workspace)."""
+        body = common.snapshot_body(name, labels, excludes, ttl_seconds)
+        return common.parsed(
+            await create_snapshot.asyncio_detailed(self.id, client=self._client.api, body=body), Snapshot
+        )
+
+    async def restore(self, snapshot_id: str, *, kill_processes: bool | None = None) -> RestoreResult:
+        """Replaces the workspace with a snapshot, atomically; the sandbox's environment starts afresh.
+
+        While background processes run it raises ``conflict`` unless ``kill_processes`` is true.
+        """
+        body = RestoreRequest(snapshot_id=snapshot_id, kill_processes=common.opt(kill_processes))
+        response = await restore_snapshot.asyncio_detailed(self.id, client=self._client.api, body=body)
+        result = common.parsed(response, RestoreResult)
+        self.info = SandboxInfo.of(result.sandbox)
+        return result
 
     def port_url(self, port: int, path: str = "/", *, websocket: bool = False) -> str:
         """The URL of ``path`` on ``port`` through the host's port proxy (``/v1/sandboxes/{id}/ports/{port}/...``).

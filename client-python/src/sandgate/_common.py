@@ -29,6 +29,8 @@ from ._models import (
 from .generated.models.create_sandbox_request import CreateSandboxRequest
 from .generated.models.create_sandbox_request_env import CreateSandboxRequestEnv
 from .generated.models.create_sandbox_request_labels import CreateSandboxRequestLabels
+from .generated.models.create_snapshot_request import CreateSnapshotRequest
+from .generated.models.create_snapshot_request_labels import CreateSnapshotRequestLabels
 from .generated.models.exec_request import ExecRequest
 from .generated.models.exec_request_env import ExecRequestEnv
 from .generated.models.git_checkout_request import GitCheckoutRequest
@@ -139,6 +141,31 @@ def process_body(
 
 def git_body(url: str, branch: str | None, depth: int | None, dir: str | None) -> dict[str, Any]:
     return GitCheckoutRequest(url=url, branch=opt(branch), depth=opt(depth), dir_=opt(dir)).to_dict()
+
+
+def snapshot_body(
+    name: str | None, labels: Mapping[str, str] | None, excludes: Sequence[str] | None, ttl_seconds: int | None
+) -> CreateSnapshotRequest:
+    return CreateSnapshotRequest(
+        name=opt(name),
+        labels=UNSET if labels is None else CreateSnapshotRequestLabels.from_dict(labels),
+        excludes=UNSET if excludes is None else list(excludes),
+        ttl_seconds=opt(ttl_seconds),
+    )
+
+
+def snapshot_path(snapshot_id: str, suffix: str = "") -> str:
+    return f"/v1/snapshots/{quote(snapshot_id, safe='')}{suffix}"
+
+
+def import_params(name: str | None, label: str | Sequence[str] | None, ttl_seconds: int | None) -> dict[str, Any]:
+    labels = [label] if isinstance(label, str) else list(label or [])
+    params: dict[str, Any] = {"label": labels} if labels else {}
+    if name is not None:
+        params["name"] = name
+    if ttl_seconds is not None:
+        params["ttlSeconds"] = ttl_seconds
+    return params
 
 
 def process_path(sandbox_id: str, process_id: str, suffix: str = "") -> str:

@@ -43,6 +43,7 @@ from .generated.api.sandboxes import (
     update_sandbox,
 )
 from .generated.api.service import health
+from .generated.api.snapshots import create_snapshot, delete_snapshot, get_snapshot, list_snapshots, restore_snapshot
 from .generated.client import AuthenticatedClient
 from .generated.models.create_port_link_request import CreatePortLinkRequest
 from .generated.models.create_token_request import CreateTokenRequest
@@ -62,11 +63,15 @@ from .generated.models.process_info import ProcessInfo
 from .generated.models.process_list import ProcessList
 from .generated.models.process_logs import ProcessLogs
 from .generated.models.read_file_request import ReadFileRequest
+from .generated.models.restore_request import RestoreRequest
+from .generated.models.restore_result import RestoreResult
 from .generated.models.sandbox_info import SandboxInfo as RawSandboxInfo
 from .generated.models.sandbox_list import SandboxList as RawSandboxList
 from .generated.models.scope import Scope
 from .generated.models.scoped_token import ScopedToken
 from .generated.models.signal import Signal
+from .generated.models.snapshot import Snapshot
+from .generated.models.snapshot_list import SnapshotList
 from .generated.models.wait_for_log_request_stream import WaitForLogRequestStream
 from .generated.models.wait_result import WaitResult
 from .generated.models.write_file_request import WriteFileRequest
@@ -105,6 +110,7 @@ class Sandgate:
         )
         self.api = AuthenticatedClient(base_url=base_url, token=token or "").set_httpx_client(self._http)
         self.sandboxes = Sandboxes(self)
+        self.snapshots = Snapshots(self)
 
     def __enter__(self) -> Self:
         return self
@@ -198,6 +204,84 @@ class Sandboxes:
 
     def delete(self, id: str) -> None:
         delete_sandbox.sync_detailed(id, client=self._client.api)
+
+
+class Snapshots:
+    """Saved workspaces: list, get, delete, export and import as tar (take one with ``sandbox(id).snapshot()``)."""
+
+    def __init__(self, client: Sandgate) -> None:
+        self._client = client
+
+    def list(
+        self,
+        *,
+        sandbox_id: str | None = None,
+        label: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> SnapshotList:
+        """One page of snapshots, of one sandbox and/or filtered by ``key:value`` labels (all must match)."""
+        response = list_snapshots.sync_detailed(
+            client=self._client.api,
+            sandbox_id=common.opt(sandbox_id),
+            label=common.label_param(label),
+            limit=common.opt(limit),
+            cursor=common.opt(cursor),
+        )
+        return common.parsed(response, SnapshotList)
+
+    def iter(
+        self, *, sandbox_id: str | None = None, label: str | Sequence[str] | None = None, limit: int | None = None
+    ) -> Iterator[Snapshot]:
+        """Every matching snapshot, fetching page after page as the loop goes."""
+        cursor: str | None = None
+        while True:
+            page = self.list(sandbox_id=sandbox_id, label=label, limit=limit, cursor=cursor)
+            for snapshot in page.snapshots:
+                yield snapshot
+            if not isinstance(page.next_cursor, str):
+                return
+            cursor = page.next_cursor
+
+    def get(self, snapshot_id: str) -> Snapshot:
+        return common.parsed(get_snapshot.sync_detailed(snapshot_id, client=self._client.api), Snapshot)
+
+    def delete(self, snapshot_id: str) -> None:
+        delete_snapshot.sync_detailed(snapshot_id, client=self._client.api)
+
+    def iter_archive(self, snapshot_id: str, chunk_size: int = common.CHUNK_SIZE) -> Iterator[bytes]:
+        """The snapshot as a tar archive (paths relative to /workspace), in chunks as they arrive."""
+        with self._client._http.stream("GET", common.snapshot_path(snapshot_id, "/archive")) as response:
+            for chunk in response.iter_bytes(chunk_size):
+                yield chunk
+
+    def export(self, snapshot_id: str, destination: str | os.PathLike[str] | IO[bytes]) -> int:
+        """Streams the snapshot's tar archive into a local path or a binary file object; returns the bytes."""
+        if isinstance(destination, (str, os.PathLike)):
+            with open(destination, "wb") as out:  # noqa: ASYNC230 - chunked writes; the network is the wait
+                return self.export(snapshot_id, out)
+        size = 0
+        for chunk in self.iter_archive(snapshot_id):
+            destination.write(chunk)
+            size += len(chunk)
+        return size
+
+    def import_archive(
+        self,
+        archive: FileData,
+        *,
+        name: str | None = None,
+        label: str | Sequence[str] | None = None,
+        ttl_seconds: int | None = None,
+    ) -> Snapshot:
+        """Makes a snapshot from a tar archive (bytes, a file object or chunks; streamed).
+
+        A refused archive (links out of the tree, devices, a truncated tar) leaves nothing behind.
+        """
+        content, headers = upload_content(archive)
+        params = common.import_params(name, label, ttl_seconds)
+        response = self._client._http.post("/v1/snapshots", params=params, content=content, headers=headers)
+        return Snapshot.from_dict(response.json())
 
 
 class Sandbox:
@@ -315,6 +399,29 @@ class Sandbox:
             timeout=common.wait_timeout(self._client._timeout, None, common.GIT_TIMEOUT_MS),
         )
         return GitCheckoutResult.from_dict(response.json())
+
+    def snapshot(
+        self,
+        *,
+        name: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        excludes: Sequence[str] | None = None,
+        ttl_seconds: int | None = None,
+    ) -> Snapshot:
+        """Saves the workspace as a snapshot that outlives the sandbox (``excludes``: globs relative to /workspace)."""
+        body = common.snapshot_body(name, labels, excludes, ttl_seconds)
+        return common.parsed(create_snapshot.sync_detailed(self.id, client=self._client.api, body=body), Snapshot)
+
+    def restore(self, snapshot_id: str, *, kill_processes: bool | None = None) -> RestoreResult:
+        """Replaces the workspace with a snapshot, atomically; the sandbox's environment starts afresh.
+
+        While background processes run it raises ``conflict`` unless ``kill_processes`` is true.
+        """
+        body = RestoreRequest(snapshot_id=snapshot_id, kill_processes=common.opt(kill_processes))
+        response = restore_snapshot.sync_detailed(self.id, client=self._client.api, body=body)
+        result = common.parsed(response, RestoreResult)
+        self.info = SandboxInfo.of(result.sandbox)
+        return result
 
     def port_url(self, port: int, path: str = "/", *, websocket: bool = False) -> str:
         """The URL of ``path`` on ``port`` through the host's port proxy (``/v1/sandboxes/{id}/ports/{port}/...``).
