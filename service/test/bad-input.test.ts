@@ -10,7 +10,7 @@ import { type TestHost, startHost } from "./host.ts";
 
 const TOKEN = "bad-input-token";
 // A small JSON limit keeps the oversized bodies quick: 256 KiB of file content, so bodies of
-// ceil(256 KiB * 4 / 3) + 64 KiB = 415,062 bytes (surfaces/rest.ts).
+// ceil(256 KiB * 4 / 3) + 64 KiB = 415,062 bytes (surfaces/request-body.ts).
 const MAX_JSON_FILE_BYTES = 256 * 1024;
 const JSON_BODY_LIMIT = Math.ceil((MAX_JSON_FILE_BYTES * 4) / 3) + 64 * 1024;
 const SB = "bad";

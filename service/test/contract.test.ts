@@ -32,6 +32,16 @@ describe("the contract", () => {
     const table = Object.values(operations).map((o) => `${o.method} ${o.path} ${o.operationId}`);
     expect(documented.sort()).toEqual(table.sort());
   });
+
+  it("lists as top-level tags exactly the tags its operations use, each described", () => {
+    const doc = JSON.parse(committed) as { tags: { name: string; description?: string }[]; paths: Record<string, Record<string, { tags?: string[] }>> };
+    const used = new Set(Object.values(doc.paths).flatMap((methods) => Object.values(methods).flatMap((o) => o.tags ?? [])));
+    // Control: the table's groups and the compat profile's are among them.
+    expect(used).toContain("snapshots");
+    expect(used).toContain("compat");
+    expect(doc.tags.map((t) => t.name).sort()).toEqual([...used].sort());
+    expect(doc.tags.filter((t) => !t.description)).toEqual([]);
+  });
 });
 
 describe("what the document promises about requests", () => {

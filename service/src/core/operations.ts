@@ -94,6 +94,22 @@ export interface OperationContext {
   principal?: Principal;
 }
 
+/**
+ * The groups the operations are listed under (the OpenAPI document's tags), in the document's order,
+ * each with the description the document gives it. An operation can only name a group listed here.
+ */
+export const operationTags = {
+  service: "Liveness and metadata.",
+  sandboxes: "Create, find, extend and delete sandboxes.",
+  exec: "Run commands, buffered or streamed.",
+  files: "Read and write files under /workspace.",
+  processes: "Background processes: start, list, follow their output, wait for ports and lines, kill.",
+  ports: "Reach a sandbox's ports: the proxy at /v1/sandboxes/{id}/ports/{port}/... (HTTP and WebSocket) and signed links to it.",
+  git: "Clone repositories into the workspace.",
+  snapshots: "Save a sandbox's workspace, restore it, and move it between hosts as a tar archive.",
+} as const;
+export type OperationTag = keyof typeof operationTags;
+
 export interface Operation<P = unknown, Q = unknown, B = unknown, R extends ResponseSpec = ResponseSpec> {
   operationId: string;
   method: "get" | "post" | "put" | "patch" | "delete";
@@ -101,7 +117,7 @@ export interface Operation<P = unknown, Q = unknown, B = unknown, R extends Resp
   path: string;
   summary: string;
   description?: string;
-  tags: string[];
+  tags: OperationTag[];
   /** Public operations need no token. */
   public?: boolean;
   /** The scope(s) a scoped token needs for this operation (on its sandbox); none: the API token only. */
@@ -635,4 +651,6 @@ function snapshotOperations() {
 }
 
 export type Operations = typeof operations;
+/** Any row of the table, for code that handles every operation alike (the surfaces). */
+export type AnyOperation = Operation<unknown, unknown, unknown, ResponseSpec>;
 export type OperationId = keyof Operations;

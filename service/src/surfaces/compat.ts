@@ -54,8 +54,11 @@ async function keepAlive(core: SandgateCore, id: string, seconds: number | undef
   return core.updateSandbox({ id, ttlSeconds: seconds });
 }
 
+/** The OpenAPI tag the compat routes are listed under (they are not rows of the operation table). */
+export const compatTag = { name: "compat", description: "The seed-001 bridge's wire format (`/sandbox/...`), for existing Python backends." };
+
 export function registerCompatRoutes(app: OpenAPIHono, core: SandgateCore, jsonBodyLimit: MiddlewareHandler): void {
-  const base = { tags: ["compat"], security, middleware: [jsonBodyLimit] as MiddlewareHandler[] };
+  const base = { tags: [compatTag.name], security, middleware: [jsonBodyLimit] as MiddlewareHandler[] };
 
   app.openapi(
     createRoute({ ...base, method: "post", path: "/sandbox/create", operationId: "compatCreate", summary: "Create a sandbox (seed-001 format)", request: { body: jsonBody(CompatCreateBody) }, responses: responses(CompatSandbox, ["conflict", "sandbox_unavailable"]) }),

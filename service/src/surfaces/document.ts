@@ -1,6 +1,7 @@
 import type { Backend } from "../core/backend.ts";
 import { SandgateCore } from "../core/core.ts";
-import { createRestApp, openApiDocument } from "./rest.ts";
+import { openApiDocument } from "./openapi-derivation.ts";
+import { createRestApp } from "./rest.ts";
 
 /**
  * The OpenAPI document as committed: built from a REST app whose backend is never called (the

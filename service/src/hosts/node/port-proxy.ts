@@ -26,7 +26,7 @@ import {
 } from "../../core/proxy.ts";
 import { headersFromRaw } from "./http.ts";
 import { challengeHeaders } from "../../surfaces/auth-challenge.ts";
-import { errorAnswer } from "../../surfaces/rest.ts";
+import { errorAnswer } from "../../surfaces/error-mapping.ts";
 
 /** The backend as this path needs it: where a sandbox's port is reachable from the host. */
 export interface PortAddresses {
