@@ -6,16 +6,19 @@ export type ErrorCode = components["schemas"]["ErrorCode"];
 /** Codes the client raises itself, with `status` 0 (there was no response): the host could not be reached. */
 export type ClientErrorCode = "unreachable";
 
+/** The code each status carries (the server's own mapping), for error responses without the envelope. */
 export const codeOfStatus: Record<number, ErrorCode> = {
   400: "invalid_request",
   401: "unauthorized",
   403: "forbidden",
   404: "not_found",
+  405: "method_not_allowed",
   409: "conflict",
   413: "payload_too_large",
   415: "unsupported_media_type",
   431: "headers_too_large",
   500: "internal",
+  501: "not_implemented",
   502: "upstream_unavailable",
   503: "sandbox_unavailable",
   504: "timeout",

@@ -3,9 +3,13 @@
  * that refuses the connection (`unreachable`, status 0), one that never answers (`timeout`, status 0),
  * a wrong token (`unauthorized`, 401, also for a refused WebSocket upgrade), the service's own errors.
  */
+import { readFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { type Server, type Socket, createServer } from "node:net";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSandgateClient } from "../src/index.ts";
+import { SandgateError, createSandgateClient } from "../src/index.ts";
+import { codeOfStatus } from "../src/errors.ts";
 import { connectRpc } from "../src/rpc.ts";
 import { TOKEN, expectSandgateError, useHost } from "./helpers.ts";
 
@@ -57,6 +61,49 @@ describe("REST client failures", () => {
     const wrong = createSandgateClient({ baseUrl: host().url, token: "wrong" });
     await expectSandgateError(wrong.sandboxes.list(), "unauthorized", 401);
     expect((await client().sandboxes.list()).sandboxes).toBeInstanceOf(Array);
+  });
+});
+
+describe("error codes by status", () => {
+  const document = JSON.parse(readFileSync(join(import.meta.dirname, "..", "..", "openapi", "openapi.json"), "utf8")) as {
+    components: { schemas: { ErrorCode: { enum: string[] } } };
+    paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { examples?: Record<string, { value: { error?: { code: string } } }> }> }> }>>;
+  };
+
+  it("maps every code the document names, each from the status the document gives it", () => {
+    const pairs = new Map<number, string>();
+    for (const methods of Object.values(document.paths))
+      for (const operation of Object.values(methods))
+        for (const [status, response] of Object.entries(operation.responses))
+          for (const media of Object.values(response.content ?? {}))
+            for (const example of Object.values(media.examples ?? {})) if (example.value.error) pairs.set(Number(status), example.value.error.code);
+    expect(pairs.size).toBeGreaterThan(10); // control: the examples were read
+    for (const [status, code] of pairs) expect(codeOfStatus[status], `status ${status}`).toBe(code);
+    expect(Object.values(codeOfStatus).sort()).toEqual([...document.components.schemas.ErrorCode.enum].sort());
+  });
+
+  it("a method a path does not take is method_not_allowed (405), with or without the envelope", async () => {
+    // The host's own answer carries the envelope.
+    const response = await fetch(`${host().url}/health`, { method: "DELETE" });
+    expect(response.status).toBe(405);
+    const fromHost = await SandgateError.fromResponse(response);
+    expect([fromHost.code, fromHost.status]).toEqual(["method_not_allowed", 405]);
+
+    // A proxy in front answering 405 as plain text: the code comes from the status.
+    const proxy = createHttpServer((req, res) => {
+      if (req.url === "/health" && req.method === "GET") res.writeHead(405, { "content-type": "text/plain" }).end("Method Not Allowed");
+      else res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ sandboxes: [] }));
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = proxy.address() as { port: number };
+      const sg = createSandgateClient({ baseUrl: `http://127.0.0.1:${port}`, token: TOKEN });
+      expect((await sg.sandboxes.list()).sandboxes).toEqual([]); // control: the client reaches the proxy
+      const error = await expectSandgateError(sg.health(), "method_not_allowed", 405);
+      expect(error.message).toContain("Method Not Allowed");
+    } finally {
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
   });
 });
 
