@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import assert_type
 
 import pytest
 
@@ -18,12 +19,18 @@ from sandgate import (
     ExecStderrEvent,
     ExecStdoutEvent,
     FileInfo,
+    FileList,
+    PortLink,
+    RestoreResult,
     Sandbox,
+    SandboxInfo,
     Sandgate,
     SandgateError,
+    Snapshot,
 )
 from sandgate.generated.api.compat import compat_get
 from sandgate.generated.models.compat_sandbox import CompatSandbox
+from sandgate.generated.models.file_type import FileType
 
 
 @pytest.fixture
@@ -343,3 +350,52 @@ def test_snapshots_round_trip_through_a_tar_archive(sg: Sandgate, sb: Sandbox, t
     with pytest.raises(SandgateError) as caught:
         sg.snapshots.get(imported.id)
     assert caught.value.code == "not_found"
+
+
+def test_results_are_plain_types_over_the_generated_models(sg: Sandgate) -> None:
+    """What users get: ``dict`` labels, ``.type``, a set ``url``, ``info`` after create (mypy checks the
+    ``assert_type`` lines; the asserts check the values at run time)."""
+    created = sg.sandboxes.create(labels={"suite": "python-sync", "kind": "types"})
+    try:
+        info = created.info  # not Optional: no None check needed after create
+        assert_type(info, SandboxInfo)
+        assert_type(info.labels, dict[str, str])
+        assert type(info.labels) is dict
+        assert info.labels["kind"] == "types"
+        assert "labels={'suite': 'python-sync', 'kind': 'types'}" in repr(info)
+        assert "Labels(" not in repr(info)
+
+        written = created.files.write("d/f.txt", b"x")
+        assert_type(written.type, FileType)
+        assert (written.type, written.type_) == ("file", "file")  # the generated attribute stays
+        listed = created.files.list(recursive=True)
+        assert isinstance(listed, FileList)
+        assert sorted((e.name, e.type) for e in listed.entries) == [("d", "directory"), ("f.txt", "file")]
+        assert all(isinstance(e, FileInfo) for e in listed.entries)
+        assert created.files.stat("d").type == "directory"
+        assert created.files.mkdir("e").type == "directory"
+        assert created.files.move("e", "g").type == "directory"
+
+        link = created.port_link(8080)
+        assert isinstance(link, PortLink)
+        assert_type(link.url, str)
+        assert link.url.startswith("http")
+
+        snapshot = created.snapshot(name=unique("py-types"), labels={"kind": "types"})
+        try:
+            assert isinstance(snapshot, Snapshot)
+            assert_type(snapshot.labels, dict[str, str])
+            assert type(snapshot.labels) is dict
+            assert snapshot.labels == {"kind": "types"}
+            assert "Labels(" not in repr(snapshot)
+            assert sg.snapshots.get(snapshot.id) == snapshot
+            assert snapshot.id in [s.id for s in sg.snapshots.list(sandbox_id=created.id).snapshots]
+            result = created.restore(snapshot.id)
+            assert isinstance(result, RestoreResult)
+            assert_type(result.sandbox, SandboxInfo)
+            assert result.sandbox.labels == info.labels
+            assert created.info == result.sandbox
+        finally:
+            sg.snapshots.delete(snapshot.id)
+    finally:
+        created.delete()

@@ -25,6 +25,8 @@ from ._models import (
     ExecExitEvent,
     ExecStderrEvent,
     ExecStdoutEvent,
+    FileInfo,
+    FileList,
     PortLink,
     ProcessExitEvent,
     ProcessLogErrorEvent,
@@ -32,15 +34,16 @@ from ._models import (
     ProcessLogGapEvent,
     ProcessStderrEvent,
     ProcessStdoutEvent,
+    RestoreResult,
     SandboxInfo,
     SandboxList,
+    Snapshot,
+    SnapshotList,
 )
 from ._sync import CreatedSandbox, ExecStream, Files, LogFollower, Process, Sandbox, Sandboxes, Sandgate, Snapshots
 from .generated.models.error_code import ErrorCode
 from .generated.models.exec_result import ExecResult
 from .generated.models.file_content import FileContent
-from .generated.models.file_info import FileInfo
-from .generated.models.file_list import FileList
 from .generated.models.git_checkout_request import GitCheckoutRequest
 from .generated.models.git_checkout_result import GitCheckoutResult
 from .generated.models.health import Health
@@ -49,12 +52,9 @@ from .generated.models.network_mode import NetworkMode
 from .generated.models.process_info import ProcessInfo
 from .generated.models.process_logs import ProcessLogs
 from .generated.models.process_status import ProcessStatus
-from .generated.models.restore_result import RestoreResult
 from .generated.models.scope import Scope
 from .generated.models.scoped_token import ScopedToken
 from .generated.models.signal import Signal
-from .generated.models.snapshot import Snapshot
-from .generated.models.snapshot_list import SnapshotList
 from .generated.models.wait_result import WaitResult
 
 __all__ = [

@@ -16,12 +16,17 @@ from ._errors import SandgateError
 from ._io import ErrorTransport, FileData, sleep, upload_content
 from ._models import (
     ExecEvent,
+    FileInfo,
+    FileList,
     PortLink,
     ProcessExitEvent,
     ProcessLogErrorEvent,
     ProcessLogEvent,
+    RestoreResult,
     SandboxInfo,
     SandboxList,
+    Snapshot,
+    SnapshotList,
 )
 from .generated.api.files import (
     delete_file,
@@ -50,8 +55,8 @@ from .generated.models.create_token_request import CreateTokenRequest
 from .generated.models.encoding import Encoding
 from .generated.models.exec_result import ExecResult
 from .generated.models.file_content import FileContent
-from .generated.models.file_info import FileInfo
-from .generated.models.file_list import FileList
+from .generated.models.file_info import FileInfo as RawFileInfo
+from .generated.models.file_list import FileList as RawFileList
 from .generated.models.git_checkout_request import GitCheckoutRequest
 from .generated.models.git_checkout_result import GitCheckoutResult
 from .generated.models.health import Health
@@ -64,14 +69,14 @@ from .generated.models.process_list import ProcessList
 from .generated.models.process_logs import ProcessLogs
 from .generated.models.read_file_request import ReadFileRequest
 from .generated.models.restore_request import RestoreRequest
-from .generated.models.restore_result import RestoreResult
+from .generated.models.restore_result import RestoreResult as RawRestoreResult
 from .generated.models.sandbox_info import SandboxInfo as RawSandboxInfo
 from .generated.models.sandbox_list import SandboxList as RawSandboxList
 from .generated.models.scope import Scope
 from .generated.models.scoped_token import ScopedToken
 from .generated.models.signal import Signal
-from .generated.models.snapshot import Snapshot
-from .generated.models.snapshot_list import SnapshotList
+from .generated.models.snapshot import Snapshot as RawSnapshot
+from .generated.models.snapshot_list import SnapshotList as RawSnapshotList
 from .generated.models.wait_for_log_request_stream import WaitForLogRequestStream
 from .generated.models.wait_result import WaitResult
 from .generated.models.write_file_request import WriteFileRequest
@@ -228,7 +233,7 @@ class Snapshots:
             limit=common.opt(limit),
             cursor=common.opt(cursor),
         )
-        return common.parsed(response, SnapshotList)
+        return SnapshotList.of(common.parsed(response, RawSnapshotList))
 
     def iter(
         self, *, sandbox_id: str | None = None, label: str | Sequence[str] | None = None, limit: int | None = None
@@ -239,12 +244,12 @@ class Snapshots:
             page = self.list(sandbox_id=sandbox_id, label=label, limit=limit, cursor=cursor)
             for snapshot in page.snapshots:
                 yield snapshot
-            if not isinstance(page.next_cursor, str):
+            if page.next_cursor is None:
                 return
             cursor = page.next_cursor
 
     def get(self, snapshot_id: str) -> Snapshot:
-        return common.parsed(get_snapshot.sync_detailed(snapshot_id, client=self._client.api), Snapshot)
+        return Snapshot.of(common.parsed(get_snapshot.sync_detailed(snapshot_id, client=self._client.api), RawSnapshot))
 
     def delete(self, snapshot_id: str) -> None:
         delete_snapshot.sync_detailed(snapshot_id, client=self._client.api)
@@ -281,7 +286,7 @@ class Snapshots:
         content, headers = upload_content(archive)
         params = common.import_params(name, label, ttl_seconds)
         response = self._client._http.post("/v1/snapshots", params=params, content=content, headers=headers)
-        return Snapshot.from_dict(response.json())
+        return Snapshot.of(RawSnapshot.from_dict(response.json()))
 
 
 class Sandbox:
@@ -410,7 +415,8 @@ class Sandbox:
     ) -> Snapshot:
         """Saves the workspace as a snapshot that outlives the sandbox (``excludes``: globs relative to /workspace)."""
         body = common.snapshot_body(name, labels, excludes, ttl_seconds)
-        return common.parsed(create_snapshot.sync_detailed(self.id, client=self._client.api, body=body), Snapshot)
+        response = create_snapshot.sync_detailed(self.id, client=self._client.api, body=body)
+        return Snapshot.of(common.parsed(response, RawSnapshot))
 
     def restore(self, snapshot_id: str, *, kill_processes: bool | None = None) -> RestoreResult:
         """Replaces the workspace with a snapshot, atomically; the sandbox's environment starts afresh.
@@ -419,8 +425,8 @@ class Sandbox:
         """
         body = RestoreRequest(snapshot_id=snapshot_id, kill_processes=common.opt(kill_processes))
         response = restore_snapshot.sync_detailed(self.id, client=self._client.api, body=body)
-        result = common.parsed(response, RestoreResult)
-        self.info = SandboxInfo.of(result.sandbox)
+        result = RestoreResult.of(common.parsed(response, RawRestoreResult))
+        self.info = result.sandbox
         return result
 
     def port_url(self, port: int, path: str = "/", *, websocket: bool = False) -> str:
@@ -733,7 +739,7 @@ class Files:
         response = self._client._http.put(
             common.sandbox_path(self._id, "/files/content"), params={"path": path}, content=content, headers=headers
         )
-        return FileInfo.from_dict(response.json())
+        return FileInfo.of(RawFileInfo.from_dict(response.json()))
 
     def upload(self, path: str, source: str | os.PathLike[str]) -> FileInfo:
         """Streams a local file into the sandbox."""
@@ -750,22 +756,28 @@ class Files:
         """Writes text or base64 content sent inside JSON (limited in size by the host; prefer :meth:`write`)."""
         body = WriteFileRequest(path=path, content=content, encoding=encoding)
         response = write_file_json.sync_detailed(self._id, client=self._client.api, body=body)
-        return common.parsed(response, FileInfo)
+        return FileInfo.of(common.parsed(response, RawFileInfo))
 
     def list(self, path: str = "/workspace", *, recursive: bool = False) -> FileList:
         response = list_files.sync_detailed(self._id, client=self._client.api, path=path, recursive=recursive)
-        return common.parsed(response, FileList)
+        return FileList.of(common.parsed(response, RawFileList))
 
     def stat(self, path: str) -> FileInfo:
-        return common.parsed(stat_file.sync_detailed(self._id, client=self._client.api, path=path), FileInfo)
+        return FileInfo.of(
+            common.parsed(stat_file.sync_detailed(self._id, client=self._client.api, path=path), RawFileInfo)
+        )
 
     def mkdir(self, path: str, *, recursive: bool = False) -> FileInfo:
         body = MkdirRequest(path=path, recursive=recursive)
-        return common.parsed(mkdir.sync_detailed(self._id, client=self._client.api, body=body), FileInfo)
+        return FileInfo.of(
+            common.parsed(mkdir.sync_detailed(self._id, client=self._client.api, body=body), RawFileInfo)
+        )
 
     def move(self, source: str, destination: str, *, overwrite: bool = False) -> FileInfo:
         body = MoveFileRequest(from_=source, to=destination, overwrite=overwrite)
-        return common.parsed(move_file.sync_detailed(self._id, client=self._client.api, body=body), FileInfo)
+        return FileInfo.of(
+            common.parsed(move_file.sync_detailed(self._id, client=self._client.api, body=body), RawFileInfo)
+        )
 
     def delete(self, path: str, *, recursive: bool = False) -> None:
         delete_file.sync_detailed(self._id, client=self._client.api, path=path, recursive=recursive)
