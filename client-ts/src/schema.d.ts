@@ -4384,7 +4384,7 @@ export interface operations {
                 label?: string | string[];
                 /** @description Page size (default 100). */
                 limit?: number;
-                /** @description `nextCursor` of the previous page. */
+                /** @description `nextCursor` of the previous page. Any other value (one this service did not issue) answers 400 `invalid_request`. */
                 cursor?: string;
             };
             header?: never;

@@ -154,3 +154,6 @@ export const QueryBoolean = z
   .openapi({ type: "boolean" });
 
 export const Timestamp = z.iso.datetime().openapi({ example: "2026-11-22T19:30:00.000Z" });
+
+/** A label filter or assignment in a query: `key:value` (the value may be empty or hold more colons). */
+export const LabelSelector = z.string().max(512).regex(/^[^:]+:/, "labels are key:value");

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { ENV_LIMITS, EnvMap, NO_NUL, SandboxId, Timestamp, WELL_FORMED, keysMatching, wellFormed } from "./common.ts";
+import { ENV_LIMITS, EnvMap, LabelSelector, NO_NUL, SandboxId, Timestamp, WELL_FORMED, keysMatching, wellFormed } from "./common.ts";
 import { GitCheckoutBody } from "./git.ts";
 
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
@@ -71,7 +71,7 @@ export type CreateSandboxBody = z.infer<typeof CreateSandboxBody>;
 
 export const ListSandboxesQuery = z.object({
   label: z
-    .union([z.string(), z.array(z.string())])
+    .union([LabelSelector, z.array(LabelSelector)])
     .optional()
     .openapi({
       description: "Filter by label `key:value`; repeat to require several.",

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { NO_NUL, SandboxId, Timestamp, WELL_FORMED, wellFormed } from "./common.ts";
+import { LabelSelector, NO_NUL, SandboxId, Timestamp, WELL_FORMED, wellFormed } from "./common.ts";
 import { Labels, SandboxInfo } from "./sandboxes.ts";
 
 /** Snapshot ids: `snap-` and 16 base32 characters when generated; the same alphabet as sandbox ids. */
@@ -60,11 +60,11 @@ export type Snapshot = z.infer<typeof Snapshot>;
 export const ListSnapshotsQuery = z.object({
   sandboxId: SandboxId.optional().openapi({ description: "Only snapshots of this sandbox." }),
   label: z
-    .union([z.string(), z.array(z.string())])
+    .union([LabelSelector, z.array(LabelSelector)])
     .optional()
     .openapi({ description: "Filter by label `key:value`; repeat to require several.", param: { style: "form", explode: true } }),
   limit: z.coerce.number().int().min(1).max(1000).optional().openapi({ description: "Page size (default 100)." }),
-  cursor: z.string().max(512).optional().openapi({ description: "`nextCursor` of the previous page." }),
+  cursor: z.string().max(512).optional().openapi({ description: "`nextCursor` of the previous page. Any other value (one this service did not issue) answers 400 `invalid_request`." }),
 });
 
 export const SnapshotList = z
@@ -96,7 +96,7 @@ export type RestoreResult = z.infer<typeof RestoreResult>;
 export const ImportSnapshotQuery = z.object({
   name: z.string().min(1).max(200).regex(NO_NUL).refine(wellFormed, `names ${WELL_FORMED}`).optional(),
   label: z
-    .union([z.string(), z.array(z.string())])
+    .union([LabelSelector, z.array(LabelSelector)])
     .optional()
     .openapi({ description: "Labels `key:value`; repeat for several.", param: { style: "form", explode: true } }),
   ttlSeconds: z.coerce.number().int().min(1).max(365 * 24 * 3600).optional(),

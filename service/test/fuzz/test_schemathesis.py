@@ -68,9 +68,12 @@ DOCUMENT = json.loads((ROOT / "openapi" / "openapi.json").read_text())
 GATEWAY_STATUSES = ("502", "504")
 # What the document cannot say in a schema and says in words instead, with the status it gets (400):
 # a cursor this host did not issue, an offset past the end of a log, a pattern that does not compile,
-# a path naming the wrong kind of file (a directory to read), a working directory that is not there.
+# a path naming the wrong kind of file (a directory to read), a working directory that is not there,
+# bytes that are not a tar archive.
 DATA_DEPENDENT_400 = {
     "listSandboxes",
+    "listSnapshots",
+    "importSnapshot",
     "getProcessLogs",
     "streamProcessLogs",
     "waitForLog",

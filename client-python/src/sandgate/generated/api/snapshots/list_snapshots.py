@@ -114,7 +114,8 @@ def sync_detailed(
         sandbox_id (str | Unset): Only snapshots of this sandbox. Example: demo.
         label (list[str] | str | Unset): Filter by label `key:value`; repeat to require several.
         limit (int | Unset): Page size (default 100).
-        cursor (str | Unset): `nextCursor` of the previous page.
+        cursor (str | Unset): `nextCursor` of the previous page. Any other value (one this service
+            did not issue) answers 400 `invalid_request`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -152,7 +153,8 @@ def sync(
         sandbox_id (str | Unset): Only snapshots of this sandbox. Example: demo.
         label (list[str] | str | Unset): Filter by label `key:value`; repeat to require several.
         limit (int | Unset): Page size (default 100).
-        cursor (str | Unset): `nextCursor` of the previous page.
+        cursor (str | Unset): `nextCursor` of the previous page. Any other value (one this service
+            did not issue) answers 400 `invalid_request`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -185,7 +187,8 @@ async def asyncio_detailed(
         sandbox_id (str | Unset): Only snapshots of this sandbox. Example: demo.
         label (list[str] | str | Unset): Filter by label `key:value`; repeat to require several.
         limit (int | Unset): Page size (default 100).
-        cursor (str | Unset): `nextCursor` of the previous page.
+        cursor (str | Unset): `nextCursor` of the previous page. Any other value (one this service
+            did not issue) answers 400 `invalid_request`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -221,7 +224,8 @@ async def asyncio(
         sandbox_id (str | Unset): Only snapshots of this sandbox. Example: demo.
         label (list[str] | str | Unset): Filter by label `key:value`; repeat to require several.
         limit (int | Unset): Page size (default 100).
-        cursor (str | Unset): `nextCursor` of the previous page.
+        cursor (str | Unset): `nextCursor` of the previous page. Any other value (one this service
+            did not issue) answers 400 `invalid_request`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
