@@ -35,7 +35,7 @@ const SNAPSHOT_EVERY = 2;
  */
 const SNAPSHOT_EXCLUDES = ["swap-link", ".race-stage-link-*"];
 /** Restores per round, each against a fresh stage swapper (the restore ends it). */
-const RESTORES_PER_ROUND = 5;
+const RESTORES_PER_ROUND = 6;
 
 const secret = (who: string) => `${who}-SECRET-${randomBytes(8).toString("hex")}`;
 const HOST_SECRET = secret("HOST");
@@ -66,6 +66,8 @@ const dirOf = (round: Round) => `/workspace/swap${round.prefix ? `/${round.prefi
 
 /** What one call answered, and whether it is what A's own files give (`ok`) or shows something of B or the host (`bad`). */
 interface Outcome {
+  /** The HTTP status of the (first) call. */
+  status: number;
   ok: boolean;
   text: string;
   bad?: string;
@@ -101,7 +103,7 @@ const ops: Op[] = [
     label: "read (raw)",
     async run(round) {
       const r = await api("GET", `/files/content?path=${q(`${dirOf(round)}/data.txt`)}`);
-      return { ok: r.status === 200 && r.text === A_CONTENT, text: r.text, ...(r.status === 200 && r.text !== A_CONTENT ? { bad: `read ${r.text}` } : {}) };
+      return { status: r.status, ok: r.status === 200 && r.text === A_CONTENT, text: r.text, ...(r.status === 200 && r.text !== A_CONTENT ? { bad: `read ${r.text}` } : {}) };
     },
   },
   {
@@ -110,7 +112,7 @@ const ops: Op[] = [
     async run(round) {
       const r = await api("POST", "/files/read", { path: `${dirOf(round)}/data.txt` });
       const content = r.status === 200 ? (JSON.parse(r.text) as { content: string }).content : undefined;
-      return { ok: content === A_CONTENT, text: r.text, ...(content !== undefined && content !== A_CONTENT ? { bad: `read ${content}` } : {}) };
+      return { status: r.status, ok: content === A_CONTENT, text: r.text, ...(content !== undefined && content !== A_CONTENT ? { bad: `read ${content}` } : {}) };
     },
   },
   {
@@ -119,7 +121,7 @@ const ops: Op[] = [
     async run(round, i) {
       const name = Number(i) % 2 === 1 ? "over-write-raw.txt" : `planted-write-raw-${round.tag}-${i}`;
       const r = await api("PUT", `/files/content?path=${q(`${dirOf(round)}/${name}`)}`, new TextEncoder().encode(PLANT));
-      return { ok: r.status === 200, text: r.text };
+      return { status: r.status, ok: r.status === 200, text: r.text };
     },
   },
   {
@@ -128,7 +130,7 @@ const ops: Op[] = [
     async run(round, i) {
       const name = Number(i) % 2 === 1 ? "over-write-json.txt" : `planted-write-json-${round.tag}-${i}`;
       const r = await api("POST", "/files/write", { path: `${dirOf(round)}/${name}`, content: PLANT });
-      return { ok: r.status === 200, text: r.text };
+      return { status: r.status, ok: r.status === 200, text: r.text };
     },
   },
   {
@@ -136,7 +138,7 @@ const ops: Op[] = [
     label: "list",
     async run(round, i) {
       const r = await api("GET", `/files?path=${q(dirOf(round))}${Number(i) % 2 === 1 ? "&recursive=true" : ""}`);
-      return { ok: r.status === 200 && r.text.includes("only-a"), text: r.text };
+      return { status: r.status, ok: r.status === 200 && r.text.includes("only-a"), text: r.text };
     },
   },
   {
@@ -148,11 +150,11 @@ const ops: Op[] = [
         const asked = `${dirOf(round)}/${round.only}`;
         const r = await api("GET", `/files/stat?path=${q(asked)}`);
         // The refusal names the path asked for; anything else of the victim's would be a leak.
-        return { ok: r.status === 404, text: r.text.replaceAll(asked, "<asked>"), ...(r.status === 200 ? { bad: `stat found ${round.only}` } : {}) };
+        return { status: r.status, ok: r.status === 404, text: r.text.replaceAll(asked, "<asked>"), ...(r.status === 200 ? { bad: `stat found ${round.only}` } : {}) };
       }
       const r = await api("GET", `/files/stat?path=${q(`${dirOf(round)}/data.txt`)}`);
       const size = r.status === 200 ? (JSON.parse(r.text) as { size: number }).size : undefined;
-      return { ok: size === A_CONTENT.length, text: r.text, ...(size !== undefined && size !== A_CONTENT.length ? { bad: `stat size ${size}` } : {}) };
+      return { status: r.status, ok: size === A_CONTENT.length, text: r.text, ...(size !== undefined && size !== A_CONTENT.length ? { bad: `stat size ${size}` } : {}) };
     },
   },
   {
@@ -160,7 +162,7 @@ const ops: Op[] = [
     label: "mkdir",
     async run(round, i) {
       const r = await api("POST", "/files/mkdir", { path: `${dirOf(round)}/planted-mkdir-${round.tag}-${i}/sub`, recursive: true });
-      return { ok: r.status === 201, text: r.text };
+      return { status: r.status, ok: r.status === 201, text: r.text };
     },
   },
   {
@@ -173,7 +175,7 @@ const ops: Op[] = [
       const from = out ? `${dirOf(round)}/mv-${round.tag}-${i}` : `/workspace/stash/mv-${round.tag}-${i}`;
       const to = out ? `/workspace/loot/mv-${round.tag}-${i}` : `${dirOf(round)}/planted-move-${round.tag}-${i}`;
       const r = await api("POST", "/files/move", { from, to });
-      return { ok: r.status === 200, text: r.text };
+      return { status: r.status, ok: r.status === 200, text: r.text };
     },
   },
   {
@@ -181,7 +183,7 @@ const ops: Op[] = [
     label: "delete",
     async run(round, i) {
       const r = await api("DELETE", `/files?path=${q(`${dirOf(round)}/del-${round.tag}-${i}`)}`);
-      return { ok: r.status === 204, text: r.text };
+      return { status: r.status, ok: r.status === 204, text: r.text };
     },
   },
   {
@@ -190,7 +192,7 @@ const ops: Op[] = [
     async run(round, i) {
       const name = Number(i) % 2 === 1 ? "over-compat-upload.txt" : `planted-compat-upload-${round.tag}-${i}`;
       const r = await answer(await host.call("POST", `/sandbox/${A}/upload`, { file_path: `${dirOf(round)}/${name}`, content: PLANT }));
-      return { ok: r.status === 200, text: r.text };
+      return { status: r.status, ok: r.status === 200, text: r.text };
     },
   },
   {
@@ -199,7 +201,7 @@ const ops: Op[] = [
     async run(round) {
       const r = await answer(await host.call("POST", `/sandbox/${A}/download`, { file_path: `${dirOf(round)}/data.txt` }));
       const content = r.status === 200 ? (JSON.parse(r.text) as { content: string }).content : undefined;
-      return { ok: content === A_CONTENT, text: r.text, ...(content !== undefined && content !== A_CONTENT ? { bad: `download ${content}` } : {}) };
+      return { status: r.status, ok: content === A_CONTENT, text: r.text, ...(content !== undefined && content !== A_CONTENT ? { bad: `download ${content}` } : {}) };
     },
   },
   {
@@ -207,7 +209,7 @@ const ops: Op[] = [
     label: "git checkout (dir)",
     async run(round, i) {
       const r = await api("POST", "/git/checkout", { url: "file:///workspace/repo", dir: `${dirOf(round)}/planted-git-${round.tag}-${i}` });
-      return { ok: r.status === 201, text: r.text };
+      return { status: r.status, ok: r.status === 201, text: r.text };
     },
   },
   {
@@ -215,7 +217,7 @@ const ops: Op[] = [
     label: "exec cwd",
     async run(round, i) {
       const r = await api("POST", "/exec", { command: commandIn(round, "exec", i), cwd: dirOf(round), timeoutMs: 30_000 });
-      return { ok: r.status === 200 && r.text.includes(`${A_CONTENT}only-a`), text: r.text };
+      return { status: r.status, ok: r.status === 200 && r.text.includes(`${A_CONTENT}only-a`), text: r.text };
     },
   },
   {
@@ -223,7 +225,7 @@ const ops: Op[] = [
     label: "process cwd",
     async run(round, i) {
       const started = await api("POST", "/processes", { command: commandIn(round, "process", i), cwd: dirOf(round) });
-      if (started.status !== 201) return { ok: false, text: started.text };
+      if (started.status !== 201) return { status: started.status, ok: false, text: started.text };
       const pid = (JSON.parse(started.text) as { id: string }).id;
       let info = "";
       await eventually(async () => {
@@ -231,7 +233,7 @@ const ops: Op[] = [
         return (JSON.parse(info) as { status: string }).status !== "running";
       }, 30_000);
       const logs = await api("GET", `/processes/${pid}/logs`);
-      return { ok: logs.status === 200 && logs.text.includes(`${A_CONTENT}only-a`), text: `${started.text}${info}${logs.text}` };
+      return { status: started.status, ok: logs.status === 200 && logs.text.includes(`${A_CONTENT}only-a`), text: `${started.text}${info}${logs.text}` };
     },
   },
   {
@@ -240,13 +242,13 @@ const ops: Op[] = [
     every: SNAPSHOT_EVERY,
     async run() {
       const made = await api("POST", "/snapshots", { excludes: SNAPSHOT_EXCLUDES });
-      if (made.status !== 201) return { ok: false, text: made.text };
+      if (made.status !== 201) return { status: made.status, ok: false, text: made.text };
       const id = (JSON.parse(made.text) as { id: string }).id;
       const archive = await host.call("GET", `/v1/snapshots/${id}/archive`);
       const bytes = Buffer.from(await archive.arrayBuffer());
       expect((await host.call("DELETE", `/v1/snapshots/${id}`)).status).toBe(204);
       // The archive as text: member names and contents, searched for the victims' markers.
-      return { ok: archive.status === 200 && bytes.toString("latin1").includes(A_CONTENT), text: `${made.text}${bytes.toString("latin1")}` };
+      return { status: made.status, ok: archive.status === 200 && bytes.toString("latin1").includes(A_CONTENT), text: `${made.text}${bytes.toString("latin1")}` };
     },
   },
 ];
@@ -349,14 +351,29 @@ afterAll(async () => {
   await host?.stop();
 });
 
+/** Files of A's workspace (seen from the host) that hold, or are named after, something of a victim's. */
+function victimInA(): string[] {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const abs = join(dir, entry.name);
+      if (leaks(entry.name).length) found.push(abs);
+      if (entry.isDirectory()) walk(abs);
+      else if (entry.isFile() && leaks(readFileSync(abs, "latin1")).length) found.push(abs);
+    }
+  };
+  walk(workspaceOnHost(host.dataDir, A));
+  return found;
+}
+
 /** Paths changed in the victims since the start, checked after every round. */
 function victimChanges(): string[] {
   return [...changed(trees.hostDir, tree(hostDir)).map((p) => `host:${p}`), ...changed(trees.b, tree(bWorkspace)).map((p) => `b:${p}`)];
 }
 
 describe("file operations against a swapper in the sandbox", () => {
-  const tally = new Map<string, { attempts: number; escapes: string[]; succeeded: number }>();
-  for (const op of ops) tally.set(op.tag, { attempts: 0, escapes: [], succeeded: 0 });
+  const tally = new Map<string, { attempts: number; escapes: string[]; succeeded: number; statuses: Record<number, number> }>();
+  for (const op of ops) tally.set(op.tag, { attempts: 0, escapes: [], succeeded: 0, statuses: {} });
 
   it("gets nothing of B or the host through any file operation, git, exec or process cwd, or a snapshot", async () => {
     for (const round of rounds) {
@@ -382,6 +399,10 @@ describe("file operations against a swapper in the sandbox", () => {
             const outcome = await op.run(round, String(i));
             t.attempts++;
             if (outcome.ok) t.succeeded++;
+            t.statuses[outcome.status] = (t.statuses[outcome.status] ?? 0) + 1;
+            // A race is no excuse for a 500: the call is refused or works. (Other 5xx are counted in
+            // the statuses: git reports what it could not write in words that vary with the moment.)
+            if (outcome.status === 500) t.escapes.push(`${round.tag}/${i}: ${outcome.status} ${outcome.text.slice(0, 200)}`);
             const found = [...leaks(outcome.text), ...(outcome.bad ? [outcome.bad] : [])];
             if (found.length) t.escapes.push(`${round.tag}/${i}: ${found.join(", ")}`);
           }
@@ -406,10 +427,11 @@ describe("file operations against a swapper in the sandbox", () => {
       expect(plantedOnHost()).toEqual([]);
       const loot = join(workspaceOnHost(host.dataDir, A), "loot");
       for (const name of readdirSync(loot)) expect(readFileSync(join(loot, name), "utf8"), name).toBe("A-MV");
+      expect(victimInA()).toEqual([]);
     }
 
     const rows = ops.map((op) => ({ op: op.label, ...tally.get(op.tag)!, escapes: tally.get(op.tag)!.escapes.length }));
-    console.log(`races: swaps per round ${JSON.stringify(swaps)}\n${rows.map((r) => `  ${r.op}: ${r.attempts} attempts, ${r.succeeded} answered with A's files, ${r.escapes} escapes`).join("\n")}`);
+    console.log(`races: swaps per round ${JSON.stringify(swaps)}\n${rows.map((r) => `  ${r.op}: ${r.attempts} attempts, ${r.succeeded} answered with A's files, statuses ${JSON.stringify(r.statuses)}, ${r.escapes} escapes`).join("\n")}`);
     for (const op of ops) {
       const t = tally.get(op.tag)!;
       figures.record(`swapper vs ${op.label}`, t.attempts, t.escapes.length, "calls");
@@ -432,6 +454,8 @@ describe("file operations against a swapper in the sandbox", () => {
 
     let attempts = 0;
     let restored = 0;
+    let swappedIn = 0;
+    const statuses: Record<number, number> = {};
     const escapes: string[] = [];
     for (const round of rounds) {
       for (let i = 0; i < RESTORES_PER_ROUND; i++) {
@@ -444,12 +468,19 @@ describe("file operations against a swapper in the sandbox", () => {
         const res = await host.call("POST", `/v1/sandboxes/${A}/restore`, { snapshotId, killProcesses: true });
         const text = await res.text();
         attempts++;
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
         if (res.status === 200) restored++;
+        if (res.status === 500) escapes.push(`${round.tag}/${i}: 500 ${text.slice(0, 200)}`);
         if (leaks(text).length) escapes.push(`${round.tag}/${i}: answer ${leaks(text).join(", ")}`);
-        // A's workspace is still a directory of A's (never swapped for the victim).
+        // A's workspace is still a directory of A's (never swapped for the victim): the snapshot's
+        // tree (the marker is back) or, when the host found its staging directory replaced, the old one.
         const ws = wsA();
         if (!lstatSync(ws).isDirectory() || existsSync(join(ws, ONLY_B)) || existsSync(join(ws, ONLY_HOST))) escapes.push(`${round.tag}/${i}: workspace replaced`);
+        if (existsSync(join(ws, "restore-marker"))) swappedIn++;
       }
+      const found = victimInA();
+      escapes.push(...found.map((p) => `${round.tag}: in A ${p}`));
+      expect(found).toEqual([]);
       const changes = victimChanges();
       escapes.push(...changes.map((p) => `${round.tag}: changed ${p}`));
       expect(changes).toEqual([]);
@@ -457,7 +488,10 @@ describe("file operations against a swapper in the sandbox", () => {
     }
     // Control: the stage swapper caught the staging directory (it appears in every restore).
     const caught = (await exec(A, "cat /tmp/race-stage.log")).stdout.split("\n").filter((l) => l.startsWith("caught ")).length;
-    console.log(`races: ${attempts} restores against a stage swapper, ${caught} staging directories caught, ${restored} answered 200`);
+    const abandoned = host.logs().split("\n").filter((l) => l.includes("was abandoned: its staging directory was replaced")).length;
+    console.log(
+      `races: ${attempts} restores against a stage swapper, ${caught} staging directories caught, statuses ${JSON.stringify(statuses)}, ${swappedIn} swapped in, ${abandoned} abandoned by the host (staging directory replaced)`,
+    );
     expect(caught).toBeGreaterThan(0);
     figures.record("swapper vs restore (staging directory swapped for a symlink)", attempts, escapes.length, "restores");
     expect(escapes).toEqual([]);
