@@ -392,6 +392,19 @@ describe("file operations against a swapper in the sandbox", () => {
   for (const op of ops) tally.set(op.tag, { attempts: 0, escapes: [], succeeded: 0, statuses: {} });
 
   it("gets nothing of B or the host through any file operation, git, exec or process cwd, or a snapshot", async () => {
+    try {
+      await fileRounds();
+    } finally {
+      for (const op of ops) figures.record(`swapper vs ${op.label}`, tally.get(op.tag)!.attempts, tally.get(op.tag)!.escapes.length, "calls");
+    }
+    const rows = ops.map((op) => ({ op: op.label, ...tally.get(op.tag)!, escapes: tally.get(op.tag)!.escapes.length }));
+    console.log(
+      `races: swaps per round ${JSON.stringify(swaps)}\n${rows.map((r) => `  ${r.op}: ${r.attempts} attempts, ${r.succeeded} answered with A's files, statuses ${JSON.stringify(r.statuses)}, ${r.escapes} escapes`).join("\n")}`,
+    );
+    for (const op of ops) expect(tally.get(op.tag)!.escapes, op.label).toEqual([]);
+  });
+
+  async function fileRounds(): Promise<void> {
     for (const round of rounds) {
       await setUpA(round);
       // Controls: without the swapper every call works on A's own files.
@@ -444,15 +457,7 @@ describe("file operations against a swapper in the sandbox", () => {
       for (const name of readdirSync(loot)) expect(readFileSync(join(loot, name), "utf8"), name).toBe("A-MV");
       expect(victimInA()).toEqual([]);
     }
-
-    const rows = ops.map((op) => ({ op: op.label, ...tally.get(op.tag)!, escapes: tally.get(op.tag)!.escapes.length }));
-    console.log(`races: swaps per round ${JSON.stringify(swaps)}\n${rows.map((r) => `  ${r.op}: ${r.attempts} attempts, ${r.succeeded} answered with A's files, statuses ${JSON.stringify(r.statuses)}, ${r.escapes} escapes`).join("\n")}`);
-    for (const op of ops) {
-      const t = tally.get(op.tag)!;
-      figures.record(`swapper vs ${op.label}`, t.attempts, t.escapes.length, "calls");
-      expect(t.escapes, op.label).toEqual([]);
-    }
-  });
+  }
 
   it("never snapshots into, or restores out of, the host through a hostile staging directory", async () => {
     // The snapshot to restore: A's workspace with a marker, taken and restored once without the swapper (control).
@@ -468,37 +473,13 @@ describe("file operations against a swapper in the sandbox", () => {
     expect(readFileSync(join(wsA(), "restore-marker"), "utf8")).toBe(marker);
 
     let attempts = 0;
-    let restored = 0;
     let swappedIn = 0;
     const statuses: Record<number, number> = {};
     const escapes: string[] = [];
-    for (const round of rounds) {
-      for (let i = 0; i < RESTORES_PER_ROUND; i++) {
-        // The stage swapper watches /workspace; the exec returns once it does.
-        await exec(A, 'rm -f /tmp/race-ready; bin/swapper stage "$T" "$L" /tmp/race-stage.log /tmp/race-ready >/dev/null 2>/tmp/race-stage.err & pid=$!; while [ ! -e /tmp/race-ready ]; do kill -0 $pid || { ls -la . bin >&2; cat /tmp/race-stage.err >&2; exit 3; }; sleep 0.01; done', {
-          T: round.target,
-          L: `.race-stage-link-${round.tag}-${i}`,
-        });
-        await exec(A, "rm -f restore-marker");
-        const res = await host.call("POST", `/v1/sandboxes/${A}/restore`, { snapshotId, killProcesses: true });
-        const text = await res.text();
-        attempts++;
-        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-        if (res.status === 200) restored++;
-        if (res.status === 500) escapes.push(`${round.tag}/${i}: 500 ${text.slice(0, 200)}`);
-        if (leaks(text).length) escapes.push(`${round.tag}/${i}: answer ${leaks(text).join(", ")}`);
-        // A's workspace is still a directory of A's (never swapped for the victim): the snapshot's
-        // tree (the marker is back) or, when the host found its staging directory replaced, the old one.
-        const ws = wsA();
-        if (!lstatSync(ws).isDirectory() || existsSync(join(ws, ONLY_B)) || existsSync(join(ws, ONLY_HOST))) escapes.push(`${round.tag}/${i}: workspace replaced`);
-        if (existsSync(join(ws, "restore-marker"))) swappedIn++;
-      }
-      const found = victimInA();
-      escapes.push(...found.map((p) => `${round.tag}: in A ${p}`));
-      expect(found).toEqual([]);
-      const changes = victimChanges();
-      escapes.push(...changes.map((p) => `${round.tag}: changed ${p}`));
-      expect(changes).toEqual([]);
+    try {
+      await restoreRounds();
+    } finally {
+      figures.record("swapper vs restore (staging directory swapped for a symlink)", attempts, escapes.length, "restores");
     }
     // Control: the stage swapper caught the staging directory (it appears in every restore).
     const caught = (await exec(A, "cat /tmp/race-stage.log")).stdout.split("\n").filter((l) => l.startsWith("caught ")).length;
@@ -507,7 +488,36 @@ describe("file operations against a swapper in the sandbox", () => {
       `races: ${attempts} restores against a stage swapper, ${caught} staging directories caught, statuses ${JSON.stringify(statuses)}, ${swappedIn} swapped in, ${abandoned} abandoned by the host (staging directory replaced)`,
     );
     expect(caught).toBeGreaterThan(0);
-    figures.record("swapper vs restore (staging directory swapped for a symlink)", attempts, escapes.length, "restores");
-    expect(escapes).toEqual([]);
+
+    async function restoreRounds(): Promise<void> {
+      for (const round of rounds) {
+        for (let i = 0; i < RESTORES_PER_ROUND; i++) {
+          // The stage swapper watches /workspace; the exec returns once it does.
+          await exec(A, 'rm -f /tmp/race-ready; bin/swapper stage "$T" "$L" /tmp/race-stage.log /tmp/race-ready >/dev/null 2>/tmp/race-stage.err & pid=$!; while [ ! -e /tmp/race-ready ]; do kill -0 $pid || { ls -la . bin >&2; cat /tmp/race-stage.err >&2; exit 3; }; sleep 0.01; done', {
+            T: round.target,
+            L: `.race-stage-link-${round.tag}-${i}`,
+          });
+          await exec(A, "rm -f restore-marker");
+          const res = await host.call("POST", `/v1/sandboxes/${A}/restore`, { snapshotId, killProcesses: true });
+          const text = await res.text();
+          attempts++;
+          statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+          if (res.status === 500) escapes.push(`${round.tag}/${i}: 500 ${text.slice(0, 200)}`);
+          if (leaks(text).length) escapes.push(`${round.tag}/${i}: answer ${leaks(text).join(", ")}`);
+          // A's workspace is still a directory of A's (never swapped for the victim): the snapshot's
+          // tree (the marker is back) or, when the host found its staging directory replaced, the old one.
+          const ws = wsA();
+          if (!lstatSync(ws).isDirectory() || existsSync(join(ws, ONLY_B)) || existsSync(join(ws, ONLY_HOST))) escapes.push(`${round.tag}/${i}: workspace replaced`);
+          if (existsSync(join(ws, "restore-marker"))) swappedIn++;
+          expect(escapes).toEqual([]); // at once: a replaced workspace would fail the next step less clearly
+        }
+        const found = victimInA();
+        escapes.push(...found.map((p) => `${round.tag}: in A ${p}`));
+        expect(found).toEqual([]);
+        const changes = victimChanges();
+        escapes.push(...changes.map((p) => `${round.tag}: changed ${p}`));
+        expect(changes).toEqual([]);
+      }
+    }
   });
 });
