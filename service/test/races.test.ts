@@ -35,7 +35,7 @@ const SNAPSHOT_EVERY = 1;
  */
 const SNAPSHOT_EXCLUDES = ["swap-link", ".race-stage-link-*"];
 /** Restores per round, each against a fresh stage swapper (the restore ends it). */
-const RESTORES_PER_ROUND = 12;
+const RESTORES_PER_ROUND = 10;
 
 const secret = (who: string) => `${who}-SECRET-${randomBytes(8).toString("hex")}`;
 const HOST_SECRET = secret("HOST");

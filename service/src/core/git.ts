@@ -77,9 +77,10 @@ function cloneError(input: GitCheckoutBody, result: { exitCode: number; stderr: 
   const stderr = result.stderr.split(input.url).join(url).trim();
   const details = { url, stderr: stderr.slice(-2000) };
   if (result.timedOut) return new SandgateError("timeout", `git clone of ${url} did not finish within ${CLONE_TIMEOUT_MS / 1000} s`, details);
-  // 127 from the agent ("sandgate: git: ...") or a shell: git itself is missing. git also exits 127
-  // when a program it runs is missing, which is not this.
-  if ((result.exitCode === 127 && /^sandgate: git: /m.test(stderr)) || /(^|\s)git: (not found|No such file)/m.test(stderr)) {
+  // 127: git itself is missing, unless git ran and exited 127 over its own target directory (a swap
+  // while it cloned does that), which is told by its message.
+  const gitRan = LOCAL_WRITE.test(stderr) && !/^sandgate: git: /m.test(stderr);
+  if ((result.exitCode === 127 && !gitRan) || /(^|\s)git: (not found|No such file)/m.test(stderr)) {
     return new SandgateError("sandbox_unavailable", "git is not installed in this sandbox", details);
   }
   if (/already exists and is not an empty directory/.test(stderr)) return new SandgateError("conflict", `'${dir}' already exists and is not empty`, details);
