@@ -444,6 +444,7 @@ describe("file operations against a swapper in the sandbox", () => {
       await eventually(async () => /swaps=\d+/.test((await logs()).stdout), 10_000);
       swaps[round.tag] = Number(/swaps=(\d+)/.exec((await logs()).stdout)![1]);
       expect(swaps[round.tag]).toBeGreaterThan(0);
+      figures.record("control: swaps the swapper made while the calls ran", swaps[round.tag]!, 0, "swaps");
 
       // From the host: the victims are as they were, nothing landed at the top of / or /tmp, and
       // what A moved out of the swapped directory is A's own.
@@ -488,6 +489,7 @@ describe("file operations against a swapper in the sandbox", () => {
       `races: ${attempts} restores against a stage swapper, ${caught} staging directories caught, statuses ${JSON.stringify(statuses)}, ${swappedIn} swapped in, ${abandoned} abandoned by the host (staging directory replaced)`,
     );
     expect(caught).toBeGreaterThan(0);
+    figures.record("control: staging directories the restore swapper caught", caught, 0, "restores");
 
     async function restoreRounds(): Promise<void> {
       for (const round of rounds) {
