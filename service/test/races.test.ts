@@ -285,7 +285,7 @@ function changed(before: Map<string, string>, after: Map<string, string>): strin
 }
 
 /** Names our calls make or move: found at the top of the host's / or /tmp, they were planted there. */
-const PLANTED_NAME = /^(planted-|over-|mv-|del-|only-a$|loot$|stash$|restore-marker$|\.race-stage-link|\.sandgate-upload-)/;
+const PLANTED_NAME = /^(planted-[a-z-]+-(b|host|root)-|over-[a-z-]+\.txt$|(mv|del)-(b|host|root)-(\d+|ctl)$|only-a$|restore-marker$|\.race-stage-link-|\.sandgate-upload-)/;
 const plantedOnHost = () => ["/", "/tmp"].flatMap((dir) => readdirSync(dir).filter((name) => PLANTED_NAME.test(name)).map((name) => join(dir, name)));
 
 /** The victim's files: the same names A's swapped directory holds, with the victim's content. */
