@@ -1,6 +1,7 @@
 /**
  * `npm run reliability`: runs the reliability suites against real hosts and prints their figures in
- * one table — cases fuzzed and failures (Schemathesis), escape attempts tried and succeeded, bad
+ * one table — cases fuzzed and failures (Schemathesis), escape attempts tried and succeeded, race
+ * attempts against a swapper in the sandbox and escapes (races.test.ts), bad
  * requests answered, network isolation and port proxy auth checks, requests under load and errors,
  * leaked processes and file descriptors.
  * The suites themselves assert every figure; this only gathers them. Escape, fault, network and
@@ -27,9 +28,9 @@ function run(command: string, args: string[], cwd: string): string {
 
 const report = join(work, "vitest.json");
 /** Suites that must each write .ci/artifacts/reliability/<suite>.json; boundary.test.ts arrives with another branch. */
-const suites = ["escapes", "faults", "network", "ports", "bad-input", ...(existsSync(join(root, "service", "test", "boundary.test.ts")) ? ["boundary"] : [])];
+const suites = ["escapes", "faults", "network", "ports", "bad-input", "races", ...(existsSync(join(root, "service", "test", "boundary.test.ts")) ? ["boundary"] : [])];
 rmSync(reliabilityDir, { recursive: true, force: true }); // figures of an earlier run never count
-const testFiles = ["escapes", "files", "bad-input", "faults", "network", "ports", ...suites.filter((s) => s === "boundary")].map((name) => `test/${name}.test.ts`);
+const testFiles = ["escapes", "files", "bad-input", "faults", "network", "ports", "races", ...suites.filter((s) => s === "boundary")].map((name) => `test/${name}.test.ts`);
 const vitestOutput = run(
   process.execPath,
   [join(root, "node_modules", "vitest", "vitest.mjs"), "run", ...testFiles, "--reporter=default", "--reporter=json", `--outputFile.json=${report}`],

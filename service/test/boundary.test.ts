@@ -5,7 +5,7 @@
  * refused, that slow and half-open clients wedge neither deletes nor the reaper, host memory under
  * log pressure, the disk quota, and a unix socket read through the file API. Each figure is counted
  * for `npm run reliability` (test/attempts.ts); each "must fail" has a control that shows the probe ran.
- * The race of file operations against a swapper inside the sandbox is in boundary-race.test.ts.
+ * The race of file operations against a swapper inside the sandbox is in races.test.ts.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { connect, type Socket } from "node:net";

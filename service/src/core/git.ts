@@ -54,7 +54,8 @@ export async function gitCheckout(backend: Backend, id: string, input: GitChecko
     maxOutputBytes: 64 * 1024,
   });
   const [commit, branch] = head.stdout.split("\n");
-  if (head.exitCode !== 0 || !commit) throw errors.internal("the clone finished but its HEAD could not be read");
+  // The clone is in the sandbox's files: it may have moved or swapped the directory meanwhile.
+  if (head.exitCode !== 0 || !commit) throw errors.conflict(`the clone finished but '${target.abs}' changed before its HEAD could be read`);
   return { dir: target.abs, branch: branch || null, commit };
 }
 
@@ -76,7 +77,10 @@ function cloneError(input: GitCheckoutBody, result: { exitCode: number; stderr: 
   const stderr = result.stderr.split(input.url).join(url).trim();
   const details = { url, stderr: stderr.slice(-2000) };
   if (result.timedOut) return new SandgateError("timeout", `git clone of ${url} did not finish within ${CLONE_TIMEOUT_MS / 1000} s`, details);
-  if (result.exitCode === 127 || /git: (not found|No such file)/.test(stderr)) {
+  // 127: git itself is missing, unless git ran and exited 127 over its own target directory (a swap
+  // while it cloned does that), which is told by its message.
+  const gitRan = LOCAL_WRITE.test(stderr) && !/^sandgate: git: /m.test(stderr);
+  if ((result.exitCode === 127 && !gitRan) || /(^|\s)git: (not found|No such file)/m.test(stderr)) {
     return new SandgateError("sandbox_unavailable", "git is not installed in this sandbox", details);
   }
   if (/already exists and is not an empty directory/.test(stderr)) return new SandgateError("conflict", `'${dir}' already exists and is not empty`, details);
@@ -92,5 +96,16 @@ function cloneError(input: GitCheckoutBody, result: { exitCode: number; stderr: 
   if (/Could not resolve host|Connection refused|Connection timed out|Network is unreachable|unable to access|Temporary failure in name resolution|Could not read from remote/i.test(stderr)) {
     return new SandgateError("upstream_unavailable", `could not reach ${url}`, details);
   }
+  if (LOCAL_WRITE.test(stderr) || stderr.includes(`'${dir}`) || stderr.includes(` ${dir}/`)) {
+    return new SandgateError("conflict", `git could not write '${dir}': a file or link in the sandbox is in its way, or the directory changed while git cloned into it`, details);
+  }
   return new SandgateError("upstream_unavailable", `git clone of ${url} failed (exit ${result.exitCode})`, details);
 }
+
+/**
+ * git failing on the directory it clones into, not on the remote: the sandbox's own files are in the
+ * way (a file, a dangling link, a directory swapped while git ran). The sandbox's doing: 409, not 502.
+ * (A message naming the target directory says the same; test/races.test.ts provokes all of these.)
+ */
+const LOCAL_WRITE =
+  /could not create (leading directories|work tree dir)|Invalid (path|symlink) '|cannot copy '|could not lock config file|could not set 'core\.|unable to (create|write)|cannot (write|mkdir|create)|requires a git repository|not a git repository: '|invalid config file|error occurred while reading the configuration|invalid index-pack output|Not a directory|Read-only file system|No such file or directory|refs\/tags: /i;
