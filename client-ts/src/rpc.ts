@@ -100,11 +100,16 @@ function withSandgateErrors<T>(stub: unknown, refusal: () => Promise<SandgateErr
         const value: unknown = Reflect.get(object, prop);
         if (prop === "then" && typeof value === "function") {
           return (onFulfilled?: (v: unknown) => unknown, onRejected?: (e: unknown) => unknown) =>
-            (value as Promise<unknown>["then"]).call(object, onFulfilled, async (err: unknown) => {
-              const mapped = await toSandgateError(err, refusal);
-              if (onRejected) return onRejected(mapped);
-              throw mapped;
-            });
+            (value as Promise<unknown>["then"]).call(
+              object,
+              // A call may resolve to another stub (`await api.sandbox(id)`): its calls get the same errors.
+              (resolved: unknown) => (onFulfilled ? onFulfilled(typeof resolved === "function" ? wrap(resolved) : resolved) : resolved),
+              async (err: unknown) => {
+                const mapped = await toSandgateError(err, refusal);
+                if (onRejected) return onRejected(mapped);
+                throw mapped;
+              },
+            );
         }
         if (prop === "catch" || prop === "finally") {
           const self = wrap(object) as Promise<unknown>;

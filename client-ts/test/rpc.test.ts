@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RpcInput as ServiceRpcInput, RpcOutput as ServiceRpcOutput, SandgateMethods as ServiceMethods } from "../../service/src/surfaces/rpc.ts";
 import type { ExecEvent, ProcessLogEvent } from "../src/index.ts";
+import { SandgateError } from "../src/errors.ts";
 import { type RpcInput, type RpcOutput, type SandgateRpcMethods, connectRpc, readNdjson } from "../src/rpc.ts";
 import { TOKEN, useHost } from "./helpers.ts";
 
@@ -63,5 +64,13 @@ describe("connectRpc", () => {
   it("is refused without the token", async () => {
     const api = connectRpc(host().url, { transport: "batch" });
     await expect(api.health()).rejects.toMatchObject({ code: "unauthorized", status: 401 });
+  });
+
+  it("rejects with SandgateError on a handle it awaited first, not only on pipelined calls", async () => {
+    using api = connectRpc(host().url, { token: TOKEN });
+    const box = await api.sandbox("client-rpc");
+    expect((await box.exec({ command: "echo awaited handle" })).stdout).toBe("awaited handle\n"); // control: the handle works
+    const missing = await api.sandbox("client-rpc-no-such-sandbox");
+    await expect(missing.exec({ command: "true" })).rejects.toSatisfy((e) => e instanceof SandgateError && e.code === "not_found" && e.status === 404);
   });
 });
