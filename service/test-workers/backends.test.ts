@@ -37,6 +37,7 @@ backendContract("CloudflareBackend over the SDK stand-in", {
   noNetworkNone: true,
   terminateOnly: true,
   reservedPorts: [3000],
+  createdStatus: "sleeping",
   open: async () =>
     new CloudflareBackend({
       sandbox: standIn,
