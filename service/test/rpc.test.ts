@@ -96,7 +96,7 @@ describe("Cap'n Web over WebSocket", () => {
         socket.once("error", (err) => reject(err));
       });
     expect(await upgrade({ authorization: `Bearer ${TOKEN}` })).toBe(101); // control: the right token opens
-    for (const headers of [{}, { authorization: "Bearer wrong" }]) expect(await upgrade(headers)).toBe(401);
+    for (const headers of [{}, { authorization: "Bearer wrong" }] as Record<string, string>[]) expect(await upgrade(headers)).toBe(401);
   });
 });
 
