@@ -37,7 +37,6 @@ backendContract("CloudflareBackend over the SDK stand-in", {
   noNetworkNone: true,
   terminateOnly: true,
   reservedPorts: [3000],
-  createdStatus: "sleeping",
   open: async () =>
     new CloudflareBackend({
       sandbox: standIn,
