@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from beats import BEATER, UNTIL_STOPPED
 
 from sandgate import (
     AsyncSandbox,
@@ -72,11 +73,14 @@ async def test_exec_and_concurrency(sb: AsyncSandbox) -> None:
     assert (result.exit_code, result.stdout) == (2, "a\nin")
     argv = await sb.exec(["printf", "%s|", "x y", "*"])
     assert argv.stdout == "x y|*|"
-    # Several commands at once over one client: they overlap rather than queue.
-    started = time.monotonic()
-    results = await asyncio.gather(*(sb.exec(f"sleep 0.5; echo {n}") for n in range(4)))
-    assert [r.stdout for r in results] == ["0\n", "1\n", "2\n", "3\n"]
-    assert time.monotonic() - started < 1.8
+    # Several commands at once over one client: they overlap rather than queue. Each marks that it
+    # started and then waits (at most 10 s) until all four have: queued commands would time out instead.
+    overlap = (
+        "touch started-{n}; i=0; while [ $(ls started-* | wc -l) -lt 4 ] && [ $i -lt 200 ]; "
+        "do sleep 0.05; i=$((i+1)); done; ls started-* | wc -l; echo {n}"
+    )
+    results = await asyncio.gather(*(sb.exec(overlap.format(n=n)) for n in range(4)))
+    assert [r.stdout.split() for r in results] == [["4", str(n)] for n in range(4)]
 
 
 async def test_exec_stream(sb: AsyncSandbox) -> None:
@@ -92,14 +96,12 @@ async def test_exec_stream(sb: AsyncSandbox) -> None:
 
 
 async def test_closing_an_exec_stream_kills_the_command(sb: AsyncSandbox) -> None:
-    async with sb.exec_stream("echo started; sleep 1; touch late") as stream:
+    async with sb.exec_stream(BEATER) as stream:
         first = await anext(stream)
     assert isinstance(first, ExecStdoutEvent)
     assert first.data == "started\n"
-    await asyncio.sleep(1.5)
-    with pytest.raises(SandgateError) as late:
-        await sb.files.stat("late")
-    assert late.value.code == "not_found"
+    # Waits in the sandbox until the command's beat stops (bounded), instead of sleeping.
+    assert (await sb.exec(UNTIL_STOPPED)).stdout == "stopped\n"
 
 
 async def test_files(sb: AsyncSandbox, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import assert_type
 
 import pytest
+from beats import BEATER, UNTIL_STOPPED
 
 from sandgate import (
     ExecErrorEvent,
@@ -146,14 +147,12 @@ def test_exec_stream_yields_typed_events(sb: Sandbox) -> None:
 
 
 def test_closing_an_exec_stream_kills_the_command(sb: Sandbox) -> None:
-    with sb.exec_stream("echo started; sleep 1; touch late") as stream:
+    with sb.exec_stream(BEATER) as stream:
         first = next(stream)
     assert isinstance(first, ExecStdoutEvent)
     assert first.data == "started\n"
-    time.sleep(1.5)
-    with pytest.raises(SandgateError) as late:
-        sb.files.stat("late")
-    assert late.value.code == "not_found"
+    # Waits in the sandbox until the command's beat stops (bounded), instead of sleeping.
+    assert sb.exec(UNTIL_STOPPED).stdout == "stopped\n"
 
 
 def test_files_every_shape(sb: Sandbox, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { SandgateError, createSandgateClient, type ExecEvent, type Sandbox } from "../src/index.ts";
-import { TOKEN, expectSandgateError, useHost } from "./helpers.ts";
+import { BEATER, TOKEN, UNTIL_STOPPED, expectSandgateError, useHost } from "./helpers.ts";
 
 const { host, client } = useHost();
 
@@ -172,13 +172,12 @@ describe("exec", () => {
   it("leaving an execStream loop early kills the command", async () => {
     const sb = await fresh();
     const seen: ExecEvent[] = [];
-    for await (const event of sb.execStream("echo started; sleep 1; touch late")) {
+    for await (const event of sb.execStream(BEATER)) {
       seen.push(event);
       break;
     }
     expect(seen).toEqual([{ type: "stdout", data: "started\n" }]);
-    await new Promise((r) => setTimeout(r, 1500));
-    await expectSandgateError(sb.files.stat("late"), "not_found", 404);
+    expect((await sb.exec(UNTIL_STOPPED)).stdout).toBe("stopped\n");
     await sb.delete();
   });
 
@@ -197,7 +196,7 @@ describe("exec", () => {
     const seen: ExecEvent[] = [];
     let caught: unknown;
     try {
-      for await (const event of sb.execStream("echo one; sleep 1; touch late; echo two", { signal: controller.signal })) {
+      for await (const event of sb.execStream(BEATER.replace("started", "one"), { signal: controller.signal })) {
         seen.push(event);
         controller.abort();
       }
@@ -206,8 +205,7 @@ describe("exec", () => {
     }
     expect(seen).toEqual([{ type: "stdout", data: "one\n" }]);
     expect((caught as Error | undefined)?.name).toBe("AbortError");
-    await new Promise((r) => setTimeout(r, 1500));
-    await expectSandgateError(sb.files.stat("late"), "not_found", 404);
+    expect((await sb.exec(UNTIL_STOPPED)).stdout).toBe("stopped\n");
     await sb.delete();
   });
 });

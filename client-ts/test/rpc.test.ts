@@ -62,6 +62,8 @@ describe("connectRpc", () => {
   });
 
   it("is refused without the token", async () => {
+    // Control: the same call with the token is answered.
+    expect(await connectRpc(host().url, { token: TOKEN, transport: "batch" }).health()).toMatchObject({ ok: true });
     const api = connectRpc(host().url, { transport: "batch" });
     await expect(api.health()).rejects.toMatchObject({ code: "unauthorized", status: 401 });
   });

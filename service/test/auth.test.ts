@@ -5,7 +5,7 @@ import { newHttpBatchRpcSession } from "capnweb";
 import type { SandgateRpc } from "../src/surfaces/rpc.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { operations } from "../src/core/operations.ts";
-import { type TestHost, badCredentials, startHost, tempDir } from "./host.ts";
+import { type TestHost, badCredentials, eventually, startHost, tempDir } from "./host.ts";
 
 const TOKEN = "s3cret-token-value-that-must-not-leak";
 let host: TestHost;
@@ -170,13 +170,19 @@ describe("scoped tokens", () => {
   });
 
   it("are refused when tampered with, expired, or minted under another API token", async () => {
-    const { token } = (await (await mint({ sandboxId: "scoped-own", scopes: ["exec"], ttlSeconds: 1 })).json()) as { token: string };
+    const { token, expiresAt } = (await (await mint({ sandboxId: "scoped-own", scopes: ["exec"], ttlSeconds: 1 })).json()) as { token: string; expiresAt: string };
     const [prefix, payload, signature] = token.split(".");
     const claims = JSON.parse(Buffer.from(payload!, "base64url").toString()) as Record<string, unknown>;
     const forged = `${prefix}.${Buffer.from(JSON.stringify({ ...claims, sb: "scoped-other" })).toString("base64url")}.${signature}`;
     expect((await as(forged, "POST", "/v1/sandboxes/scoped-other/exec", { command: "true" })).status).toBe(401);
     expect((await as(`${token}x`, "POST", "/v1/sandboxes/scoped-own/exec", { command: "true" })).status).toBe(401);
-    await new Promise((r) => setTimeout(r, 1100));
+    // Control: a token minted the same way but not yet expired is taken.
+    const { token: live } = (await (await mint({ sandboxId: "scoped-own", scopes: ["exec"], ttlSeconds: 600 })).json()) as { token: string };
+    expect((await as(live, "POST", "/v1/sandboxes/scoped-own/exec", { command: "true" })).status).toBe(200);
+    // Wait for the expiry the token states (bounded), not a fixed time.
+    const expires = Date.parse(expiresAt);
+    expect(expires - Date.now()).toBeLessThanOrEqual(1000);
+    await eventually(() => Date.now() > expires, 5000);
     expect((await as(token, "POST", "/v1/sandboxes/scoped-own/exec", { command: "true" })).status).toBe(401);
   });
 

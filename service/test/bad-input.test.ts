@@ -3,10 +3,17 @@
  * invalid UTF-8 and NUL bytes, out-of-range numbers, deep nesting, wrong JSON types, malformed HTTP.
  * Every case must get a 4xx in the error envelope `{"error": {"code", "message", "details"?}}`, no 5xx
  * and no internal error in the host's log, and the host must keep serving real work afterwards.
+ * Each bad request sent is counted for `npm run reliability` (test/attempts.ts), with how many got an
+ * answer other than the exact 4xx and error envelope expected.
  */
+import { readdirSync } from "node:fs";
 import { connect } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type TestHost, startHost } from "./host.ts";
+import { Attempts } from "./attempts.ts";
+import { type TestHost, eventually, startHost, workspaceOnHost } from "./host.ts";
+
+const figures = new Attempts("bad-input");
+const BAD = "bad requests, each owed its exact 4xx in the error envelope (through: any other answer)";
 
 const TOKEN = "bad-input-token";
 // A small JSON limit keeps the oversized bodies quick: 256 KiB of file content, so bodies of
@@ -51,7 +58,23 @@ afterAll(async () => {
   await host.stop();
   expect(logs).not.toMatch(/internal error/i);
   console.log(`bad input: ${cases} requests, each a 4xx in the error envelope; host still serving`);
+  figures.save();
 });
+
+/** Whether `answer` is exactly the 4xx error envelope expected (the assertions below say which part is not). */
+function isEnvelope(answer: Answer, status?: number, code?: string): boolean {
+  if (answer.status < 400 || answer.status >= 500 || (status !== undefined && answer.status !== status)) return false;
+  if (!/^application\/json/.test(answer.headers["content-type"] ?? "")) return false;
+  try {
+    const body = JSON.parse(answer.body) as { error?: { code?: unknown; message?: unknown } };
+    const keys = Object.keys(body);
+    if (keys.length !== 1 || !body.error || !ERROR_CODES.includes(String(body.error.code))) return false;
+    if (code !== undefined && body.error.code !== code) return false;
+    return typeof body.error.message === "string" && body.error.message.length > 0 && Object.keys(body.error).every((k) => ["code", "message", "details"].includes(k));
+  } catch {
+    return false;
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -63,12 +86,13 @@ interface Answer {
 }
 
 /** Asserts a 4xx in the error envelope, exactly `{"error": {"code", "message", "details"?}}`. */
-function expectEnvelope(answer: Answer, what: string, status?: number, code?: string): { code: string; message: string } {
+function expectEnvelope(answer: Answer, what: string, status: number, code?: string): { code: string; message: string } {
   cases++;
+  figures.record(BAD, 1, isEnvelope(answer, status, code) ? 0 : 1, "requests");
   const shown = `${what} -> ${answer.status} ${answer.body.slice(0, 300)}`;
   expect(answer.status, shown).toBeGreaterThanOrEqual(400);
   expect(answer.status, shown).toBeLessThan(500);
-  if (status !== undefined) expect(answer.status, shown).toBe(status);
+  expect(answer.status, shown).toBe(status);
   expect(answer.headers["content-type"] ?? "", shown).toMatch(/^application\/json/);
   const body = JSON.parse(answer.body);
   expect(Object.keys(body), shown).toEqual(["error"]);
@@ -301,7 +325,7 @@ describe("huge headers and malformed HTTP", () => {
     // 4096 characters (the most a path may have), each three bytes of UTF-8, nine characters encoded:
     // past Node's default 16 KiB, within the host's limit. The filesystem refuses a name that long.
     const longest = "€".repeat(4096);
-    expectEnvelope(await send("GET", `/v1/sandboxes/${SB}/files/stat?path=${enc(longest)}`), "4096-character path");
+    expectEnvelope(await send("GET", `/v1/sandboxes/${SB}/files/stat?path=${enc(longest)}`), "4096-character path", 400, "invalid_request");
   });
 
   it("answers requests Node cannot parse with 400 in the envelope", async () => {
@@ -324,19 +348,28 @@ describe("huge headers and malformed HTTP", () => {
 
   it("shrugs off bodies cut short by the client: no file, no internal error", async () => {
     const { hostname, port } = new URL(host.url);
-    const cut = [
-      `PUT /v1/sandboxes/${SB}/files/content?path=cut.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 100000\r\n\r\n${"a".repeat(5000)}`,
-      `POST /v1/sandboxes/${SB}/exec HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"command":`,
-    ];
-    for (const request of cut) {
-      await new Promise<void>((resolve) => {
+    const workspace = workspaceOnHost(host.dataDir, SB);
+    const uploading = () => readdirSync(workspace).filter((name) => name.startsWith(".sandgate-upload-"));
+    /** Sends `request` and cuts the connection once `started` holds (the host has begun on the body). */
+    const cutAfter = (request: string, started: () => boolean) =>
+      new Promise<void>((resolve, reject) => {
         const socket = connect(Number(port), hostname);
         socket.on("error", () => {});
-        socket.write(request, () => setTimeout(() => (socket.destroy(), resolve()), 200));
+        socket.write(request, () => {
+          eventually(started, 10_000).then(
+            () => (socket.destroy(), resolve()),
+            (err: Error) => (socket.destroy(), reject(err)),
+          );
+        });
       });
-    }
-    await new Promise((r) => setTimeout(r, 300));
-    expect((await host.json("GET", `/v1/sandboxes/${SB}/files/stat?path=cut.bin`)).status).toBe(404);
+    // The upload: cut once its temporary file exists (the probe ran), then that file must go and no cut.bin appear.
+    await cutAfter(`PUT /v1/sandboxes/${SB}/files/content?path=cut.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 100000\r\n\r\n${"a".repeat(5000)}`, () => uploading().length > 0);
+    await eventually(() => uploading().length === 0, 10_000);
+    // The exec: cut once the bytes are written; nothing can be observed of a body the host still waits for.
+    await cutAfter(`POST /v1/sandboxes/${SB}/exec HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"command":`, () => true);
+    const stat = await host.json("GET", `/v1/sandboxes/${SB}/files/stat?path=cut.bin`);
+    figures.record("uploads cut short by the client (through: a file or temporary file left)", 1, stat.status === 404 && uploading().length === 0 ? 0 : 1, "uploads");
+    expect(stat.status).toBe(404);
     expect(host.logs()).not.toMatch(/internal error/i);
   });
 });

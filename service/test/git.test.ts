@@ -110,15 +110,34 @@ describe("gitCheckout", () => {
     expect(JSON.stringify(res.body)).not.toContain("s3cret-token");
   });
 
+  /** Whether `path` exists, seen from inside the sandbox. */
+  const existsInside = async (path: string) => {
+    const res = await host.json("POST", "/v1/sandboxes/git/exec", { command: `test -e ${path} && echo yes || echo no` });
+    expect(res.status).toBe(200);
+    return res.body.stdout as string;
+  };
+  /**
+   * Control: the payload's own command, run plainly in this sandbox, does make its marker (so a missing
+   * /workspace/pwned means the injection did not run, not that touch cannot write there).
+   */
+  const injectionControl = async () => {
+    const res = await host.json("POST", "/v1/sandboxes/git/exec", { command: "rm -f /workspace/pwned; touch /workspace/pwned-control" });
+    expect(res.body.exitCode).toBe(0);
+    expect(await existsInside("/workspace/pwned-control")).toBe("yes\n");
+    expect(await existsInside("/workspace/pwned")).toBe("no\n");
+  };
+
   it.each([
     ["an option", "-uhttps://example.com/x.git"],
     ["git's command transport", "ext::sh -c touch% /workspace/pwned"],
     ["no scheme", "origin.git"],
     ["a local path", "/workspace/origin.git"],
-  ])("refuses %s as a URL with 400", async (_what, url) => {
+  ])("refuses %s as a URL with 400, and runs nothing", async (_what, url) => {
+    await injectionControl();
     const res = await checkout("git", { url });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe("invalid_request");
+    expect(await existsInside("/workspace/pwned")).toBe("no\n");
   });
 
   it("refuses a directory outside /workspace and /workspace itself", async () => {
@@ -126,9 +145,12 @@ describe("gitCheckout", () => {
     expect((await checkout("git", { url: "file:///workspace/origin.git", dir: "/workspace" })).status).toBe(400);
   });
 
-  it("refuses a branch that would be an option", async () => {
+  it("refuses a branch that would be an option, and runs nothing", async () => {
+    await injectionControl();
     const res = await checkout("git", { url: "file:///workspace/origin.git", branch: "--upload-pack=touch /workspace/pwned" });
     expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("invalid_request");
+    expect(await existsInside("/workspace/pwned")).toBe("no\n");
   });
 });
 

@@ -2,6 +2,9 @@
  * Per-sandbox networks of the local runtime (network.ts), on real namespaces, links and nftables
  * rules: each sandbox its own port space and address, no way to the host or to other sandboxes,
  * egress only where allowed, nothing left behind. As root (CI); the shared fallback is tested too.
+ * Every connection tried where it must be refused is counted for `npm run reliability`
+ * (test/attempts.ts); without root the namespace suites are skipped with the reason printed, and the
+ * reliability run counts each skip as a failure.
  */
 import { execFileSync } from "node:child_process";
 import { lookup } from "node:dns/promises";
@@ -14,9 +17,18 @@ import type { SandboxRecord } from "../src/core/backend.ts";
 import { SandgateError } from "../src/core/errors.ts";
 import { LocalBackend } from "../src/backends/local/index.ts";
 import { hostTag } from "../src/backends/local/network/index.ts";
-import { eventually, readEvents, removeDir, startHost, tempDir } from "./host.ts";
+import { Attempts } from "./attempts.ts";
+import { eventually, isRoot, readEvents, removeDir, startHost, tempDir } from "./host.ts";
 
-const isRoot = process.getuid?.() === 0;
+const figures = new Attempts("network");
+afterAll(() => figures.save());
+if (!isRoot) console.warn("network.test.ts: the network namespace suites are skipped: not root, so this machine cannot give sandboxes networks of their own");
+
+/** Counts one attempt per target probed where it must be refused; a target answered as "open" got through. */
+function countRefused(name: string, results: Record<string, string>, targets: string[]): void {
+  for (const target of targets) expect(results[target], `the prober answered for ${target}`).toMatch(/^(open|error|timeout)/);
+  figures.record(name, targets.length, targets.filter((t) => /^open/.test(results[t] ?? "")).length, "connections");
+}
 
 /** A tiny HTTP server answering `body` on every path, and a prober that reports what it could reach. */
 const SERVER = `
@@ -233,6 +245,7 @@ describe.skipIf(!isRoot)("network namespaces (root)", () => {
       expect(await waitForHttp(a.host, 8081)).toBe("process of A");
       expect(await probe(backend, "net-a", "tcp=127.0.0.1:8081")).toEqual({ "tcp=127.0.0.1:8081": "open:process of A" });
       const b = await probe(backend, "net-b", "tcp=127.0.0.1:8081", `tcp=${a.host}:8081`);
+      countRefused("connections from a sandbox to another sandbox", b, ["tcp=127.0.0.1:8081", `tcp=${a.host}:8081`]);
       expect(b["tcp=127.0.0.1:8081"]).not.toMatch(/^open/);
       expect(b[`tcp=${a.host}:8081`]).not.toMatch(/^open/);
     } finally {
@@ -262,17 +275,25 @@ describe.skipIf(!isRoot)("network namespaces (root)", () => {
       ];
       for (const id of ["net-a", "net-none"]) {
         const results = await probe(backend, id, ...targets);
+        countRefused(`connections from a sandbox (network '${id === "net-a" ? "egress" : "none"}') to another sandbox or the host`, results, targets);
         for (const target of targets) expect(results[target], `${id} → ${target}`).not.toMatch(/^open/);
       }
       // No IPv6 beyond loopback inside.
       const v6 = await backend.exec("net-a", spec(["cat", "/proc/net/if_inet6"]));
       expect(v6.stdout.trim().split("\n").every((line) => line.trim().endsWith(" lo"))).toBe(true);
       // It cannot change its network (take another sandbox's address, drop its link) nor forge packets.
-      const ip = await backend.exec("net-a", spec(["/bin/sh", "-c", `ip addr add ${b.host}/30 dev eth0; ip link set eth0 down; nft list ruleset`]));
-      expect(ip.stderr).toMatch(/Operation not permitted/);
-      expect(ip.stderr).not.toMatch(/not found/);
+      // Each change is tried alone, so each refusal is counted (and a missing tool is not a refusal).
+      const changes = [`ip addr add ${b.host}/30 dev eth0`, "ip link set eth0 down", "nft list ruleset"];
+      const changed: boolean[] = [];
+      for (const change of changes) {
+        const res = await backend.exec("net-a", spec(["/bin/sh", "-c", change]));
+        expect(res.stderr, change).not.toMatch(/not found/);
+        changed.push(res.exitCode === 0 || !/Operation not permitted/.test(res.stderr));
+      }
       const raw = await backend.exec("net-a", spec(["python3", "-c", "import socket; socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)"]));
-      expect(raw.stderr).toMatch(/PermissionError|Operation not permitted/);
+      changed.push(!/PermissionError|Operation not permitted/.test(raw.stderr));
+      figures.record("changes to its own network from inside (address, link, rules, raw socket)", changed.length, changed.filter(Boolean).length, "changes");
+      expect(changed).toEqual([false, false, false, false]);
       expect((await backend.portAddress("net-a", 8080)).host).toBe(a.host);
       expect(await probe(backend, "net-a", `tcp=${gatewayOf(a.host)}:${port}`)).not.toMatchObject({ [`tcp=${gatewayOf(a.host)}:${port}`]: expect.stringMatching(/^open/) });
       const route = await backend.exec("net-a", spec(["cat", "/proc/net/route"]));
@@ -285,12 +306,14 @@ describe.skipIf(!isRoot)("network namespaces (root)", () => {
 
   it("lets `egress` sandboxes resolve names and connect out, and `none` ones reach neither DNS nor the internet", async (ctx) => {
     const none = await probe(backend, "net-none", `udpdns=${nameserver()}`, "dns=registry.npmjs.org", "tcp=1.1.1.1:443");
+    figures.record("DNS and internet reached from network 'none'", 3, [none[`udpdns=${nameserver()}`] === "answered", /^resolved/.test(none["dns=registry.npmjs.org"] ?? ""), /^open/.test(none["tcp=1.1.1.1:443"] ?? "")].filter(Boolean).length, "lookups and connections");
     expect(none[`udpdns=${nameserver()}`]).not.toBe("answered");
     expect(none["dns=registry.npmjs.org"]).not.toMatch(/^resolved/);
     expect(none["tcp=1.1.1.1:443"]).not.toMatch(/^open/);
 
     const name = await reachableName();
     if (!name) {
+      console.warn("network.test.ts: skipped: this machine itself cannot resolve and reach the internet: egress is not checked");
       ctx.skip("this machine itself cannot resolve and reach the internet: egress is not checked");
       return;
     }
@@ -394,6 +417,7 @@ describe.skipIf(!isRoot)("network namespaces across restarts and crashes (root, 
         expect((await fetch(`http://${address}:${port}/health`)).status).toBe(200); // positive control
       }
       const reached = JSON.parse((await exec("web", `python3 probe.py ${targets.join(" ")}`)).body.stdout) as Record<string, string>;
+      countRefused("connections from a sandbox to the Sandgate API on the host's addresses", reached, targets);
       for (const target of targets) expect(reached[target], target).not.toMatch(/^open/);
 
       // Crash: SIGKILL leaves the namespaces and links behind (until a host opens on this machine:
@@ -427,6 +451,7 @@ http.server.HTTPServer(('0.0.0.0', 8080), H).handle_request()" & sleep 0.5; pyth
       // `none` is still none.
       expect((await exec("quiet", `cat > probe.py <<'EOF'\n${PROBE}\nEOF`)).body.exitCode).toBe(0);
       const quiet = JSON.parse((await exec("quiet", `python3 probe.py udpdns=${nameserver()}`)).body.stdout) as Record<string, string>;
+      figures.record("DNS and internet reached from network 'none'", 1, quiet[`udpdns=${nameserver()}`] === "answered" ? 1 : 0, "lookups and connections");
       expect(quiet[`udpdns=${nameserver()}`]).not.toBe("answered");
 
       // A clean stop takes everything of this host away; a start brings it back.
@@ -500,6 +525,8 @@ describe("the shared fallback (no network namespaces)", () => {
       // `none` keeps a loopback of its own per command: its ports cannot be reached, and it says so.
       await expect(backend.portAddress("shared-none", port)).rejects.toMatchObject({ code: "conflict", message: expect.stringMatching(/network 'none'/) });
       const none = await probe(backend, "shared-none", `tcp=127.0.0.1:${port}`, `udpdns=${nameserver()}`);
+      countRefused("connections from a sandbox to another sandbox (shared fallback, network 'none')", none, [`tcp=127.0.0.1:${port}`]);
+      figures.record("DNS and internet reached from network 'none'", 1, none[`udpdns=${nameserver()}`] === "answered" ? 1 : 0, "lookups and connections");
       expect(none[`tcp=127.0.0.1:${port}`]).not.toMatch(/^open/);
       expect(none[`udpdns=${nameserver()}`]).not.toBe("answered");
     } finally {

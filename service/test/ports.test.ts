@@ -2,7 +2,8 @@
  * The port proxy, /v1/sandboxes/{id}/ports/{port}/..., on a real Node host with real sandboxes: a small
  * HTTP + WebSocket app (fixtures/port-app.mjs) runs as a background process inside two sandboxes on the
  * same port, and everything goes through the proxy: bodies both ways, WebSockets, headers, redirects,
- * tokens, scoped tokens, port links and their cookies.
+ * tokens, scoped tokens, port links and their cookies. Every request that must be refused is counted
+ * for `npm run reliability` (test/attempts.ts): attempts made, and how many got through to the app.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -10,7 +11,20 @@ import { type IncomingHttpHeaders, request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { rewriteLocation, rewriteSetCookie, splitLinkParam, upstreamHeaders } from "../src/core/proxy.ts";
+import { Attempts } from "./attempts.ts";
 import { type TestHost, badCredentials, eventually, startHost } from "./host.ts";
+
+const figures = new Attempts("ports");
+afterAll(() => figures.save());
+
+/** Counts one request that must be refused; any answer but 401 or 403 got through. Returns the status. */
+function refused(name: string, status: number): number {
+  figures.record(name, 1, status === 401 || status === 403 ? 0 : 1, "requests");
+  return status;
+}
+const HTTP = "proxy requests without valid credentials (HTTP)";
+const LINKS = "proxy requests with a link or cookie for another port, sandbox, or expired";
+const SOCKETS = "proxy WebSocket upgrades without valid credentials";
 
 const TOKEN = "ports-test-token-that-must-not-reach-a-sandbox";
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -78,15 +92,17 @@ function openSocket(url: string, headers: Record<string, string> = {}): Promise<
   });
 }
 
-async function refusal(promise: Promise<unknown>): Promise<{ status: number; body: string }> {
+/** The answer to an upgrade that must be refused; one that opened answers 101 (and is counted as through). */
+async function refusal(promise: Promise<{ ws: WebSocket }>): Promise<{ status: number; body: string }> {
   try {
-    await promise;
+    const opened = await promise;
+    opened.ws.terminate();
+    return { status: 101, body: "the WebSocket opened" };
   } catch (err) {
     const { status, body } = err as { status?: number; body?: string };
     if (status !== undefined) return { status, body: body ?? "" };
     throw err;
   }
-  throw new Error("the WebSocket opened");
 }
 
 const UNAUTHORIZED = { error: { code: "unauthorized", message: "missing or invalid token" } };
@@ -285,11 +301,11 @@ describe("auth on the proxy", () => {
       ["GET", "/../../9999/x"],
     ] as const) {
       const res = await fetch(portUrl("pa", 8080, path), { method, headers, body: method === "POST" ? "x" : undefined, redirect: "manual" });
-      expect(res.status, `${method} ${path}`).toBe(401);
+      expect(refused(HTTP, res.status), `${method} ${path}`).toBe(401);
       expect(await res.json()).toEqual(UNAUTHORIZED);
     }
     // Before anything about the request is checked: a bad port or an unknown sandbox says nothing either.
-    for (const url of [portUrl("pa", 0), portUrl("nosuchbox", 8080)]) expect((await fetch(url, { headers })).status).toBe(401);
+    for (const url of [portUrl("pa", 0), portUrl("nosuchbox", 8080)]) expect(refused(HTTP, (await fetch(url, { headers })).status)).toBe(401);
   });
 
   async function scopedToken(sandboxId: string, scopes: string[]): Promise<string> {
@@ -304,7 +320,7 @@ describe("auth on the proxy", () => {
     const good = await scopedToken("pa", ["ports"]);
     for (const token of [noPorts, otherSandbox]) {
       const res = await fetch(portUrl("pa", 8080), { headers: { authorization: `Bearer ${token}` } });
-      expect(res.status).toBe(403);
+      expect(refused("proxy requests with a scoped token lacking the ports scope or for another sandbox", res.status)).toBe(403);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe("forbidden");
     }
     const res = await fetch(portUrl("pa", 8080, "/scoped"), { headers: { "x-sandgate-token": good } });
@@ -344,8 +360,8 @@ describe("port links", () => {
     expect((await fetch(portUrl("pa", 8080, "/deeper/page"), { headers: { cookie: pair } })).status).toBe(200);
     // A same-named cookie the app's page set for a deeper path comes first; the real one still counts.
     expect((await fetch(portUrl("pa", 8080, "/deeper/page"), { headers: { cookie: `sandgate_link_pa_8080=junk; ${pair}` } })).status).toBe(200);
-    expect((await fetch(portUrl("pa", 9090), { headers: { cookie: pair.replace("_8080=", "_9090=") } })).status).toBe(401);
-    expect((await fetch(portUrl("pb", 8080), { headers: { cookie: pair.replace("_pa_", "_pb_") } })).status).toBe(401);
+    expect(refused(LINKS, (await fetch(portUrl("pa", 9090), { headers: { cookie: pair.replace("_8080=", "_9090=") } })).status)).toBe(401);
+    expect(refused(LINKS, (await fetch(portUrl("pb", 8080), { headers: { cookie: pair.replace("_pa_", "_pb_") } })).status)).toBe(401);
   });
 
   it("keeps the landing path and its query, and answers 303 to other methods", async () => {
@@ -372,17 +388,20 @@ describe("port links", () => {
     ];
     for (const attempt of attempts) {
       const res = await fetch(host.url + attempt, { redirect: "manual" });
-      expect(res.status, attempt).toBe(401);
+      expect(refused(LINKS, res.status), attempt).toBe(401);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unauthorized");
     }
     // A link in the URL decides, even next to a good token.
-    expect((await fetch(`${host.url}/v1/sandboxes/pb/ports/8080/?sandgate_link=${signature}`, { headers: AUTH })).status).toBe(401);
+    expect(refused(LINKS, (await fetch(`${host.url}/v1/sandboxes/pb/ports/8080/?sandgate_link=${signature}`, { headers: AUTH })).status)).toBe(401);
 
     const short = await link("pa", { port: 8080, ttlSeconds: 1 });
-    await new Promise((r) => setTimeout(r, 1500));
-    expect((await fetch(host.url + short.path, { redirect: "manual" })).status).toBe(401);
+    // Wait for the expiry the link states (bounded), not a fixed time.
+    const expires = Date.parse(short.expiresAt);
+    expect(expires - Date.now()).toBeLessThanOrEqual(1000);
+    await eventually(() => Date.now() > expires, 5000);
+    expect(refused(LINKS, (await fetch(host.url + short.path, { redirect: "manual" })).status)).toBe(401);
     const shortCookie = `sandgate_link_pa_8080=${short.path.split("sandgate_link=")[1]}`;
-    expect((await fetch(portUrl("pa", 8080), { headers: { cookie: shortCookie } })).status).toBe(401);
+    expect(refused(LINKS, (await fetch(portUrl("pa", 8080), { headers: { cookie: shortCookie } })).status)).toBe(401);
   });
 });
 
@@ -428,12 +447,12 @@ describe("WebSockets through the proxy", () => {
   it("is authorized like HTTP: tokens, scopes, links and their cookies", async () => {
     const bad: Record<string, string>[] = [{}, { authorization: "Bearer nope" }, { authorization: "Bearer " }, { "x-sandgate-token": "" }];
     for (const headers of bad) {
-      const refused = await refusal(openSocket(wsUrl("pa", 8080), headers));
-      expect(refused.status).toBe(401);
-      expect(JSON.parse(refused.body)).toEqual(UNAUTHORIZED);
+      const answer = await refusal(openSocket(wsUrl("pa", 8080), headers));
+      expect(refused(SOCKETS, answer.status)).toBe(401);
+      expect(JSON.parse(answer.body)).toEqual(UNAUTHORIZED);
     }
     const noPorts = (await host.json("POST", "/v1/tokens", { sandboxId: "pa", scopes: ["exec"] })).body.token as string;
-    expect((await refusal(openSocket(wsUrl("pa", 8080), { authorization: `Bearer ${noPorts}` }))).status).toBe(403);
+    expect(refused(SOCKETS, (await refusal(openSocket(wsUrl("pa", 8080), { authorization: `Bearer ${noPorts}` }))).status)).toBe(403);
 
     const { path } = (await host.json("POST", "/v1/sandboxes/pa/port-links", { port: 8080 })).body as { path: string };
     const signature = path.split("sandgate_link=")[1]!;
@@ -442,7 +461,7 @@ describe("WebSockets through the proxy", () => {
     viaLink.ws.terminate();
     const viaCookie = await openSocket(wsUrl("pa", 8080), { cookie: `sandgate_link_pa_8080=${signature}` });
     viaCookie.ws.terminate();
-    expect((await refusal(openSocket(wsUrl("pb", 8080, `/ws?sandgate_link=${signature}`)))).status).toBe(401);
+    expect(refused(SOCKETS, (await refusal(openSocket(wsUrl("pb", 8080, `/ws?sandgate_link=${signature}`)))).status)).toBe(401);
   });
 
   it("passes on the app's refusal, and answers 502 when nothing listens", async () => {

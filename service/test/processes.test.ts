@@ -264,9 +264,9 @@ describe("kill", () => {
 
   it("a process that ended by itself stays `exited`, and USR1 does not make it `killed`", async () => {
     const pid = (await start({ command: "trap 'echo usr1' USR1; echo ready; while [ ! -e stop ]; do sleep 0.1; done" })).body.id;
-    await waitForLog(pid, { pattern: "ready" });
+    expect((await waitForLog(pid, { pattern: "ready" })).body).toMatchObject({ line: "ready" });
     expect((await kill(pid, "USR1")).body.status).toBe("running");
-    await waitForLog(pid, { pattern: "usr1" });
+    expect((await waitForLog(pid, { pattern: "usr1" })).body).toMatchObject({ line: "usr1" });
     await host.json("POST", "/v1/sandboxes/pr/files/write", { path: "stop", content: "" });
     expect(await ended(pid)).toMatchObject({ status: "exited", exitCode: 0 });
     await host.call("DELETE", "/v1/sandboxes/pr/files?path=stop");
@@ -276,7 +276,8 @@ describe("kill", () => {
 describe("lifetime", () => {
   it("keeps running after the client that started it hung up", async () => {
     const url = new URL(`${host.url}${base()}`);
-    const body = JSON.stringify({ argv: ["sleep", "987631"], name: "orphan" });
+    // It beats 20 times (a second of its own) after the hang-up before it becomes the sleep looked for.
+    const body = JSON.stringify({ command: "for i in $(seq 1 20); do echo beat $i; sleep 0.05; done; exec sleep 987631", name: "orphan" });
     await new Promise<void>((resolve) => {
       const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } });
       req.on("error", () => resolve());
@@ -288,9 +289,9 @@ describe("lifetime", () => {
       pid = list.find((p) => p.name === "orphan")?.id ?? "";
       return pid !== "";
     });
-    await new Promise((r) => setTimeout(r, 1000));
+    expect((await waitForLog(pid, { pattern: "^beat 20$", timeoutMs: 10_000 })).body).toMatchObject({ line: "beat 20" });
+    await eventually(() => withArg("987631").length === 1, 10_000);
     expect((await info(pid)).body.status).toBe("running");
-    expect(withArg("987631")).toHaveLength(1);
     expect((await kill(pid, "KILL")).body.status).toBe("killed");
     expect(withArg("987631")).toHaveLength(0);
   });
@@ -301,8 +302,10 @@ describe("lifetime", () => {
     const b = (await start({ command: "sleep 987642 & echo up; wait" }, "doomed")).body.id;
     expect((await waitForLog(b, { pattern: "up" }, "doomed")).status).toBe(200);
     await eventually(() => withArg("987641").length === 1 && withArg("987642").length === 1);
-    const following = host.call("GET", `${base("doomed")}/${a}/logs/stream`).then((res) => readEvents(res));
-    await new Promise((r) => setTimeout(r, 200));
+    // The follower is in place once the stream's headers are in (no fixed wait).
+    const stream = await host.call("GET", `${base("doomed")}/${a}/logs/stream`);
+    expect(stream.status).toBe(200);
+    const following = readEvents(stream);
     expect((await host.call("DELETE", "/v1/sandboxes/doomed")).status).toBe(204);
     expect(withArg("987641")).toHaveLength(0);
     expect(withArg("987642")).toHaveLength(0);

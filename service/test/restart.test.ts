@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { startHost, tempDir } from "./host.ts";
+import { eventually, startHost, tempDir } from "./host.ts";
 
 describe("restart", () => {
   it("keeps sandboxes, labels and files across a restart, even after SIGKILL", async () => {
@@ -32,10 +32,13 @@ describe("restart", () => {
   it("reaps sandboxes that expired while it was down", async () => {
     const dataDir = tempDir();
     const first = await startHost({ dataDir });
-    await first.json("POST", "/v1/sandboxes", { id: "stale", ttlSeconds: 1 });
+    const stale = await first.json("POST", "/v1/sandboxes", { id: "stale", ttlSeconds: 1 });
+    expect(stale.status).toBe(201);
     await first.stop("SIGKILL");
     writeFileSync(join(dataDir, "marker"), "");
-    await new Promise((r) => setTimeout(r, 1200));
+    // Down until the sandbox's stated expiry has passed (bounded), not for a fixed time.
+    const expires = Date.parse(stale.body.expiresAt);
+    await eventually(() => Date.now() > expires, 5000);
     const second = await startHost({ dataDir });
     try {
       expect((await second.json("GET", "/v1/sandboxes/stale")).status).toBe(404);

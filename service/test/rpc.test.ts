@@ -1,5 +1,6 @@
 import { type RpcStub, newHttpBatchRpcSession, newWebSocketRpcSession } from "capnweb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket as WsClient } from "ws";
 import { operations } from "../src/core/operations.ts";
 import { type SandgateRpc, SandboxHandle, SandgateApi, readNdjson, rpcMethodNames, sandboxMethodNames } from "../src/surfaces/rpc.ts";
 import type { ExecEvent } from "../src/schemas/exec.ts";
@@ -85,15 +86,17 @@ describe("Cap'n Web over WebSocket", () => {
     }
   });
 
-  it("refuses an upgrade without the right token", async () => {
-    for (const headers of [{}, { authorization: "Bearer wrong" }]) {
-      const socket = new WebSocket(wsUrl, { headers } as unknown as string[]);
-      const outcome = await new Promise<string>((resolve) => {
-        socket.addEventListener("open", () => resolve("open"));
-        socket.addEventListener("error", () => resolve("error"));
+  it("refuses an upgrade without the right token with 401", async () => {
+    /** The upgrade's answer: 101 when it opened, else the HTTP status of the refusal. */
+    const upgrade = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const socket = new WsClient(wsUrl, { headers });
+        socket.once("open", () => (socket.terminate(), resolve(101)));
+        socket.once("unexpected-response", (_req, res) => (res.resume(), resolve(res.statusCode ?? 0)));
+        socket.once("error", (err) => reject(err));
       });
-      expect(outcome).toBe("error");
-    }
+    expect(await upgrade({ authorization: `Bearer ${TOKEN}` })).toBe(101); // control: the right token opens
+    for (const headers of [{}, { authorization: "Bearer wrong" }] as Record<string, string>[]) expect(await upgrade(headers)).toBe(401);
   });
 });
 
@@ -110,7 +113,8 @@ describe("Cap'n Web over HTTP batch", () => {
   it("refuses a batch without the right token", async () => {
     const res = await fetch(`${host.url}/rpc`, { method: "POST", body: "[]" });
     expect(res.status).toBe(401);
-    await expect(batch("wrong").health()).rejects.toThrow();
+    expect(await batch().health()).toMatchObject({ ok: true }); // control: the right token is answered
+    await expect(batch("wrong").health()).rejects.toThrow(/RPC request failed: 401/);
   });
 });
 
