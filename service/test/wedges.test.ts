@@ -11,6 +11,7 @@ import { type Socket, connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Attempts } from "./attempts.ts";
+import { hostFds } from "./boundary-probes.ts";
 import { type TestHost, eventually, isRoot, removeDir, startHost } from "./host.ts";
 
 const TOKEN = "wedges-test-token";
@@ -44,6 +45,11 @@ function fdCount(): number {
   return readdirSync(`/proc/${host.pid}/fd`).length;
 }
 
+/** The host's descriptors that are not sockets: pipes to environments, log files, images. */
+function nonSocketFds(): number {
+  return hostFds(host).other;
+}
+
 /** A raw HTTP/1.1 client on its own socket: paused from the start, so it reads only when told to. */
 interface RawClient {
   socket: Socket;
@@ -51,6 +57,8 @@ interface RawClient {
   read(): number;
   /** Reads up to `bytes` of what has arrived. */
   take(bytes: number): void;
+  /** Counts bytes read by a listener of the caller's. */
+  count(bytes: number): void;
 }
 
 function rawClient(request: string): RawClient {
@@ -66,16 +74,17 @@ function rawClient(request: string): RawClient {
       const chunk = socket.read(Math.min(bytes, socket.readableLength)) as Buffer | null;
       if (chunk) read += chunk.length;
     },
+    count: (bytes) => void (read += bytes),
   };
 }
 
 function post(path: string, body: unknown): string {
   const text = JSON.stringify(body);
-  return `POST ${path} HTTP/1.1\r\nHost: wedges\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`;
+  return `POST ${path} HTTP/1.1\r\nHost: wedges\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`;
 }
 
 function get(path: string): string {
-  return `GET ${path} HTTP/1.1\r\nHost: wedges\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`;
+  return `GET ${path} HTTP/1.1\r\nHost: wedges\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`;
 }
 
 /** Resident memory of the host, in MiB. */
@@ -101,6 +110,9 @@ describe("deletes and the reaper never wedge", () => {
       return fdCount() === a;
     }, 10_000);
     const baseline = fdCount();
+    const baselineOther = nonSocketFds();
+    const t0 = Date.now();
+    const mark = (what: string) => console.log(`wedges: ${what} at ${Date.now() - t0} ms`);
 
     await create("wd-slow");
     await exec("wd-slow", "true");
@@ -125,6 +137,7 @@ describe("deletes and the reaper never wedge", () => {
     const unfinished = rawClient("POST /v1/sandboxes/wd-slow/exec/stream HTTP/1.1\r\nHost: wedges\r\n");
     const slowReading = setInterval(() => clients.slow.take(2048), 100);
     try {
+      mark("clients connected");
       // Every stream is under way: its output reached the client (control: the probes ran).
       for (const client of Object.values(clients)) await eventually(() => (client.take(1), client.read() > 0), 15_000);
       clients.abandoned.take(64 * 1024);
@@ -134,6 +147,7 @@ describe("deletes and the reaper never wedge", () => {
       await eventually(() => clients.stalled.socket.readableLength >= clients.stalled.socket.readableHighWaterMark, 15_000);
       await eventually(() => halfClosed.socket.readableEnded, 10_000);
 
+      mark("streams behind");
       // A short-lived sandbox expires while the delete runs.
       await create("wd-expiring", { ttlSeconds: 1 });
       const expiresAt = Date.parse(((await host.json("GET", "/v1/sandboxes/wd-expiring")).body as { expiresAt: string }).expiresAt);
@@ -154,19 +168,33 @@ describe("deletes and the reaper never wedge", () => {
       figures.record("wedge checks: reap of another sandbox meanwhile", 1, reapLateMs < PROMPT_MS ? 0 : 1, `reaps; ${reapLateMs} ms after expiry`);
       // Control: the host goes on serving the other sandbox.
       expect((await exec("wd-bystander", "echo still")).stdout).toBe("still\n");
+      mark("deleted");
+      // With the stalled clients still connected and not reading, everything but their sockets is
+      // given back: the environment's pipes, the process's log file.
+      let other = nonSocketFds();
+      await eventually(() => (other = nonSocketFds()) <= baselineOther, 10_000).catch(() => {});
+      console.log(`wedges: host non-socket fds baseline ${baselineOther}, after the delete ${other} (stalled clients connected)`);
+      figures.record("wedge checks: host pipes and files left behind with stalled clients connected", 1, Math.max(0, other - baselineOther), `fds (baseline ${baselineOther}, after ${other})`);
+      expect(other).toBeLessThanOrEqual(baselineOther);
+      mark("non-socket fds back");
 
-      // The clients still connected are let go by the host: their streams ended with the sandbox.
+      // The clients still connected get the end of their streams, which ended with the sandbox.
+      clearInterval(slowReading);
       let leftOpen = 0;
       for (const [name, client] of Object.entries(clients)) {
         if (name === "abandoned") continue;
+        // The response is whole once its last chunk (`0\r\n\r\n`) arrived: the host ended the stream.
+        let tail = "";
+        client.socket.on("data", (d: Buffer) => (client.count(d.length), (tail = (tail + d.toString("latin1")).slice(-5))));
         client.socket.resume();
-        const closed = await eventually(() => client.socket.readableEnded || client.socket.destroyed, 10_000).then(
+        const closed = await eventually(() => tail === "0\r\n\r\n" || client.socket.readableEnded, 10_000).then(
           () => true,
           () => false,
         );
         if (!closed) leftOpen++;
         expect(closed, `${name} client's stream still open after the delete`).toBe(true);
       }
+      mark("streams ended");
       figures.record("wedge checks: streams left open after their sandbox was deleted", Object.keys(clients).length - 1, leftOpen, "streams");
     } finally {
       clearInterval(slowReading);
