@@ -210,3 +210,46 @@ describe("deletes and the reaper never wedge", () => {
     expect(fds).toBeLessThanOrEqual(baseline);
   });
 });
+
+describe("bounded host memory under log pressure", () => {
+  it("40 background processes printing 20 MB each grow the host by at most 64 MiB, given back after", { timeout: 90_000 }, async () => {
+    const COUNT = Number(process.env.WD_COUNT ?? 40);
+    const BYTES = 20_000_000;
+    await create("wd-logs");
+    await exec("wd-logs", "true");
+    const baseline = rssMiB();
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMiB())), 50);
+    const ids: string[] = [];
+    try {
+      for (let i = 0; i < COUNT; i++) {
+        // Prints its 20 MB, then keeps running: its log stays the live one until it is killed.
+        const res = await host.json("POST", "/v1/sandboxes/wd-logs/processes", { command: `head -c ${BYTES} /dev/zero | tr '\\0' a; exec sleep 600` });
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        ids.push((res.body as { id: string }).id);
+      }
+      // Control: every byte reached the host (each log's end is at 20 MB).
+      const printed = async () => {
+        const ends = await Promise.all(ids.map(async (id) => ((await host.json("GET", `/v1/sandboxes/wd-logs/processes/${id}/logs?limitBytes=1`)).body as { nextOffset: number }).nextOffset));
+        return ends.reduce((a, b) => a + b, 0);
+      };
+      await eventually(async () => (await printed()) === COUNT * BYTES, 75_000);
+      peak = Math.max(peak, rssMiB());
+      // The logs are on disk, each within its limit.
+      const dir = join(host.dataDir, "sandboxes", "wd-logs", "processes");
+      const onDisk = readdirSync(dir).filter((n) => n.includes(".log")).reduce((sum, n) => sum + statSync(join(dir, n)).size, 0);
+      expect(onDisk).toBeGreaterThan(COUNT * 4 * MIB);
+      console.log(`wedges: ${COUNT} x ${BYTES} bytes printed; logs on disk ${(onDisk / MIB).toFixed(0)} MiB`);
+    } finally {
+      clearInterval(sampler);
+    }
+    const growth = peak - baseline;
+    expect((await host.call("DELETE", "/v1/sandboxes/wd-logs")).status).toBe(204);
+    let after = rssMiB();
+    await eventually(() => (after = rssMiB()) - baseline <= 32, 30_000).catch(() => {});
+    console.log(`wedges: host RSS baseline ${baseline.toFixed(1)} MiB, peak growth ${growth.toFixed(1)} MiB, after delete ${(after - baseline).toFixed(1)} MiB`);
+    figures.record("host RSS growth under log pressure (MiB)", COUNT, growth > 64 ? 1 : 0, `processes printing 20 MB; peak growth ${growth.toFixed(1)} MiB (bound 64), ${(after - baseline).toFixed(1)} MiB after delete`);
+    expect(growth).toBeLessThanOrEqual(64);
+    expect(after - baseline).toBeLessThanOrEqual(32);
+  });
+});

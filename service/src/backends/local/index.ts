@@ -11,7 +11,7 @@ import { SandboxStorage } from "./disk.ts";
 import { Environment } from "./environment.ts";
 import { SandboxFiles } from "./files.ts";
 import { type Identity, Isolation, type IsolationMode, type ResourceLimits, bubblewrapPath, defaultResourceLimits } from "./isolation.ts";
-import { SandboxCommand } from "./process.ts";
+import { BACKGROUND_WINDOW, SandboxCommand } from "./process.ts";
 import { Registry } from "./registry.ts";
 import { forwardToPort } from "./port-forward.ts";
 import { type SandboxNetworks, openNetworks } from "./network/index.ts";
@@ -249,7 +249,7 @@ export class LocalBackend implements Backend {
     const release = table.reserve(spec.processId);
     try {
       await table.ensureDir();
-      const proc = await this.start(id, { argv: spec.argv, cwd: spec.cwd, env: spec.env });
+      const proc = await this.start(id, { argv: spec.argv, cwd: spec.cwd, env: spec.env, windowBytes: BACKGROUND_WINDOW });
       if (!this.registry.records.has(id) || this.processTables.get(id) !== table) {
         proc.kill(); // the sandbox was deleted while it started
         throw errors.sandboxNotFound(id);
@@ -359,7 +359,7 @@ export class LocalBackend implements Backend {
   }
 
   /** Starts a command in the sandbox's environment; background processes have no timeout (and never stdin). */
-  private async start(id: string, spec: Omit<ExecSpec, "timeoutMs" | "maxOutputBytes"> & { timeoutMs?: number }): Promise<SandboxCommand> {
+  private async start(id: string, spec: Omit<ExecSpec, "timeoutMs" | "maxOutputBytes"> & { timeoutMs?: number; windowBytes?: number }): Promise<SandboxCommand> {
     const record = this.record(id);
     const env = this.environment(id);
     const release = env.hold();
@@ -372,6 +372,7 @@ export class LocalBackend implements Backend {
         env: { ...BASE_ENV, ...record.env, ...spec.env, PWD: spec.cwd },
         stdin: spec.stdin,
         timeoutMs: spec.timeoutMs,
+        windowBytes: spec.windowBytes,
       });
       await command.started;
       // A background process keeps its environment busy (not idle-stopped) until it ends.

@@ -28,7 +28,7 @@ export interface ProcessLimits {
 
 export const defaultProcessLimits: ProcessLimits = {
   logBytes: 16 * 1024 * 1024,
-  liveLogBytes: 256 * 1024,
+  liveLogBytes: 64 * 1024,
   maxRunning: 64,
   maxRecords: 256,
   endedLogMemoryBytes: 32 * 1024 * 1024,
@@ -273,8 +273,11 @@ function slice(chunk: Chunk, from: number, to: number, atLeastOne: boolean): Chu
   return { stream: chunk.stream, offset: chunk.offset + a, data: buf.toString("utf8", a, b), bytes: b - a };
 }
 
-/** Bytes of log records waiting for the disk past which the process's output pipes are paused. */
-const FILE_HIGH_WATER = 1024 * 1024;
+/**
+ * Bytes of log records waiting for the disk past which the process's output is paused. Small: it is
+ * host memory, per process (with the process's window in flight, test/wedges.test.ts measures it).
+ */
+const FILE_HIGH_WATER = 64 * 1024;
 
 /**
  * The on-disk copy of a process's log: one JSON line per chunk (`{"o": offset, "s": "o"|"e", "d": text}`)
