@@ -253,3 +253,46 @@ describe("bounded host memory under log pressure", () => {
     expect(after - baseline).toBeLessThanOrEqual(32);
   });
 });
+
+describe("disk quota", () => {
+  it.runIf(isRoot)("gives a sandbox that fills its quota ENOSPC; the host and other sandboxes keep working", { timeout: 60_000 }, async () => {
+    // The quota is a loop-mounted ext4 image per sandbox (src/backends/local/disk.ts), here 64 MiB.
+    expect(host.logs()).toContain(`a ${QUOTA_BYTES}-byte ext4 image per sandbox`);
+    await create("wd-full");
+    await create("wd-roomy");
+    const fill = await exec(
+      "wd-full",
+      `dd if=/dev/zero of=/workspace/fill bs=1M count=${(2 * QUOTA_BYTES) / MIB} 2>&1 | grep -o 'No space left on device'; ` +
+        `python3 -c "
+import errno
+try:
+    with open('/tmp/more', 'wb') as f:
+        for _ in range(64): f.write(b'x' * 1048576)
+    print('wrote')
+except OSError as e:
+    print(errno.errorcode[e.errno])
+"; stat -c %s /workspace/fill`,
+    );
+    const lines = fill.stdout.trim().split("\n");
+    const refused = [lines[0] === "No space left on device", lines.at(-2) === "ENOSPC"];
+    const written = Number(lines.at(-1));
+    expect(written).toBeLessThanOrEqual(QUOTA_BYTES);
+    expect(written).toBeGreaterThan(QUOTA_BYTES / 2); // control: it did write, up to its quota
+    // The file API hits the same wall with a 4xx, never a 500.
+    const upload = await host.call("PUT", "/v1/sandboxes/wd-full/files/content?path=upload.bin", new Uint8Array(4 * MIB));
+    refused.push(upload.status === 413);
+    figures.record("disk: writes past the quota that succeeded", refused.length, refused.filter((r) => !r).length, "writes (dd, python, file API)");
+    expect(refused, fill.stdout).toEqual([true, true, true]);
+    // On the host, the image takes no more than the quota.
+    const image = statSync(join(host.dataDir, "sandboxes", "wd-full", "disk.img"));
+    expect(image.blocks * 512).toBeLessThanOrEqual(QUOTA_BYTES);
+    // Another sandbox writes, and a new one starts and writes too (positive controls).
+    const roomy = await exec("wd-roomy", `dd if=/dev/zero of=/workspace/f bs=1M count=16 2>/dev/null; stat -c %s /workspace/f`);
+    expect(roomy.stdout.trim()).toBe(String(16 * MIB));
+    await create("wd-after");
+    expect((await exec("wd-after", "echo fine > f && cat f")).stdout).toBe("fine\n");
+    // The full sandbox recovers once it frees space.
+    expect((await exec("wd-full", "rm /workspace/fill /tmp/more 2>/dev/null; echo again > g && cat g")).stdout).toBe("again\n");
+    figures.record("disk: other sandboxes blocked by a full one", 2, 0, "sandboxes (an existing one, a new one)");
+  });
+});
