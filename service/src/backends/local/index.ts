@@ -69,7 +69,6 @@ export class LocalBackend implements Backend {
   /** Ids with a create or delete under way; a second one for the same id is a conflict. */
   private readonly busy = new Set<string>();
   private readonly reaper: NodeJS.Timeout;
-  private reaping = false;
   /** Snapshots (snapshots/): set once the backend is open. */
   snapshots!: LocalSnapshots;
 
@@ -492,23 +491,23 @@ export class LocalBackend implements Backend {
     }
   }
 
+  /**
+   * Deletes the expired sandboxes not already being deleted. No tick waits for an earlier one: a
+   * delete that takes long holds up its own sandbox only, never the expiry of the others.
+   */
   private async reapExpired(): Promise<void> {
-    if (this.reaping) return;
-    this.reaping = true;
-    try {
-      const now = Date.now();
-      const expired = [...this.registry.records.values()].filter((record) => Date.parse(record.expiresAt) <= now);
-      await Promise.all(expired.map((record) =>
+    const now = Date.now();
+    const expired = [...this.registry.records.values()].filter((record) => Date.parse(record.expiresAt) <= now && !this.busy.has(record.id));
+    await Promise.all(
+      expired.map((record) =>
         this.deleteSandbox(record.id).then(
           () => this.log(`sandbox '${record.id}' expired and was removed`),
           (err: unknown) => {
             if (!(err instanceof SandgateError)) this.log(`reaping '${record.id}' failed: ${String(err)}`);
           },
         ),
-      ));
-    } finally {
-      this.reaping = false;
-    }
+      ),
+    );
   }
 
   private record(id: string): SandboxRecord {
