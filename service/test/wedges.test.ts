@@ -224,50 +224,60 @@ describe("bounded host memory under log pressure", () => {
     host = shared;
   });
 
-  it("40 background processes printing 20 MB each grow the host by at most 64 MiB, given back after", { timeout: 90_000 }, async () => {
-    const COUNT = Number(process.env.WD_COUNT ?? 40);
-    const BYTES = 20_000_000;
-    await create("wd-logs");
-    await exec("wd-logs", "true");
-    const baseline = rssMiB();
-    let peak = baseline;
+  const COUNT = 40;
+  const BYTES = 20_000_000;
+
+  /** 40 background processes in a new sandbox print 20 MB each and keep running; the host's peak RSS meanwhile. */
+  async function pressure(id: string): Promise<number> {
+    await create(id);
+    await exec(id, "true");
+    let peak = rssMiB();
     const sampler = setInterval(() => (peak = Math.max(peak, rssMiB())), 50);
-    const ids: string[] = [];
     try {
+      const ids: string[] = [];
       for (let i = 0; i < COUNT; i++) {
-        // Prints its 20 MB, then keeps running: its log stays the live one until it is killed.
-        const res = await host.json("POST", "/v1/sandboxes/wd-logs/processes", { command: `head -c ${BYTES} /dev/zero | tr '\\0' a; exec sleep 600` });
+        // Prints its 20 MB, then keeps running: its log stays a live one until it is killed.
+        const res = await host.json("POST", `/v1/sandboxes/${id}/processes`, { command: `head -c ${BYTES} /dev/zero | tr '\\0' a; exec sleep 600` });
         expect(res.status, JSON.stringify(res.body)).toBe(201);
         ids.push((res.body as { id: string }).id);
       }
-      // Control: every byte reached the host (each log's end is at 20 MB).
+      // Control: every byte reached the host (each log ends at 20 MB). Polled once a second: the
+      // test's own requests are not what is measured.
       const printed = async () => {
-        const ends = await Promise.all(ids.map(async (id) => ((await host.json("GET", `/v1/sandboxes/wd-logs/processes/${id}/logs?limitBytes=1`)).body as { nextOffset: number }).nextOffset));
+        const ends = await Promise.all(ids.map(async (pid) => ((await host.json("GET", `/v1/sandboxes/${id}/processes/${pid}/logs?limitBytes=1`)).body as { nextOffset: number }).nextOffset));
         return ends.reduce((a, b) => a + b, 0);
       };
-      // Polled once a second: the test's own requests are not what is measured.
-      const deadline = Date.now() + 75_000;
+      const deadline = Date.now() + 60_000;
       while ((await printed()) !== COUNT * BYTES) {
         expect(Date.now(), "the processes' output did not all reach the host").toBeLessThan(deadline);
         await new Promise((r) => setTimeout(r, 1000));
       }
       peak = Math.max(peak, rssMiB());
-      // The logs are on disk, each within its limit.
-      const dir = join(host.dataDir, "sandboxes", "wd-logs", "processes");
-      const onDisk = readdirSync(dir).filter((n) => n.includes(".log")).reduce((sum, n) => sum + statSync(join(dir, n)).size, 0);
-      expect(onDisk).toBeGreaterThan(COUNT * 4 * MIB);
-      console.log(`wedges: ${COUNT} x ${BYTES} bytes printed; logs on disk ${(onDisk / MIB).toFixed(0)} MiB`);
+      // The logs went to disk, into the sandbox's directory, each within its limit (16 MiB).
+      const dir = join(host.dataDir, "sandboxes", id, "processes");
+      const sizes = readdirSync(dir).filter((n) => n.endsWith(".log") || n.endsWith(".log.1")).map((n) => statSync(join(dir, n)).size);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBeGreaterThan(COUNT * 4 * MIB);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(16 * MIB);
     } finally {
       clearInterval(sampler);
     }
-    const growth = peak - baseline;
-    expect((await host.call("DELETE", "/v1/sandboxes/wd-logs")).status).toBe(204);
-    let after = rssMiB();
-    await eventually(() => (after = rssMiB()) - baseline <= 32, 30_000).catch(() => {});
-    console.log(`wedges: host RSS baseline ${baseline.toFixed(1)} MiB, peak growth ${growth.toFixed(1)} MiB, after delete ${(after - baseline).toFixed(1)} MiB`);
-    figures.record("host RSS growth under log pressure (MiB)", COUNT, growth > 64 ? 1 : 0, `processes printing 20 MB; peak growth ${growth.toFixed(1)} MiB (bound 64), ${(after - baseline).toFixed(1)} MiB after delete`);
-    expect(growth).toBeLessThanOrEqual(64);
-    expect(after - baseline).toBeLessThanOrEqual(32);
+    expect((await host.call("DELETE", `/v1/sandboxes/${id}`)).status).toBe(204);
+    return peak;
+  }
+
+  it("40 background processes printing 20 MB each grow the host by at most 64 MiB, and a second round reuses it", { timeout: 120_000 }, async () => {
+    const baseline = rssMiB();
+    const first = (await pressure("wd-logs")) - baseline;
+    // Given back: V8 and malloc keep what they grew for reuse rather than return it to the system at
+    // once, so "released" is measured as reuse: a second round, after the first sandbox was deleted,
+    // stays within the same bound (memory kept per process would add another round's worth).
+    const second = (await pressure("wd-logs-2")) - baseline;
+    const after = rssMiB() - baseline;
+    console.log(`wedges: host RSS baseline ${baseline.toFixed(1)} MiB; peak growth ${first.toFixed(1)} MiB, second round ${second.toFixed(1)} MiB, after both deleted ${after.toFixed(1)} MiB`);
+    const worst = Math.max(first, second);
+    figures.record("host RSS growth under log pressure (MiB)", 2 * COUNT, (first > 64 ? COUNT : 0) + (second > 64 ? COUNT : 0), `processes printing 20 MB, in two rounds; peak growth ${first.toFixed(1)} MiB then ${second.toFixed(1)} MiB (bound 64)`);
+    expect(worst).toBeLessThanOrEqual(64);
+    expect(after).toBeLessThanOrEqual(64);
   });
 });
 

@@ -28,7 +28,7 @@ export interface ProcessLimits {
 
 export const defaultProcessLimits: ProcessLimits = {
   logBytes: 16 * 1024 * 1024,
-  liveLogBytes: 64 * 1024,
+  liveLogBytes: 16 * 1024,
   maxRunning: 64,
   maxRecords: 256,
   endedLogMemoryBytes: 32 * 1024 * 1024,
