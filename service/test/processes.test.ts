@@ -203,7 +203,11 @@ describe("a slow follower", () => {
     }
     const gapAt = events.findIndex((e) => e.event === "gap");
     expect(gapAt).toBeGreaterThanOrEqual(0);
-    expect(events.filter((e) => e.event === "gap")).toHaveLength(1);
+    // One gap where it stopped reading; at most one more before it, where its replay of the disk's
+    // copy (it attached after the process had printed more than the 16 KiB a running log keeps in
+    // memory unfollowed) met the live log.
+    expect(events.filter((e) => e.event === "gap").length).toBeLessThanOrEqual(2);
+    const lastGapAt = events.findLastIndex((e) => e.event === "gap");
     expect(events.at(-1)).toMatchObject({ event: "exit", data: { status: "exited", exitCode: 0, nextOffset: total } });
     let at = events[0]!.data.offset;
     expect(at).toBe(0);
@@ -215,7 +219,7 @@ describe("a slow follower", () => {
     // Sent before the gap: only what socket and stream buffers held while it did not read.
     const before = events.slice(0, gapAt).reduce((n, e) => n + e.data.data.length, 0);
     expect(before).toBeLessThan(32 * 1024 * 1024);
-    const after = events.slice(gapAt + 1, -1);
+    const after = events.slice(lastGapAt + 1, -1);
     expect(after.reduce((n, e) => n + e.data.data.length, 0)).toBeLessThanOrEqual(16 * 1024 * 1024);
     expect(after.every((e) => e.event === "stdout" && /^a+$/.test(e.data.data))).toBe(true);
   });
