@@ -218,6 +218,38 @@ describe("deletes and the reaper never wedge", () => {
   });
 });
 
+describe("a stalled download through the port proxy", () => {
+  it("holds up neither the delete of its sandbox nor its descriptors", { timeout: 60_000 }, async () => {
+    await create("wd-port");
+    // 48 MB: within this host's 64 MiB quota, far more than socket buffers hold.
+    expect((await exec("wd-port", "head -c 48000000 /dev/zero > big && echo ok")).stdout).toBe("ok\n");
+    const baselineOther = nonSocketFds();
+    const server = await host.json("POST", "/v1/sandboxes/wd-port/processes", { command: "exec python3 -m http.server 8080" });
+    expect(server.status, JSON.stringify(server.body)).toBe(201);
+    const id = (server.body as { id: string }).id;
+    const ready = await host.json("POST", `/v1/sandboxes/wd-port/processes/${id}/wait-for-port`, { port: 8080, timeoutMs: 30_000 });
+    expect(ready.status, JSON.stringify(ready.body)).toBe(200);
+    // Two downloads that read a little, then nothing, and stay connected.
+    const downloads = [0, 1].map(() => rawClient(get("/v1/sandboxes/wd-port/ports/8080/big")));
+    try {
+      for (const d of downloads) await eventually(() => (d.take(64 * 1024), d.read() > 64 * 1024), 15_000);
+      const started = Date.now();
+      const deleted = await host.call("DELETE", "/v1/sandboxes/wd-port");
+      const deleteMs = Date.now() - started;
+      expect(deleted.status).toBe(204);
+      console.log(`wedges: delete under stalled port-proxy downloads ${deleteMs} ms`);
+      figures.record("wedge checks: delete under stalled port-proxy downloads", 1, deleteMs < PROMPT_MS ? 0 : 1, `deletes; ${deleteMs} ms`);
+      expect(deleteMs).toBeLessThan(PROMPT_MS);
+      // With the downloads still connected, the host holds nothing else of the sandbox's.
+      let other = nonSocketFds();
+      await eventually(() => (other = nonSocketFds()) <= baselineOther, 10_000).catch(() => {});
+      expect(other, `non-socket fds ${other}, baseline ${baselineOther}`).toBeLessThanOrEqual(baselineOther);
+    } finally {
+      for (const d of downloads) d.socket.destroy();
+    }
+  });
+});
+
 describe("bounded host memory under log pressure", () => {
   // A host of its own, fresh: what the other tests did to the shared one's heap neither flatters nor burdens the figure.
   let shared: TestHost;
