@@ -306,12 +306,18 @@ describe("bounded host memory under log pressure", () => {
 
   it("40 background processes printing 20 MB each grow the host by at most 64 MiB, and a second round reuses it", { timeout: 120_000 }, async () => {
     const baseline = rssMiB();
+    const baselineFds = fdCount();
     const first = (await pressure("wd-logs")) - baseline;
     // Given back: V8 and malloc keep what they grew for reuse rather than return it to the system at
     // once, so "released" is measured as reuse: a second round, after the first sandbox was deleted,
     // stays within the same bound (memory kept per process would add another round's worth).
     const second = (await pressure("wd-logs-2")) - baseline;
     const after = rssMiB() - baseline;
+    // The 80 log files and both environments' pipes are closed again.
+    let fds = fdCount();
+    await eventually(() => (fds = fdCount()) <= baselineFds, 10_000).catch(() => {});
+    figures.record("wedge checks: host fds left behind after 80 logged processes", 1, Math.max(0, fds - baselineFds), `fds (baseline ${baselineFds}, after ${fds})`);
+    expect(fds).toBeLessThanOrEqual(baselineFds);
     console.log(`wedges: host RSS baseline ${baseline.toFixed(1)} MiB; peak growth ${first.toFixed(1)} MiB, second round ${second.toFixed(1)} MiB, after both deleted ${after.toFixed(1)} MiB`);
     const worst = Math.max(first, second);
     figures.record("host RSS growth under log pressure (MiB)", 2 * COUNT, (first > 64 ? COUNT : 0) + (second > 64 ? COUNT : 0), `processes printing 20 MB, in two rounds; peak growth ${first.toFixed(1)} MiB then ${second.toFixed(1)} MiB (bound 64)`);
