@@ -111,8 +111,6 @@ describe("deletes and the reaper never wedge", () => {
     }, 10_000);
     const baseline = fdCount();
     const baselineOther = nonSocketFds();
-    const t0 = Date.now();
-    const mark = (what: string) => console.log(`wedges: ${what} at ${Date.now() - t0} ms`);
 
     await create("wd-slow");
     await exec("wd-slow", "true");
@@ -137,7 +135,6 @@ describe("deletes and the reaper never wedge", () => {
     const unfinished = rawClient("POST /v1/sandboxes/wd-slow/exec/stream HTTP/1.1\r\nHost: wedges\r\n");
     const slowReading = setInterval(() => clients.slow!.take(2048), 100);
     try {
-      mark("clients connected");
       // Every stream is under way: its output reached the client (control: the probes ran).
       for (const client of Object.values(clients)) await eventually(() => (client.take(1), client.read() > 0), 15_000);
       clients.abandoned!.take(64 * 1024);
@@ -146,8 +143,6 @@ describe("deletes and the reaper never wedge", () => {
       // The host is behind on every stream now: the stalled ones fill their socket buffers.
       await eventually(() => clients.stalled!.socket.readableLength >= clients.stalled!.socket.readableHighWaterMark, 15_000);
       await eventually(() => halfClosed.socket.readableEnded, 10_000);
-
-      mark("streams behind");
       // Two short-lived sandboxes expire while the delete runs, one with a reader that never reads.
       await create("wd-expiring", { ttlSeconds: 3 });
       await create("wd-expiring-read", { ttlSeconds: 3 });
@@ -175,7 +170,6 @@ describe("deletes and the reaper never wedge", () => {
       figures.record("wedge checks: reaps of other sandboxes meanwhile (one with a stalled reader)", 2, reapLateMs < PROMPT_MS ? 0 : 1, `reaps; the later ${reapLateMs} ms after expiry`);
       // Control: the host goes on serving the other sandbox.
       expect((await exec("wd-bystander", "echo still")).stdout).toBe("still\n");
-      mark("deleted");
       // With the stalled clients still connected and not reading, everything but their sockets is
       // given back: the environment's pipes, the process's log file.
       let other = nonSocketFds();
@@ -183,7 +177,6 @@ describe("deletes and the reaper never wedge", () => {
       console.log(`wedges: host non-socket fds baseline ${baselineOther}, after the delete ${other} (stalled clients connected)`);
       figures.record("wedge checks: host pipes and files left behind with stalled clients connected", 1, Math.max(0, other - baselineOther), `fds (baseline ${baselineOther}, after ${other})`);
       expect(other).toBeLessThanOrEqual(baselineOther);
-      mark("non-socket fds back");
 
       // The clients still connected get the end of their streams, which ended with the sandbox.
       clearInterval(slowReading);
@@ -201,7 +194,6 @@ describe("deletes and the reaper never wedge", () => {
         if (!closed) leftOpen++;
         expect(closed, `${name} client's stream still open after the delete`).toBe(true);
       }
-      mark("streams ended");
       figures.record("wedge checks: streams left open after their sandbox was deleted", Object.keys(clients).length - 1, leftOpen, "streams");
     } finally {
       clearInterval(slowReading);
