@@ -127,8 +127,14 @@ export class Environment {
     const exited = this.exited;
     if (!exited) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)))]);
+    const gone = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), STOP_TIMEOUT_MS)))]);
     clearTimeout(timer);
+    if (!gone) {
+      // Stuck past SIGKILL (a process in uninterruptible sleep): its streams end now all the same, so
+      // that nothing waiting on them (a delete, the reaper, a reader) waits on the kernel.
+      this.hooks.log(`the environment of sandbox '${this.sandboxId}' did not end within ${STOP_TIMEOUT_MS} ms of SIGKILL`);
+      this.connection?.close(new SandgateError("sandbox_unavailable", `sandbox '${this.sandboxId}' was ${final ? "deleted" : "stopped"}`));
+    }
     this.connection = undefined;
   }
 }

@@ -11,7 +11,7 @@ import { SandboxStorage } from "./disk.ts";
 import { Environment } from "./environment.ts";
 import { SandboxFiles } from "./files.ts";
 import { type Identity, Isolation, type IsolationMode, type ResourceLimits, bubblewrapPath, defaultResourceLimits } from "./isolation.ts";
-import { SandboxCommand } from "./process.ts";
+import { BACKGROUND_WINDOW, SandboxCommand } from "./process.ts";
 import { Registry } from "./registry.ts";
 import { forwardToPort } from "./port-forward.ts";
 import { type SandboxNetworks, openNetworks } from "./network/index.ts";
@@ -69,7 +69,6 @@ export class LocalBackend implements Backend {
   /** Ids with a create or delete under way; a second one for the same id is a conflict. */
   private readonly busy = new Set<string>();
   private readonly reaper: NodeJS.Timeout;
-  private reaping = false;
   /** Snapshots (snapshots/): set once the backend is open. */
   snapshots!: LocalSnapshots;
 
@@ -249,7 +248,7 @@ export class LocalBackend implements Backend {
     const release = table.reserve(spec.processId);
     try {
       await table.ensureDir();
-      const proc = await this.start(id, { argv: spec.argv, cwd: spec.cwd, env: spec.env });
+      const proc = await this.start(id, { argv: spec.argv, cwd: spec.cwd, env: spec.env, windowBytes: BACKGROUND_WINDOW });
       if (!this.registry.records.has(id) || this.processTables.get(id) !== table) {
         proc.kill(); // the sandbox was deleted while it started
         throw errors.sandboxNotFound(id);
@@ -359,7 +358,7 @@ export class LocalBackend implements Backend {
   }
 
   /** Starts a command in the sandbox's environment; background processes have no timeout (and never stdin). */
-  private async start(id: string, spec: Omit<ExecSpec, "timeoutMs" | "maxOutputBytes"> & { timeoutMs?: number }): Promise<SandboxCommand> {
+  private async start(id: string, spec: Omit<ExecSpec, "timeoutMs" | "maxOutputBytes"> & { timeoutMs?: number; windowBytes?: number }): Promise<SandboxCommand> {
     const record = this.record(id);
     const env = this.environment(id);
     const release = env.hold();
@@ -372,6 +371,7 @@ export class LocalBackend implements Backend {
         env: { ...BASE_ENV, ...record.env, ...spec.env, PWD: spec.cwd },
         stdin: spec.stdin,
         timeoutMs: spec.timeoutMs,
+        windowBytes: spec.windowBytes,
       });
       await command.started;
       // A background process keeps its environment busy (not idle-stopped) until it ends.
@@ -491,23 +491,23 @@ export class LocalBackend implements Backend {
     }
   }
 
+  /**
+   * Deletes the expired sandboxes not already being deleted. No tick waits for an earlier one: a
+   * delete that takes long holds up its own sandbox only, never the expiry of the others.
+   */
   private async reapExpired(): Promise<void> {
-    if (this.reaping) return;
-    this.reaping = true;
-    try {
-      const now = Date.now();
-      const expired = [...this.registry.records.values()].filter((record) => Date.parse(record.expiresAt) <= now);
-      await Promise.all(expired.map((record) =>
+    const now = Date.now();
+    const expired = [...this.registry.records.values()].filter((record) => Date.parse(record.expiresAt) <= now && !this.busy.has(record.id));
+    await Promise.all(
+      expired.map((record) =>
         this.deleteSandbox(record.id).then(
           () => this.log(`sandbox '${record.id}' expired and was removed`),
           (err: unknown) => {
             if (!(err instanceof SandgateError)) this.log(`reaping '${record.id}' failed: ${String(err)}`);
           },
         ),
-      ));
-    } finally {
-      this.reaping = false;
-    }
+      ),
+    );
   }
 
   private record(id: string): SandboxRecord {

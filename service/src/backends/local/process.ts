@@ -13,12 +13,19 @@ export interface CommandSpec {
   stdin?: string;
   /** Without one (background processes) it runs until it ends or is killed. */
   timeoutMs?: number;
+  /** Output the host takes ahead of its reader (default WINDOW). */
+  windowBytes?: number;
 }
 
 export type OutputStream = "stdout" | "stderr";
 
 /** Output the host takes ahead of its reader, per command (the agent holds the rest back). */
 const WINDOW = 1024 * 1024;
+/**
+ * The window of a background process: its output goes to a log file, and each of the 64 a sandbox
+ * may run can have this much in flight towards the host, so it is kept small (host memory per process).
+ */
+export const BACKGROUND_WINDOW = 64 * 1024;
 const SIGKILL = 9;
 /** Streamed output queued for a slow reader is merged into events of up to this many characters. */
 const MERGED_EVENT_CHARS = 1024 * 1024;
@@ -60,7 +67,7 @@ export class SandboxCommand {
       clearTimeout(this.timer);
     };
     this.stream = agent.open(
-      { op: "exec", argv: spec.argv, env, cwd: spec.cwd, stdin: spec.stdin !== undefined, window: WINDOW },
+      { op: "exec", argv: spec.argv, env, cwd: spec.cwd, stdin: spec.stdin !== undefined, window: spec.windowBytes ?? WINDOW },
       {
         reply: (value) => {
           const failure = failureOf(value);

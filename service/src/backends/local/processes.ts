@@ -14,8 +14,14 @@ import type { SandboxCommand } from "./process.ts";
 export interface ProcessLimits {
   /** Output kept per process on disk (oldest dropped first). */
   logBytes: number;
-  /** Output of a running process kept in memory (its newest); older output is read back from disk. */
+  /**
+   * Output of a running process kept in memory (its newest); older output is read back from disk.
+   * Small: promoted to the old generation, what a busy process's log holds becomes garbage V8 keeps
+   * (test/wedges.test.ts measures the host's RSS under 40 such processes).
+   */
   liveLogBytes: number;
+  /** What a running process's log keeps in memory while someone follows it (default liveLogBytes). */
+  followedLogBytes?: number;
   /** Processes running at once in one sandbox. */
   maxRunning: number;
   /** Process records kept per sandbox; past it the oldest ended ones are forgotten, logs and all. */
@@ -28,7 +34,8 @@ export interface ProcessLimits {
 
 export const defaultProcessLimits: ProcessLimits = {
   logBytes: 16 * 1024 * 1024,
-  liveLogBytes: 256 * 1024,
+  liveLogBytes: 16 * 1024,
+  followedLogBytes: 256 * 1024,
   maxRunning: 64,
   maxRecords: 256,
   endedLogMemoryBytes: 32 * 1024 * 1024,
@@ -76,7 +83,30 @@ export class ProcessLog {
   private sinceCompaction = 0;
   private waiters = new Set<() => void>();
 
-  constructor(private readonly limit: number) {}
+  /** Followers reading it now; while there are any, the log keeps `followedLimit` rather than `limit`. */
+  private followers = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly followedLimit = limit,
+  ) {}
+
+  /**
+   * Marks the log followed until the returned function is called: it keeps more (followedLimit), so a
+   * follower a little behind a fast process reads on rather than getting a gap at every write.
+   */
+  followed(): () => void {
+    this.followers++;
+    let done = false;
+    return () => {
+      if (!done) this.followers--;
+      done = true;
+    };
+  }
+
+  private get keep(): number {
+    return this.followers > 0 ? Math.max(this.limit, this.followedLimit) : this.limit;
+  }
 
   get firstOffset(): number {
     return this.start;
@@ -114,7 +144,7 @@ export class ProcessLog {
     this.chunks.push({ stream, offset, data, bytes });
     this.end = offset + bytes;
     this.keptBytes += bytes + CHUNK_OVERHEAD;
-    while (this.keptBytes > this.limit && this.chunks.length - this.head > 1) {
+    while (this.keptBytes > this.keep && this.chunks.length - this.head > 1) {
       const dropped = this.chunks[this.head]!;
       this.chunks[this.head++] = DROPPED; // released now, not at the next compaction
       this.keptBytes -= dropped.bytes + CHUNK_OVERHEAD;
@@ -273,8 +303,11 @@ function slice(chunk: Chunk, from: number, to: number, atLeastOne: boolean): Chu
   return { stream: chunk.stream, offset: chunk.offset + a, data: buf.toString("utf8", a, b), bytes: b - a };
 }
 
-/** Bytes of log records waiting for the disk past which the process's output pipes are paused. */
-const FILE_HIGH_WATER = 1024 * 1024;
+/**
+ * Bytes of log records waiting for the disk past which the process's output is paused. Small: it is
+ * host memory, per process (with the process's window in flight, test/wedges.test.ts measures it).
+ */
+const FILE_HIGH_WATER = 64 * 1024;
 
 /**
  * The on-disk copy of a process's log: one JSON line per chunk (`{"o": offset, "s": "o"|"e", "d": text}`)
@@ -518,7 +551,7 @@ export class ProcessTable {
       endedAt: null,
     });
     entry.proc = proc;
-    const log = (entry.log = new ProcessLog(Math.min(this.limits.liveLogBytes, this.limits.logBytes)));
+    const log = (entry.log = new ProcessLog(Math.min(this.limits.liveLogBytes, this.limits.logBytes), Math.min(this.limits.followedLogBytes ?? this.limits.liveLogBytes, this.limits.logBytes)));
     const file = (entry.file = new LogFile(entry.logPath, this.limits.logBytes, (paused) => (paused ? proc.pause() : proc.resume()), this.report));
     const decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
     const add = (stream: Stream, data: string) => {
@@ -598,25 +631,30 @@ export class ProcessTable {
       async *[Symbol.asyncIterator]() {
         let pos = offset;
         let log = disk && disk.firstOffset < live.firstOffset ? disk : live;
-        while (!signal.aborted) {
-          if (log !== live && (pos >= live.firstOffset || pos >= log.nextOffset)) log = live;
-          entry.lastUsed = Date.now();
-          const next = log.next(pos);
-          if (next && "gap" in next) {
-            yield { type: "gap", offset: pos, nextOffset: next.to };
-            pos = next.to;
-          } else if (next && next.bytes === 0) {
-            pos = next.offset; // an offset inside a character: on from the next one
-          } else if (next) {
-            const nextOffset = next.offset + next.bytes;
-            yield { type: next.stream, data: next.data, offset: next.offset, nextOffset };
-            pos = nextOffset;
-          } else if (log.finished) {
-            yield { type: "exit", status: entry.info.status, exitCode: entry.info.exitCode, nextOffset: pos };
-            return;
-          } else {
-            await log.changed(signal);
+        const unfollow = live.followed();
+        try {
+          while (!signal.aborted) {
+            if (log !== live && (pos >= live.firstOffset || pos >= log.nextOffset)) log = live;
+            entry.lastUsed = Date.now();
+            const next = log.next(pos);
+            if (next && "gap" in next) {
+              yield { type: "gap", offset: pos, nextOffset: next.to };
+              pos = next.to;
+            } else if (next && next.bytes === 0) {
+              pos = next.offset; // an offset inside a character: on from the next one
+            } else if (next) {
+              const nextOffset = next.offset + next.bytes;
+              yield { type: next.stream, data: next.data, offset: next.offset, nextOffset };
+              pos = nextOffset;
+            } else if (log.finished) {
+              yield { type: "exit", status: entry.info.status, exitCode: entry.info.exitCode, nextOffset: pos };
+              return;
+            } else {
+              await log.changed(signal);
+            }
           }
+        } finally {
+          unfollow();
         }
       },
     };

@@ -1,0 +1,362 @@
+/**
+ * Issue 13's "deletes and the reaper never wedge", "bounded host memory" and "disk", attacked through
+ * the public API against a real root host: clients that read slowly, stop reading, go away or never
+ * finish their request, while a delete and the reaper run; 40 background processes printing 20 MB
+ * each; a sandbox writing past its disk quota. Each figure is counted for `npm run reliability`
+ * (test/attempts.ts), each "must fail" with a control that shows the probe ran.
+ * (Point 7, tokens, is in tokens.test.ts; point 8, no 500s, in no-500.test.ts and boundary.test.ts.)
+ */
+import { readdirSync, statSync } from "node:fs";
+import { type Socket, connect } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Attempts } from "./attempts.ts";
+import { hostFds } from "./boundary-probes.ts";
+import { type TestHost, eventually, isRoot, removeDir, startHost } from "./host.ts";
+
+const TOKEN = "wedges-test-token";
+/** Small, so that filling it takes a moment; every sandbox of this host gets it. */
+const QUOTA_BYTES = 64 * 1024 * 1024;
+const MIB = 1024 * 1024;
+/** "Within a few seconds": a delete, and a reap after expiry, must finish within this. */
+const PROMPT_MS = 5000;
+
+const figures = new Attempts("wedges");
+let host: TestHost;
+
+interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function exec(id: string, command: string, timeoutMs = 60_000): Promise<ExecResult> {
+  const res = await host.json("POST", `/v1/sandboxes/${id}/exec`, { command, timeoutMs });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body as ExecResult;
+}
+
+async function create(id: string, extra: Record<string, unknown> = {}): Promise<void> {
+  const res = await host.json("POST", "/v1/sandboxes", { id, ...extra });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+}
+
+function fdCount(): number {
+  return readdirSync(`/proc/${host.pid}/fd`).length;
+}
+
+/** The host's descriptors that are not sockets: pipes to environments, log files, images. */
+function nonSocketFds(): number {
+  return hostFds(host).other;
+}
+
+/** A raw HTTP/1.1 client on its own socket: paused from the start, so it reads only when told to. */
+interface RawClient {
+  socket: Socket;
+  /** Bytes read so far (headers included). */
+  read(): number;
+  /** Reads up to `bytes` of what has arrived. */
+  take(bytes: number): void;
+  /** Counts bytes read by a listener of the caller's. */
+  count(bytes: number): void;
+}
+
+function rawClient(request: string): RawClient {
+  const socket = connect(new URL(host.url).port ? Number(new URL(host.url).port) : 80, new URL(host.url).hostname);
+  socket.pause();
+  socket.on("error", () => {});
+  socket.write(request);
+  let read = 0;
+  return {
+    socket,
+    read: () => read,
+    take(bytes) {
+      const chunk = socket.read(Math.min(bytes, socket.readableLength)) as Buffer | null;
+      if (chunk) read += chunk.length;
+    },
+    count: (bytes) => void (read += bytes),
+  };
+}
+
+function post(path: string, body: unknown): string {
+  const text = JSON.stringify(body);
+  return `POST ${path} HTTP/1.1\r\nHost: wedges\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`;
+}
+
+function get(path: string): string {
+  return `GET ${path} HTTP/1.1\r\nHost: wedges\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`;
+}
+
+/** Resident memory of the host, in MiB. */
+const rssMiB = () => host.rss() / MIB;
+
+beforeAll(async () => {
+  host = await startHost({ token: TOKEN, env: { SANDGATE_DISK_BYTES: String(QUOTA_BYTES) } });
+});
+afterAll(async () => {
+  figures.save();
+  await host?.stop();
+  if (host) removeDir(host.dataDir);
+});
+
+describe("deletes and the reaper never wedge", () => {
+  it("deletes a sandbox promptly, reaps others on time (one with a stalled reader) and leaves no fd behind, whatever clients do", { timeout: 60_000 }, async () => {
+    await create("wd-bystander");
+    expect((await exec("wd-bystander", "echo up")).stdout).toBe("up\n");
+    // Settled: the host's descriptors with one running environment and nothing in flight.
+    await eventually(async () => {
+      const a = fdCount();
+      await new Promise((r) => setTimeout(r, 200));
+      return fdCount() === a;
+    }, 10_000);
+    const baseline = fdCount();
+    const baselineOther = nonSocketFds();
+
+    await create("wd-slow");
+    await exec("wd-slow", "true");
+    const follower = await host.json("POST", "/v1/sandboxes/wd-slow/processes", { command: "yes followed" });
+    expect(follower.status, JSON.stringify(follower.body)).toBe(201);
+    const stream = (command: string) => post("/v1/sandboxes/wd-slow/exec/stream", { command });
+    const clients: Record<string, RawClient> = {
+      // Reads about 20 KB/s, as `curl --limit-rate` would.
+      slow: rawClient(stream("yes slow")),
+      // Never reads, and stays connected through the delete.
+      stalled: rawClient(stream("yes stalled")),
+      // Reads a little, then goes away without a word.
+      abandoned: rawClient(stream("yes abandoned")),
+      // Follows a background process's log and never reads.
+      follower: rawClient(get(`/v1/sandboxes/wd-slow/processes/${(follower.body as { id: string }).id}/logs/stream`)),
+    };
+    // Half-closes its side after the request: the host takes that as the client leaving and lets go.
+    const halfClosed = rawClient(stream("yes half-closed"));
+    halfClosed.socket.end();
+    halfClosed.socket.resume();
+    // A request that never finishes its headers.
+    const unfinished = rawClient("POST /v1/sandboxes/wd-slow/exec/stream HTTP/1.1\r\nHost: wedges\r\n");
+    const slowReading = setInterval(() => clients.slow!.take(2048), 100);
+    try {
+      // Every stream is under way: its output reached the client (control: the probes ran).
+      for (const client of Object.values(clients)) await eventually(() => (client.take(1), client.read() > 0), 15_000);
+      clients.abandoned!.take(64 * 1024);
+      clients.abandoned!.socket.destroy();
+      await eventually(() => clients.slow!.read() > 16 * 1024, 15_000);
+      // The host is behind on every stream now: the stalled ones fill their socket buffers.
+      await eventually(() => clients.stalled!.socket.readableLength >= clients.stalled!.socket.readableHighWaterMark, 15_000);
+      await eventually(() => halfClosed.socket.readableEnded, 10_000);
+      // Two short-lived sandboxes expire while the delete runs, one with a reader that never reads.
+      await create("wd-expiring", { ttlSeconds: 3 });
+      await create("wd-expiring-read", { ttlSeconds: 3 });
+      const expiringReader = rawClient(post("/v1/sandboxes/wd-expiring-read/exec/stream", { command: "yes expiring" }));
+      clients.expiring = expiringReader;
+      await eventually(() => (expiringReader.take(1), expiringReader.read() > 0), 15_000);
+      await eventually(() => expiringReader.socket.readableLength >= expiringReader.socket.readableHighWaterMark, 15_000);
+      const reapedLate = (id: string) =>
+        (async () => {
+          const expiresAt = Date.parse(((await host.json("GET", `/v1/sandboxes/${id}`)).body as { expiresAt: string }).expiresAt);
+          await eventually(async () => (await host.call("GET", `/v1/sandboxes/${id}`)).status === 404, 30_000);
+          return Date.now() - expiresAt;
+        })();
+      const reaped = Promise.all([reapedLate("wd-expiring"), reapedLate("wd-expiring-read")]);
+
+      const started = Date.now();
+      const deleted = await host.call("DELETE", "/v1/sandboxes/wd-slow");
+      const deleteMs = Date.now() - started;
+      expect(deleted.status).toBe(204);
+      const reapLateMs = Math.max(...(await reaped));
+      console.log(`wedges: delete under slow readers ${deleteMs} ms, reaped at most ${reapLateMs} ms after expiry`);
+      expect(deleteMs).toBeLessThan(PROMPT_MS);
+      expect(reapLateMs).toBeLessThan(PROMPT_MS);
+      figures.record("wedge checks: delete under slow, stalled, abandoned and half-open clients", 1, deleteMs < PROMPT_MS ? 0 : 1, `deletes; ${deleteMs} ms`);
+      figures.record("wedge checks: reaps of other sandboxes meanwhile (one with a stalled reader)", 2, reapLateMs < PROMPT_MS ? 0 : 1, `reaps; the later ${reapLateMs} ms after expiry`);
+      // Control: the host goes on serving the other sandbox.
+      expect((await exec("wd-bystander", "echo still")).stdout).toBe("still\n");
+      // With the stalled clients still connected and not reading, everything but their sockets is
+      // given back: the environment's pipes, the process's log file.
+      let other = nonSocketFds();
+      await eventually(() => (other = nonSocketFds()) <= baselineOther, 10_000).catch(() => {});
+      console.log(`wedges: host non-socket fds baseline ${baselineOther}, after the delete ${other} (stalled clients connected)`);
+      figures.record("wedge checks: host pipes and files left behind with stalled clients connected", 1, Math.max(0, other - baselineOther), `fds (baseline ${baselineOther}, after ${other})`);
+      expect(other).toBeLessThanOrEqual(baselineOther);
+
+      // The clients still connected get the end of their streams, which ended with the sandbox.
+      clearInterval(slowReading);
+      let leftOpen = 0;
+      for (const [name, client] of Object.entries(clients)) {
+        if (name === "abandoned") continue;
+        // The response is whole once its last chunk (`0\r\n\r\n`) arrived: the host ended the stream.
+        let tail = "";
+        client.socket.on("data", (d: Buffer) => (client.count(d.length), (tail = (tail + d.toString("latin1")).slice(-5))));
+        client.socket.resume();
+        const closed = await eventually(() => tail === "0\r\n\r\n" || client.socket.readableEnded, 10_000).then(
+          () => true,
+          () => false,
+        );
+        if (!closed) leftOpen++;
+        expect(closed, `${name} client's stream still open after the delete`).toBe(true);
+      }
+      figures.record("wedge checks: streams left open after their sandbox was deleted", Object.keys(clients).length - 1, leftOpen, "streams");
+    } finally {
+      clearInterval(slowReading);
+      for (const client of Object.values(clients)) client.socket.destroy();
+      unfinished.socket.destroy();
+      halfClosed.socket.destroy();
+    }
+    // Every descriptor the sandbox and its clients took is given back.
+    let fds = fdCount();
+    await eventually(() => (fds = fdCount()) <= baseline, 10_000).catch(() => {});
+    console.log(`wedges: host fds baseline ${baseline}, after ${fds}`);
+    figures.record("wedge checks: host fds left behind", 1, Math.max(0, fds - baseline), `fds (baseline ${baseline}, after ${fds})`);
+    expect(fds).toBeLessThanOrEqual(baseline);
+  });
+});
+
+describe("a stalled download through the port proxy", () => {
+  it("holds up neither the delete of its sandbox nor its descriptors", { timeout: 60_000 }, async () => {
+    await create("wd-port");
+    // 48 MB: within this host's 64 MiB quota, far more than socket buffers hold.
+    expect((await exec("wd-port", "head -c 48000000 /dev/zero > big && echo ok")).stdout).toBe("ok\n");
+    const baselineOther = nonSocketFds();
+    const server = await host.json("POST", "/v1/sandboxes/wd-port/processes", { command: "exec python3 -m http.server 8080" });
+    expect(server.status, JSON.stringify(server.body)).toBe(201);
+    const id = (server.body as { id: string }).id;
+    const ready = await host.json("POST", `/v1/sandboxes/wd-port/processes/${id}/wait-for-port`, { port: 8080, timeoutMs: 30_000 });
+    expect(ready.status, JSON.stringify(ready.body)).toBe(200);
+    // Two downloads that read a little, then nothing, and stay connected.
+    const downloads = [0, 1].map(() => rawClient(get("/v1/sandboxes/wd-port/ports/8080/big")));
+    try {
+      for (const d of downloads) await eventually(() => (d.take(64 * 1024), d.read() > 64 * 1024), 15_000);
+      const started = Date.now();
+      const deleted = await host.call("DELETE", "/v1/sandboxes/wd-port");
+      const deleteMs = Date.now() - started;
+      expect(deleted.status).toBe(204);
+      console.log(`wedges: delete under stalled port-proxy downloads ${deleteMs} ms`);
+      figures.record("wedge checks: delete under stalled port-proxy downloads", 1, deleteMs < PROMPT_MS ? 0 : 1, `deletes; ${deleteMs} ms`);
+      expect(deleteMs).toBeLessThan(PROMPT_MS);
+      // With the downloads still connected, the host holds nothing else of the sandbox's.
+      let other = nonSocketFds();
+      await eventually(() => (other = nonSocketFds()) <= baselineOther, 10_000).catch(() => {});
+      expect(other, `non-socket fds ${other}, baseline ${baselineOther}`).toBeLessThanOrEqual(baselineOther);
+    } finally {
+      for (const d of downloads) d.socket.destroy();
+    }
+  });
+});
+
+describe("bounded host memory under log pressure", () => {
+  // A host of its own, fresh: what the other tests did to the shared one's heap neither flatters nor burdens the figure.
+  let shared: TestHost;
+  beforeAll(async () => {
+    shared = host;
+    host = await startHost({ token: TOKEN });
+  });
+  afterAll(async () => {
+    await host?.stop();
+    removeDir(host.dataDir);
+    host = shared;
+  });
+
+  const COUNT = 40;
+  const BYTES = 20_000_000;
+
+  /** 40 background processes in a new sandbox print 20 MB each and keep running; the host's peak RSS meanwhile. */
+  async function pressure(id: string): Promise<number> {
+    await create(id);
+    await exec(id, "true");
+    let peak = rssMiB();
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMiB())), 50);
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < COUNT; i++) {
+        // Prints its 20 MB, then keeps running: its log stays a live one until it is killed.
+        const res = await host.json("POST", `/v1/sandboxes/${id}/processes`, { command: `head -c ${BYTES} /dev/zero | tr '\\0' a; exec sleep 600` });
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        ids.push((res.body as { id: string }).id);
+      }
+      // Control: every byte reached the host (each log ends at 20 MB). Polled once a second: the
+      // test's own requests are not what is measured.
+      const printed = async () => {
+        const ends = await Promise.all(ids.map(async (pid) => ((await host.json("GET", `/v1/sandboxes/${id}/processes/${pid}/logs?limitBytes=1`)).body as { nextOffset: number }).nextOffset));
+        return ends.reduce((a, b) => a + b, 0);
+      };
+      const deadline = Date.now() + 60_000;
+      while ((await printed()) !== COUNT * BYTES) {
+        expect(Date.now(), "the processes' output did not all reach the host").toBeLessThan(deadline);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      peak = Math.max(peak, rssMiB());
+      // The logs went to disk, into the sandbox's directory, each within its limit (16 MiB).
+      const dir = join(host.dataDir, "sandboxes", id, "processes");
+      const sizes = readdirSync(dir).filter((n) => n.endsWith(".log") || n.endsWith(".log.1")).map((n) => statSync(join(dir, n)).size);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBeGreaterThan(COUNT * 4 * MIB);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(16 * MIB);
+    } finally {
+      clearInterval(sampler);
+    }
+    expect((await host.call("DELETE", `/v1/sandboxes/${id}`)).status).toBe(204);
+    return peak;
+  }
+
+  it("40 background processes printing 20 MB each grow the host by at most 64 MiB, and a second round reuses it", { timeout: 120_000 }, async () => {
+    const baseline = rssMiB();
+    const baselineFds = fdCount();
+    const first = (await pressure("wd-logs")) - baseline;
+    // Given back: V8 and malloc keep what they grew for reuse rather than return it to the system at
+    // once, so "released" is measured as reuse: a second round, after the first sandbox was deleted,
+    // stays within the same bound (memory kept per process would add another round's worth).
+    const second = (await pressure("wd-logs-2")) - baseline;
+    const after = rssMiB() - baseline;
+    // The 80 log files and both environments' pipes are closed again.
+    let fds = fdCount();
+    await eventually(() => (fds = fdCount()) <= baselineFds, 10_000).catch(() => {});
+    figures.record("wedge checks: host fds left behind after 80 logged processes", 1, Math.max(0, fds - baselineFds), `fds (baseline ${baselineFds}, after ${fds})`);
+    expect(fds).toBeLessThanOrEqual(baselineFds);
+    console.log(`wedges: host RSS baseline ${baseline.toFixed(1)} MiB; peak growth ${first.toFixed(1)} MiB, second round ${second.toFixed(1)} MiB, after both deleted ${after.toFixed(1)} MiB`);
+    const worst = Math.max(first, second);
+    figures.record("host RSS growth under log pressure (MiB)", 2 * COUNT, (first > 64 ? COUNT : 0) + (second > 64 ? COUNT : 0), `processes printing 20 MB, in two rounds; peak growth ${first.toFixed(1)} MiB then ${second.toFixed(1)} MiB (bound 64)`);
+    expect(worst).toBeLessThanOrEqual(64);
+    expect(after).toBeLessThanOrEqual(64);
+  });
+});
+
+describe("disk quota", () => {
+  it.runIf(isRoot)("gives a sandbox that fills its quota ENOSPC; the host and other sandboxes keep working", { timeout: 60_000 }, async () => {
+    // The quota is a loop-mounted ext4 image per sandbox (src/backends/local/disk.ts), here 64 MiB.
+    expect(host.logs()).toContain(`a ${QUOTA_BYTES}-byte ext4 image per sandbox`);
+    await create("wd-full");
+    await create("wd-roomy");
+    const fill = await exec(
+      "wd-full",
+      `dd if=/dev/zero of=/workspace/fill bs=1M count=${(2 * QUOTA_BYTES) / MIB} 2>&1 | grep -o 'No space left on device'; ` +
+        `python3 -c "
+import errno
+try:
+    with open('/tmp/more', 'wb') as f:
+        for _ in range(64): f.write(b'x' * 1048576)
+    print('wrote')
+except OSError as e:
+    print(errno.errorcode[e.errno])
+"; stat -c %s /workspace/fill`,
+    );
+    const lines = fill.stdout.trim().split("\n");
+    const refused = [lines[0] === "No space left on device", lines.at(-2) === "ENOSPC"];
+    const written = Number(lines.at(-1));
+    expect(written).toBeLessThanOrEqual(QUOTA_BYTES);
+    expect(written).toBeGreaterThan(QUOTA_BYTES / 2); // control: it did write, up to its quota
+    // The file API hits the same wall with a 4xx, never a 500.
+    const upload = await host.call("PUT", "/v1/sandboxes/wd-full/files/content?path=upload.bin", new Uint8Array(4 * MIB));
+    refused.push(upload.status === 413);
+    figures.record("disk: writes past the quota that succeeded", refused.length, refused.filter((r) => !r).length, "writes (dd, python, file API)");
+    expect(refused, fill.stdout).toEqual([true, true, true]);
+    // On the host, the image takes no more than the quota.
+    const image = statSync(join(host.dataDir, "sandboxes", "wd-full", "disk.img"));
+    expect(image.blocks * 512).toBeLessThanOrEqual(QUOTA_BYTES);
+    // Another sandbox writes, and a new one starts and writes too (positive controls).
+    const roomy = await exec("wd-roomy", `dd if=/dev/zero of=/workspace/f bs=1M count=16 2>/dev/null; stat -c %s /workspace/f`);
+    expect(roomy.stdout.trim()).toBe(String(16 * MIB));
+    await create("wd-after");
+    expect((await exec("wd-after", "echo fine > f && cat f")).stdout).toBe("fine\n");
+    // The full sandbox recovers once it frees space.
+    expect((await exec("wd-full", "rm /workspace/fill /tmp/more 2>/dev/null; echo again > g && cat g")).stdout).toBe("again\n");
+    figures.record("disk: other sandboxes blocked by a full one", 2, 0, "sandboxes (an existing one, a new one)");
+  });
+});
