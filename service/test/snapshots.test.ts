@@ -1,6 +1,10 @@
 /** Snapshots through REST against a real Node host and real sandboxes (first cut: save, break, restore; fromSnapshot; dedup; import refusals). */
-import { describe, expect, it } from "vitest";
-import { startHost } from "./host.ts";
+import { existsSync, lstatSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import tar from "tar-stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type TestHost, startHost } from "./host.ts";
 
 describe("snapshots", () => {
   it("saves, breaks and restores a workspace; a second snapshot stores nothing new; fromSnapshot; bad input", async () => {
@@ -47,4 +51,188 @@ describe("snapshots", () => {
       await host.stop();
     }
   }, 120_000);
+});
+
+/** Every file under `dir` (relative paths with sizes): what the host side holds, compared before and after. */
+function treeOf(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    for (const entry of readdirSync(join(dir, rel), { withFileTypes: true })) {
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(path);
+      else out.push(`${path} ${lstatSync(join(dir, path)).size}`);
+    }
+  };
+  walk("");
+  return out.sort();
+}
+
+type Member = { header: tar.Headers; body?: Uint8Array };
+
+/** A tar archive of `members`, made by tar-stream as a hostile client would make it. */
+async function archiveOf(members: Member[]): Promise<Uint8Array> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on("data", (c: Buffer) => chunks.push(c));
+  const done = new Promise((resolve, reject) => (pack.on("end", resolve), pack.on("error", reject)));
+  for (const { header, body } of members) {
+    await new Promise<void>((resolve, reject) => pack.entry(header, body ? Buffer.from(body) : undefined, (err) => (err ? reject(err) : resolve())));
+  }
+  pack.finalize();
+  await done;
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+const MAX = 1024 * 1024;
+const marker = `landed-${process.pid}-${Date.now()}`;
+const good = (name = "ok.txt"): Member => ({ header: { name, type: "file", mode: 0o644 }, body: new TextEncoder().encode(`${marker} ${name}\n`) });
+
+describe("snapshots: bad input", () => {
+  let host: TestHost;
+  beforeAll(async () => {
+    host = await startHost({ env: { SANDGATE_MAX_SNAPSHOT_BYTES: String(MAX) } });
+  }, 60_000);
+  afterAll(async () => {
+    await host?.stop();
+  });
+
+  /** Posts `body` as an archive: the answer must be `status` in the error envelope with `code`, and nothing of it kept. */
+  async function refused(body: Uint8Array | ReadableStream<Uint8Array>, status: number, code: string, message?: RegExp) {
+    const before = treeOf(host.dataDir);
+    const res = await host.call("POST", "/v1/snapshots?name=hostile", body);
+    const answer = (await res.json()) as { error: { code: string; message: string } };
+    expect(res.status, JSON.stringify(answer)).toBe(status);
+    expect(answer.error.code).toBe(code);
+    if (message) expect(answer.error.message).toMatch(message);
+    // Nothing of it is left on the host side: the store (blobs, manifests, tmp) is as it was.
+    expect(treeOf(host.dataDir)).toEqual(before);
+    expect((await host.json("GET", "/v1/snapshots")).body.snapshots.filter((s: { name: string }) => s.name === "hostile")).toEqual([]);
+  }
+
+  it("accepts a well-formed archive (positive control: the probes below reach the importer)", async () => {
+    const before = treeOf(join(host.dataDir, "snapshots", "blobs")).length;
+    const res = await host.json("POST", "/v1/snapshots?name=control", await archiveOf([{ header: { name: "dir", type: "directory" } }, good("dir/a.txt"), { header: { name: "dir/l", type: "symlink", linkname: "a.txt" } }, { header: { name: "dir/h", type: "link", linkname: "dir/a.txt" } }]));
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.fileCount).toBe(4);
+    expect(treeOf(join(host.dataDir, "snapshots", "blobs")).length).toBe(before + 1);
+    expect((await host.json("DELETE", `/v1/snapshots/${res.body.id}`)).status).toBe(204);
+    expect(treeOf(join(host.dataDir, "snapshots", "blobs")).length).toBe(before);
+  });
+
+  it("answers 404 for an unknown snapshot on every route that names one", async () => {
+    await host.json("POST", "/v1/sandboxes", { id: "s404" });
+    for (const [method, path, body] of [
+      ["GET", "/v1/snapshots/snap-nope", undefined],
+      ["DELETE", "/v1/snapshots/snap-nope", undefined],
+      ["GET", "/v1/snapshots/snap-nope/archive", undefined],
+      ["POST", "/v1/sandboxes/s404/restore", { snapshotId: "snap-nope" }],
+      ["POST", "/v1/sandboxes", { id: "s404b", fromSnapshot: "snap-nope" }],
+    ] as const) {
+      const res = await host.json(method, path, body);
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.body.error.code).toBe("not_found");
+    }
+    expect((await host.json("GET", "/v1/sandboxes/s404b")).status).toBe(404);
+  });
+
+  it("refuses excludes with '..' or absolute paths (400) and stores nothing", async () => {
+    await host.json("POST", "/v1/sandboxes", { id: "sx" });
+    for (const excludes of [["../x"], ["a/../../b"], ["/etc"], ["ok", "/abs"]]) {
+      const before = treeOf(host.dataDir);
+      const res = await host.json("POST", "/v1/sandboxes/sx/snapshots", { excludes });
+      expect(res.status, JSON.stringify(excludes)).toBe(400);
+      expect(res.body.error.code).toBe("invalid_request");
+      expect(treeOf(host.dataDir)).toEqual(before);
+    }
+    expect((await host.json("POST", "/v1/sandboxes/sx/snapshots", { excludes: ["a/b*", "node_modules"] })).status).toBe(201);
+  });
+
+  it("refuses absolute and '..' member names", async () => {
+    await refused(await archiveOf([good(), { header: { name: `/tmp/${marker}`, type: "file" }, body: new Uint8Array(3) }]), 400, "invalid_request", /absolute/);
+    await refused(await archiveOf([good(), { header: { name: `../../../../tmp/${marker}`, type: "file" }, body: new Uint8Array(3) }]), 400, "invalid_request", /'\.\.'/);
+    await refused(await archiveOf([good(), { header: { name: `a/../../${marker}`, type: "directory" } }]), 400, "invalid_request", /'\.\.'/);
+    expect(existsSync(`/tmp/${marker}`)).toBe(false);
+  });
+
+  it("refuses symlinks and hard links that lead outside the tree", async () => {
+    for (const linkname of ["../../outside", "../a/../../x", "/etc/passwd", "/workspace/../etc/passwd", "/workspace/a/../../x", "/workspacex"]) {
+      await refused(await archiveOf([good(), { header: { name: "a/link", type: "symlink", linkname } }]), 400, "invalid_request", /symlink/);
+    }
+    for (const linkname of ["/etc/passwd", "../etc/passwd", "missing.txt"]) {
+      await refused(await archiveOf([good(), { header: { name: "hard", type: "link", linkname } }]), 400, "invalid_request");
+    }
+    // Positive control: links that stay inside, relative and absolute, are taken.
+    const inside = await host.json("POST", "/v1/snapshots?name=inside", await archiveOf([good("a/t"), { header: { name: "a/l1", type: "symlink", linkname: "../a/t" } }, { header: { name: "a/l2", type: "symlink", linkname: "/workspace/a/../a/t" } }]));
+    expect(inside.status, JSON.stringify(inside.body)).toBe(201);
+    // A member written below a symlink would land wherever the link leads.
+    await refused(await archiveOf([{ header: { name: "l", type: "symlink", linkname: "." } }, good("l/x.txt")]), 400, "invalid_request", /below a file or a link/);
+  });
+
+  it("refuses device files and FIFOs", async () => {
+    await refused(await archiveOf([good(), { header: { name: "null", type: "character-device", devmajor: 1, devminor: 3 } }]), 400, "invalid_request", /device/);
+    await refused(await archiveOf([good(), { header: { name: "sda", type: "block-device", devmajor: 8, devminor: 0 } }]), 400, "invalid_request", /device/);
+    await refused(await archiveOf([good(), { header: { name: "pipe", type: "fifo" } }]), 400, "invalid_request", /FIFO/);
+  });
+
+  it("refuses an archive beyond SANDGATE_MAX_SNAPSHOT_BYTES (413), by the members' declared sizes and by the body's length", async () => {
+    const over = await archiveOf([good(), { header: { name: "big", type: "file", size: MAX + 1 }, body: new Uint8Array(MAX + 1) }]);
+    await refused(over, 413, "payload_too_large");
+    // Streamed without a length: the members' sizes decide.
+    const stream = () => new ReadableStream<Uint8Array>({ start: (c) => (c.enqueue(over), c.close()) });
+    await refused(stream(), 413, "payload_too_large");
+    // Two members each under the limit, together over it.
+    const half = new Uint8Array(MAX / 2 + 1).fill(7);
+    await refused(await archiveOf([{ header: { name: "h1", type: "file" }, body: half }, { header: { name: "h2", type: "file" }, body: half.map(() => 8) }]), 413, "payload_too_large");
+    // A body far longer than the limit is refused by its length.
+    await refused(new Uint8Array(3 * MAX), 413, "payload_too_large");
+  });
+
+  it("refuses truncated and corrupt archives (400)", async () => {
+    const whole = await archiveOf([good("a.txt"), { header: { name: "b.bin", type: "file" }, body: new Uint8Array(20_000).fill(1) }]);
+    await refused(whole.subarray(0, 512 + 512 + 512 + 4000), 400, "invalid_request", /truncated|corrupt/);
+    await refused(whole.subarray(0, 700), 400, "invalid_request", /truncated|corrupt/);
+    const corrupt = whole.slice();
+    corrupt.fill(0x41, 100, 160); // the first header's mode, ids and size: its checksum no longer holds
+    await refused(corrupt, 400, "invalid_request");
+    await refused(new TextEncoder().encode("this is not a tar archive at all, just text ".repeat(40)), 400, "invalid_request");
+    await refused(new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6, 7, 8, 9]), 400, "invalid_request");
+    const gz = gzipSync(whole);
+    await refused(gz.subarray(0, gz.length - 40), 400, "invalid_request");
+    // Positive control: the same archive whole, and gzipped, imports.
+    expect((await host.json("POST", "/v1/snapshots", whole)).status).toBe(201);
+    expect((await host.json("POST", "/v1/snapshots", new Uint8Array(gz))).status).toBe(201);
+  });
+});
+
+describe("snapshots: restore into a sandbox being deleted", () => {
+  it("answers 409 while the delete runs, and the sandbox stays deleted", async () => {
+    const host = await startHost();
+    try {
+      await host.json("POST", "/v1/sandboxes", { id: "src" });
+      const snap = await host.json("POST", "/v1/sandboxes/src/snapshots", {});
+      expect(snap.status).toBe(201);
+      const answers: number[] = [];
+      // The window is the delete's removal of the workspace: many files make it long, and each attempt
+      // is counted; a restore after the delete is a 404, never a success or a recreated sandbox.
+      for (let attempt = 0; attempt < 5 && !answers.includes(409); attempt++) {
+        await host.json("POST", "/v1/sandboxes", { id: "doomed" });
+        const made = await host.json("POST", "/v1/sandboxes/doomed/exec", { command: `mkdir t && cd t && seq 1 ${20000 * (attempt + 1)} | xargs touch` });
+        expect(made.body.exitCode).toBe(0);
+        const deleting = host.call("DELETE", "/v1/sandboxes/doomed");
+        while ((await host.json("GET", "/v1/sandboxes/doomed")).status !== 404) {
+          // records go first, then the environment and the files: the restore comes in between
+        }
+        const restore = await host.json("POST", "/v1/sandboxes/doomed/restore", { snapshotId: snap.body.id });
+        answers.push(restore.status);
+        expect([404, 409]).toContain(restore.status);
+        if (restore.status === 409) expect(restore.body.error.code).toBe("conflict");
+        expect((await deleting).status).toBe(204);
+        expect((await host.json("GET", "/v1/sandboxes/doomed")).status).toBe(404);
+        expect(existsSync(join(host.dataDir, "sandboxes", "doomed"))).toBe(false);
+      }
+      expect(answers).toContain(409);
+    } finally {
+      await host.stop();
+    }
+  }, 180_000);
 });

@@ -405,9 +405,15 @@ export function memberName(name: string): string {
 /** A symlink's target, read from where the link is, stays within the tree (absolute: /workspace or below). */
 function linkInside(path: string, target: string): boolean {
   if (target === "" || target.includes("\0")) return false;
-  if (target.startsWith("/")) return target === "/workspace" || target.startsWith("/workspace/");
-  const depth: string[] = path.split("/").slice(0, -1);
-  for (const part of target.split("/")) {
+  let rest = target;
+  let depth: string[] = path.split("/").slice(0, -1);
+  if (target.startsWith("/")) {
+    // Absolute: /workspace or below it, and no `..` climbing back out (/workspace/../etc).
+    if (target !== "/workspace" && !target.startsWith("/workspace/")) return false;
+    rest = target.slice("/workspace".length);
+    depth = [];
+  }
+  for (const part of rest.split("/")) {
     if (part === "" || part === ".") continue;
     if (part === "..") {
       if (depth.length === 0) return false;
