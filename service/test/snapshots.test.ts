@@ -67,20 +67,25 @@ function treeOf(dir: string): string[] {
   return out.sort();
 }
 
-type Member = { header: tar.Headers; body?: Uint8Array };
+type Member = { header: Partial<tar.Header> & { name: string }; body?: Uint8Array };
 
 /** A tar archive of `members`, made by tar-stream as a hostile client would make it. */
 async function archiveOf(members: Member[]): Promise<Uint8Array> {
   const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on("data", (c: Buffer) => chunks.push(c));
-  const done = new Promise((resolve, reject) => (pack.on("end", resolve), pack.on("error", reject)));
+  const collected = (async () => {
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of pack as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    return new Uint8Array(Buffer.concat(chunks));
+  })();
   for (const { header, body } of members) {
-    await new Promise<void>((resolve, reject) => pack.entry(header, body ? Buffer.from(body) : undefined, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: Error | null) => (err ? reject(err) : resolve());
+      if (body) pack.entry(header, body, done);
+      else pack.entry(header, done);
+    });
   }
   pack.finalize();
-  await done;
-  return new Uint8Array(Buffer.concat(chunks));
+  return collected;
 }
 
 const MAX = 1024 * 1024;
