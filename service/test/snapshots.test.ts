@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestHost, startHost } from "./host.ts";
+import { type TestHost, startHost, tempDir } from "./host.ts";
 
 describe("snapshots", () => {
   it("saves, breaks and restores a workspace; a second snapshot stores nothing new; fromSnapshot; bad input", async () => {
@@ -240,4 +240,104 @@ describe("snapshots: restore into a sandbox being deleted", () => {
       await host.stop();
     }
   }, 180_000);
+});
+
+/** Blobs in the host's content-addressed store (file contents, each stored once). */
+const blobCount = (dataDir: string) => treeOf(join(dataDir, "snapshots", "blobs")).length;
+
+/** Polls `probe` until it holds, at most `attempts` times (a bound, not a sleep the test relies on). */
+async function until(probe: () => Promise<boolean>, attempts = 300): Promise<number> {
+  for (let n = 1; n <= attempts; n++) {
+    if (await probe()) return n;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`condition not met after ${attempts} attempts`);
+}
+
+describe("snapshots: durability and garbage collection", () => {
+  it("survives a host restart after SIGKILL: listed, restorable, exportable", async () => {
+    const dataDir = tempDir();
+    const first = await startHost({ dataDir });
+    let snap: { id: string; digest: string };
+    try {
+      await first.json("POST", "/v1/sandboxes", { id: "dur" });
+      await first.json("POST", "/v1/sandboxes/dur/exec", { command: "mkdir -p keep && echo durable > keep/a.txt && head -c 300000 /dev/urandom > keep/r.bin && sha256sum keep/r.bin > sum" });
+      const made = await first.json("POST", "/v1/sandboxes/dur/snapshots", { name: "durable", labels: { k: "v" } });
+      expect(made.status).toBe(201);
+      snap = made.body;
+      // The sandbox goes too: the snapshot outlives it.
+      expect((await first.json("DELETE", "/v1/sandboxes/dur")).status).toBe(204);
+    } finally {
+      await first.stop("SIGKILL");
+    }
+    const second = await startHost({ dataDir });
+    try {
+      expect((await second.json("GET", `/v1/snapshots/${snap.id}`)).body).toEqual(snap);
+      expect((await second.json("GET", "/v1/snapshots?label=k:v")).body.snapshots.map((s: { id: string }) => s.id)).toEqual([snap.id]);
+      expect((await second.json("POST", "/v1/sandboxes", { id: "back", fromSnapshot: snap.id })).status).toBe(201);
+      const check = await second.json("POST", "/v1/sandboxes/back/exec", { command: "cat keep/a.txt && sha256sum -c sum" });
+      expect(check.body.stdout).toBe("durable\nkeep/r.bin: OK\n");
+      const archive = await second.call("GET", `/v1/snapshots/${snap.id}/archive`);
+      const reimported = await second.json("POST", "/v1/snapshots", new Uint8Array(await archive.arrayBuffer()));
+      expect(reimported.body.digest).toBe(snap.digest);
+      expect(reimported.body.storedBytes).toBe(0);
+    } finally {
+      await second.stop();
+    }
+  }, 120_000);
+
+  it("stores unchanged content once; deleting a snapshot frees only the blobs no other snapshot uses", async () => {
+    const host = await startHost();
+    try {
+      const sh = (command: string) => host.json("POST", "/v1/sandboxes/gc/exec", { command });
+      await host.json("POST", "/v1/sandboxes", { id: "gc" });
+      await sh("for i in 1 2 3 4 5; do head -c 200000 /dev/urandom > f$i; done && echo same > s1 && echo same > s2");
+      expect(blobCount(host.dataDir)).toBe(0);
+      const a = (await host.json("POST", "/v1/sandboxes/gc/snapshots", { name: "a" })).body;
+      expect(a.storedBytes).toBe(5 * 200_000 + 5); // s1 and s2 have one content: stored once
+      expect(blobCount(host.dataDir)).toBe(6);
+      const again = (await host.json("POST", "/v1/sandboxes/gc/snapshots", { name: "again" })).body;
+      expect(again.storedBytes).toBe(0);
+      expect(blobCount(host.dataDir)).toBe(6);
+      await sh("head -c 1000 /dev/urandom > f5");
+      const b = (await host.json("POST", "/v1/sandboxes/gc/snapshots", { name: "b" })).body;
+      expect(b.storedBytes).toBe(1000);
+      expect(blobCount(host.dataDir)).toBe(7);
+      // a and again share every blob: deleting a frees nothing.
+      expect((await host.json("DELETE", `/v1/snapshots/${a.id}`)).status).toBe(204);
+      expect(blobCount(host.dataDir)).toBe(7);
+      // again alone holds the old f5: deleting it frees that one blob only.
+      expect((await host.json("DELETE", `/v1/snapshots/${again.id}`)).status).toBe(204);
+      expect(blobCount(host.dataDir)).toBe(6);
+      expect((await host.json("DELETE", `/v1/snapshots/${again.id}`)).status).toBe(404);
+      // b is whole.
+      expect((await host.json("POST", "/v1/sandboxes", { id: "gc2", fromSnapshot: b.id })).status).toBe(201);
+      const sizes = await host.json("POST", "/v1/sandboxes/gc2/exec", { command: "stat -c %s f1 f5 && cat s2" });
+      expect(sizes.body.stdout).toBe("200000\n1000\nsame\n");
+      expect((await host.json("DELETE", `/v1/snapshots/${b.id}`)).status).toBe(204);
+      expect(blobCount(host.dataDir)).toBe(0);
+    } finally {
+      await host.stop();
+    }
+  }, 120_000);
+
+  it("removes a snapshot when its ttlSeconds pass, and frees its blobs; one kept without a TTL stays", async () => {
+    const host = await startHost();
+    try {
+      await host.json("POST", "/v1/sandboxes", { id: "ttl" });
+      await host.json("POST", "/v1/sandboxes/ttl/exec", { command: "echo short-lived > a && mkdir d" });
+      const kept = (await host.json("POST", "/v1/sandboxes/ttl/snapshots", { excludes: ["a"] })).body;
+      const made = await host.json("POST", "/v1/sandboxes/ttl/snapshots", { ttlSeconds: 1 });
+      expect(made.status).toBe(201);
+      expect(Date.parse(made.body.expiresAt) - Date.parse(made.body.createdAt)).toBe(1000);
+      expect(blobCount(host.dataDir)).toBe(1);
+      const polls = await until(async () => (await host.json("GET", `/v1/snapshots/${made.body.id}`)).status === 404);
+      expect(polls).toBeGreaterThan(1); // it existed after creation, then went
+      expect(host.logs()).toContain(`snapshot '${made.body.id}' expired`);
+      expect(blobCount(host.dataDir)).toBe(0);
+      expect((await host.json("GET", `/v1/snapshots/${kept.id}`)).status).toBe(200);
+    } finally {
+      await host.stop();
+    }
+  }, 120_000);
 });
