@@ -489,6 +489,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sandboxes/{id}/fork": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Copy a sandbox into 1 to 100 new ones
+         * @description Takes one snapshot of the sandbox's workspace (a consistent cut), then creates `count` sandboxes from it, each with that workspace and its own id, environment and processes (none run at first). All or nothing: if one cannot be made, none is left. The snapshot is deleted afterwards unless `keepSnapshot`.
+         */
+        post: operations["forkSandbox"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/snapshots/{snapshotId}/archive": {
         parameters: {
             query?: never;
@@ -1309,6 +1329,47 @@ export interface components {
             snapshotId: string;
             /** @description Kill running background processes first; without it a restore while any run answers 409. */
             killProcesses?: boolean;
+        };
+        ForkResult: {
+            /** @description The new sandboxes, each with the source's workspace as it was at one moment. */
+            sandboxes: components["schemas"]["SandboxInfo"][];
+            snapshot: components["schemas"]["Snapshot"] & (Record<string, never> | null);
+        };
+        ForkRequest: {
+            /**
+             * @description How many sandboxes to make (1 to 100).
+             * @example 5
+             */
+            count: number;
+            /**
+             * @description Labels of every new sandbox.
+             * @example {
+             *       "team": "search",
+             *       "job": "42"
+             *     }
+             */
+            labels?: {
+                [key: string]: string;
+            };
+            /**
+             * @description Lifetime of every new sandbox (default: the service's).
+             * @example 3600
+             */
+            ttlSeconds?: number;
+            /**
+             * @description Environment of every new sandbox (the source's is not copied).
+             * @example {
+             *       "GREETING": "hello"
+             *     }
+             */
+            env?: {
+                [key: string]: string;
+            };
+            network?: components["schemas"]["NetworkMode"];
+            /** @description Left out of the copies: globs relative to /workspace. */
+            excludes?: string[];
+            /** @description Keep the snapshot the copies were made from (answered as `snapshot`); by default it is deleted once they exist. */
+            keepSnapshot?: boolean;
         };
         CompatSandbox: {
             sandbox_id: string;
@@ -4744,6 +4805,132 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RestoreResult"];
+                };
+            };
+            /** @description Error: invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: not_implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: sandbox_unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    forkSandbox: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Sandbox id: lowercase letters, digits and '-'. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ForkRequest"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForkResult"];
                 };
             };
             /** @description Error: invalid_request */

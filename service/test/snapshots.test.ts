@@ -341,3 +341,52 @@ describe("snapshots: durability and garbage collection", () => {
     }
   }, 120_000);
 });
+
+describe("snapshots: fork", () => {
+  it("copies a sandbox into n new ones from one cut; each is its own; bad counts are 400; an unknown sandbox 404", async () => {
+    const host = await startHost();
+    try {
+      await host.json("POST", "/v1/sandboxes", { id: "orig", env: { SECRET: "not-copied" } });
+      await host.json("POST", "/v1/sandboxes/orig/exec", { command: "mkdir -p src && echo v1 > src/app.txt && echo cache > skip.tmp" });
+      const blobsBefore = blobCount(host.dataDir);
+      const fork = await host.json("POST", "/v1/sandboxes/orig/fork", { count: 3, labels: { team: "f" }, excludes: ["*.tmp"], env: { MINE: "yes" } });
+      expect(fork.status, JSON.stringify(fork.body)).toBe(201);
+      expect(fork.body.snapshot).toBeNull();
+      const ids: string[] = fork.body.sandboxes.map((s: { id: string }) => s.id);
+      expect(new Set(ids).size).toBe(3);
+      expect(ids).not.toContain("orig");
+      const listed = await host.json("GET", "/v1/sandboxes?label=team:f");
+      expect(listed.body.sandboxes.map((s: { id: string }) => s.id).sort()).toEqual([...ids].sort());
+      for (const [n, id] of ids.entries()) {
+        const run = await host.json("POST", `/v1/sandboxes/${id}/exec`, { command: `cat src/app.txt; ls; echo "$SECRET-$MINE"; echo copy${n} > src/app.txt` });
+        expect(run.body.stdout).toBe("v1\nsrc\n-yes\n");
+      }
+      // Each copy is its own: the writes above changed neither the source nor the other copies.
+      expect((await host.json("POST", "/v1/sandboxes/orig/exec", { command: "cat src/app.txt" })).body.stdout).toBe("v1\n");
+      expect((await host.json("POST", `/v1/sandboxes/${ids[0]}/exec`, { command: "cat src/app.txt" })).body.stdout).toBe("copy0\n");
+      // The snapshot behind them is gone (not kept), so the store holds what it held.
+      expect((await host.json("GET", "/v1/snapshots")).body.snapshots).toEqual([]);
+      expect(blobCount(host.dataDir)).toBe(blobsBefore);
+
+      const kept = await host.json("POST", "/v1/sandboxes/orig/fork", { count: 1, keepSnapshot: true });
+      expect(kept.status).toBe(201);
+      expect(kept.body.snapshot.sandboxId).toBe("orig");
+      expect(kept.body.snapshot.labels).toEqual({ "sandgate.fork-of": "orig" });
+      expect((await host.json("GET", `/v1/snapshots/${kept.body.snapshot.id}`)).status).toBe(200);
+
+      const before = (await host.json("GET", "/v1/sandboxes")).body.sandboxes.length;
+      for (const count of [0, 101, 1.5, -1]) {
+        const bad = await host.json("POST", "/v1/sandboxes/orig/fork", { count });
+        expect(bad.status, String(count)).toBe(400);
+        expect(bad.body.error.code).toBe("invalid_request");
+      }
+      expect((await host.json("POST", "/v1/sandboxes/orig/fork", { count: 1, excludes: ["../x"] })).status).toBe(400);
+      const missing = await host.json("POST", "/v1/sandboxes/nope/fork", { count: 2 });
+      expect(missing.status).toBe(404);
+      expect(missing.body.error.code).toBe("not_found");
+      expect((await host.json("GET", "/v1/sandboxes")).body.sandboxes.length).toBe(before);
+    } finally {
+      await host.stop();
+    }
+  }, 180_000);
+});

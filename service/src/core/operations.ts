@@ -41,6 +41,8 @@ import {
 } from "../schemas/processes.ts";
 import {
   CreateSnapshotBody,
+  ForkBody,
+  ForkResult,
   ImportSnapshotQuery,
   ListSnapshotsQuery,
   RestoreBody,
@@ -49,7 +51,7 @@ import {
   SnapshotIdParams,
   SnapshotList,
 } from "../schemas/snapshots.ts";
-import { createSnapshot, deleteSnapshot, exportSnapshot, getSnapshot, importSnapshot, listSnapshots, restoreSnapshot } from "./snapshots.ts";
+import { createSnapshot, deleteSnapshot, exportSnapshot, forkSandbox, getSnapshot, importSnapshot, listSnapshots, restoreSnapshot } from "./snapshots.ts";
 import type { FileStream } from "./backend.ts";
 import type { Principal } from "./auth.ts";
 import type { SandgateCore } from "./core.ts";
@@ -602,6 +604,21 @@ function snapshotOperations() {
       response: ok(RestoreResult),
       errors: [...snapshotErrors, "conflict", "payload_too_large"],
       run: (core, input, ctx) => restoreSnapshot(core, input, ctx.principal),
+    }),
+
+    forkSandbox: op({
+      operationId: "forkSandbox",
+      method: "post",
+      path: "/v1/sandboxes/{id}/fork",
+      summary: "Copy a sandbox into 1 to 100 new ones",
+      description:
+        "Takes one snapshot of the sandbox's workspace (a consistent cut), then creates `count` sandboxes from it, each with that workspace and its own id, environment and processes (none run at first). All or nothing: if one cannot be made, none is left. The snapshot is deleted afterwards unless `keepSnapshot`.",
+      tags: ["snapshots"],
+      params: SandboxIdParams,
+      body: json(ForkBody),
+      response: ok(ForkResult, 201),
+      errors: [...snapshotErrors, "conflict", "payload_too_large"],
+      run: (core, input, ctx) => forkSandbox(core, input, ctx.signal),
     }),
 
     exportSnapshot: op({

@@ -3,7 +3,8 @@ import type { FileStream } from "./backend.ts";
 import { type SandgateCore, encodeCursor, generateId } from "./core.ts";
 import { SandgateError, errors } from "./errors.ts";
 import { base64urlToBytes } from "../schemas/base64.ts";
-import type { CreateSnapshotBody, RestoreResult, Snapshot, SnapshotQuery, SnapshotSpec } from "../schemas/snapshots.ts";
+import type { SandboxInfo } from "../schemas/sandboxes.ts";
+import type { CreateSnapshotBody, ForkBody, ForkResult, RestoreResult, Snapshot, SnapshotQuery, SnapshotSpec } from "../schemas/snapshots.ts";
 
 /**
  * What a backend that keeps snapshots does (Backend.snapshots). Core checks input and chooses ids and
@@ -96,6 +97,45 @@ export async function restoreSnapshot(
   mayUse(principal, snapshot);
   const { killedProcesses } = await snapshots.restore(id, snapshotId, { killProcesses: killProcesses ?? false });
   return { sandbox: await core.backend.getSandbox(id), snapshot, killedProcesses };
+}
+
+/** How many of a fork's sandboxes are created at once (each starts an environment and restores into it). */
+const FORK_PARALLEL = 4;
+
+/**
+ * One snapshot of the sandbox (a consistent cut), then `count` sandboxes created from it. All or
+ * nothing: when one create fails, the ones made are deleted and the error answered.
+ */
+export async function forkSandbox(core: SandgateCore, { id, count, labels, ttlSeconds, env, network, excludes, keepSnapshot }: { id: string } & ForkBody, signal?: AbortSignal): Promise<ForkResult> {
+  const snapshot = await createSnapshot(core, { id, excludes, labels: { "sandgate.fork-of": id } }, signal);
+  const made: SandboxInfo[] = [];
+  let failure: unknown;
+  try {
+    let next = 0;
+    const worker = async () => {
+      while (failure === undefined && next < count) {
+        next++;
+        if (signal?.aborted) throw errors.invalid("the client closed the connection");
+        made.push(await core.createSandbox({ fromSnapshot: snapshot.id, labels, ttlSeconds, env, network }));
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(FORK_PARALLEL, count) }, () =>
+        worker().catch((err: unknown) => {
+          failure ??= err;
+        }),
+      ),
+    );
+    if (failure !== undefined) {
+      await Promise.all(made.map((sandbox) => core.backend.deleteSandbox(sandbox.id).catch(() => {})));
+      throw failure;
+    }
+  } finally {
+    if (!keepSnapshot || failure !== undefined) await store(core).delete(snapshot.id).catch(() => {});
+  }
+  // In the order they were asked for is not meaningful; by id, as lists are.
+  made.sort((a, b) => (a.id < b.id ? -1 : 1));
+  return { sandboxes: made, snapshot: keepSnapshot ? snapshot : null };
 }
 
 export function exportSnapshot(core: SandgateCore, { snapshotId }: { snapshotId: string }): Promise<FileStream> {

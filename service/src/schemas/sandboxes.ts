@@ -18,7 +18,7 @@ export const Labels = z
     maxProperties: 64,
   });
 
-const TtlSeconds = z
+export const TtlSeconds = z
   .number()
   .int()
   .min(1)

@@ -45,6 +45,11 @@ from .file_content import FileContent
 from .file_info import FileInfo
 from .file_list import FileList
 from .file_type import FileType
+from .fork_request import ForkRequest
+from .fork_request_env import ForkRequestEnv
+from .fork_request_labels import ForkRequestLabels
+from .fork_result import ForkResult
+from .fork_result_snapshot import ForkResultSnapshot
 from .git_checkout_request import GitCheckoutRequest
 from .git_checkout_result import GitCheckoutResult
 from .health import Health
@@ -138,6 +143,11 @@ __all__ = (
     "FileInfo",
     "FileList",
     "FileType",
+    "ForkRequest",
+    "ForkRequestEnv",
+    "ForkRequestLabels",
+    "ForkResult",
+    "ForkResultSnapshot",
     "GitCheckoutRequest",
     "GitCheckoutResult",
     "Health",

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.fork_result_snapshot import ForkResultSnapshot
+    from ..models.sandbox_info import SandboxInfo
+
+
+T = TypeVar("T", bound="ForkResult")
+
+
+@_attrs_define
+class ForkResult:
+    """
+    Attributes:
+        sandboxes (list[SandboxInfo]): The new sandboxes, each with the source's workspace as it was at one moment.
+        snapshot (ForkResultSnapshot):
+    """
+
+    sandboxes: list[SandboxInfo]
+    snapshot: ForkResultSnapshot
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        sandboxes = []
+        for sandboxes_item_data in self.sandboxes:
+            sandboxes_item = sandboxes_item_data.to_dict()
+            sandboxes.append(sandboxes_item)
+
+        snapshot = self.snapshot.to_dict()
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "sandboxes": sandboxes,
+                "snapshot": snapshot,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.fork_result_snapshot import ForkResultSnapshot
+        from ..models.sandbox_info import SandboxInfo
+
+        d = dict(src_dict)
+        sandboxes = []
+        _sandboxes = d.pop("sandboxes")
+        for sandboxes_item_data in _sandboxes:
+            sandboxes_item = SandboxInfo.from_dict(sandboxes_item_data)
+
+            sandboxes.append(sandboxes_item)
+
+        snapshot = ForkResultSnapshot.from_dict(d.pop("snapshot"))
+
+        fork_result = cls(
+            sandboxes=sandboxes,
+            snapshot=snapshot,
+        )
+
+        fork_result.additional_properties = d
+        return fork_result
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
