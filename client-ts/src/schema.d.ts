@@ -500,7 +500,7 @@ export interface paths {
         put?: never;
         /**
          * Copy a sandbox into 1 to 100 new ones
-         * @description Takes one snapshot of the sandbox's workspace (a consistent cut), then creates `count` sandboxes from it, each with that workspace and its own id, environment and processes (none run at first). All or nothing: if one cannot be made, none is left. The snapshot is deleted afterwards unless `keepSnapshot`.
+         * @description Takes one snapshot of the sandbox's workspace (a consistent cut), then creates `count` sandboxes from it, each with that workspace and its own id, environment and processes (none run at first). All or nothing: if one cannot be made, none is left. The snapshot is deleted afterwards unless `keepSnapshot` (then it is answered as `snapshot`).
          */
         post: operations["forkSandbox"];
         delete?: never;
@@ -1333,7 +1333,7 @@ export interface components {
         ForkResult: {
             /** @description The new sandboxes, each with the source's workspace as it was at one moment. */
             sandboxes: components["schemas"]["SandboxInfo"][];
-            snapshot: components["schemas"]["Snapshot"] & (Record<string, never> | null);
+            snapshot?: components["schemas"]["Snapshot"] & unknown;
         };
         ForkRequest: {
             /**

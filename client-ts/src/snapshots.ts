@@ -10,6 +10,8 @@ export type SnapshotList = Schemas["SnapshotList"];
 export type CreateSnapshotRequest = Schemas["CreateSnapshotRequest"];
 export type RestoreRequest = Schemas["RestoreRequest"];
 export type RestoreResult = Schemas["RestoreResult"];
+export type ForkRequest = Schemas["ForkRequest"];
+export type ForkResult = Schemas["ForkResult"];
 export type ListSnapshotsQuery = NonNullable<paths["/v1/snapshots"]["get"]["parameters"]["query"]>;
 export type ImportSnapshotQuery = NonNullable<paths["/v1/snapshots"]["post"]["parameters"]["query"]>;
 

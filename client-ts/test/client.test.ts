@@ -341,4 +341,25 @@ describe("snapshots", () => {
       await target.delete();
     }
   });
+
+  it("forks a sandbox into handles on new sandboxes, each with the workspace", async () => {
+    const source = await fresh();
+    try {
+      await source.files.write("/workspace/app.txt", "forked");
+      const { sandboxes, snapshot } = await source.fork(2, { labels: { fork: "yes" } });
+      expect(snapshot).toBeNull();
+      expect(sandboxes).toHaveLength(2);
+      try {
+        for (const copy of sandboxes) {
+          expect(copy.info.labels).toEqual({ fork: "yes" });
+          expect((await copy.exec("cat app.txt")).stdout).toBe("forked");
+        }
+      } finally {
+        await Promise.all(sandboxes.map((copy) => copy.delete()));
+      }
+      await expectSandgateError(source.fork(0), "invalid_request", 400);
+    } finally {
+      await source.delete();
+    }
+  });
 });

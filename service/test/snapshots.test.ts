@@ -351,7 +351,7 @@ describe("snapshots: fork", () => {
       const blobsBefore = blobCount(host.dataDir);
       const fork = await host.json("POST", "/v1/sandboxes/orig/fork", { count: 3, labels: { team: "f" }, excludes: ["*.tmp"], env: { MINE: "yes" } });
       expect(fork.status, JSON.stringify(fork.body)).toBe(201);
-      expect(fork.body.snapshot).toBeNull();
+      expect(fork.body.snapshot).toBeUndefined();
       const ids: string[] = fork.body.sandboxes.map((s: { id: string }) => s.id);
       expect(new Set(ids).size).toBe(3);
       expect(ids).not.toContain("orig");

@@ -612,7 +612,7 @@ function snapshotOperations() {
       path: "/v1/sandboxes/{id}/fork",
       summary: "Copy a sandbox into 1 to 100 new ones",
       description:
-        "Takes one snapshot of the sandbox's workspace (a consistent cut), then creates `count` sandboxes from it, each with that workspace and its own id, environment and processes (none run at first). All or nothing: if one cannot be made, none is left. The snapshot is deleted afterwards unless `keepSnapshot`.",
+        "Takes one snapshot of the sandbox's workspace (a consistent cut), then creates `count` sandboxes from it, each with that workspace and its own id, environment and processes (none run at first). All or nothing: if one cannot be made, none is left. The snapshot is deleted afterwards unless `keepSnapshot` (then it is answered as `snapshot`).",
       tags: ["snapshots"],
       params: SandboxIdParams,
       body: json(ForkBody),

@@ -135,7 +135,7 @@ export async function forkSandbox(core: SandgateCore, { id, count, labels, ttlSe
   }
   // In the order they were asked for is not meaningful; by id, as lists are.
   made.sort((a, b) => (a.id < b.id ? -1 : 1));
-  return { sandboxes: made, snapshot: keepSnapshot ? snapshot : null };
+  return { sandboxes: made, ...(keepSnapshot ? { snapshot } : {}) };
 }
 
 export function exportSnapshot(core: SandgateCore, { snapshotId }: { snapshotId: string }): Promise<FileStream> {

@@ -111,7 +111,8 @@ export type ForkBody = z.infer<typeof ForkBody>;
 export const ForkResult = z
   .object({
     sandboxes: z.array(SandboxInfo).openapi({ description: "The new sandboxes, each with the source's workspace as it was at one moment." }),
-    snapshot: Snapshot.nullable().openapi({ description: "The snapshot they were made from when `keepSnapshot` was true; null otherwise." }),
+    // Optional rather than nullable: a nullable $ref does not survive into the document's types.
+    snapshot: Snapshot.optional().openapi({ description: "The snapshot they were made from, when `keepSnapshot` was true (absent otherwise: it was deleted)." }),
   })
   .openapi("ForkResult");
 export type ForkResult = z.infer<typeof ForkResult>;

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
     from ..models.fork_result_snapshot import ForkResultSnapshot
     from ..models.sandbox_info import SandboxInfo
@@ -19,11 +21,11 @@ class ForkResult:
     """
     Attributes:
         sandboxes (list[SandboxInfo]): The new sandboxes, each with the source's workspace as it was at one moment.
-        snapshot (ForkResultSnapshot):
+        snapshot (ForkResultSnapshot | Unset):
     """
 
     sandboxes: list[SandboxInfo]
-    snapshot: ForkResultSnapshot
+    snapshot: ForkResultSnapshot | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -32,16 +34,19 @@ class ForkResult:
             sandboxes_item = sandboxes_item_data.to_dict()
             sandboxes.append(sandboxes_item)
 
-        snapshot = self.snapshot.to_dict()
+        snapshot: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.snapshot, Unset):
+            snapshot = self.snapshot.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "sandboxes": sandboxes,
-                "snapshot": snapshot,
             }
         )
+        if snapshot is not UNSET:
+            field_dict["snapshot"] = snapshot
 
         return field_dict
 
@@ -58,7 +63,12 @@ class ForkResult:
 
             sandboxes.append(sandboxes_item)
 
-        snapshot = ForkResultSnapshot.from_dict(d.pop("snapshot"))
+        _snapshot = d.pop("snapshot", UNSET)
+        snapshot: ForkResultSnapshot | Unset
+        if isinstance(_snapshot, Unset):
+            snapshot = UNSET
+        else:
+            snapshot = ForkResultSnapshot.from_dict(_snapshot)
 
         fork_result = cls(
             sandboxes=sandboxes,

@@ -121,7 +121,7 @@ def sync_detailed(
      Takes one snapshot of the sandbox's workspace (a consistent cut), then creates `count` sandboxes
     from it, each with that workspace and its own id, environment and processes (none run at first). All
     or nothing: if one cannot be made, none is left. The snapshot is deleted afterwards unless
-    `keepSnapshot`.
+    `keepSnapshot` (then it is answered as `snapshot`).
 
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
@@ -158,7 +158,7 @@ def sync(
      Takes one snapshot of the sandbox's workspace (a consistent cut), then creates `count` sandboxes
     from it, each with that workspace and its own id, environment and processes (none run at first). All
     or nothing: if one cannot be made, none is left. The snapshot is deleted afterwards unless
-    `keepSnapshot`.
+    `keepSnapshot` (then it is answered as `snapshot`).
 
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
@@ -190,7 +190,7 @@ async def asyncio_detailed(
      Takes one snapshot of the sandbox's workspace (a consistent cut), then creates `count` sandboxes
     from it, each with that workspace and its own id, environment and processes (none run at first). All
     or nothing: if one cannot be made, none is left. The snapshot is deleted afterwards unless
-    `keepSnapshot`.
+    `keepSnapshot` (then it is answered as `snapshot`).
 
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
@@ -225,7 +225,7 @@ async def asyncio(
      Takes one snapshot of the sandbox's workspace (a consistent cut), then creates `count` sandboxes
     from it, each with that workspace and its own id, environment and processes (none run at first). All
     or nothing: if one cannot be made, none is left. The snapshot is deleted afterwards unless
-    `keepSnapshot`.
+    `keepSnapshot` (then it is answered as `snapshot`).
 
     Args:
         id (str): Sandbox id: lowercase letters, digits and '-'. Example: demo.
