@@ -343,3 +343,28 @@ def test_snapshots_round_trip_through_a_tar_archive(sg: Sandgate, sb: Sandbox, t
     with pytest.raises(SandgateError) as caught:
         sg.snapshots.get(imported.id)
     assert caught.value.code == "not_found"
+
+
+def test_fork_and_create_from_snapshot(sg: Sandgate, sb: Sandbox) -> None:
+    sb.files.write("/workspace/app.txt", b"forked")
+    fork = sb.fork(2, labels={"suite": "python-fork"}, keep_snapshot=True)
+    try:
+        assert len(fork.sandboxes) == 2
+        assert fork.snapshot is not None
+        assert fork.snapshot.sandbox_id == sb.id
+        for copy in fork.sandboxes:
+            assert copy.info.labels == {"suite": "python-fork"}
+            assert copy.exec("cat app.txt").stdout == "forked"
+        again = sg.sandboxes.create(from_snapshot=fork.snapshot.id)
+        try:
+            assert again.exec("cat app.txt").stdout == "forked"
+        finally:
+            again.delete()
+    finally:
+        for copy in fork.sandboxes:
+            copy.delete()
+        if fork.snapshot is not None:
+            sg.snapshots.delete(fork.snapshot.id)
+    with pytest.raises(SandgateError) as caught:
+        sb.fork(0)
+    assert caught.value.code == "invalid_request"

@@ -1330,10 +1330,11 @@ export interface components {
             /** @description Kill running background processes first; without it a restore while any run answers 409. */
             killProcesses?: boolean;
         };
+        /** @description `snapshot`: the snapshot they were made from, when `keepSnapshot` was true (absent otherwise: it was deleted). */
         ForkResult: {
             /** @description The new sandboxes, each with the source's workspace as it was at one moment. */
             sandboxes: components["schemas"]["SandboxInfo"][];
-            snapshot?: components["schemas"]["Snapshot"] & unknown;
+            snapshot?: components["schemas"]["Snapshot"];
         };
         ForkRequest: {
             /**

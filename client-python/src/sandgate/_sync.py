@@ -43,7 +43,14 @@ from .generated.api.sandboxes import (
     update_sandbox,
 )
 from .generated.api.service import health
-from .generated.api.snapshots import create_snapshot, delete_snapshot, get_snapshot, list_snapshots, restore_snapshot
+from .generated.api.snapshots import (
+    create_snapshot,
+    delete_snapshot,
+    fork_sandbox,
+    get_snapshot,
+    list_snapshots,
+    restore_snapshot,
+)
 from .generated.client import AuthenticatedClient
 from .generated.models.create_port_link_request import CreatePortLinkRequest
 from .generated.models.create_token_request import CreateTokenRequest
@@ -52,6 +59,7 @@ from .generated.models.exec_result import ExecResult
 from .generated.models.file_content import FileContent
 from .generated.models.file_info import FileInfo
 from .generated.models.file_list import FileList
+from .generated.models.fork_result import ForkResult
 from .generated.models.git_checkout_request import GitCheckoutRequest
 from .generated.models.git_checkout_result import GitCheckoutResult
 from .generated.models.health import Health
@@ -75,6 +83,7 @@ from .generated.models.snapshot_list import SnapshotList
 from .generated.models.wait_for_log_request_stream import WaitForLogRequestStream
 from .generated.models.wait_result import WaitResult
 from .generated.models.write_file_request import WriteFileRequest
+from .generated.types import Unset
 
 
 def _raise_for_error(response: httpx.Response) -> None:
@@ -153,13 +162,15 @@ class Sandboxes:
         labels: Mapping[str, str] | None = None,
         network: NetworkMode | None = None,
         git: str | GitCheckoutRequest | None = None,
+        from_snapshot: str | None = None,
     ) -> CreatedSandbox:
         """Creates a sandbox and returns a handle on it, with the new sandbox's ``info``.
 
         ``network="none"`` leaves it without network (its ports stay reachable through the proxy); ``git``
-        (a URL, or a ``GitCheckoutRequest`` with branch, depth, dir) is cloned before the sandbox is answered.
+        (a URL, or a ``GitCheckoutRequest`` with branch, depth, dir) is cloned before the sandbox is answered;
+        ``from_snapshot`` (a snapshot id) starts it with that snapshot's workspace.
         """
-        body = common.create_body(id, ttl_seconds, env, labels, network, git)
+        body = common.create_body(id, ttl_seconds, env, labels, network, git, from_snapshot)
         raw = common.parsed(create_sandbox.sync_detailed(client=self._client.api, body=body), RawSandboxInfo)
         return CreatedSandbox(self._client, raw.id, SandboxInfo.of(raw))
 
@@ -423,6 +434,26 @@ class Sandbox:
         self.info = SandboxInfo.of(result.sandbox)
         return result
 
+    def fork(
+        self,
+        count: int,
+        *,
+        labels: Mapping[str, str] | None = None,
+        ttl_seconds: int | None = None,
+        env: Mapping[str, str] | None = None,
+        network: NetworkMode | None = None,
+        excludes: Sequence[str] | None = None,
+        keep_snapshot: bool | None = None,
+    ) -> Fork:
+        """Copies this sandbox into ``count`` (1 to 100) new ones from one consistent cut of its workspace.
+
+        All are made or none. ``snapshot`` is that cut when ``keep_snapshot`` is true, else None (it is deleted).
+        """
+        body = common.fork_body(count, labels, ttl_seconds, env, network, excludes, keep_snapshot)
+        result = common.parsed(fork_sandbox.sync_detailed(self.id, client=self._client.api, body=body), ForkResult)
+        sandboxes = [CreatedSandbox(self._client, raw.id, SandboxInfo.of(raw)) for raw in result.sandboxes]
+        return Fork(sandboxes, None if isinstance(result.snapshot, Unset) else result.snapshot)
+
     def port_url(self, port: int, path: str = "/", *, websocket: bool = False) -> str:
         """The URL of ``path`` on ``port`` through the host's port proxy (``/v1/sandboxes/{id}/ports/{port}/...``).
 
@@ -465,6 +496,14 @@ class CreatedSandbox(Sandbox):
     """A sandbox just created: its ``info`` is always there."""
 
     info: SandboxInfo
+
+
+class Fork:
+    """What :meth:`AsyncSandbox.fork` made: handles on the new sandboxes, and the snapshot if it was kept."""
+
+    def __init__(self, sandboxes: list[CreatedSandbox], snapshot: Snapshot | None) -> None:
+        self.sandboxes = sandboxes
+        self.snapshot = snapshot
 
 
 class ExecStream:

@@ -111,10 +111,11 @@ export type ForkBody = z.infer<typeof ForkBody>;
 export const ForkResult = z
   .object({
     sandboxes: z.array(SandboxInfo).openapi({ description: "The new sandboxes, each with the source's workspace as it was at one moment." }),
-    // Optional rather than nullable: a nullable $ref does not survive into the document's types.
-    snapshot: Snapshot.optional().openapi({ description: "The snapshot they were made from, when `keepSnapshot` was true (absent otherwise: it was deleted)." }),
+    // Optional rather than nullable, and a bare $ref: a nullable or described $ref becomes an allOf that
+    // loses null in the TS types and makes a second Snapshot class in the Python client.
+    snapshot: Snapshot.optional(),
   })
-  .openapi("ForkResult");
+  .openapi("ForkResult", { description: "`snapshot`: the snapshot they were made from, when `keepSnapshot` was true (absent otherwise: it was deleted)." });
 export type ForkResult = z.infer<typeof ForkResult>;
 
 /** An imported archive's metadata travels in the query: the body is the tar itself. */

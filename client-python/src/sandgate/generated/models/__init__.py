@@ -49,7 +49,6 @@ from .fork_request import ForkRequest
 from .fork_request_env import ForkRequestEnv
 from .fork_request_labels import ForkRequestLabels
 from .fork_result import ForkResult
-from .fork_result_snapshot import ForkResultSnapshot
 from .git_checkout_request import GitCheckoutRequest
 from .git_checkout_result import GitCheckoutResult
 from .health import Health
@@ -147,7 +146,6 @@ __all__ = (
     "ForkRequestEnv",
     "ForkRequestLabels",
     "ForkResult",
-    "ForkResultSnapshot",
     "GitCheckoutRequest",
     "GitCheckoutResult",
     "Health",

@@ -9,8 +9,8 @@ from attrs import field as _attrs_field
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.fork_result_snapshot import ForkResultSnapshot
     from ..models.sandbox_info import SandboxInfo
+    from ..models.snapshot import Snapshot
 
 
 T = TypeVar("T", bound="ForkResult")
@@ -18,14 +18,15 @@ T = TypeVar("T", bound="ForkResult")
 
 @_attrs_define
 class ForkResult:
-    """
+    """`snapshot`: the snapshot they were made from, when `keepSnapshot` was true (absent otherwise: it was deleted).
+
     Attributes:
         sandboxes (list[SandboxInfo]): The new sandboxes, each with the source's workspace as it was at one moment.
-        snapshot (ForkResultSnapshot | Unset):
+        snapshot (Snapshot | Unset):
     """
 
     sandboxes: list[SandboxInfo]
-    snapshot: ForkResultSnapshot | Unset = UNSET
+    snapshot: Snapshot | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,8 +53,8 @@ class ForkResult:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
-        from ..models.fork_result_snapshot import ForkResultSnapshot
         from ..models.sandbox_info import SandboxInfo
+        from ..models.snapshot import Snapshot
 
         d = dict(src_dict)
         sandboxes = []
@@ -64,11 +65,11 @@ class ForkResult:
             sandboxes.append(sandboxes_item)
 
         _snapshot = d.pop("snapshot", UNSET)
-        snapshot: ForkResultSnapshot | Unset
+        snapshot: Snapshot | Unset
         if isinstance(_snapshot, Unset):
             snapshot = UNSET
         else:
-            snapshot = ForkResultSnapshot.from_dict(_snapshot)
+            snapshot = Snapshot.from_dict(_snapshot)
 
         fork_result = cls(
             sandboxes=sandboxes,
