@@ -1,5 +1,6 @@
 /** Snapshots through REST against a real Node host and real sandboxes (first cut: save, break, restore; fromSnapshot; dedup; import refusals). */
-import { existsSync, lstatSync, readdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, lstatSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import tar from "tar-stream";
@@ -389,4 +390,40 @@ describe("snapshots: fork", () => {
       await host.stop();
     }
   }, 180_000);
+});
+
+describe("snapshots: the archive format", () => {
+  it("writes a tar GNU tar reads: long names and link targets (pax), sub-second mtimes, modes; it imports to the same digest", async () => {
+    const host = await startHost();
+    try {
+      const deep = `${"long-directory-name-".repeat(4)}x/${"another-long-name-".repeat(4)}file.txt`;
+      await host.json("POST", "/v1/sandboxes", { id: "fmt" });
+      const made = await host.json("POST", "/v1/sandboxes/fmt/exec", {
+        command: `mkdir -p "$(dirname ${deep})" && echo deep > ${deep} && ln -s ${deep} link && chmod 640 ${deep} && TZ=UTC touch -d '2021-03-04 05:06:07.123456789' ${deep} && head -c 600000 /dev/urandom > big`,
+      });
+      expect(made.body.exitCode, made.body.stderr).toBe(0);
+      const snap = (await host.json("POST", "/v1/sandboxes/fmt/snapshots", {})).body;
+      const bytes = new Uint8Array(await (await host.call("GET", `/v1/snapshots/${snap.id}/archive`)).arrayBuffer());
+      const dir = tempDir();
+      writeFileSync(join(dir, "a.tar"), bytes);
+      const listing = execFileSync("tar", ["--full-time", "-tvf", join(dir, "a.tar")], { encoding: "utf8", env: { ...process.env, TZ: "UTC" } });
+      expect(listing).toContain(deep);
+      expect(listing).toContain(`link -> ${deep}`);
+      expect(listing).toMatch(/-rw-r-----.*2021-03-04 05:06:07/);
+      execFileSync("tar", ["-xf", join(dir, "a.tar"), "-C", dir]);
+      expect(readFileSync(join(dir, deep), "utf8")).toBe("deep\n");
+      expect(Math.floor(statSync(join(dir, deep)).mtimeMs)).toBe(Date.parse("2021-03-04T05:06:07.123Z")); // the pax mtime kept the fraction
+      expect(statSync(join(dir, "big")).size).toBe(600_000);
+      const imported = await host.json("POST", "/v1/snapshots", bytes);
+      expect(imported.body.digest).toBe(snap.digest);
+      // And a tar GNU tar wrote imports, and restores.
+      const theirs = execFileSync("tar", ["-cf", "-", "-C", dir, "long-directory-name-long-directory-name-long-directory-name-long-directory-name-x"]);
+      const fromGnu = await host.json("POST", "/v1/snapshots", new Uint8Array(theirs));
+      expect(fromGnu.status, JSON.stringify(fromGnu.body)).toBe(201);
+      expect((await host.json("POST", "/v1/sandboxes", { id: "fmt2", fromSnapshot: fromGnu.body.id })).status).toBe(201);
+      expect((await host.json("POST", "/v1/sandboxes/fmt2/exec", { command: `cat ${deep}` })).body.stdout).toBe("deep\n");
+    } finally {
+      await host.stop();
+    }
+  }, 120_000);
 });

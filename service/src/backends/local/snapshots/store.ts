@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -10,6 +10,7 @@ import { createGunzip, createZstdDecompress } from "node:zlib";
 import tar from "tar-stream";
 import { SandgateError, errors } from "../../../core/errors.ts";
 import type { Snapshot, SnapshotQuery, SnapshotSpec } from "../../../schemas/snapshots.ts";
+import { writeTar } from "./tar-writer.ts";
 
 const run = promisify(execFile);
 
@@ -35,6 +36,7 @@ export interface Ingested {
 }
 
 const bad = (message: string) => errors.invalid(message);
+
 
 /**
  * The content-addressed snapshot store of the local runtime, in the data directory:
@@ -279,27 +281,9 @@ export class SnapshotStore {
     return Promise.all(collecting).then(() => {});
   }
 
-  /** The tree as a tar stream (blobs read as the consumer asks). */
-  pack(entries: Entry[]): tar.Pack {
-    const pack = tar.pack();
-    void (async () => {
-      try {
-        for (const entry of entries) {
-          const pax = entry.mtime.includes(".") ? { mtime: entry.mtime } : undefined;
-          const base = { name: entry.path, mode: entry.mode, mtime: new Date(Number(entry.mtime.split(".")[0]) * 1000), uid: 0, gid: 0, ...(pax ? { pax } : {}) };
-          if (entry.type === "directory") pack.entry({ ...base, type: "directory" });
-          else if (entry.type === "symlink") pack.entry({ ...base, type: "symlink", linkname: entry.target });
-          else {
-            const sink = pack.entry({ ...base, type: "file", size: entry.size });
-            await pipeline(createReadStream(this.blobPath(entry.sha256)), sink);
-          }
-        }
-        pack.finalize();
-      } catch (err) {
-        pack.destroy(err as Error);
-      }
-    })();
-    return pack;
+  /** The tree as a tar stream (blobs read as the consumer asks; see tar-writer.ts). */
+  pack(entries: Entry[]): AsyncGenerator<Uint8Array> {
+    return writeTar(entries, (hash) => this.blobPath(hash));
   }
 
   private async storeBlob(body: AsyncIterable<Buffer>, size: number, pins: Set<string>): Promise<{ sha256: string; stored: number }> {
