@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from "node:fs/promises";
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -37,6 +37,9 @@ export interface Ingested {
 
 const bad = (message: string) => errors.invalid(message);
 
+/** Files up to this size are hashed in memory before anything is written (bounded: one at a time). */
+const SMALL_BLOB = 256 * 1024;
+
 
 /**
  * The content-addressed snapshot store of the local runtime, in the data directory:
@@ -57,6 +60,8 @@ export class SnapshotStore {
   /** Ingests, exports and restores in flight that hold each blob. */
   private readonly pins = new Map<string, number>();
   private readonly deleting = new Map<string, Promise<void>>();
+  /** Shard directories of blobs/ known to exist (they are never removed). */
+  private readonly shards = new Set<string>();
 
   private constructor(private readonly dir: string) {}
 
@@ -287,6 +292,7 @@ export class SnapshotStore {
   }
 
   private async storeBlob(body: AsyncIterable<Buffer>, size: number, pins: Set<string>): Promise<{ sha256: string; stored: number }> {
+    if (size <= SMALL_BLOB) return this.storeSmallBlob(body, size, pins);
     const temp = join(this.dir, "tmp", `blob-${randomBytes(8).toString("hex")}`);
     const hash = createHash("sha256");
     const out = createWriteStream(temp, { flags: "wx", mode: 0o600 });
@@ -305,23 +311,62 @@ export class SnapshotStore {
       );
       if (written !== size) throw bad("the archive is truncated");
       const sha256 = hash.digest("hex");
-      if (!pins.has(sha256)) {
-        pins.add(sha256);
-        this.pins.set(sha256, (this.pins.get(sha256) ?? 0) + 1);
-      }
-      await this.deleting.get(sha256); // a delete of the same content under way finishes first
-      const target = this.blobPath(sha256);
-      if (await exists(target)) {
+      const target = await this.claim(sha256, pins);
+      if (target === undefined) {
         await unlink(temp);
         return { sha256, stored: 0 };
       }
-      await mkdir(join(target, ".."), { recursive: true, mode: 0o700 });
       await rename(temp, target);
       return { sha256, stored: size };
     } catch (err) {
       await rm(temp, { force: true });
       throw err;
     }
+  }
+
+  /** A small file is hashed in memory first: content already stored is then never written at all. */
+  private async storeSmallBlob(body: AsyncIterable<Buffer>, size: number, pins: Set<string>): Promise<{ sha256: string; stored: number }> {
+    const chunks: Buffer[] = [];
+    let written = 0;
+    for await (const chunk of body) {
+      written += chunk.length;
+      if (written > size) throw bad("the archive's member is longer than its header says");
+      chunks.push(chunk);
+    }
+    if (written !== size) throw bad("the archive is truncated");
+    const content = Buffer.concat(chunks, written);
+    const sha256 = createHash("sha256").update(content).digest("hex");
+    const target = await this.claim(sha256, pins);
+    if (target === undefined) return { sha256, stored: 0 };
+    const temp = join(this.dir, "tmp", `blob-${randomBytes(8).toString("hex")}`);
+    try {
+      await writeFile(temp, content, { flag: "wx", mode: 0o600 });
+      await rename(temp, target);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
+    return { sha256, stored: size };
+  }
+
+  /**
+   * Pins `sha256` for this ingest (once) and answers where to store it, or undefined when it is
+   * stored already. A delete of the same content under way finishes first.
+   */
+  private async claim(sha256: string, pins: Set<string>): Promise<string | undefined> {
+    if (!pins.has(sha256)) {
+      pins.add(sha256);
+      this.pins.set(sha256, (this.pins.get(sha256) ?? 0) + 1);
+    }
+    await this.deleting.get(sha256);
+    const target = this.blobPath(sha256);
+    if (await exists(target)) return undefined;
+    const shard = join(target, "..");
+    if (!this.shards.has(shard)) {
+      await mkdir(shard, { recursive: true, mode: 0o700 });
+      this.shards.add(shard);
+    }
+    return target;
   }
 
   /** Deletes a blob no manifest names and nothing holds. */
