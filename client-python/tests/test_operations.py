@@ -89,6 +89,7 @@ SYNC: dict[str, Callable[[Sandgate], object]] = {
     "listSnapshots": lambda sg: sg.snapshots.list(sandbox_id=ID),
     "getSnapshot": lambda sg: sg.snapshots.get("snap-1"),
     "deleteSnapshot": lambda sg: sg.snapshots.delete("snap-1"),
+    "updateSnapshot": lambda sg: sg.snapshots.update("snap-1", labels={"k": "v"}, keep_forever=True),
     "exportSnapshot": lambda sg: sg.snapshots.export("snap-1", io.BytesIO()),
     "importSnapshot": lambda sg: sg.snapshots.import_archive(b"\0" * 1024, name="imported"),
     "compatUpload": lambda sg: compat_upload.sync_detailed(
@@ -147,6 +148,7 @@ ASYNC: dict[str, Callable[[AsyncSandgate], Awaitable[object]]] = {
     "listSnapshots": lambda sg: sg.snapshots.list(sandbox_id=ID),
     "getSnapshot": lambda sg: sg.snapshots.get("snap-1"),
     "deleteSnapshot": lambda sg: sg.snapshots.delete("snap-1"),
+    "updateSnapshot": lambda sg: sg.snapshots.update("snap-1", labels={"k": "v"}, keep_forever=True),
     "exportSnapshot": lambda sg: sg.snapshots.export("snap-1", io.BytesIO()),
     "importSnapshot": lambda sg: sg.snapshots.import_archive(b"\0" * 1024, name="imported"),
     "compatUpload": lambda sg: compat_upload.asyncio_detailed(

@@ -337,6 +337,10 @@ def test_snapshots_round_trip_through_a_tar_archive(sg: Sandgate, sb: Sandbox, t
     finally:
         target.delete()
 
+    relabeled = sg.snapshots.update(snapshot.id, labels={"suite": "python-sync", "v": "2"}, ttl_seconds=3600)
+    assert relabeled.labels.to_dict() == {"suite": "python-sync", "v": "2"}
+    assert relabeled.expires_at is not None
+    assert sg.snapshots.update(snapshot.id, keep_forever=True).expires_at is None
     ids = [s.id for s in sg.snapshots.iter(label="suite:python-sync", limit=1)]
     assert {snapshot.id, imported.id} <= set(ids)
     sg.snapshots.delete(imported.id)

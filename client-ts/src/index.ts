@@ -71,6 +71,8 @@ export type {
 export type {
   ArchiveBody,
   CreateSnapshotRequest,
+  ForkRequest,
+  ForkResult,
   ImportSnapshotQuery,
   ListSnapshotsQuery,
   RestoreRequest,
@@ -78,6 +80,7 @@ export type {
   Snapshot,
   SnapshotList,
   SnapshotsApi,
+  UpdateSnapshotRequest,
 } from "./snapshots.js";
 export { SandgateError, type ClientErrorCode, type ErrorCode } from "./errors.js";
 export { parseServerSentEvents, type ServerSentEvent } from "./sse.js";

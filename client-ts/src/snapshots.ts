@@ -11,6 +11,7 @@ export type CreateSnapshotRequest = Schemas["CreateSnapshotRequest"];
 export type RestoreRequest = Schemas["RestoreRequest"];
 export type RestoreResult = Schemas["RestoreResult"];
 export type ForkRequest = Schemas["ForkRequest"];
+export type UpdateSnapshotRequest = Schemas["UpdateSnapshotRequest"];
 export type ForkResult = Schemas["ForkResult"];
 export type ListSnapshotsQuery = NonNullable<paths["/v1/snapshots"]["get"]["parameters"]["query"]>;
 export type ImportSnapshotQuery = NonNullable<paths["/v1/snapshots"]["post"]["parameters"]["query"]>;
@@ -25,6 +26,8 @@ export interface SnapshotsApi {
   listAll(query?: Omit<ListSnapshotsQuery, "cursor">, options?: CallOptions): AsyncGenerator<Snapshot, void, undefined>;
   get(snapshotId: string, options?: CallOptions): Promise<Snapshot>;
   delete(snapshotId: string, options?: CallOptions): Promise<void>;
+  /** Replaces the labels and/or the expiry (`ttlSeconds` from now; `null`: keep until deleted). */
+  update(snapshotId: string, body: UpdateSnapshotRequest, options?: CallOptions): Promise<Snapshot>;
   /** The snapshot as a tar archive (paths relative to /workspace), streamed as it arrives. */
   export(snapshotId: string, options?: CallOptions): Promise<ReadableStream<Uint8Array>>;
   /** Makes a snapshot from a tar archive; a refused archive leaves nothing behind. */
@@ -49,6 +52,10 @@ export class SnapshotsImpl implements SnapshotsApi {
 
   get(snapshotId: string, options?: CallOptions): Promise<Snapshot> {
     return unwrap(this.raw.GET("/v1/snapshots/{snapshotId}", { params: { path: { snapshotId } }, ...signalOf(options) }));
+  }
+
+  update(snapshotId: string, body: UpdateSnapshotRequest, options?: CallOptions): Promise<Snapshot> {
+    return unwrap(this.raw.PATCH("/v1/snapshots/{snapshotId}", { params: { path: { snapshotId } }, body, ...signalOf(options) }));
   }
 
   async delete(snapshotId: string, options?: CallOptions): Promise<void> {

@@ -331,6 +331,11 @@ describe("snapshots", () => {
       await expectSandgateError(target.files.stat("/workspace/stale.txt"), "not_found", 404);
       await expectSandgateError(target.files.stat("/workspace/node_modules/big.js"), "not_found", 404);
 
+      const relabeled = await client().snapshots.update(snapshot.id, { labels: { v: "2" }, ttlSeconds: 3600 });
+      expect(relabeled.labels).toEqual({ v: "2" });
+      expect(relabeled.expiresAt).not.toBeNull();
+      expect((await client().snapshots.update(snapshot.id, { ttlSeconds: null })).expiresAt).toBeNull();
+
       const ids: string[] = [];
       for await (const s of client().snapshots.listAll({ limit: 1 })) ids.push(s.id);
       expect(ids).toEqual(expect.arrayContaining([snapshot.id, imported.id]));

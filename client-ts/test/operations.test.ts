@@ -53,6 +53,7 @@ const calls: Record<string, (c: SandgateClient) => Promise<unknown>> = {
   listSnapshots: (c) => c.snapshots.list({ sandboxId: id }),
   getSnapshot: (c) => c.snapshots.get("snap-1"),
   deleteSnapshot: (c) => c.snapshots.delete("snap-1"),
+  updateSnapshot: (c) => c.snapshots.update("snap-1", { labels: { k: "v" }, ttlSeconds: null }),
   exportSnapshot: (c) => c.snapshots.export("snap-1"),
   importSnapshot: (c) => c.snapshots.import(new Uint8Array(1024), { name: "imported" }),
   // The compat profile (seed-001 format) has no ergonomic methods; the typed raw client reaches it.

@@ -343,6 +343,44 @@ describe("snapshots: durability and garbage collection", () => {
   }, 120_000);
 });
 
+describe("snapshots: update", () => {
+  it("relabels and sets or clears the expiry, durably across a restart; bad input 400, unknown 404", async () => {
+    const dataDir = tempDir();
+    const first = await startHost({ dataDir });
+    let id: string;
+    try {
+      await first.json("POST", "/v1/sandboxes", { id: "up" });
+      const snap = (await first.json("POST", "/v1/sandboxes/up/snapshots", { labels: { a: "1" }, ttlSeconds: 3600 })).body;
+      id = snap.id;
+      const relabeled = await first.json("PATCH", `/v1/snapshots/${id}`, { labels: { b: "2" }, ttlSeconds: null });
+      expect(relabeled.status, JSON.stringify(relabeled.body)).toBe(200);
+      expect(relabeled.body).toEqual({ ...snap, labels: { b: "2" }, expiresAt: null });
+      expect((await first.json("GET", "/v1/snapshots?label=b:2")).body.snapshots.map((s: { id: string }) => s.id)).toEqual([id]);
+      expect((await first.json("GET", "/v1/snapshots?label=a:1")).body.snapshots).toEqual([]);
+      for (const body of [{ ttlSeconds: 0 }, { labels: { "bad key!": "x" } }, { name: "not patchable" }]) {
+        const bad = await first.json("PATCH", `/v1/snapshots/${id}`, body);
+        expect(bad.status, JSON.stringify(body)).toBe(400);
+        expect(bad.body.error.code).toBe("invalid_request");
+      }
+      expect((await first.json("PATCH", "/v1/snapshots/snap-nope", { labels: {} })).status).toBe(404);
+    } finally {
+      await first.stop("SIGKILL");
+    }
+    const second = await startHost({ dataDir });
+    try {
+      const after = (await second.json("GET", `/v1/snapshots/${id}`)).body;
+      expect(after.labels).toEqual({ b: "2" });
+      expect(after.expiresAt).toBeNull();
+      // A short TTL set by PATCH expires it (bounded wait).
+      expect((await second.json("PATCH", `/v1/snapshots/${id}`, { ttlSeconds: 1 })).status).toBe(200);
+      await until(async () => (await second.json("GET", `/v1/snapshots/${id}`)).status === 404);
+      expect(blobCount(dataDir)).toBe(0);
+    } finally {
+      await second.stop();
+    }
+  }, 120_000);
+});
+
 describe("snapshots: fork", () => {
   it("copies a sandbox into n new ones from one cut; each is its own; bad counts are 400; an unknown sandbox 404", async () => {
     const host = await startHost();

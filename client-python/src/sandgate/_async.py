@@ -52,6 +52,7 @@ from .generated.api.snapshots import (
     get_snapshot,
     list_snapshots,
     restore_snapshot,
+    update_snapshot,
 )
 from .generated.client import AuthenticatedClient
 from .generated.models.create_port_link_request import CreatePortLinkRequest
@@ -262,6 +263,20 @@ class AsyncSnapshots:
 
     async def get(self, snapshot_id: str) -> Snapshot:
         return common.parsed(await get_snapshot.asyncio_detailed(snapshot_id, client=self._client.api), Snapshot)
+
+    async def update(
+        self,
+        snapshot_id: str,
+        *,
+        labels: Mapping[str, str] | None = None,
+        ttl_seconds: int | None = None,
+        keep_forever: bool = False,
+    ) -> Snapshot:
+        """Replaces the labels and/or sets when it expires (``ttl_seconds`` from now; ``keep_forever``: never)."""
+        body = common.update_snapshot_body(labels, ttl_seconds, keep_forever)
+        return common.parsed(
+            await update_snapshot.asyncio_detailed(snapshot_id, client=self._client.api, body=body), Snapshot
+        )
 
     async def delete(self, snapshot_id: str) -> None:
         await delete_snapshot.asyncio_detailed(snapshot_id, client=self._client.api)

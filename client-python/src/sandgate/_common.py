@@ -43,6 +43,8 @@ from .generated.models.start_process_request_env import StartProcessRequestEnv
 from .generated.models.update_sandbox_request import UpdateSandboxRequest
 from .generated.models.update_sandbox_request_env import UpdateSandboxRequestEnv
 from .generated.models.update_sandbox_request_labels import UpdateSandboxRequestLabels
+from .generated.models.update_snapshot_request import UpdateSnapshotRequest
+from .generated.models.update_snapshot_request_labels import UpdateSnapshotRequestLabels
 from .generated.types import UNSET, Response, Unset
 
 _EVENT_TYPES: dict[str, type[ExecStdoutEvent] | type[ExecStderrEvent] | type[ExecExitEvent] | type[ExecErrorEvent]] = {
@@ -176,6 +178,17 @@ def snapshot_body(
         labels=UNSET if labels is None else CreateSnapshotRequestLabels.from_dict(labels),
         excludes=UNSET if excludes is None else list(excludes),
         ttl_seconds=opt(ttl_seconds),
+    )
+
+
+def update_snapshot_body(
+    labels: Mapping[str, str] | None, ttl_seconds: int | None, keep_forever: bool
+) -> UpdateSnapshotRequest:
+    if keep_forever and ttl_seconds is not None:
+        raise ValueError("give ttl_seconds or keep_forever, not both")
+    return UpdateSnapshotRequest(
+        labels=UNSET if labels is None else UpdateSnapshotRequestLabels.from_dict(labels),
+        ttl_seconds=None if keep_forever else opt(ttl_seconds),
     )
 
 

@@ -50,6 +50,7 @@ from .generated.api.snapshots import (
     get_snapshot,
     list_snapshots,
     restore_snapshot,
+    update_snapshot,
 )
 from .generated.client import AuthenticatedClient
 from .generated.models.create_port_link_request import CreatePortLinkRequest
@@ -256,6 +257,18 @@ class Snapshots:
 
     def get(self, snapshot_id: str) -> Snapshot:
         return common.parsed(get_snapshot.sync_detailed(snapshot_id, client=self._client.api), Snapshot)
+
+    def update(
+        self,
+        snapshot_id: str,
+        *,
+        labels: Mapping[str, str] | None = None,
+        ttl_seconds: int | None = None,
+        keep_forever: bool = False,
+    ) -> Snapshot:
+        """Replaces the labels and/or sets when it expires (``ttl_seconds`` from now; ``keep_forever``: never)."""
+        body = common.update_snapshot_body(labels, ttl_seconds, keep_forever)
+        return common.parsed(update_snapshot.sync_detailed(snapshot_id, client=self._client.api, body=body), Snapshot)
 
     def delete(self, snapshot_id: str) -> None:
         delete_snapshot.sync_detailed(snapshot_id, client=self._client.api)

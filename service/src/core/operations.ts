@@ -50,8 +50,9 @@ import {
   Snapshot,
   SnapshotIdParams,
   SnapshotList,
+  UpdateSnapshotBody,
 } from "../schemas/snapshots.ts";
-import { createSnapshot, deleteSnapshot, exportSnapshot, forkSandbox, getSnapshot, importSnapshot, listSnapshots, restoreSnapshot } from "./snapshots.ts";
+import { createSnapshot, deleteSnapshot, exportSnapshot, forkSandbox, getSnapshot, importSnapshot, listSnapshots, restoreSnapshot, updateSnapshot } from "./snapshots.ts";
 import type { FileStream } from "./backend.ts";
 import type { Principal } from "./auth.ts";
 import type { SandgateCore } from "./core.ts";
@@ -575,6 +576,19 @@ function snapshotOperations() {
       response: ok(Snapshot),
       errors: ["not_found", "not_implemented"],
       run: (core, input) => getSnapshot(core, input),
+    }),
+
+    updateSnapshot: op({
+      operationId: "updateSnapshot",
+      method: "patch",
+      path: "/v1/snapshots/{snapshotId}",
+      summary: "Relabel a snapshot or change when it expires",
+      tags: ["snapshots"],
+      params: SnapshotIdParams,
+      body: json(UpdateSnapshotBody),
+      response: ok(Snapshot),
+      errors: ["not_found", "not_implemented"],
+      run: (core, input) => updateSnapshot(core, input),
     }),
 
     deleteSnapshot: op({

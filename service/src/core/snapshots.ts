@@ -4,7 +4,7 @@ import { type SandgateCore, encodeCursor, generateId } from "./core.ts";
 import { SandgateError, errors } from "./errors.ts";
 import { base64urlToBytes } from "../schemas/base64.ts";
 import type { SandboxInfo } from "../schemas/sandboxes.ts";
-import type { CreateSnapshotBody, ForkBody, ForkResult, RestoreResult, Snapshot, SnapshotQuery, SnapshotSpec } from "../schemas/snapshots.ts";
+import type { CreateSnapshotBody, ForkBody, ForkResult, RestoreResult, UpdateSnapshotBody, Snapshot, SnapshotQuery, SnapshotSpec } from "../schemas/snapshots.ts";
 
 /**
  * What a backend that keeps snapshots does (Backend.snapshots). Core checks input and chooses ids and
@@ -17,6 +17,8 @@ export interface BackendSnapshots {
   get(snapshotId: string): Promise<Snapshot>;
   /** Frees what no other snapshot uses. */
   delete(snapshotId: string): Promise<void>;
+  /** Replaces labels and/or the expiry (null: none), durably. */
+  update(snapshotId: string, patch: { labels?: Record<string, string>; expiresAt?: string | null }): Promise<Snapshot>;
   /**
    * Replaces the sandbox's /workspace with the snapshot's tree: readers see the old tree or the new
    * one. Running background processes: `conflict`, unless `killProcesses`. Answers how many it killed.
@@ -81,6 +83,11 @@ export async function listSnapshots(core: SandgateCore, input: { sandboxId?: str
 
 export function getSnapshot(core: SandgateCore, { snapshotId }: { snapshotId: string }): Promise<Snapshot> {
   return store(core).get(snapshotId);
+}
+
+export function updateSnapshot(core: SandgateCore, { snapshotId, labels, ttlSeconds }: { snapshotId: string } & UpdateSnapshotBody): Promise<Snapshot> {
+  const expiresAt = ttlSeconds === undefined ? undefined : ttlSeconds === null ? null : new Date(core.clock() + ttlSeconds * 1000).toISOString();
+  return store(core).update(snapshotId, { ...(labels !== undefined ? { labels } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) });
 }
 
 export function deleteSnapshot(core: SandgateCore, { snapshotId }: { snapshotId: string }): Promise<void> {

@@ -68,6 +68,17 @@ export const ListSnapshotsQuery = z.object({
   cursor: z.string().max(512).optional().openapi({ description: "`nextCursor` of the previous page." }),
 });
 
+export const UpdateSnapshotBody = z
+  .object({
+    labels: Labels.optional().openapi({ description: "Replace all labels." }),
+    ttlSeconds: SnapshotTtl.nullable()
+      .optional()
+      .openapi({ description: "Expire this many seconds from now; null: keep it until it is deleted." }),
+  })
+  .strict()
+  .openapi("UpdateSnapshotRequest");
+export type UpdateSnapshotBody = z.infer<typeof UpdateSnapshotBody>;
+
 export const SnapshotList = z
   .object({
     snapshots: z.array(Snapshot),

@@ -92,6 +92,8 @@ from .stream_process_logs_response_200_event import StreamProcessLogsResponse200
 from .update_sandbox_request import UpdateSandboxRequest
 from .update_sandbox_request_env import UpdateSandboxRequestEnv
 from .update_sandbox_request_labels import UpdateSandboxRequestLabels
+from .update_snapshot_request import UpdateSnapshotRequest
+from .update_snapshot_request_labels import UpdateSnapshotRequestLabels
 from .wait_for_log_request import WaitForLogRequest
 from .wait_for_log_request_stream import WaitForLogRequestStream
 from .wait_for_port_request import WaitForPortRequest
@@ -189,6 +191,8 @@ __all__ = (
     "UpdateSandboxRequest",
     "UpdateSandboxRequestEnv",
     "UpdateSandboxRequestLabels",
+    "UpdateSnapshotRequest",
+    "UpdateSnapshotRequestLabels",
     "WaitForLogRequest",
     "WaitForLogRequestStream",
     "WaitForPortRequest",

@@ -91,6 +91,10 @@ export class LocalSnapshots implements BackendSnapshots {
     await this.store.delete(snapshotId);
   }
 
+  update(snapshotId: string, patch: { labels?: Record<string, string>; expiresAt?: string | null }): Promise<Snapshot> {
+    return this.store.update(snapshotId, patch);
+  }
+
   async restore(sandboxId: string, snapshotId: string, options: { killProcesses: boolean }): Promise<{ killedProcesses: number }> {
     const dir = this.sandboxes.directory(sandboxId);
     this.store.get(snapshotId);

@@ -60,6 +60,8 @@ export class SnapshotStore {
   /** Ingests, exports and restores in flight that hold each blob. */
   private readonly pins = new Map<string, number>();
   private readonly deleting = new Map<string, Promise<void>>();
+  /** The update or delete of each snapshot's manifest under way. */
+  private readonly manifestWork = new Map<string, Promise<unknown>>();
   /** Shard directories of blobs/ known to exist (they are never removed). */
   private readonly shards = new Set<string>();
 
@@ -131,8 +133,34 @@ export class SnapshotStore {
     return { entries: manifest.entries, release: this.pin(hashes) };
   }
 
+  /** Replaces labels and/or expiry: the manifest is rewritten beside and renamed over the old one. */
+  update(id: string, patch: { labels?: Record<string, string>; expiresAt?: string | null }): Promise<Snapshot> {
+    return this.serially(id, async () => {
+      this.get(id);
+      const manifest = await this.readManifest(id);
+      const snapshot: Snapshot = { ...manifest.snapshot, ...patch };
+      await this.writeManifest({ ...manifest, snapshot });
+      this.snapshots.set(id, snapshot);
+      return snapshot;
+    });
+  }
+
+  /** Updates and deletes of one snapshot one after another: an update must not put back a deleted manifest. */
+  private serially<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const mine = (this.manifestWork.get(id) ?? Promise.resolve()).catch(() => {}).then(work);
+    this.manifestWork.set(id, mine);
+    void mine.finally(() => {
+      if (this.manifestWork.get(id) === mine) this.manifestWork.delete(id);
+    }).catch(() => {});
+    return mine;
+  }
+
   /** Deletes the snapshot (its manifest first: then it no longer exists), then what no other uses. */
-  async delete(id: string): Promise<void> {
+  delete(id: string): Promise<void> {
+    return this.serially(id, () => this.deleteNow(id));
+  }
+
+  private async deleteNow(id: string): Promise<void> {
     this.get(id);
     const manifest = await this.readManifest(id);
     this.snapshots.delete(id);
@@ -244,17 +272,7 @@ export class SnapshotStore {
     };
     // One syncfs for all the blobs of this snapshot (an fsync each would cost a disk flush per file).
     await run("sync", ["-f", join(this.dir, "blobs")]).catch(() => run("sync"));
-    const manifest: Manifest = { version: 1, snapshot, entries };
-    const temp = join(this.dir, "tmp", `${spec.id}.${randomBytes(6).toString("hex")}.json`);
-    const handle = await open(temp, "wx", 0o600);
-    try {
-      await handle.writeFile(JSON.stringify(manifest));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, this.manifestPath(spec.id));
-    await syncDir(join(this.dir, "manifests"));
+    await this.writeManifest({ version: 1, snapshot, entries });
     this.snapshots.set(snapshot.id, snapshot);
     for (const hash of blobsOf(entries)) this.refs.set(hash, (this.refs.get(hash) ?? 0) + 1);
     return snapshot;
@@ -391,6 +409,21 @@ export class SnapshotStore {
       }
     }
     return removed;
+  }
+
+  /** Written and fsynced beside, then renamed into place: a reader or a crash sees the old one or the new. */
+  private async writeManifest(manifest: Manifest): Promise<void> {
+    const id = manifest.snapshot.id;
+    const temp = join(this.dir, "tmp", `${id}.${randomBytes(6).toString("hex")}.json`);
+    const handle = await open(temp, "wx", 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(manifest));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, this.manifestPath(id));
+    await syncDir(join(this.dir, "manifests"));
   }
 
   private async readManifest(id: string): Promise<Manifest> {
