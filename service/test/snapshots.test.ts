@@ -343,6 +343,34 @@ describe("snapshots: durability and garbage collection", () => {
   }, 120_000);
 });
 
+describe("snapshots: expiry while the host is down", () => {
+  it("removes at the next start a snapshot that expired while no host ran, and frees its blobs", async () => {
+    const dataDir = tempDir();
+    const first = await startHost({ dataDir });
+    let expiresAt: string;
+    let kept: string;
+    try {
+      await first.json("POST", "/v1/sandboxes", { id: "down" });
+      await first.json("POST", "/v1/sandboxes/down/exec", { command: "echo only-in-expiring > a && echo shared > b" });
+      kept = (await first.json("POST", "/v1/sandboxes/down/snapshots", { excludes: ["a"] })).body.id;
+      const short = (await first.json("POST", "/v1/sandboxes/down/snapshots", { ttlSeconds: 1 })).body;
+      expiresAt = short.expiresAt;
+      expect(blobCount(dataDir)).toBe(2);
+    } finally {
+      await first.stop("SIGKILL");
+    }
+    await until(async () => Date.now() > Date.parse(expiresAt)); // the clock passes it with no host running
+    const second = await startHost({ dataDir });
+    try {
+      expect((await second.json("GET", "/v1/snapshots")).body.snapshots.map((s: { id: string }) => s.id)).toEqual([kept]);
+      expect(second.logs()).toMatch(/snapshot '.*' expired and was removed/);
+      expect(blobCount(dataDir)).toBe(1);
+    } finally {
+      await second.stop();
+    }
+  }, 120_000);
+});
+
 describe("snapshots: update", () => {
   it("relabels and sets or clears the expiry, durably across a restart; bad input 400, unknown 404", async () => {
     const dataDir = tempDir();
