@@ -659,6 +659,15 @@ export interface components {
             version: string;
             /** @example local */
             backend: string;
+            /** @description Snapshot storage on this host (backends that keep snapshots). */
+            snapshots?: {
+                /** @description Snapshots kept. */
+                count: number;
+                /** @description Distinct file contents stored for them. */
+                blobs: number;
+                /** @description Bytes those contents take. */
+                storedBytes: number;
+            };
         };
         /** @description The one error shape of every Sandgate response that is not a success. */
         Error: {

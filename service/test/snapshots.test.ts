@@ -246,6 +246,14 @@ describe("snapshots: restore into a sandbox being deleted", () => {
 /** Blobs in the host's content-addressed store (file contents, each stored once). */
 const blobCount = (dataDir: string) => treeOf(join(dataDir, "snapshots", "blobs")).length;
 
+/** The host's own account of its snapshot storage (GET /health) must match what is on disk. */
+async function expectHealthMatchesDisk(host: TestHost): Promise<void> {
+  const files = treeOf(join(host.dataDir, "snapshots", "blobs"));
+  const bytes = files.reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+  const health = (await host.json("GET", "/health")).body;
+  expect(health.snapshots).toMatchObject({ blobs: files.length, storedBytes: bytes });
+}
+
 /** Polls `probe` until it holds, at most `attempts` times (a bound, not a sleep the test relies on). */
 async function until(probe: () => Promise<boolean>, attempts = 300): Promise<number> {
   for (let n = 1; n <= attempts; n++) {
@@ -274,6 +282,7 @@ describe("snapshots: durability and garbage collection", () => {
     const second = await startHost({ dataDir });
     try {
       expect((await second.json("GET", `/v1/snapshots/${snap.id}`)).body).toEqual(snap);
+      await expectHealthMatchesDisk(second); // counted again at start
       expect((await second.json("GET", "/v1/snapshots?label=k:v")).body.snapshots.map((s: { id: string }) => s.id)).toEqual([snap.id]);
       expect((await second.json("POST", "/v1/sandboxes", { id: "back", fromSnapshot: snap.id })).status).toBe(201);
       const check = await second.json("POST", "/v1/sandboxes/back/exec", { command: "cat keep/a.txt && sha256sum -c sum" });
@@ -297,6 +306,7 @@ describe("snapshots: durability and garbage collection", () => {
       const a = (await host.json("POST", "/v1/sandboxes/gc/snapshots", { name: "a" })).body;
       expect(a.storedBytes).toBe(5 * 200_000 + 5); // s1 and s2 have one content: stored once
       expect(blobCount(host.dataDir)).toBe(6);
+      await expectHealthMatchesDisk(host);
       const again = (await host.json("POST", "/v1/sandboxes/gc/snapshots", { name: "again" })).body;
       expect(again.storedBytes).toBe(0);
       expect(blobCount(host.dataDir)).toBe(6);
@@ -310,6 +320,8 @@ describe("snapshots: durability and garbage collection", () => {
       // again alone holds the old f5: deleting it frees that one blob only.
       expect((await host.json("DELETE", `/v1/snapshots/${again.id}`)).status).toBe(204);
       expect(blobCount(host.dataDir)).toBe(6);
+      await expectHealthMatchesDisk(host);
+      expect((await host.json("GET", "/health")).body.snapshots.count).toBe(1);
       expect((await host.json("DELETE", `/v1/snapshots/${again.id}`)).status).toBe(404);
       // b is whole.
       expect((await host.json("POST", "/v1/sandboxes", { id: "gc2", fromSnapshot: b.id })).status).toBe(201);
@@ -317,6 +329,7 @@ describe("snapshots: durability and garbage collection", () => {
       expect(sizes.body.stdout).toBe("200000\n1000\nsame\n");
       expect((await host.json("DELETE", `/v1/snapshots/${b.id}`)).status).toBe(204);
       expect(blobCount(host.dataDir)).toBe(0);
+      expect((await host.json("GET", "/health")).body.snapshots).toEqual({ count: 0, blobs: 0, storedBytes: 0 });
     } finally {
       await host.stop();
     }

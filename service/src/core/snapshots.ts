@@ -17,6 +17,8 @@ export interface BackendSnapshots {
   get(snapshotId: string): Promise<Snapshot>;
   /** Frees what no other snapshot uses. */
   delete(snapshotId: string): Promise<void>;
+  /** What the snapshots take on this host, from counters (cheap enough for every /health). */
+  usage?(): { count: number; blobs: number; storedBytes: number };
   /** Replaces labels and/or the expiry (null: none), durably. */
   update(snapshotId: string, patch: { labels?: Record<string, string>; expiresAt?: string | null }): Promise<Snapshot>;
   /**

@@ -52,6 +52,7 @@ from .fork_result import ForkResult
 from .git_checkout_request import GitCheckoutRequest
 from .git_checkout_result import GitCheckoutResult
 from .health import Health
+from .health_snapshots import HealthSnapshots
 from .log_chunk import LogChunk
 from .log_chunk_stream import LogChunkStream
 from .mkdir_request import MkdirRequest
@@ -151,6 +152,7 @@ __all__ = (
     "GitCheckoutRequest",
     "GitCheckoutResult",
     "Health",
+    "HealthSnapshots",
     "LogChunk",
     "LogChunkStream",
     "MkdirRequest",

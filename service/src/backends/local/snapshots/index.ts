@@ -91,6 +91,10 @@ export class LocalSnapshots implements BackendSnapshots {
     await this.store.delete(snapshotId);
   }
 
+  usage(): { count: number; blobs: number; storedBytes: number } {
+    return this.store.counts();
+  }
+
   update(snapshotId: string, patch: { labels?: Record<string, string>; expiresAt?: string | null }): Promise<Snapshot> {
     return this.store.update(snapshotId, patch);
   }

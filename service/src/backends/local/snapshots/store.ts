@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { link, mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -60,6 +60,9 @@ export class SnapshotStore {
   /** Ingests, exports and restores in flight that hold each blob. */
   private readonly pins = new Map<string, number>();
   private readonly deleting = new Map<string, Promise<void>>();
+  /** Blobs stored and their bytes, kept as they are added and removed (counted once at open). */
+  private blobs = 0;
+  private blobBytes = 0;
   /** The update or delete of each snapshot's manifest under way. */
   private readonly manifestWork = new Map<string, Promise<unknown>>();
   /** Shard directories of blobs/ known to exist (they are never removed). */
@@ -84,6 +87,9 @@ export class SnapshotStore {
     }
     const swept = await store.sweep();
     if (swept > 0) log(`snapshots: removed ${swept} stored file(s) no snapshot uses (left by an interrupted snapshot or delete)`);
+    const usage = await store.usage();
+    store.blobs = usage.blobs;
+    store.blobBytes = usage.bytes;
     return store;
   }
 
@@ -98,6 +104,10 @@ export class SnapshotStore {
       }
     }
     return { snapshots: this.snapshots.size, blobs, bytes };
+  }
+
+  counts(): { count: number; blobs: number; storedBytes: number } {
+    return { count: this.snapshots.size, blobs: this.blobs, storedBytes: this.blobBytes };
   }
 
   get(id: string): Snapshot {
@@ -330,12 +340,9 @@ export class SnapshotStore {
       if (written !== size) throw bad("the archive is truncated");
       const sha256 = hash.digest("hex");
       const target = await this.claim(sha256, pins);
-      if (target === undefined) {
-        await unlink(temp);
-        return { sha256, stored: 0 };
-      }
-      await rename(temp, target);
-      return { sha256, stored: size };
+      const stored = target === undefined ? 0 : await this.place(temp, target, size);
+      await rm(temp, { force: true });
+      return { sha256, stored };
     } catch (err) {
       await rm(temp, { force: true });
       throw err;
@@ -359,12 +366,27 @@ export class SnapshotStore {
     const temp = join(this.dir, "tmp", `blob-${randomBytes(8).toString("hex")}`);
     try {
       await writeFile(temp, content, { flag: "wx", mode: 0o600 });
-      await rename(temp, target);
-    } catch (err) {
+      return { sha256, stored: await this.place(temp, target, size) };
+    } finally {
       await rm(temp, { force: true });
+    }
+  }
+
+  /**
+   * Links a written blob into place (the caller removes `temp`): a link fails where the content
+   * is there already (another ingest stored it meanwhile), so each blob is counted once. Answers
+   * the bytes this added.
+   */
+  private async place(temp: string, target: string, size: number): Promise<number> {
+    try {
+      await link(temp, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") return 0;
       throw err;
     }
-    return { sha256, stored: size };
+    this.blobs++;
+    this.blobBytes += size;
+    return size;
   }
 
   /**
@@ -392,7 +414,18 @@ export class SnapshotStore {
     if ((this.refs.get(hash) ?? 0) > 0 || (this.pins.get(hash) ?? 0) > 0) return Promise.resolve();
     const running = this.deleting.get(hash);
     if (running) return running;
-    const deletion = rm(this.blobPath(hash), { force: true }).finally(() => this.deleting.delete(hash));
+    const path = this.blobPath(hash);
+    const deletion = stat(path)
+      .then(
+        async ({ size }) => {
+          if (await unlink(path).then(() => true, () => false)) {
+            this.blobs--;
+            this.blobBytes -= size;
+          }
+        },
+        () => {}, // not there: nothing to free
+      )
+      .finally(() => this.deleting.delete(hash));
     this.deleting.set(hash, deletion);
     return deletion;
   }
