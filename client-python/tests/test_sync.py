@@ -319,9 +319,16 @@ def test_snapshots_round_trip_through_a_tar_archive(sg: Sandgate, sb: Sandbox, t
     assert sg.snapshots.get(snapshot.id).id == snapshot.id
 
     archive = tmp_path / "workspace.tar"
-    assert sg.snapshots.export(snapshot.id, archive) == archive.stat().st_size > 0
+    exported: list[int] = []
+    assert sg.snapshots.export(snapshot.id, archive, on_progress=exported.append) == archive.stat().st_size > 0
+    assert exported[-1] == archive.stat().st_size
+    assert exported == sorted(exported)
+    sent: list[int] = []
     with archive.open("rb") as data:
-        imported = sg.snapshots.import_archive(data, name="from-tar", label="suite:python-sync")
+        imported = sg.snapshots.import_archive(
+            data, name="from-tar", label="suite:python-sync", on_progress=sent.append
+        )
+    assert sent[-1] == archive.stat().st_size
     assert imported.digest == snapshot.digest
 
     target = sg.sandboxes.create(labels={"suite": "python-sync"})

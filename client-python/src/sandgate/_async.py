@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import IO, Any, Self
 
@@ -287,15 +287,26 @@ class AsyncSnapshots:
             async for chunk in response.aiter_bytes(chunk_size):
                 yield chunk
 
-    async def export(self, snapshot_id: str, destination: str | os.PathLike[str] | IO[bytes]) -> int:
-        """Streams the snapshot's tar archive into a local path or a binary file object; returns the bytes."""
+    async def export(
+        self,
+        snapshot_id: str,
+        destination: str | os.PathLike[str] | IO[bytes],
+        *,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Streams the snapshot's tar archive into a local path or a binary file object; returns the bytes.
+
+        ``on_progress`` is called with the bytes written so far after each chunk.
+        """
         if isinstance(destination, (str, os.PathLike)):
             with open(destination, "wb") as out:  # noqa: ASYNC230 - chunked writes; the network is the wait
-                return await self.export(snapshot_id, out)
+                return await self.export(snapshot_id, out, on_progress=on_progress)
         size = 0
         async for chunk in self.iter_archive(snapshot_id):
             destination.write(chunk)
             size += len(chunk)
+            if on_progress is not None:
+                on_progress(size)
         return size
 
     async def import_archive(
@@ -305,15 +316,36 @@ class AsyncSnapshots:
         name: str | None = None,
         label: str | Sequence[str] | None = None,
         ttl_seconds: int | None = None,
+        on_progress: Callable[[int], None] | None = None,
     ) -> Snapshot:
         """Makes a snapshot from a tar archive (bytes, a file object or chunks; streamed).
 
         A refused archive (links out of the tree, devices, a truncated tar) leaves nothing behind.
+        ``on_progress`` is called with the bytes sent so far as the upload reads them.
         """
         content, headers = await async_upload_content(archive)
+        if on_progress is not None:
+            content = _async_counted(content, on_progress)
         params = common.import_params(name, label, ttl_seconds)
         response = await self._client._http.post("/v1/snapshots", params=params, content=content, headers=headers)
         return Snapshot.from_dict(response.json())
+
+
+async def _async_counted(
+    content: bytes | AsyncIterable[bytes], on_progress: Callable[[int], None]
+) -> AsyncIterator[bytes]:
+    """``content`` in chunks, reporting the bytes passed on so far after each."""
+    chunks: AsyncIterable[bytes] = _async_pieces(content) if isinstance(content, bytes) else content
+    sent = 0
+    async for chunk in chunks:
+        yield chunk
+        sent += len(chunk)
+        on_progress(sent)
+
+
+async def _async_pieces(content: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(content), common.CHUNK_SIZE):
+        yield content[start : start + common.CHUNK_SIZE]
 
 
 class AsyncSandbox:
