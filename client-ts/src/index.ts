@@ -75,6 +75,7 @@ export type {
   ForkResult,
   ImportSnapshotQuery,
   ListSnapshotsQuery,
+  ProgressOptions,
   RestoreRequest,
   RestoreResult,
   Snapshot,

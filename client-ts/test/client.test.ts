@@ -320,8 +320,13 @@ describe("snapshots", () => {
       expect(snapshot.digest).toMatch(/^sha256:/);
       expect((await client().snapshots.get(snapshot.id)).id).toBe(snapshot.id);
 
-      const archive = new Uint8Array(await new Response(await client().snapshots.export(snapshot.id)).arrayBuffer());
-      const imported = await client().snapshots.import(archive, { name: "from-tar" });
+      const received: number[] = [];
+      const archive = new Uint8Array(await new Response(await client().snapshots.export(snapshot.id, { onProgress: (n) => received.push(n) })).arrayBuffer());
+      expect(received.at(-1)).toBe(archive.byteLength);
+      expect(received).toEqual([...received].sort((a, b) => a - b));
+      const sent: number[] = [];
+      const imported = await client().snapshots.import(archive, { name: "from-tar" }, { onProgress: (n) => sent.push(n) });
+      expect(sent.at(-1)).toBe(archive.byteLength);
       expect(imported.digest).toBe(snapshot.digest);
 
       await target.files.write("/workspace/stale.txt", "goes away");
