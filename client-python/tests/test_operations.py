@@ -85,9 +85,11 @@ SYNC: dict[str, Callable[[Sandgate], object]] = {
     "gitCheckout": lambda sg: sg.sandbox(ID).git_checkout("file:///workspace/origin.git"),
     "createSnapshot": lambda sg: sg.sandbox(ID).snapshot(excludes=["node_modules"]),
     "restoreSnapshot": lambda sg: sg.sandbox(ID).restore("snap-1", kill_processes=True),
+    "forkSandbox": lambda sg: sg.sandbox(ID).fork(2, labels={"k": "v"}),
     "listSnapshots": lambda sg: sg.snapshots.list(sandbox_id=ID),
     "getSnapshot": lambda sg: sg.snapshots.get("snap-1"),
     "deleteSnapshot": lambda sg: sg.snapshots.delete("snap-1"),
+    "updateSnapshot": lambda sg: sg.snapshots.update("snap-1", labels={"k": "v"}, keep_forever=True),
     "exportSnapshot": lambda sg: sg.snapshots.export("snap-1", io.BytesIO()),
     "importSnapshot": lambda sg: sg.snapshots.import_archive(b"\0" * 1024, name="imported"),
     "compatUpload": lambda sg: compat_upload.sync_detailed(
@@ -142,9 +144,11 @@ ASYNC: dict[str, Callable[[AsyncSandgate], Awaitable[object]]] = {
     "gitCheckout": lambda sg: sg.sandbox(ID).git_checkout("file:///workspace/origin.git"),
     "createSnapshot": lambda sg: sg.sandbox(ID).snapshot(excludes=["node_modules"]),
     "restoreSnapshot": lambda sg: sg.sandbox(ID).restore("snap-1", kill_processes=True),
+    "forkSandbox": lambda sg: sg.sandbox(ID).fork(2, labels={"k": "v"}),
     "listSnapshots": lambda sg: sg.snapshots.list(sandbox_id=ID),
     "getSnapshot": lambda sg: sg.snapshots.get("snap-1"),
     "deleteSnapshot": lambda sg: sg.snapshots.delete("snap-1"),
+    "updateSnapshot": lambda sg: sg.snapshots.update("snap-1", labels={"k": "v"}, keep_forever=True),
     "exportSnapshot": lambda sg: sg.snapshots.export("snap-1", io.BytesIO()),
     "importSnapshot": lambda sg: sg.snapshots.import_archive(b"\0" * 1024, name="imported"),
     "compatUpload": lambda sg: compat_upload.asyncio_detailed(

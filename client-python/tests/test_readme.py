@@ -1,4 +1,4 @@
-"""The README's Python examples are examples/quickstart.py and processes.py, verbatim, and they run."""
+"""The README's Python examples are examples/quickstart.py, processes.py and snapshots.py, verbatim, and they run."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def readme_example(file: str) -> str:
 EXAMPLES = {
     "examples/quickstart.py": "0 hello from /workspace\ntick 1\ntick 2\ntick 3\n",
     "examples/processes.py": "step 1\nstep 2\nstep 3\nexit 0\n200 <h1>hi</h1>\nTrue\n",
+    "examples/snapshots.py": "v1\napp\n" + "".join(f"copy {i}: v1\n" for i in range(5)),
 }
 
 

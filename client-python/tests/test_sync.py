@@ -325,9 +325,16 @@ def test_snapshots_round_trip_through_a_tar_archive(sg: Sandgate, sb: Sandbox, t
     assert sg.snapshots.get(snapshot.id).id == snapshot.id
 
     archive = tmp_path / "workspace.tar"
-    assert sg.snapshots.export(snapshot.id, archive) == archive.stat().st_size > 0
+    exported: list[int] = []
+    assert sg.snapshots.export(snapshot.id, archive, on_progress=exported.append) == archive.stat().st_size > 0
+    assert exported[-1] == archive.stat().st_size
+    assert exported == sorted(exported)
+    sent: list[int] = []
     with archive.open("rb") as data:
-        imported = sg.snapshots.import_archive(data, name="from-tar", label="suite:python-sync")
+        imported = sg.snapshots.import_archive(
+            data, name="from-tar", label="suite:python-sync", on_progress=sent.append
+        )
+    assert sent[-1] == archive.stat().st_size
     assert imported.digest == snapshot.digest
 
     target = sg.sandboxes.create(labels={"suite": "python-sync"})
@@ -343,6 +350,10 @@ def test_snapshots_round_trip_through_a_tar_archive(sg: Sandgate, sb: Sandbox, t
     finally:
         target.delete()
 
+    relabeled = sg.snapshots.update(snapshot.id, labels={"suite": "python-sync", "v": "2"}, ttl_seconds=3600)
+    assert relabeled.labels == {"suite": "python-sync", "v": "2"}
+    assert relabeled.expires_at is not None
+    assert sg.snapshots.update(snapshot.id, keep_forever=True).expires_at is None
     ids = [s.id for s in sg.snapshots.iter(label="suite:python-sync", limit=1)]
     assert {snapshot.id, imported.id} <= set(ids)
     sg.snapshots.delete(imported.id)
@@ -398,3 +409,28 @@ def test_results_are_plain_types_over_the_generated_models(sg: Sandgate) -> None
             sg.snapshots.delete(snapshot.id)
     finally:
         created.delete()
+
+
+def test_fork_and_create_from_snapshot(sg: Sandgate, sb: Sandbox) -> None:
+    sb.files.write("/workspace/app.txt", b"forked")
+    fork = sb.fork(2, labels={"suite": "python-fork"}, keep_snapshot=True)
+    try:
+        assert len(fork.sandboxes) == 2
+        assert fork.snapshot is not None
+        assert fork.snapshot.sandbox_id == sb.id
+        for copy in fork.sandboxes:
+            assert copy.info.labels == {"suite": "python-fork"}
+            assert copy.exec("cat app.txt").stdout == "forked"
+        again = sg.sandboxes.create(from_snapshot=fork.snapshot.id)
+        try:
+            assert again.exec("cat app.txt").stdout == "forked"
+        finally:
+            again.delete()
+    finally:
+        for copy in fork.sandboxes:
+            copy.delete()
+        if fork.snapshot is not None:
+            sg.snapshots.delete(fork.snapshot.id)
+    with pytest.raises(SandgateError) as caught:
+        sb.fork(0)
+    assert caught.value.code == "invalid_request"

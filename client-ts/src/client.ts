@@ -3,7 +3,7 @@ import { SandgateError } from "./errors.js";
 import { type CallOptions, type Context, type FetchLike, sandboxPath, signalOf, unwrap, withFailureErrors } from "./internal.js";
 import { type ProcessCommand, type ProcessHandle, ProcessImpl, type ProcessInfo, type StartProcessOptions, type StartProcessRequest } from "./processes.js";
 import type { components, paths } from "./schema.js";
-import { type CreateSnapshotRequest, type RestoreResult, type Snapshot, type SnapshotsApi, SnapshotsImpl } from "./snapshots.js";
+import { type CreateSnapshotRequest, type ForkRequest, type RestoreResult, type Snapshot, type SnapshotsApi, SnapshotsImpl } from "./snapshots.js";
 import { parseServerSentEvents } from "./sse.js";
 
 export type { CallOptions, FetchLike } from "./internal.js";
@@ -131,6 +131,14 @@ export interface Sandbox {
    * background processes run it fails with `conflict` unless `killProcesses` is true.
    */
   restore(snapshotId: string, options?: { killProcesses?: boolean } & CallOptions): Promise<RestoreResult>;
+  /**
+   * Copies this sandbox into `count` (1 to 100) new ones from one consistent cut of its workspace:
+   * all are made or none. `snapshot` is the cut when `keepSnapshot` is set, else null (it is deleted).
+   */
+  fork(
+    count: number,
+    options?: Omit<ForkRequest, "count"> & CallOptions,
+  ): Promise<{ sandboxes: Array<Sandbox & { readonly info: SandboxInfo }>; snapshot: Snapshot | null }>;
   /**
    * The URL of `path` on `port` through the host's port proxy (`/v1/sandboxes/{id}/ports/{port}/...`).
    * It needs the token in a header (`fetchPort` adds it); for a browser, mint a `portLink`.
@@ -351,6 +359,16 @@ class SandboxImpl implements Sandbox {
     const result = await unwrap(this.raw.POST("/v1/sandboxes/{id}/restore", { params: { path: { id: this.id } }, body, ...signalOf(options) }));
     this.info = result.sandbox;
     return result;
+  }
+
+  async fork(
+    count: number,
+    options: Omit<ForkRequest, "count"> & CallOptions = {},
+  ): Promise<{ sandboxes: Array<Sandbox & { readonly info: SandboxInfo }>; snapshot: Snapshot | null }> {
+    const { signal: _signal, ...rest } = options;
+    const result = await unwrap(this.raw.POST("/v1/sandboxes/{id}/fork", { params: { path: { id: this.id } }, body: { ...rest, count }, ...signalOf(options) }));
+    const sandboxes = result.sandboxes.map((info) => new SandboxImpl(this.ctx, this.sandboxes, info.id, info) as Sandbox & { readonly info: SandboxInfo });
+    return { sandboxes, snapshot: result.snapshot ?? null };
   }
 
 

@@ -71,13 +71,17 @@ export type {
 export type {
   ArchiveBody,
   CreateSnapshotRequest,
+  ForkRequest,
+  ForkResult,
   ImportSnapshotQuery,
   ListSnapshotsQuery,
+  ProgressOptions,
   RestoreRequest,
   RestoreResult,
   Snapshot,
   SnapshotList,
   SnapshotsApi,
+  UpdateSnapshotRequest,
 } from "./snapshots.js";
 export { SandgateError, type ClientErrorCode, type ErrorCode } from "./errors.js";
 export { parseServerSentEvents, type ServerSentEvent } from "./sse.js";

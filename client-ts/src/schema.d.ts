@@ -466,7 +466,8 @@ export interface paths {
         delete: operations["deleteSnapshot"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Relabel a snapshot or change when it expires */
+        patch: operations["updateSnapshot"];
         trace?: never;
     };
     "/v1/sandboxes/{id}/restore": {
@@ -483,6 +484,26 @@ export interface paths {
          * @description Atomic: a command or reader sees the old tree or the new one, never a mix. The sandbox's environment starts afresh, so commands running in it end; while background processes run it answers 409 unless `killProcesses` is true.
          */
         post: operations["restoreSnapshot"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sandboxes/{id}/fork": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Copy a sandbox into 1 to 100 new ones
+         * @description Takes one snapshot of the sandbox's workspace (a consistent cut), then creates `count` sandboxes from it, each with that workspace and its own id, environment and processes (none run at first). All or nothing: if one cannot be made, none is left. The snapshot is deleted afterwards unless `keepSnapshot` (then it is answered as `snapshot`).
+         */
+        post: operations["forkSandbox"];
         delete?: never;
         options?: never;
         head?: never;
@@ -638,6 +659,15 @@ export interface components {
             version: string;
             /** @example local */
             backend: string;
+            /** @description Snapshot storage on this host (backends that keep snapshots). */
+            snapshots?: {
+                /** @description Snapshots kept. */
+                count: number;
+                /** @description Distinct file contents stored for them. */
+                blobs: number;
+                /** @description Bytes those contents take. */
+                storedBytes: number;
+            };
         };
         /** @description The one error shape of every Sandgate response that is not a success. */
         Error: {
@@ -1295,6 +1325,20 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last page. */
             nextCursor: string | null;
         };
+        UpdateSnapshotRequest: {
+            /**
+             * @description Replace all labels.
+             * @example {
+             *       "team": "search",
+             *       "job": "42"
+             *     }
+             */
+            labels?: {
+                [key: string]: string;
+            };
+            /** @description Expire this many seconds from now; null: keep it until it is deleted. */
+            ttlSeconds?: number | null;
+        };
         RestoreResult: {
             sandbox: components["schemas"]["SandboxInfo"];
             snapshot: components["schemas"]["Snapshot"];
@@ -1309,6 +1353,48 @@ export interface components {
             snapshotId: string;
             /** @description Kill running background processes first; without it a restore while any run answers 409. */
             killProcesses?: boolean;
+        };
+        /** @description `snapshot`: the snapshot they were made from, when `keepSnapshot` was true (absent otherwise: it was deleted). */
+        ForkResult: {
+            /** @description The new sandboxes, each with the source's workspace as it was at one moment. */
+            sandboxes: components["schemas"]["SandboxInfo"][];
+            snapshot?: components["schemas"]["Snapshot"];
+        };
+        ForkRequest: {
+            /**
+             * @description How many sandboxes to make (1 to 100).
+             * @example 5
+             */
+            count: number;
+            /**
+             * @description Labels of every new sandbox.
+             * @example {
+             *       "team": "search",
+             *       "job": "42"
+             *     }
+             */
+            labels?: {
+                [key: string]: string;
+            };
+            /**
+             * @description Lifetime of every new sandbox (default: the service's).
+             * @example 3600
+             */
+            ttlSeconds?: number;
+            /**
+             * @description Environment of every new sandbox (the source's is not copied).
+             * @example {
+             *       "GREETING": "hello"
+             *     }
+             */
+            env?: {
+                [key: string]: string;
+            };
+            network?: components["schemas"]["NetworkMode"];
+            /** @description Left out of the copies: globs relative to /workspace. */
+            excludes?: string[];
+            /** @description Keep the snapshot the copies were made from (answered as `snapshot`); by default it is deleted once they exist. */
+            keepSnapshot?: boolean;
         };
         CompatSandbox: {
             sandbox_id: string;
@@ -4721,6 +4807,114 @@ export interface operations {
             };
         };
     };
+    updateSnapshot: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Snapshot id. */
+                snapshotId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateSnapshotRequest"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Snapshot"];
+                };
+            };
+            /** @description Error: invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: not_implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     restoreSnapshot: {
         parameters: {
             query?: never;
@@ -4744,6 +4938,132 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RestoreResult"];
+                };
+            };
+            /** @description Error: invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: payload_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: not_implemented */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Error: sandbox_unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    forkSandbox: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Sandbox id: lowercase letters, digits and '-'. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ForkRequest"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForkResult"];
                 };
             };
             /** @description Error: invalid_request */

@@ -10,11 +10,19 @@ export type SnapshotList = Schemas["SnapshotList"];
 export type CreateSnapshotRequest = Schemas["CreateSnapshotRequest"];
 export type RestoreRequest = Schemas["RestoreRequest"];
 export type RestoreResult = Schemas["RestoreResult"];
+export type ForkRequest = Schemas["ForkRequest"];
+export type UpdateSnapshotRequest = Schemas["UpdateSnapshotRequest"];
+export type ForkResult = Schemas["ForkResult"];
 export type ListSnapshotsQuery = NonNullable<paths["/v1/snapshots"]["get"]["parameters"]["query"]>;
 export type ImportSnapshotQuery = NonNullable<paths["/v1/snapshots"]["post"]["parameters"]["query"]>;
 
 /** A tar archive to import: a stream (sent as it is read), bytes or a Blob. */
 export type ArchiveBody = ReadableStream<Uint8Array> | Uint8Array | ArrayBuffer | Blob;
+
+/** `onProgress`: called with the bytes received (export) or sent (import) so far, as they pass. */
+export interface ProgressOptions extends CallOptions {
+  onProgress?: (bytes: number) => void;
+}
 
 export interface SnapshotsApi {
   /** One page; pass `nextCursor` back as `cursor` for the next. */
@@ -23,10 +31,12 @@ export interface SnapshotsApi {
   listAll(query?: Omit<ListSnapshotsQuery, "cursor">, options?: CallOptions): AsyncGenerator<Snapshot, void, undefined>;
   get(snapshotId: string, options?: CallOptions): Promise<Snapshot>;
   delete(snapshotId: string, options?: CallOptions): Promise<void>;
+  /** Replaces the labels and/or the expiry (`ttlSeconds` from now; `null`: keep until deleted). */
+  update(snapshotId: string, body: UpdateSnapshotRequest, options?: CallOptions): Promise<Snapshot>;
   /** The snapshot as a tar archive (paths relative to /workspace), streamed as it arrives. */
-  export(snapshotId: string, options?: CallOptions): Promise<ReadableStream<Uint8Array>>;
+  export(snapshotId: string, options?: ProgressOptions): Promise<ReadableStream<Uint8Array>>;
   /** Makes a snapshot from a tar archive; a refused archive leaves nothing behind. */
-  import(archive: ArchiveBody, query?: ImportSnapshotQuery, options?: CallOptions): Promise<Snapshot>;
+  import(archive: ArchiveBody, query?: ImportSnapshotQuery, options?: ProgressOptions): Promise<Snapshot>;
 }
 
 export class SnapshotsImpl implements SnapshotsApi {
@@ -49,21 +59,27 @@ export class SnapshotsImpl implements SnapshotsApi {
     return unwrap(this.raw.GET("/v1/snapshots/{snapshotId}", { params: { path: { snapshotId } }, ...signalOf(options) }));
   }
 
+  update(snapshotId: string, body: UpdateSnapshotRequest, options?: CallOptions): Promise<Snapshot> {
+    return unwrap(this.raw.PATCH("/v1/snapshots/{snapshotId}", { params: { path: { snapshotId } }, body, ...signalOf(options) }));
+  }
+
   async delete(snapshotId: string, options?: CallOptions): Promise<void> {
     await unwrap(this.raw.DELETE("/v1/snapshots/{snapshotId}", { params: { path: { snapshotId } }, ...signalOf(options) }));
   }
 
-  async export(snapshotId: string, options?: CallOptions): Promise<ReadableStream<Uint8Array>> {
+  async export(snapshotId: string, options?: ProgressOptions): Promise<ReadableStream<Uint8Array>> {
     const { data, error, response } = await this.raw.GET("/v1/snapshots/{snapshotId}/archive", {
       params: { path: { snapshotId } },
       parseAs: "stream",
       ...signalOf(options),
     });
     if (!response.ok) throw SandgateError.fromBody(response.status, error);
-    return data ?? new ReadableStream<Uint8Array>({ start: (controller) => controller.close() });
+    const body = data ?? new ReadableStream<Uint8Array>({ start: (controller) => controller.close() });
+    return options?.onProgress ? body.pipeThrough(counting(options.onProgress)) : body;
   }
 
-  import(archive: ArchiveBody, query: ImportSnapshotQuery = {}, options?: CallOptions): Promise<Snapshot> {
+  import(archive: ArchiveBody, query: ImportSnapshotQuery = {}, options?: ProgressOptions): Promise<Snapshot> {
+    if (options?.onProgress) archive = asStream(archive).pipeThrough(counting(options.onProgress));
     return unwrap(
       this.raw.POST("/v1/snapshots", {
         params: { query },
@@ -76,4 +92,22 @@ export class SnapshotsImpl implements SnapshotsApi {
       }),
     );
   }
+}
+
+/** Passes chunks on unchanged, reporting the running total after each. */
+function counting(onProgress: (bytes: number) => void): TransformStream<Uint8Array, Uint8Array> {
+  let total = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      controller.enqueue(chunk);
+      total += chunk.byteLength;
+      onProgress(total);
+    },
+  });
+}
+
+function asStream(archive: ArchiveBody): ReadableStream<Uint8Array> {
+  if (archive instanceof ReadableStream) return archive;
+  const blob = archive instanceof Blob ? archive : new Blob([archive as BlobPart]);
+  return blob.stream() as ReadableStream<Uint8Array>;
 }

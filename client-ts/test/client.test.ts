@@ -318,8 +318,13 @@ describe("snapshots", () => {
       expect(snapshot.digest).toMatch(/^sha256:/);
       expect((await client().snapshots.get(snapshot.id)).id).toBe(snapshot.id);
 
-      const archive = new Uint8Array(await new Response(await client().snapshots.export(snapshot.id)).arrayBuffer());
-      const imported = await client().snapshots.import(archive, { name: "from-tar" });
+      const received: number[] = [];
+      const archive = new Uint8Array(await new Response(await client().snapshots.export(snapshot.id, { onProgress: (n) => received.push(n) })).arrayBuffer());
+      expect(received.at(-1)).toBe(archive.byteLength);
+      expect(received).toEqual([...received].sort((a, b) => a - b));
+      const sent: number[] = [];
+      const imported = await client().snapshots.import(archive, { name: "from-tar" }, { onProgress: (n) => sent.push(n) });
+      expect(sent.at(-1)).toBe(archive.byteLength);
       expect(imported.digest).toBe(snapshot.digest);
 
       await target.files.write("/workspace/stale.txt", "goes away");
@@ -329,6 +334,11 @@ describe("snapshots", () => {
       await expectSandgateError(target.files.stat("/workspace/stale.txt"), "not_found", 404);
       await expectSandgateError(target.files.stat("/workspace/node_modules/big.js"), "not_found", 404);
 
+      const relabeled = await client().snapshots.update(snapshot.id, { labels: { v: "2" }, ttlSeconds: 3600 });
+      expect(relabeled.labels).toEqual({ v: "2" });
+      expect(relabeled.expiresAt).not.toBeNull();
+      expect((await client().snapshots.update(snapshot.id, { ttlSeconds: null })).expiresAt).toBeNull();
+
       const ids: string[] = [];
       for await (const s of client().snapshots.listAll({ limit: 1 })) ids.push(s.id);
       expect(ids).toEqual(expect.arrayContaining([snapshot.id, imported.id]));
@@ -337,6 +347,27 @@ describe("snapshots", () => {
     } finally {
       await source.delete();
       await target.delete();
+    }
+  });
+
+  it("forks a sandbox into handles on new sandboxes, each with the workspace", async () => {
+    const source = await fresh();
+    try {
+      await source.files.write("/workspace/app.txt", "forked");
+      const { sandboxes, snapshot } = await source.fork(2, { labels: { fork: "yes" } });
+      expect(snapshot).toBeNull();
+      expect(sandboxes).toHaveLength(2);
+      try {
+        for (const copy of sandboxes) {
+          expect(copy.info.labels).toEqual({ fork: "yes" });
+          expect((await copy.exec("cat app.txt")).stdout).toBe("forked");
+        }
+      } finally {
+        await Promise.all(sandboxes.map((copy) => copy.delete()));
+      }
+      await expectSandgateError(source.fork(0), "invalid_request", 400);
+    } finally {
+      await source.delete();
     }
   });
 });

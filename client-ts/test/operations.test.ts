@@ -49,9 +49,11 @@ const calls: Record<string, (c: SandgateClient) => Promise<unknown>> = {
   gitCheckout: (c) => c.sandbox(id).gitCheckout("file:///workspace/origin.git"),
   createSnapshot: (c) => c.sandbox(id).snapshot({ excludes: ["node_modules"] }),
   restoreSnapshot: (c) => c.sandbox(id).restore("snap-1", { killProcesses: true }),
+  forkSandbox: (c) => c.sandbox(id).fork(2, { labels: { k: "v" } }),
   listSnapshots: (c) => c.snapshots.list({ sandboxId: id }),
   getSnapshot: (c) => c.snapshots.get("snap-1"),
   deleteSnapshot: (c) => c.snapshots.delete("snap-1"),
+  updateSnapshot: (c) => c.snapshots.update("snap-1", { labels: { k: "v" }, ttlSeconds: null }),
   exportSnapshot: (c) => c.snapshots.export("snap-1"),
   importSnapshot: (c) => c.snapshots.import(new Uint8Array(1024), { name: "imported" }),
   // The compat profile (seed-001 format) has no ergonomic methods; the typed raw client reaches it.
@@ -79,7 +81,7 @@ function recordingClient(): { client: SandgateClient; requests: { method: string
       if (request.url.includes("/logs/stream")) return new Response('event: exit\ndata: {"type":"exit","status":"exited","exitCode":0,"nextOffset":0}\n\n', { headers: { "content-type": "text/event-stream" } });
       if (request.url.includes("/exec/stream")) return new Response('event: exit\ndata: {"type":"exit","exitCode":0,"durationMs":1,"timedOut":false}\n\n', { headers: { "content-type": "text/event-stream" } });
       if (request.url.includes("/files/content") && request.method === "GET") return new Response("bytes");
-      return Response.json({ id, processes: [], path: "/x" });
+      return Response.json({ id, processes: [], sandboxes: [], path: "/x" });
     },
   });
   return { client, requests };

@@ -27,6 +27,7 @@ export function readmeExample(file: string): string {
 const examples: { file: string; prints: string }[] = [
   { file: "examples/quickstart.ts", prints: "0 hello from /workspace\ntick 1\ntick 2\ntick 3\n" },
   { file: "examples/processes.ts", prints: "step 1\nstep 2\nstep 3\nexit 0\n200 <h1>hi</h1>\ntrue\n" },
+  { file: "examples/snapshots.ts", prints: `v1\napp\n${[0, 1, 2, 3, 4].map((i) => `copy ${i}: v1\n`).join("")}` },
 ];
 
 describe.each(examples)("README TypeScript example $file", ({ file, prints }) => {

@@ -26,6 +26,25 @@ describe("REST through the Worker", () => {
     expect(((await doc.json()) as { openapi: string }).openapi).toBe("3.1.0");
   });
 
+  it("answers 501 not_implemented for snapshots and fork (R2 snapshots are not built yet), and a fork makes no sandbox", async () => {
+    const json = { ...auth, "content-type": "application/json" };
+    expect((await call("/v1/sandboxes", { method: "POST", headers: json, body: JSON.stringify({ id: "fork-src-w" }) })).status).toBe(201);
+    const before = ((await (await call("/v1/sandboxes", { headers: auth })).json()) as { sandboxes: unknown[] }).sandboxes.length;
+    for (const [method, path, body] of [
+      ["POST", "/v1/sandboxes/fork-src-w/snapshots", {}],
+      ["POST", "/v1/sandboxes/fork-src-w/fork", { count: 3 }],
+      ["GET", "/v1/snapshots", undefined],
+      ["POST", "/v1/sandboxes", { fromSnapshot: "snap-x" }],
+    ] as const) {
+      const res = await call(path, { method, headers: json, ...(body ? { body: JSON.stringify(body) } : {}) });
+      expect(res.status, `${method} ${path}`).toBe(501);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_implemented");
+    }
+    // Positive control: the same call with a bad count is refused as input before the backend is asked.
+    expect((await call("/v1/sandboxes/fork-src-w/fork", { method: "POST", headers: json, body: JSON.stringify({ count: 0 }) })).status).toBe(400);
+    expect(((await (await call("/v1/sandboxes", { headers: auth })).json()) as { sandboxes: unknown[] }).sandboxes.length).toBe(before);
+  });
+
   it("answers 401 on every protected route for missing, wrong and empty tokens", async () => {
     const routes = Object.values(operations).filter((o) => !("public" in o && o.public));
     const attempts: Record<string, string>[] = [{}, { authorization: "Bearer wrong" }, { authorization: "Bearer " }, { "x-sandgate-token": "" }];

@@ -163,6 +163,6 @@ describe("bad input", () => {
 
   it("serves /health publicly", async () => {
     const res = await host.json("GET", "/health");
-    expect(res.body).toEqual({ ok: true, version: "0.1.0", backend: "local" });
+    expect(res.body).toEqual({ ok: true, version: "0.1.0", backend: "local", snapshots: { count: 0, blobs: 0, storedBytes: 0 } });
   });
 });

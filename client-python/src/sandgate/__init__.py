@@ -10,6 +10,7 @@ from ._async import (
     AsyncCreatedSandbox,
     AsyncExecStream,
     AsyncFiles,
+    AsyncFork,
     AsyncLogFollower,
     AsyncProcess,
     AsyncSandbox,
@@ -40,7 +41,18 @@ from ._models import (
     Snapshot,
     SnapshotList,
 )
-from ._sync import CreatedSandbox, ExecStream, Files, LogFollower, Process, Sandbox, Sandboxes, Sandgate, Snapshots
+from ._sync import (
+    CreatedSandbox,
+    ExecStream,
+    Files,
+    Fork,
+    LogFollower,
+    Process,
+    Sandbox,
+    Sandboxes,
+    Sandgate,
+    Snapshots,
+)
 from .generated.models.error_code import ErrorCode
 from .generated.models.exec_result import ExecResult
 from .generated.models.file_content import FileContent
@@ -62,6 +74,7 @@ __all__ = [
     "AsyncExecStream",
     "AsyncFileData",
     "AsyncFiles",
+    "AsyncFork",
     "AsyncLogFollower",
     "AsyncProcess",
     "AsyncSandbox",
@@ -83,6 +96,7 @@ __all__ = [
     "FileInfo",
     "FileList",
     "Files",
+    "Fork",
     "GitCheckoutRequest",
     "GitCheckoutResult",
     "Health",

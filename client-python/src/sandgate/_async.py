@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import IO, Any, Self
 
@@ -50,7 +50,15 @@ from .generated.api.sandboxes import (
     update_sandbox,
 )
 from .generated.api.service import health
-from .generated.api.snapshots import create_snapshot, delete_snapshot, get_snapshot, list_snapshots, restore_snapshot
+from .generated.api.snapshots import (
+    create_snapshot,
+    delete_snapshot,
+    fork_sandbox,
+    get_snapshot,
+    list_snapshots,
+    restore_snapshot,
+    update_snapshot,
+)
 from .generated.client import AuthenticatedClient
 from .generated.models.create_port_link_request import CreatePortLinkRequest
 from .generated.models.create_token_request import CreateTokenRequest
@@ -59,6 +67,7 @@ from .generated.models.exec_result import ExecResult
 from .generated.models.file_content import FileContent
 from .generated.models.file_info import FileInfo as RawFileInfo
 from .generated.models.file_list import FileList as RawFileList
+from .generated.models.fork_result import ForkResult
 from .generated.models.git_checkout_request import GitCheckoutRequest
 from .generated.models.git_checkout_result import GitCheckoutResult
 from .generated.models.health import Health
@@ -82,6 +91,7 @@ from .generated.models.snapshot_list import SnapshotList as RawSnapshotList
 from .generated.models.wait_for_log_request_stream import WaitForLogRequestStream
 from .generated.models.wait_result import WaitResult
 from .generated.models.write_file_request import WriteFileRequest
+from .generated.types import Unset
 
 
 async def _raise_for_error(response: httpx.Response) -> None:
@@ -162,13 +172,15 @@ class AsyncSandboxes:
         labels: Mapping[str, str] | None = None,
         network: NetworkMode | None = None,
         git: str | GitCheckoutRequest | None = None,
+        from_snapshot: str | None = None,
     ) -> AsyncCreatedSandbox:
         """Creates a sandbox and returns a handle on it, with the new sandbox's ``info``.
 
         ``network="none"`` leaves it without network (its ports stay reachable through the proxy); ``git``
-        (a URL, or a ``GitCheckoutRequest`` with branch, depth, dir) is cloned before the sandbox is answered.
+        (a URL, or a ``GitCheckoutRequest`` with branch, depth, dir) is cloned before the sandbox is answered;
+        ``from_snapshot`` (a snapshot id) starts it with that snapshot's workspace.
         """
-        body = common.create_body(id, ttl_seconds, env, labels, network, git)
+        body = common.create_body(id, ttl_seconds, env, labels, network, git, from_snapshot)
         raw = common.parsed(await create_sandbox.asyncio_detailed(client=self._client.api, body=body), RawSandboxInfo)
         return AsyncCreatedSandbox(self._client, raw.id, SandboxInfo.of(raw))
 
@@ -259,6 +271,22 @@ class AsyncSnapshots:
             common.parsed(await get_snapshot.asyncio_detailed(snapshot_id, client=self._client.api), RawSnapshot)
         )
 
+    async def update(
+        self,
+        snapshot_id: str,
+        *,
+        labels: Mapping[str, str] | None = None,
+        ttl_seconds: int | None = None,
+        keep_forever: bool = False,
+    ) -> Snapshot:
+        """Replaces the labels and/or sets when it expires (``ttl_seconds`` from now; ``keep_forever``: never)."""
+        body = common.update_snapshot_body(labels, ttl_seconds, keep_forever)
+        return Snapshot.of(
+            common.parsed(
+                await update_snapshot.asyncio_detailed(snapshot_id, client=self._client.api, body=body), RawSnapshot
+            )
+        )
+
     async def delete(self, snapshot_id: str) -> None:
         await delete_snapshot.asyncio_detailed(snapshot_id, client=self._client.api)
 
@@ -268,15 +296,26 @@ class AsyncSnapshots:
             async for chunk in response.aiter_bytes(chunk_size):
                 yield chunk
 
-    async def export(self, snapshot_id: str, destination: str | os.PathLike[str] | IO[bytes]) -> int:
-        """Streams the snapshot's tar archive into a local path or a binary file object; returns the bytes."""
+    async def export(
+        self,
+        snapshot_id: str,
+        destination: str | os.PathLike[str] | IO[bytes],
+        *,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Streams the snapshot's tar archive into a local path or a binary file object; returns the bytes.
+
+        ``on_progress`` is called with the bytes written so far after each chunk.
+        """
         if isinstance(destination, (str, os.PathLike)):
             with open(destination, "wb") as out:  # noqa: ASYNC230 - chunked writes; the network is the wait
-                return await self.export(snapshot_id, out)
+                return await self.export(snapshot_id, out, on_progress=on_progress)
         size = 0
         async for chunk in self.iter_archive(snapshot_id):
             destination.write(chunk)
             size += len(chunk)
+            if on_progress is not None:
+                on_progress(size)
         return size
 
     async def import_archive(
@@ -286,15 +325,36 @@ class AsyncSnapshots:
         name: str | None = None,
         label: str | Sequence[str] | None = None,
         ttl_seconds: int | None = None,
+        on_progress: Callable[[int], None] | None = None,
     ) -> Snapshot:
         """Makes a snapshot from a tar archive (bytes, a file object or chunks; streamed).
 
         A refused archive (links out of the tree, devices, a truncated tar) leaves nothing behind.
+        ``on_progress`` is called with the bytes sent so far as the upload reads them.
         """
         content, headers = await async_upload_content(archive)
+        if on_progress is not None:
+            content = _async_counted(content, on_progress)
         params = common.import_params(name, label, ttl_seconds)
         response = await self._client._http.post("/v1/snapshots", params=params, content=content, headers=headers)
         return Snapshot.of(RawSnapshot.from_dict(response.json()))
+
+
+async def _async_counted(
+    content: bytes | AsyncIterable[bytes], on_progress: Callable[[int], None]
+) -> AsyncIterator[bytes]:
+    """``content`` in chunks, reporting the bytes passed on so far after each."""
+    chunks: AsyncIterable[bytes] = _async_pieces(content) if isinstance(content, bytes) else content
+    sent = 0
+    async for chunk in chunks:
+        yield chunk
+        sent += len(chunk)
+        on_progress(sent)
+
+
+async def _async_pieces(content: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(content), common.CHUNK_SIZE):
+        yield content[start : start + common.CHUNK_SIZE]
 
 
 class AsyncSandbox:
@@ -437,6 +497,28 @@ class AsyncSandbox:
         self.info = result.sandbox
         return result
 
+    async def fork(
+        self,
+        count: int,
+        *,
+        labels: Mapping[str, str] | None = None,
+        ttl_seconds: int | None = None,
+        env: Mapping[str, str] | None = None,
+        network: NetworkMode | None = None,
+        excludes: Sequence[str] | None = None,
+        keep_snapshot: bool | None = None,
+    ) -> AsyncFork:
+        """Copies this sandbox into ``count`` (1 to 100) new ones from one consistent cut of its workspace.
+
+        All are made or none. ``snapshot`` is that cut when ``keep_snapshot`` is true, else None (it is deleted).
+        """
+        body = common.fork_body(count, labels, ttl_seconds, env, network, excludes, keep_snapshot)
+        result = common.parsed(
+            await fork_sandbox.asyncio_detailed(self.id, client=self._client.api, body=body), ForkResult
+        )
+        sandboxes = [AsyncCreatedSandbox(self._client, raw.id, SandboxInfo.of(raw)) for raw in result.sandboxes]
+        return AsyncFork(sandboxes, None if isinstance(result.snapshot, Unset) else Snapshot.of(result.snapshot))
+
     def port_url(self, port: int, path: str = "/", *, websocket: bool = False) -> str:
         """The URL of ``path`` on ``port`` through the host's port proxy (``/v1/sandboxes/{id}/ports/{port}/...``).
 
@@ -479,6 +561,14 @@ class AsyncCreatedSandbox(AsyncSandbox):
     """A sandbox just created: its ``info`` is always there."""
 
     info: SandboxInfo
+
+
+class AsyncFork:
+    """What :meth:`AsyncSandbox.fork` made: handles on the new sandboxes, and the snapshot if it was kept."""
+
+    def __init__(self, sandboxes: list[AsyncCreatedSandbox], snapshot: Snapshot | None) -> None:
+        self.sandboxes = sandboxes
+        self.snapshot = snapshot
 
 
 class AsyncExecStream:

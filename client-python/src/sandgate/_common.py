@@ -33,6 +33,9 @@ from .generated.models.create_snapshot_request import CreateSnapshotRequest
 from .generated.models.create_snapshot_request_labels import CreateSnapshotRequestLabels
 from .generated.models.exec_request import ExecRequest
 from .generated.models.exec_request_env import ExecRequestEnv
+from .generated.models.fork_request import ForkRequest
+from .generated.models.fork_request_env import ForkRequestEnv
+from .generated.models.fork_request_labels import ForkRequestLabels
 from .generated.models.git_checkout_request import GitCheckoutRequest
 from .generated.models.network_mode import NetworkMode
 from .generated.models.start_process_request import StartProcessRequest
@@ -40,6 +43,8 @@ from .generated.models.start_process_request_env import StartProcessRequestEnv
 from .generated.models.update_sandbox_request import UpdateSandboxRequest
 from .generated.models.update_sandbox_request_env import UpdateSandboxRequestEnv
 from .generated.models.update_sandbox_request_labels import UpdateSandboxRequestLabels
+from .generated.models.update_snapshot_request import UpdateSnapshotRequest
+from .generated.models.update_snapshot_request_labels import UpdateSnapshotRequestLabels
 from .generated.types import UNSET, Response, Unset
 
 _EVENT_TYPES: dict[str, type[ExecStdoutEvent] | type[ExecStderrEvent] | type[ExecExitEvent] | type[ExecErrorEvent]] = {
@@ -101,6 +106,7 @@ def create_body(
     labels: Mapping[str, str] | None,
     network: NetworkMode | None = None,
     git: str | GitCheckoutRequest | None = None,
+    from_snapshot: str | None = None,
 ) -> CreateSandboxRequest:
     return CreateSandboxRequest(
         id=opt(id),
@@ -109,6 +115,27 @@ def create_body(
         labels=UNSET if labels is None else CreateSandboxRequestLabels.from_dict(labels),
         network=opt(network),
         git=GitCheckoutRequest(url=git) if isinstance(git, str) else opt(git),
+        from_snapshot=opt(from_snapshot),
+    )
+
+
+def fork_body(
+    count: int,
+    labels: Mapping[str, str] | None,
+    ttl_seconds: int | None,
+    env: Mapping[str, str] | None,
+    network: NetworkMode | None,
+    excludes: Sequence[str] | None,
+    keep_snapshot: bool | None,
+) -> ForkRequest:
+    return ForkRequest(
+        count=count,
+        labels=UNSET if labels is None else ForkRequestLabels.from_dict(labels),
+        ttl_seconds=opt(ttl_seconds),
+        env=UNSET if env is None else ForkRequestEnv.from_dict(env),
+        network=opt(network),
+        excludes=UNSET if excludes is None else list(excludes),
+        keep_snapshot=opt(keep_snapshot),
     )
 
 
@@ -151,6 +178,17 @@ def snapshot_body(
         labels=UNSET if labels is None else CreateSnapshotRequestLabels.from_dict(labels),
         excludes=UNSET if excludes is None else list(excludes),
         ttl_seconds=opt(ttl_seconds),
+    )
+
+
+def update_snapshot_body(
+    labels: Mapping[str, str] | None, ttl_seconds: int | None, keep_forever: bool
+) -> UpdateSnapshotRequest:
+    if keep_forever and ttl_seconds is not None:
+        raise ValueError("give ttl_seconds or keep_forever, not both")
+    return UpdateSnapshotRequest(
+        labels=UNSET if labels is None else UpdateSnapshotRequestLabels.from_dict(labels),
+        ttl_seconds=None if keep_forever else opt(ttl_seconds),
     )
 
 

@@ -85,7 +85,8 @@ export class SandgateCore {
   }
 
   async health() {
-    return { ok: true, version: VERSION, backend: this.backend.name };
+    const snapshots = this.backend.snapshots?.usage?.();
+    return { ok: true, version: VERSION, backend: this.backend.name, ...(snapshots ? { snapshots } : {}) };
   }
 
   async createSandbox(input: CreateSandboxBody): Promise<SandboxInfo> {

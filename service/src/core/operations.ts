@@ -41,6 +41,8 @@ import {
 } from "../schemas/processes.ts";
 import {
   CreateSnapshotBody,
+  ForkBody,
+  ForkResult,
   ImportSnapshotQuery,
   ListSnapshotsQuery,
   RestoreBody,
@@ -48,8 +50,9 @@ import {
   Snapshot,
   SnapshotIdParams,
   SnapshotList,
+  UpdateSnapshotBody,
 } from "../schemas/snapshots.ts";
-import { createSnapshot, deleteSnapshot, exportSnapshot, getSnapshot, importSnapshot, listSnapshots, restoreSnapshot } from "./snapshots.ts";
+import { createSnapshot, deleteSnapshot, exportSnapshot, forkSandbox, getSnapshot, importSnapshot, listSnapshots, restoreSnapshot, updateSnapshot } from "./snapshots.ts";
 import type { FileStream } from "./backend.ts";
 import type { Principal } from "./auth.ts";
 import type { SandgateCore } from "./core.ts";
@@ -591,6 +594,19 @@ function snapshotOperations() {
       run: (core, input) => getSnapshot(core, input),
     }),
 
+    updateSnapshot: op({
+      operationId: "updateSnapshot",
+      method: "patch",
+      path: "/v1/snapshots/{snapshotId}",
+      summary: "Relabel a snapshot or change when it expires",
+      tags: ["snapshots"],
+      params: SnapshotIdParams,
+      body: json(UpdateSnapshotBody),
+      response: ok(Snapshot),
+      errors: ["not_found", "not_implemented"],
+      run: (core, input) => updateSnapshot(core, input),
+    }),
+
     deleteSnapshot: op({
       operationId: "deleteSnapshot",
       method: "delete",
@@ -618,6 +634,21 @@ function snapshotOperations() {
       response: ok(RestoreResult),
       errors: [...snapshotErrors, "conflict", "payload_too_large"],
       run: (core, input, ctx) => restoreSnapshot(core, input, ctx.principal),
+    }),
+
+    forkSandbox: op({
+      operationId: "forkSandbox",
+      method: "post",
+      path: "/v1/sandboxes/{id}/fork",
+      summary: "Copy a sandbox into 1 to 100 new ones",
+      description:
+        "Takes one snapshot of the sandbox's workspace (a consistent cut), then creates `count` sandboxes from it, each with that workspace and its own id, environment and processes (none run at first). All or nothing: if one cannot be made, none is left. The snapshot is deleted afterwards unless `keepSnapshot` (then it is answered as `snapshot`).",
+      tags: ["snapshots"],
+      params: SandboxIdParams,
+      body: json(ForkBody),
+      response: ok(ForkResult, 201),
+      errors: [...snapshotErrors, "conflict", "payload_too_large"],
+      run: (core, input, ctx) => forkSandbox(core, input, ctx.signal),
     }),
 
     exportSnapshot: op({

@@ -3,7 +3,8 @@ import type { FileStream } from "./backend.ts";
 import { type SandgateCore, encodeCursor, generateId } from "./core.ts";
 import { SandgateError, errors } from "./errors.ts";
 import { base64urlToBytes } from "../schemas/base64.ts";
-import type { CreateSnapshotBody, RestoreResult, Snapshot, SnapshotQuery, SnapshotSpec } from "../schemas/snapshots.ts";
+import type { SandboxInfo } from "../schemas/sandboxes.ts";
+import type { CreateSnapshotBody, ForkBody, ForkResult, RestoreResult, UpdateSnapshotBody, Snapshot, SnapshotQuery, SnapshotSpec } from "../schemas/snapshots.ts";
 
 /**
  * What a backend that keeps snapshots does (Backend.snapshots). Core checks input and chooses ids and
@@ -16,6 +17,10 @@ export interface BackendSnapshots {
   get(snapshotId: string): Promise<Snapshot>;
   /** Frees what no other snapshot uses. */
   delete(snapshotId: string): Promise<void>;
+  /** What the snapshots take on this host, from counters (cheap enough for every /health). */
+  usage?(): { count: number; blobs: number; storedBytes: number };
+  /** Replaces labels and/or the expiry (null: none), durably. */
+  update(snapshotId: string, patch: { labels?: Record<string, string>; expiresAt?: string | null }): Promise<Snapshot>;
   /**
    * Replaces the sandbox's /workspace with the snapshot's tree: readers see the old tree or the new
    * one. Running background processes: `conflict`, unless `killProcesses`. Answers how many it killed.
@@ -82,6 +87,11 @@ export function getSnapshot(core: SandgateCore, { snapshotId }: { snapshotId: st
   return store(core).get(snapshotId);
 }
 
+export function updateSnapshot(core: SandgateCore, { snapshotId, labels, ttlSeconds }: { snapshotId: string } & UpdateSnapshotBody): Promise<Snapshot> {
+  const expiresAt = ttlSeconds === undefined ? undefined : ttlSeconds === null ? null : new Date(core.clock() + ttlSeconds * 1000).toISOString();
+  return store(core).update(snapshotId, { ...(labels !== undefined ? { labels } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) });
+}
+
 export function deleteSnapshot(core: SandgateCore, { snapshotId }: { snapshotId: string }): Promise<void> {
   return store(core).delete(snapshotId);
 }
@@ -96,6 +106,45 @@ export async function restoreSnapshot(
   mayUse(principal, snapshot);
   const { killedProcesses } = await snapshots.restore(id, snapshotId, { killProcesses: killProcesses ?? false });
   return { sandbox: await core.backend.getSandbox(id), snapshot, killedProcesses };
+}
+
+/** How many of a fork's sandboxes are created at once (each starts an environment and restores into it). */
+const FORK_PARALLEL = 4;
+
+/**
+ * One snapshot of the sandbox (a consistent cut), then `count` sandboxes created from it. All or
+ * nothing: when one create fails, the ones made are deleted and the error answered.
+ */
+export async function forkSandbox(core: SandgateCore, { id, count, labels, ttlSeconds, env, network, excludes, keepSnapshot }: { id: string } & ForkBody, signal?: AbortSignal): Promise<ForkResult> {
+  const snapshot = await createSnapshot(core, { id, excludes, labels: { "sandgate.fork-of": id } }, signal);
+  const made: SandboxInfo[] = [];
+  let failure: unknown;
+  try {
+    let next = 0;
+    const worker = async () => {
+      while (failure === undefined && next < count) {
+        next++;
+        if (signal?.aborted) throw errors.invalid("the client closed the connection");
+        made.push(await core.createSandbox({ fromSnapshot: snapshot.id, labels, ttlSeconds, env, network }));
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(FORK_PARALLEL, count) }, () =>
+        worker().catch((err: unknown) => {
+          failure ??= err;
+        }),
+      ),
+    );
+    if (failure !== undefined) {
+      await Promise.all(made.map((sandbox) => core.backend.deleteSandbox(sandbox.id).catch(() => {})));
+      throw failure;
+    }
+  } finally {
+    if (!keepSnapshot || failure !== undefined) await store(core).delete(snapshot.id).catch(() => {});
+  }
+  // In the order they were asked for is not meaningful; by id, as lists are.
+  made.sort((a, b) => (a.id < b.id ? -1 : 1));
+  return { sandboxes: made, ...(keepSnapshot ? { snapshot } : {}) };
 }
 
 export function exportSnapshot(core: SandgateCore, { snapshotId }: { snapshotId: string }): Promise<FileStream> {

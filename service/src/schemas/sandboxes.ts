@@ -18,7 +18,7 @@ export const Labels = z
     maxProperties: 64,
   });
 
-const TtlSeconds = z
+export const TtlSeconds = z
   .number()
   .int()
   .min(1)
@@ -107,5 +107,13 @@ export const HealthInfo = z
     ok: z.boolean(),
     version: z.string().openapi({ example: "0.1.0" }),
     backend: z.string().openapi({ example: "local" }),
+    snapshots: z
+      .object({
+        count: z.number().int().openapi({ description: "Snapshots kept." }),
+        blobs: z.number().int().openapi({ description: "Distinct file contents stored for them." }),
+        storedBytes: z.number().int().openapi({ description: "Bytes those contents take." }),
+      })
+      .optional()
+      .openapi({ description: "Snapshot storage on this host (backends that keep snapshots)." }),
   })
   .openapi("Health");

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { LabelSelector, NO_NUL, SandboxId, Timestamp, WELL_FORMED, wellFormed } from "./common.ts";
-import { Labels, SandboxInfo } from "./sandboxes.ts";
+import { EnvMap, LabelSelector, NO_NUL, SandboxId, Timestamp, WELL_FORMED, wellFormed } from "./common.ts";
+import { Labels, NetworkMode, SandboxInfo, TtlSeconds } from "./sandboxes.ts";
 
 /** Snapshot ids: `snap-` and 16 base32 characters when generated; the same alphabet as sandbox ids. */
 export const SnapshotId = z
@@ -67,6 +67,17 @@ export const ListSnapshotsQuery = z.object({
   cursor: z.string().max(512).optional().openapi({ description: "`nextCursor` of the previous page. Any other value (one this service did not issue) answers 400 `invalid_request`." }),
 });
 
+export const UpdateSnapshotBody = z
+  .object({
+    labels: Labels.optional().openapi({ description: "Replace all labels." }),
+    ttlSeconds: SnapshotTtl.nullable()
+      .optional()
+      .openapi({ description: "Expire this many seconds from now; null: keep it until it is deleted." }),
+  })
+  .strict()
+  .openapi("UpdateSnapshotRequest");
+export type UpdateSnapshotBody = z.infer<typeof UpdateSnapshotBody>;
+
 export const SnapshotList = z
   .object({
     snapshots: z.array(Snapshot),
@@ -91,6 +102,31 @@ export const RestoreResult = z
   })
   .openapi("RestoreResult");
 export type RestoreResult = z.infer<typeof RestoreResult>;
+
+/** Forks: one snapshot of the sandbox, then `count` sandboxes created from it. */
+export const ForkBody = z
+  .object({
+    count: z.number().int().min(1).max(100).openapi({ description: "How many sandboxes to make (1 to 100).", example: 5 }),
+    labels: Labels.optional().openapi({ description: "Labels of every new sandbox." }),
+    ttlSeconds: TtlSeconds.optional().openapi({ description: "Lifetime of every new sandbox (default: the service's)." }),
+    env: EnvMap.optional().openapi({ description: "Environment of every new sandbox (the source's is not copied)." }),
+    network: NetworkMode.optional(),
+    excludes: z.array(ExcludeGlob).max(256).optional().openapi({ description: "Left out of the copies: globs relative to /workspace." }),
+    keepSnapshot: z.boolean().optional().openapi({ description: "Keep the snapshot the copies were made from (answered as `snapshot`); by default it is deleted once they exist." }),
+  })
+  .strict()
+  .openapi("ForkRequest");
+export type ForkBody = z.infer<typeof ForkBody>;
+
+export const ForkResult = z
+  .object({
+    sandboxes: z.array(SandboxInfo).openapi({ description: "The new sandboxes, each with the source's workspace as it was at one moment." }),
+    // Optional rather than nullable, and a bare $ref: a nullable or described $ref becomes an allOf that
+    // loses null in the TS types and makes a second Snapshot class in the Python client.
+    snapshot: Snapshot.optional(),
+  })
+  .openapi("ForkResult", { description: "`snapshot`: the snapshot they were made from, when `keepSnapshot` was true (absent otherwise: it was deleted)." });
+export type ForkResult = z.infer<typeof ForkResult>;
 
 /** An imported archive's metadata travels in the query: the body is the tar itself. */
 export const ImportSnapshotQuery = z.object({

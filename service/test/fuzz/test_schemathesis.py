@@ -484,8 +484,17 @@ def map_body(context: schemathesis.HookContext, body: Any) -> Any:
             return {**body, "timeoutMs": WAIT_MS}
     if op == "gitCheckout":
         return _local_git(body)
+    if op == "forkSandbox":
+        return _small_fork(body)
     if op == "createSandbox" and "git" in body:
         return {**body, "git": _local_git(body["git"])}
+    return body
+
+
+def _small_fork(body: dict[str, Any]) -> dict[str, Any]:
+    """Forks make at most 2 sandboxes: forks of up to 100 would each be a minute's work."""
+    if is_number(body.get("count")) and body["count"] > 2:
+        return {**body, "count": 2}
     return body
 
 
@@ -519,6 +528,8 @@ def call_and_check(host: Host, case: schemathesis.Case) -> None:
         case.body = _local_git(case.body)
     elif op == "createSandbox" and isinstance(case.body, dict) and "git" in case.body:
         case.body = {**case.body, "git": _local_git(case.body["git"])}
+    elif op == "forkSandbox" and isinstance(case.body, dict):
+        case.body = _small_fork(case.body)
     repro = ""
     try:
         repro = case.as_curl_command(base_url=host.url)
@@ -573,6 +584,14 @@ def after_case(host: Host, case: schemathesis.Case, response: Any) -> None:
             host.delete(created_id)
     if op in SNAPSHOT_CREATING and 200 <= response.status_code < 300:
         host.request("DELETE", f"/v1/snapshots/{response.json()['id']}")
+    if op == "forkSandbox" and 200 <= response.status_code < 300:
+        forked = response.json()
+        for sandbox in forked.get("sandboxes", []):
+            host.delete(sandbox["id"])
+        if forked.get("snapshot"):
+            host.request("DELETE", f"/v1/snapshots/{forked['snapshot']['id']}")
+    if op == "updateSnapshot" and (case.path_parameters or {}).get("snapshotId") in KNOWN_SNAPSHOTS:
+        host.request("PATCH", f"/v1/snapshots/{KNOWN_SNAPSHOTS[0]}", json={"ttlSeconds": None})
     if op == "deleteSnapshot" and (case.path_parameters or {}).get("snapshotId") in KNOWN_SNAPSHOTS:
         host.ensure_snapshot()
     params = case.path_parameters or {}

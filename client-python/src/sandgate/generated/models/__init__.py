@@ -45,9 +45,14 @@ from .file_content import FileContent
 from .file_info import FileInfo
 from .file_list import FileList
 from .file_type import FileType
+from .fork_request import ForkRequest
+from .fork_request_env import ForkRequestEnv
+from .fork_request_labels import ForkRequestLabels
+from .fork_result import ForkResult
 from .git_checkout_request import GitCheckoutRequest
 from .git_checkout_result import GitCheckoutResult
 from .health import Health
+from .health_snapshots import HealthSnapshots
 from .log_chunk import LogChunk
 from .log_chunk_stream import LogChunkStream
 from .mkdir_request import MkdirRequest
@@ -88,6 +93,8 @@ from .stream_process_logs_response_200_event import StreamProcessLogsResponse200
 from .update_sandbox_request import UpdateSandboxRequest
 from .update_sandbox_request_env import UpdateSandboxRequestEnv
 from .update_sandbox_request_labels import UpdateSandboxRequestLabels
+from .update_snapshot_request import UpdateSnapshotRequest
+from .update_snapshot_request_labels import UpdateSnapshotRequestLabels
 from .wait_for_log_request import WaitForLogRequest
 from .wait_for_log_request_stream import WaitForLogRequestStream
 from .wait_for_port_request import WaitForPortRequest
@@ -138,9 +145,14 @@ __all__ = (
     "FileInfo",
     "FileList",
     "FileType",
+    "ForkRequest",
+    "ForkRequestEnv",
+    "ForkRequestLabels",
+    "ForkResult",
     "GitCheckoutRequest",
     "GitCheckoutResult",
     "Health",
+    "HealthSnapshots",
     "LogChunk",
     "LogChunkStream",
     "MkdirRequest",
@@ -181,6 +193,8 @@ __all__ = (
     "UpdateSandboxRequest",
     "UpdateSandboxRequestEnv",
     "UpdateSandboxRequestLabels",
+    "UpdateSnapshotRequest",
+    "UpdateSnapshotRequestLabels",
     "WaitForLogRequest",
     "WaitForLogRequestStream",
     "WaitForPortRequest",

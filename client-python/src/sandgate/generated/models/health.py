@@ -1,10 +1,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.health_snapshots import HealthSnapshots
+
 
 T = TypeVar("T", bound="Health")
 
@@ -16,11 +22,13 @@ class Health:
         ok (bool):
         version (str):  Example: 0.1.0.
         backend (str):  Example: local.
+        snapshots (HealthSnapshots | Unset): Snapshot storage on this host (backends that keep snapshots).
     """
 
     ok: bool
     version: str
     backend: str
+    snapshots: HealthSnapshots | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -29,6 +37,10 @@ class Health:
         version = self.version
 
         backend = self.backend
+
+        snapshots: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.snapshots, Unset):
+            snapshots = self.snapshots.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -39,11 +51,15 @@ class Health:
                 "backend": backend,
             }
         )
+        if snapshots is not UNSET:
+            field_dict["snapshots"] = snapshots
 
         return field_dict
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.health_snapshots import HealthSnapshots
+
         d = dict(src_dict)
         ok = d.pop("ok")
 
@@ -51,10 +67,18 @@ class Health:
 
         backend = d.pop("backend")
 
+        _snapshots = d.pop("snapshots", UNSET)
+        snapshots: HealthSnapshots | Unset
+        if isinstance(_snapshots, Unset):
+            snapshots = UNSET
+        else:
+            snapshots = HealthSnapshots.from_dict(_snapshots)
+
         health = cls(
             ok=ok,
             version=version,
             backend=backend,
+            snapshots=snapshots,
         )
 
         health.additional_properties = d

@@ -91,6 +91,14 @@ export class LocalSnapshots implements BackendSnapshots {
     await this.store.delete(snapshotId);
   }
 
+  usage(): { count: number; blobs: number; storedBytes: number } {
+    return this.store.counts();
+  }
+
+  update(snapshotId: string, patch: { labels?: Record<string, string>; expiresAt?: string | null }): Promise<Snapshot> {
+    return this.store.update(snapshotId, patch);
+  }
+
   async restore(sandboxId: string, snapshotId: string, options: { killProcesses: boolean }): Promise<{ killedProcesses: number }> {
     const dir = this.sandboxes.directory(sandboxId);
     this.store.get(snapshotId);
@@ -101,7 +109,7 @@ export class LocalSnapshots implements BackendSnapshots {
       try {
         const { agent, release } = await this.sandboxes.agent(sandboxId);
         try {
-          await tarToAgent(agent, { stage, maxBytes: 0 }, this.store.pack(held.entries) as AsyncIterable<Uint8Array>);
+          await tarToAgent(agent, { stage, maxBytes: 0 }, this.store.pack(held.entries));
         } finally {
           release();
         }
@@ -126,8 +134,7 @@ export class LocalSnapshots implements BackendSnapshots {
 
   async exportArchive(snapshotId: string): Promise<FileStream> {
     const held = await this.store.hold(snapshotId);
-    const pack = this.store.pack(held.entries);
-    const chunks = (pack as unknown as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    const chunks = this.store.pack(held.entries);
     // Pulled as the client reads (backpressure reaches the blob reads); the blobs are held until the end.
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
@@ -144,7 +151,7 @@ export class LocalSnapshots implements BackendSnapshots {
       },
       async cancel() {
         held.release();
-        pack.destroy();
+        await chunks.return(undefined);
       },
     });
     return { body, size: -1 };

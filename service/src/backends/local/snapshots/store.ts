@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { link, mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -10,6 +10,7 @@ import { createGunzip, createZstdDecompress } from "node:zlib";
 import tar from "tar-stream";
 import { SandgateError, errors } from "../../../core/errors.ts";
 import type { Snapshot, SnapshotQuery, SnapshotSpec } from "../../../schemas/snapshots.ts";
+import { writeTar } from "./tar-writer.ts";
 
 const run = promisify(execFile);
 
@@ -36,6 +37,10 @@ export interface Ingested {
 
 const bad = (message: string) => errors.invalid(message);
 
+/** Files up to this size are hashed in memory before anything is written (bounded: one at a time). */
+const SMALL_BLOB = 256 * 1024;
+
+
 /**
  * The content-addressed snapshot store of the local runtime, in the data directory:
  *
@@ -55,6 +60,13 @@ export class SnapshotStore {
   /** Ingests, exports and restores in flight that hold each blob. */
   private readonly pins = new Map<string, number>();
   private readonly deleting = new Map<string, Promise<void>>();
+  /** Blobs stored and their bytes, kept as they are added and removed (counted once at open). */
+  private blobs = 0;
+  private blobBytes = 0;
+  /** The update or delete of each snapshot's manifest under way. */
+  private readonly manifestWork = new Map<string, Promise<unknown>>();
+  /** Shard directories of blobs/ known to exist (they are never removed). */
+  private readonly shards = new Set<string>();
 
   private constructor(private readonly dir: string) {}
 
@@ -75,6 +87,9 @@ export class SnapshotStore {
     }
     const swept = await store.sweep();
     if (swept > 0) log(`snapshots: removed ${swept} stored file(s) no snapshot uses (left by an interrupted snapshot or delete)`);
+    const usage = await store.usage();
+    store.blobs = usage.blobs;
+    store.blobBytes = usage.bytes;
     return store;
   }
 
@@ -89,6 +104,10 @@ export class SnapshotStore {
       }
     }
     return { snapshots: this.snapshots.size, blobs, bytes };
+  }
+
+  counts(): { count: number; blobs: number; storedBytes: number } {
+    return { count: this.snapshots.size, blobs: this.blobs, storedBytes: this.blobBytes };
   }
 
   get(id: string): Snapshot {
@@ -124,8 +143,34 @@ export class SnapshotStore {
     return { entries: manifest.entries, release: this.pin(hashes) };
   }
 
+  /** Replaces labels and/or expiry: the manifest is rewritten beside and renamed over the old one. */
+  update(id: string, patch: { labels?: Record<string, string>; expiresAt?: string | null }): Promise<Snapshot> {
+    return this.serially(id, async () => {
+      this.get(id);
+      const manifest = await this.readManifest(id);
+      const snapshot: Snapshot = { ...manifest.snapshot, ...patch };
+      await this.writeManifest({ ...manifest, snapshot });
+      this.snapshots.set(id, snapshot);
+      return snapshot;
+    });
+  }
+
+  /** Updates and deletes of one snapshot one after another: an update must not put back a deleted manifest. */
+  private serially<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const mine = (this.manifestWork.get(id) ?? Promise.resolve()).catch(() => {}).then(work);
+    this.manifestWork.set(id, mine);
+    void mine.finally(() => {
+      if (this.manifestWork.get(id) === mine) this.manifestWork.delete(id);
+    }).catch(() => {});
+    return mine;
+  }
+
   /** Deletes the snapshot (its manifest first: then it no longer exists), then what no other uses. */
-  async delete(id: string): Promise<void> {
+  delete(id: string): Promise<void> {
+    return this.serially(id, () => this.deleteNow(id));
+  }
+
+  private async deleteNow(id: string): Promise<void> {
     this.get(id);
     const manifest = await this.readManifest(id);
     this.snapshots.delete(id);
@@ -237,17 +282,7 @@ export class SnapshotStore {
     };
     // One syncfs for all the blobs of this snapshot (an fsync each would cost a disk flush per file).
     await run("sync", ["-f", join(this.dir, "blobs")]).catch(() => run("sync"));
-    const manifest: Manifest = { version: 1, snapshot, entries };
-    const temp = join(this.dir, "tmp", `${spec.id}.${randomBytes(6).toString("hex")}.json`);
-    const handle = await open(temp, "wx", 0o600);
-    try {
-      await handle.writeFile(JSON.stringify(manifest));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, this.manifestPath(spec.id));
-    await syncDir(join(this.dir, "manifests"));
+    await this.writeManifest({ version: 1, snapshot, entries });
     this.snapshots.set(snapshot.id, snapshot);
     for (const hash of blobsOf(entries)) this.refs.set(hash, (this.refs.get(hash) ?? 0) + 1);
     return snapshot;
@@ -279,30 +314,13 @@ export class SnapshotStore {
     return Promise.all(collecting).then(() => {});
   }
 
-  /** The tree as a tar stream (blobs read as the consumer asks). */
-  pack(entries: Entry[]): tar.Pack {
-    const pack = tar.pack();
-    void (async () => {
-      try {
-        for (const entry of entries) {
-          const pax = entry.mtime.includes(".") ? { mtime: entry.mtime } : undefined;
-          const base = { name: entry.path, mode: entry.mode, mtime: new Date(Number(entry.mtime.split(".")[0]) * 1000), uid: 0, gid: 0, ...(pax ? { pax } : {}) };
-          if (entry.type === "directory") pack.entry({ ...base, type: "directory" });
-          else if (entry.type === "symlink") pack.entry({ ...base, type: "symlink", linkname: entry.target });
-          else {
-            const sink = pack.entry({ ...base, type: "file", size: entry.size });
-            await pipeline(createReadStream(this.blobPath(entry.sha256)), sink);
-          }
-        }
-        pack.finalize();
-      } catch (err) {
-        pack.destroy(err as Error);
-      }
-    })();
-    return pack;
+  /** The tree as a tar stream (blobs read as the consumer asks; see tar-writer.ts). */
+  pack(entries: Entry[]): AsyncGenerator<Uint8Array> {
+    return writeTar(entries, (hash) => this.blobPath(hash));
   }
 
   private async storeBlob(body: AsyncIterable<Buffer>, size: number, pins: Set<string>): Promise<{ sha256: string; stored: number }> {
+    if (size <= SMALL_BLOB) return this.storeSmallBlob(body, size, pins);
     const temp = join(this.dir, "tmp", `blob-${randomBytes(8).toString("hex")}`);
     const hash = createHash("sha256");
     const out = createWriteStream(temp, { flags: "wx", mode: 0o600 });
@@ -321,23 +339,74 @@ export class SnapshotStore {
       );
       if (written !== size) throw bad("the archive is truncated");
       const sha256 = hash.digest("hex");
-      if (!pins.has(sha256)) {
-        pins.add(sha256);
-        this.pins.set(sha256, (this.pins.get(sha256) ?? 0) + 1);
-      }
-      await this.deleting.get(sha256); // a delete of the same content under way finishes first
-      const target = this.blobPath(sha256);
-      if (await exists(target)) {
-        await unlink(temp);
-        return { sha256, stored: 0 };
-      }
-      await mkdir(join(target, ".."), { recursive: true, mode: 0o700 });
-      await rename(temp, target);
-      return { sha256, stored: size };
+      const target = await this.claim(sha256, pins);
+      const stored = target === undefined ? 0 : await this.place(temp, target, size);
+      await rm(temp, { force: true });
+      return { sha256, stored };
     } catch (err) {
       await rm(temp, { force: true });
       throw err;
     }
+  }
+
+  /** A small file is hashed in memory first: content already stored is then never written at all. */
+  private async storeSmallBlob(body: AsyncIterable<Buffer>, size: number, pins: Set<string>): Promise<{ sha256: string; stored: number }> {
+    const chunks: Buffer[] = [];
+    let written = 0;
+    for await (const chunk of body) {
+      written += chunk.length;
+      if (written > size) throw bad("the archive's member is longer than its header says");
+      chunks.push(chunk);
+    }
+    if (written !== size) throw bad("the archive is truncated");
+    const content = Buffer.concat(chunks, written);
+    const sha256 = createHash("sha256").update(content).digest("hex");
+    const target = await this.claim(sha256, pins);
+    if (target === undefined) return { sha256, stored: 0 };
+    const temp = join(this.dir, "tmp", `blob-${randomBytes(8).toString("hex")}`);
+    try {
+      await writeFile(temp, content, { flag: "wx", mode: 0o600 });
+      return { sha256, stored: await this.place(temp, target, size) };
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
+  /**
+   * Links a written blob into place (the caller removes `temp`): a link fails where the content
+   * is there already (another ingest stored it meanwhile), so each blob is counted once. Answers
+   * the bytes this added.
+   */
+  private async place(temp: string, target: string, size: number): Promise<number> {
+    try {
+      await link(temp, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") return 0;
+      throw err;
+    }
+    this.blobs++;
+    this.blobBytes += size;
+    return size;
+  }
+
+  /**
+   * Pins `sha256` for this ingest (once) and answers where to store it, or undefined when it is
+   * stored already. A delete of the same content under way finishes first.
+   */
+  private async claim(sha256: string, pins: Set<string>): Promise<string | undefined> {
+    if (!pins.has(sha256)) {
+      pins.add(sha256);
+      this.pins.set(sha256, (this.pins.get(sha256) ?? 0) + 1);
+    }
+    await this.deleting.get(sha256);
+    const target = this.blobPath(sha256);
+    if (await exists(target)) return undefined;
+    const shard = join(target, "..");
+    if (!this.shards.has(shard)) {
+      await mkdir(shard, { recursive: true, mode: 0o700 });
+      this.shards.add(shard);
+    }
+    return target;
   }
 
   /** Deletes a blob no manifest names and nothing holds. */
@@ -345,7 +414,18 @@ export class SnapshotStore {
     if ((this.refs.get(hash) ?? 0) > 0 || (this.pins.get(hash) ?? 0) > 0) return Promise.resolve();
     const running = this.deleting.get(hash);
     if (running) return running;
-    const deletion = rm(this.blobPath(hash), { force: true }).finally(() => this.deleting.delete(hash));
+    const path = this.blobPath(hash);
+    const deletion = stat(path)
+      .then(
+        async ({ size }) => {
+          if (await unlink(path).then(() => true, () => false)) {
+            this.blobs--;
+            this.blobBytes -= size;
+          }
+        },
+        () => {}, // not there: nothing to free
+      )
+      .finally(() => this.deleting.delete(hash));
     this.deleting.set(hash, deletion);
     return deletion;
   }
@@ -362,6 +442,21 @@ export class SnapshotStore {
       }
     }
     return removed;
+  }
+
+  /** Written and fsynced beside, then renamed into place: a reader or a crash sees the old one or the new. */
+  private async writeManifest(manifest: Manifest): Promise<void> {
+    const id = manifest.snapshot.id;
+    const temp = join(this.dir, "tmp", `${id}.${randomBytes(6).toString("hex")}.json`);
+    const handle = await open(temp, "wx", 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(manifest));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, this.manifestPath(id));
+    await syncDir(join(this.dir, "manifests"));
   }
 
   private async readManifest(id: string): Promise<Manifest> {
@@ -405,9 +500,15 @@ export function memberName(name: string): string {
 /** A symlink's target, read from where the link is, stays within the tree (absolute: /workspace or below). */
 function linkInside(path: string, target: string): boolean {
   if (target === "" || target.includes("\0")) return false;
-  if (target.startsWith("/")) return target === "/workspace" || target.startsWith("/workspace/");
-  const depth: string[] = path.split("/").slice(0, -1);
-  for (const part of target.split("/")) {
+  let rest = target;
+  let depth: string[] = path.split("/").slice(0, -1);
+  if (target.startsWith("/")) {
+    // Absolute: /workspace or below it, and no `..` climbing back out (/workspace/../etc).
+    if (target !== "/workspace" && !target.startsWith("/workspace/")) return false;
+    rest = target.slice("/workspace".length);
+    depth = [];
+  }
+  for (const part of rest.split("/")) {
     if (part === "" || part === ".") continue;
     if (part === "..") {
       if (depth.length === 0) return false;

@@ -1,0 +1,120 @@
+/**
+ * Writes a snapshot's tree as a POSIX tar (ustar, with pax records where a name, a link target or a
+ * sub-second mtime needs them), in chunks of about CHUNK bytes: tar-stream's writer waits for the
+ * reader between every member and yields 512-byte headers alone, which held exports to a tenth of
+ * `tar`'s speed. Memory: one chunk, plus one small file read whole.
+ */
+import { open, readFile } from "node:fs/promises";
+import type { Entry } from "./store.ts";
+
+const CHUNK = 1024 * 1024;
+/** Files up to this size are read whole; larger ones in CHUNK reads. */
+const SMALL_FILE = 256 * 1024;
+
+const TYPE = { file: "0", symlink: "2", directory: "5", pax: "x" } as const;
+
+function octal(value: number, width: number): string {
+  return value.toString(8).padStart(width - 1, "0") + "\0";
+}
+
+/** One 512-byte ustar header; the caller makes sure name and linkname fit (or sends a pax record first). */
+function header(fields: { name: string; mode: number; size: number; mtime: number; type: string; linkname?: string }): Buffer {
+  const block = Buffer.alloc(512);
+  block.write(fields.name, 0, 100, "utf8");
+  block.write(octal(fields.mode & 0o7777, 8), 100, "ascii");
+  block.write(octal(0, 8), 108, "ascii"); // uid
+  block.write(octal(0, 8), 116, "ascii"); // gid
+  block.write(octal(fields.size, 12), 124, "ascii");
+  block.write(octal(fields.mtime, 12), 136, "ascii");
+  block.write("        ", 148, "ascii"); // checksum counted as spaces
+  block.write(fields.type, 156, "ascii");
+  if (fields.linkname) block.write(fields.linkname, 157, 100, "utf8");
+  block.write("ustar\u000000", 257, "binary");
+  let sum = 0;
+  for (const byte of block) sum += byte;
+  block.write(octal(sum, 7) + " ", 148, "ascii");
+  return block;
+}
+
+/** A pax record `"<len> key=value\n"`, its length counting itself. */
+function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  const bodyBytes = Buffer.byteLength(body);
+  let length = bodyBytes + 1;
+  while (String(length).length + bodyBytes !== length) length = String(length).length + bodyBytes;
+  return `${length}${body}`;
+}
+
+const padding = (size: number) => Buffer.alloc((512 - (size % 512)) % 512);
+
+/** The headers of one member: a pax header and its records when ustar cannot hold them, then the ustar header. */
+function headersOf(entry: Entry): Buffer[] {
+  const name = entry.type === "directory" ? `${entry.path}/` : entry.path;
+  const linkname = entry.type === "symlink" ? entry.target : undefined;
+  const records: string[] = [];
+  if (Buffer.byteLength(name) > 100) records.push(paxRecord("path", name));
+  if (linkname !== undefined && Buffer.byteLength(linkname) > 100) records.push(paxRecord("linkpath", linkname));
+  if (entry.mtime.includes(".")) records.push(paxRecord("mtime", entry.mtime));
+  const seconds = Number(entry.mtime.split(".")[0]);
+  const out: Buffer[] = [];
+  if (records.length > 0) {
+    const pax = Buffer.from(records.join(""), "utf8");
+    out.push(header({ name: "PaxHeader", mode: 0o644, size: pax.length, mtime: seconds, type: TYPE.pax }), pax, padding(pax.length));
+  }
+  out.push(
+    header({
+      name: Buffer.byteLength(name) > 100 ? name.slice(0, 50) : name,
+      mode: entry.mode,
+      size: entry.type === "file" ? entry.size : 0,
+      mtime: seconds,
+      type: TYPE[entry.type],
+      ...(linkname !== undefined ? { linkname: Buffer.byteLength(linkname) > 100 ? "" : linkname } : {}),
+    }),
+  );
+  return out;
+}
+
+/** The tree as tar bytes; `blobPath` names where a file's content is stored. */
+export async function* writeTar(entries: Entry[], blobPath: (sha256: string) => string): AsyncGenerator<Uint8Array> {
+  let batch: Buffer[] = [];
+  let bytes = 0;
+  const add = (chunk: Buffer) => {
+    batch.push(chunk);
+    bytes += chunk.length;
+  };
+  const flush = () => {
+    const out = Buffer.concat(batch, bytes);
+    batch = [];
+    bytes = 0;
+    return out;
+  };
+  for (const entry of entries) {
+    for (const block of headersOf(entry)) add(block);
+    if (entry.type === "file") {
+      if (entry.size <= SMALL_FILE) {
+        const content = await readFile(blobPath(entry.sha256));
+        if (content.length !== entry.size) throw new Error(`the stored content of '${entry.path}' has the wrong size`);
+        add(content);
+      } else {
+        const handle = await open(blobPath(entry.sha256), "r");
+        try {
+          let left = entry.size;
+          while (left > 0) {
+            if (bytes >= CHUNK) yield flush();
+            const buffer = Buffer.allocUnsafe(Math.min(CHUNK, left));
+            const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+            if (bytesRead === 0) throw new Error(`the stored content of '${entry.path}' is shorter than its size`);
+            add(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+            left -= bytesRead;
+          }
+        } finally {
+          await handle.close();
+        }
+      }
+      add(padding(entry.size));
+    }
+    if (bytes >= CHUNK) yield flush();
+  }
+  add(Buffer.alloc(1024)); // two zero blocks end the archive
+  yield flush();
+}
