@@ -492,8 +492,10 @@ def map_body(context: schemathesis.HookContext, body: Any) -> Any:
 
 
 def _small_fork(body: dict[str, Any]) -> dict[str, Any]:
-    """Forks make at most 2 sandboxes: forks of up to 100 would each be a minute's work."""
-    if is_number(body.get("count")) and body["count"] > 2:
+    """Valid forks make at most 2 sandboxes (forks of up to 100 would each be a minute's work); an
+    invalid count stays as it is, so a negative case stays negative."""
+    count = body.get("count")
+    if is_number(count) and count == int(count) and 2 < count <= 100:
         return {**body, "count": 2}
     return body
 
