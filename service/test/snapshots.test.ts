@@ -93,6 +93,36 @@ const MAX = 1024 * 1024;
 const marker = `landed-${process.pid}-${Date.now()}`;
 const good = (name = "ok.txt"): Member => ({ header: { name, type: "file", mode: 0o644 }, body: new TextEncoder().encode(`${marker} ${name}\n`) });
 
+describe("snapshots: a workspace's own links", () => {
+  it("keeps absolute links that lead out of /workspace (a venv's bin/python) as links, through snapshot, restore and fromSnapshot", async () => {
+    const host = await startHost();
+    try {
+      const sh = async (id: string, command: string) => (await host.json("POST", `/v1/sandboxes/${id}/exec`, { command })).body;
+      expect((await host.json("POST", "/v1/sandboxes", { id: "venv" })).status).toBe(201);
+      // What python3 -m venv makes, without needing the venv module: an absolute link to the system's python.
+      await sh("venv", "mkdir -p env/bin && ln -s /usr/bin/python3 env/bin/python && ln -s /etc/hostname env/host-link");
+      const snap = await host.json("POST", "/v1/sandboxes/venv/snapshots", { name: "venv" });
+      expect(snap.status, JSON.stringify(snap.body)).toBe(201);
+      await sh("venv", "rm -rf env");
+      const restored = await host.json("POST", "/v1/sandboxes/venv/restore", { snapshotId: snap.body.id });
+      expect(restored.status, JSON.stringify(restored.body)).toBe(200);
+      // Links again, not copies of what they name: the host followed neither.
+      const check = await sh("venv", "readlink env/bin/python env/host-link; env/bin/python -c 'print(6*7)'");
+      expect(check.stdout).toBe("/usr/bin/python3\n/etc/hostname\n42\n");
+      const copy = await host.json("POST", "/v1/sandboxes", { id: "venv-copy", fromSnapshot: snap.body.id });
+      expect(copy.status, JSON.stringify(copy.body)).toBe(201);
+      expect((await sh("venv-copy", "readlink env/bin/python")).stdout).toBe("/usr/bin/python3\n");
+      // An imported archive is still held to links inside the tree (control: the same link, refused there).
+      const archive = new Uint8Array(await (await host.call("GET", `/v1/snapshots/${snap.body.id}/archive`)).arrayBuffer());
+      const imported = await host.json("POST", "/v1/snapshots?name=venv-import", archive as never);
+      expect(imported.status).toBe(400);
+      expect(imported.body.error.message).toMatch(/symlink that leads outside/);
+    } finally {
+      await host.stop();
+    }
+  });
+});
+
 describe("snapshots: bad input", () => {
   let host: TestHost;
   beforeAll(async () => {

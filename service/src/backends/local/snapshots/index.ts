@@ -63,7 +63,7 @@ export class LocalSnapshots implements BackendSnapshots {
         for (let round = 0; ; round++) {
           if (signal?.aborted) throw errors.invalid("the client closed the connection");
           const { body, end } = tarFromAgent(agent, { excludes: spec.excludes, ...(only ? { only } : {}) });
-          const read = await this.store.ingest(body, spec.maxBytes, pins, tree);
+          const read = await this.store.ingest(body, spec.maxBytes, pins, tree, "any");
           const { changed } = await end;
           if (tree && only) for (const path of only) if (!read.seen.has(path)) read.entries.delete(path); // gone since
           tree = read;

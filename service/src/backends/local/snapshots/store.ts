@@ -193,7 +193,7 @@ export class SnapshotStore {
    * an untrusted archive's are: names clean and relative, links inside the tree, no devices or FIFOs.
    * `into`: a tree read before (a re-read replaces what it names).
    */
-  async ingest(source: AsyncIterable<Uint8Array>, maxBytes: number, pins: Set<string>, into?: Ingested): Promise<Ingested> {
+  async ingest(source: AsyncIterable<Uint8Array>, maxBytes: number, pins: Set<string>, into?: Ingested, links: SymlinkRule = "inside"): Promise<Ingested> {
     const result: Ingested = into ? { ...into, seen: new Set() } : { entries: new Map(), seen: new Set(), storedBytes: 0 };
     let total = into ? sizeOf(into.entries) : 0;
     const extract = tar.extract();
@@ -221,7 +221,7 @@ export class SnapshotStore {
           case "symlink": {
             member.resume();
             const target = header.linkname ?? "";
-            if (!linkInside(path, target)) throw bad(`the archive has a symlink that leads outside the tree: '${shown(path)}' -> '${shown(target)}'`);
+            if (target === "" || target.includes("\0") || (links === "inside" && !linkInside(path, target))) throw bad(`the archive has a symlink that leads outside the tree: '${shown(path)}' -> '${shown(target)}'`);
             result.entries.set(path, { path, type: "symlink", mode: 0o777, mtime, target });
             break;
           }
@@ -496,6 +496,13 @@ export function memberName(name: string): string {
   if (parts.includes("..")) throw bad(`the archive has a member name with '..': '${shown(name)}'`);
   return parts.length === 0 ? "." : parts.join("/");
 }
+
+/**
+ * Which symlinks an archive may hold: `inside` (an imported archive: each must stay within the tree) or
+ * `any` (a sandbox's own workspace: a venv's `bin/python -> /usr/bin/python3` is kept as it is; a link
+ * is only text to the host, and a restore writes it inside the sandbox, as the sandbox's user).
+ */
+export type SymlinkRule = "inside" | "any";
 
 /** A symlink's target, read from where the link is, stays within the tree (absolute: /workspace or below). */
 function linkInside(path: string, target: string): boolean {
