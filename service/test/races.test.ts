@@ -510,7 +510,11 @@ describe("file operations against a swapper in the sandbox", () => {
           // tree (the marker is back) or, when the host found its staging directory replaced, the old one.
           const ws = wsA();
           if (!lstatSync(ws).isDirectory() || existsSync(join(ws, ONLY_B)) || existsSync(join(ws, ONLY_HOST))) escapes.push(`${round.tag}/${i}: workspace replaced`);
-          if (existsSync(join(ws, "restore-marker"))) swappedIn++;
+          const restored = existsSync(join(ws, "restore-marker"));
+          if (restored) swappedIn++;
+          // The answer tells the truth: 200 when the tree was swapped in, a 4xx when it was not (409 when
+          // the host abandoned it, 403 when the agent met the link while writing the stage).
+          if ((res.status === 200) !== restored || (!restored && (res.status < 400 || res.status >= 500))) escapes.push(`${round.tag}/${i}: answered ${res.status} but the snapshot was ${restored ? "" : "not "}restored`);
           expect(escapes).toEqual([]); // at once: a replaced workspace would fail the next step less clearly
         }
         const found = victimInA();

@@ -19,7 +19,7 @@ import type { PortAddress, ProcessLogSlice, ProcessSpec, WaitForPortSpec } from 
 import type { ProcessInfo, ProcessLogEvent, Signal } from "../../schemas/processes.ts";
 import { ProcessTable, waitForPort } from "./processes.ts";
 import { LocalSnapshots, type SandboxAccess } from "./snapshots/index.ts";
-import { completeRestore } from "./snapshots/swap.ts";
+import { type RestoreOutcome, completeRestore } from "./snapshots/swap.ts";
 
 export interface LocalBackendOptions {
   dataDir: string;
@@ -62,6 +62,8 @@ export class LocalBackend implements Backend {
   readonly name = "local";
   private readonly registry: Registry;
   private readonly environments = new Map<string, Environment>();
+  /** What the last environment start made of a noted restore, for the restore waiting on it. */
+  private readonly restoreOutcomes = new Map<string, RestoreOutcome>();
   /** Host uids of the sandboxes (root hosts only), kept in each sandbox's directory. */
   private readonly identities = new Map<string, number>();
   /** The background processes of each sandbox that has had any (see processes.ts). */
@@ -403,7 +405,11 @@ export class LocalBackend implements Backend {
     const dir = this.registry.dirOf(id);
     const identity = this.identityOf(id);
     // A restore noted before the environment last ended is swapped in first (snapshots/swap.ts).
-    const dirs = await this.storage.prepare(id, dir, identity, (workspace) => completeRestore(dir, workspace, identity, this.log));
+    const dirs = await this.storage.prepare(id, dir, identity, async (workspace) => {
+      const outcome = await completeRestore(dir, workspace, identity, this.log);
+      if (outcome !== "none") this.restoreOutcomes.set(id, outcome);
+      return outcome === "swapped";
+    });
     const joins = this.cgroups?.joinFiles(id) ?? [];
     const cgroupFiles = Array.isArray(joins) ? joins : await joins;
     const net = await this.networks.placement(id, record.network ?? "egress");
@@ -438,6 +444,7 @@ export class LocalBackend implements Backend {
       },
       restartEnvironment: async (id) => {
         await this.environments.get(id)?.stop(false);
+        this.restoreOutcomes.delete(id);
         const env = this.environment(id);
         const release = env.hold();
         try {
@@ -445,6 +452,9 @@ export class LocalBackend implements Backend {
         } finally {
           release();
         }
+        const outcome = this.restoreOutcomes.get(id) ?? "none";
+        this.restoreOutcomes.delete(id);
+        return outcome;
       },
     };
   }

@@ -5,7 +5,7 @@ import type { Snapshot, SnapshotQuery, SnapshotSpec } from "../../../schemas/sna
 import type { AgentConnection } from "../agent.ts";
 import { tarFromAgent, tarToAgent } from "./agent-tar.ts";
 import { type Ingested, SnapshotStore } from "./store.ts";
-import { dropRestoreNote, newStageName, noteRestore } from "./swap.ts";
+import { type RestoreOutcome, dropRestoreNote, newStageName, noteRestore } from "./swap.ts";
 
 /** How often a file that keeps changing is read again before the snapshot gives up (409). */
 const REREADS = 5;
@@ -20,7 +20,8 @@ export interface SandboxAccess {
   /** Kills the running background processes (they end as `killed`); answers how many. */
   killProcesses(id: string): Promise<number>;
   /** Ends the environment (everything in it) and starts it again: the start completes a noted restore. */
-  restartEnvironment(id: string): Promise<void>;
+  /** Stops and starts the sandbox's environment; a noted restore is swapped in (or abandoned) on the way. */
+  restartEnvironment(id: string): Promise<RestoreOutcome>;
 }
 
 /**
@@ -127,7 +128,9 @@ export class LocalSnapshots implements BackendSnapshots {
         await this.discardStage(sandboxId, stage);
         throw err;
       }
-      await this.sandboxes.restartEnvironment(sandboxId);
+      const outcome = await this.sandboxes.restartEnvironment(sandboxId);
+      // The sandbox replaced the staging directory while it was written: its workspace stays as it was.
+      if (outcome === "abandoned") throw errors.conflict("the restore was abandoned: its staging directory in the workspace was replaced while it ran; the workspace is unchanged");
       return { killedProcesses: killed };
     });
   }

@@ -46,11 +46,14 @@ export async function restorePending(sandboxDir: string): Promise<boolean> {
   );
 }
 
+/** What became of a noted restore: none was noted, it was swapped in, or it was abandoned (the workspace stays). */
+export type RestoreOutcome = "none" | "swapped" | "abandoned";
+
 /**
- * Finishes a noted restore on `workspace` (the real directory, not a mount of it). Answers whether
- * the workspace was swapped. Old trees are removed in the background.
+ * Finishes a noted restore on `workspace` (the real directory, not a mount of it). Old trees are
+ * removed in the background.
  */
-export async function completeRestore(sandboxDir: string, workspace: string, identity: Identity | undefined, log: (message: string) => void): Promise<boolean> {
+export async function completeRestore(sandboxDir: string, workspace: string, identity: Identity | undefined, log: (message: string) => void): Promise<RestoreOutcome> {
   const parent = dirname(workspace);
   const incoming = join(parent, ".workspace-new");
   const outgoing = join(parent, ".workspace-old");
@@ -62,7 +65,8 @@ export async function completeRestore(sandboxDir: string, workspace: string, ide
     (text) => JSON.parse(text) as { stage?: unknown },
     () => undefined,
   );
-  if (!note) return false;
+  if (!note) return "none";
+  let outcome: RestoreOutcome = "abandoned";
   const stage = typeof note.stage === "string" && STAGE.test(note.stage) ? note.stage : undefined;
   if (stage && !(await present(incoming))) {
     // The entry is the sandbox's to change until this rename; whatever it is now moves out whole.
@@ -85,6 +89,7 @@ export async function completeRestore(sandboxDir: string, workspace: string, ide
       }
       await rename(incoming, workspace);
       await syncDir(parent);
+      outcome = "swapped";
     }
   }
   await rm(join(sandboxDir, NOTE), { force: true });
@@ -93,7 +98,7 @@ export async function completeRestore(sandboxDir: string, workspace: string, ide
     await rename(outgoing, trash);
     void rm(trash, { recursive: true, force: true });
   }
-  return true;
+  return outcome;
 }
 
 async function present(path: string): Promise<boolean> {
