@@ -34,7 +34,9 @@ const tsc = (cwd: string) => run(process.execPath, [join(cwd, "node_modules/type
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "sandgate-test-pkg-"));
-  const { stdout } = await npm(["pack", "--json", "--pack-destination", work], pkgDir);
+  // --ignore-scripts: `prepare` would rebuild dist/ (removing it first) while other test files, such
+  // as the browser test, load from it; dist/ was built when the workspace was installed.
+  const { stdout } = await npm(["pack", "--ignore-scripts", "--json", "--pack-destination", work], pkgDir);
   tarball = join(work, (JSON.parse(stdout) as { filename: string }[])[0]!.filename);
   project = join(work, "app");
   await run("mkdir", [project]);
