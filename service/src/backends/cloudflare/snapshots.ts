@@ -6,7 +6,6 @@
  * with the SDK's streamed writeFile, where `tar -x` unpacks it. Nothing holds more than one upload
  * part (8 MiB) of an archive, and nothing is base64.
  */
-import { createHash } from "node:crypto";
 import type { FileStream } from "../../core/backend.ts";
 import { SandgateError, errors } from "../../core/errors.ts";
 import type { BackendSnapshots } from "../../core/snapshots.ts";
@@ -141,13 +140,15 @@ export class CloudflareSnapshots implements BackendSnapshots {
    */
   private async store(spec: SnapshotSpec, sandboxId: string | null, body: ReadableStream<Uint8Array>, rule: SymlinkRule): Promise<Snapshot> {
     const check = new TarCheck(rule, spec.maxBytes);
-    const hash = createHash("sha256");
+    const hash = sha256Stream();
+    const writer = hash.stream.getWriter();
     const hashed = body.pipeThrough(check.stream()).pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          hash.update(chunk);
+        async transform(chunk, controller) {
+          await writer.write(chunk.slice());
           controller.enqueue(chunk);
         },
+        flush: () => writer.close(),
       }),
     );
     const key = keyOf(spec.id);
@@ -162,7 +163,7 @@ export class CloudflareSnapshots implements BackendSnapshots {
       fileCount: check.summary.fileCount,
       sizeBytes: check.summary.sizeBytes,
       storedBytes,
-      digest: `sha256:${hash.digest("hex")}`,
+      digest: `sha256:${hex(await hash.digest)}`,
     };
     try {
       await this.options.index.putSnapshot(snapshot);
@@ -189,6 +190,16 @@ export class CloudflareSnapshots implements BackendSnapshots {
     }
   }
 }
+
+/** workerd's incremental SHA-256 (crypto.DigestStream): the archive is hashed as it passes, never held. */
+function sha256Stream(): { stream: WritableStream<Uint8Array>; digest: Promise<ArrayBuffer> } {
+  const DigestStream = (crypto as unknown as { DigestStream?: new (algorithm: string) => WritableStream<Uint8Array> & { digest: Promise<ArrayBuffer> } }).DigestStream;
+  if (!DigestStream) throw new SandgateError("internal", "crypto.DigestStream is missing: Cloudflare snapshots run in workerd");
+  const stream = new DigestStream("SHA-256");
+  return { stream, digest: stream.digest };
+}
+
+const hex = (buffer: ArrayBuffer) => [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /** Streams `body` into R2 under `key`: one put when it is small, else a multipart upload of equal parts. Answers the bytes stored. */
 async function upload(bucket: SnapshotBucket, key: string, body: ReadableStream<Uint8Array>): Promise<number> {
