@@ -144,6 +144,15 @@ describe("CloudflareBackend snapshots (R2 + registry, over the SDK stand-in)", (
     await host(`/v1/snapshots/${hostSnapshot.id}`, { method: "DELETE" });
   }, 120_000);
 
+  it("reads excludes as the local runtime does: a name at any depth, a path from /workspace down", async () => {
+    await core.createSandbox({ id: "wsnap-ex" });
+    await sh("wsnap-ex", "mkdir -p a b/keep b/drop keep && echo 1 > a/x.log && echo 2 > b/keep/x.txt && echo 3 > b/drop/y && echo 4 > keep/x.txt && echo 5 > top.log");
+    const snap = await createSnapshot(core, { id: "wsnap-ex", excludes: ["*.log", "b/drop", "keep/x.txt"] });
+    await core.createSandbox({ id: "wsnap-ex2", fromSnapshot: snap.id });
+    expect(await sh("wsnap-ex2", "find . -mindepth 1 | sort | tr '\\n' ' '")).toBe("./a ./b ./b/keep ./b/keep/x.txt ./keep ");
+    expect(snap.fileCount).toBe(5);
+  }, 120_000);
+
   it("a snapshot larger than the limit answers 413 and stores nothing", async () => {
     await core.createSandbox({ id: "wsnap-big" });
     await sh("wsnap-big", "head -c 5000000 /dev/zero > big");
