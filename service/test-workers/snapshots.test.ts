@@ -126,7 +126,9 @@ describe("CloudflareBackend snapshots (R2 + registry, over the SDK stand-in)", (
 
   it("archives move between the local runtime and the Worker, both ways", async () => {
     await core.createSandbox({ id: "wsnap-port" });
-    await sh("wsnap-port", "mkdir -p src/deep && echo one > src/deep/a.txt && ln -s deep/a.txt src/link && mkdir empty");
+    // A name past tar's 100-byte field: GNU long names one way, the host's own encoding the other.
+    const long = `${"n".repeat(120)}/${"m".repeat(120)}.txt`;
+    await sh("wsnap-port", `mkdir -p src/deep ${long.split("/")[0]} && echo one > src/deep/a.txt && ln -s deep/a.txt src/link && mkdir empty && echo long > ${long}`);
     const here = await createSnapshot(core, { id: "wsnap-port" });
     const host = (path: string, init: RequestInit = {}) => fetch(`${env.TEST_HOST_URL}${path}`, { ...init, headers: { authorization: `Bearer ${HOST_TOKEN}`, ...init.headers } });
     const exported = await exportSnapshot(core, { snapshotId: here.id });
@@ -140,7 +142,7 @@ describe("CloudflareBackend snapshots (R2 + registry, over the SDK stand-in)", (
     const returned = await importSnapshot(core, { body: back.body! });
     expect(returned).toMatchObject({ fileCount: here.fileCount, sizeBytes: here.sizeBytes });
     await core.createSandbox({ id: "wsnap-port2", fromSnapshot: returned.id });
-    expect(await sh("wsnap-port2", "cat src/link; test -d empty && echo empty-ok")).toBe("one\nempty-ok\n");
+    expect(await sh("wsnap-port2", `cat src/link ${long}; test -d empty && echo empty-ok`)).toBe("one\nlong\nempty-ok\n");
     await host(`/v1/snapshots/${hostSnapshot.id}`, { method: "DELETE" });
   }, 120_000);
 
