@@ -9,6 +9,8 @@ import { newWorkersRpcResponse } from "capnweb";
 import type { Backend } from "./core/backend.ts";
 import { SandgateCore, defaultLimits } from "./core/core.ts";
 import { CloudflareBackend, SANDBOX_OPTIONS } from "./backends/cloudflare/index.ts";
+import { SNAPSHOT_INDEX, type SnapshotIndexApi } from "./backends/cloudflare/snapshot-index.ts";
+import type { SnapshotBucket } from "./backends/cloudflare/snapshots.ts";
 import { RemoteBackend } from "./backends/remote/index.ts";
 import { createRestApp } from "./surfaces/rest.ts";
 import { SandboxHandle, type SandgateMethods, installRpcMethods } from "./surfaces/rpc.ts";
@@ -30,6 +32,10 @@ function backendFor(env: Env): Backend {
   return new CloudflareBackend({
     sandbox: (id) => getSandbox(sandboxes, id, SANDBOX_OPTIONS),
     registry: new ShardedRegistry((name) => env.REGISTRY.get(env.REGISTRY.idFromName(name)) as unknown as RegistryApi),
+    snapshots: {
+      bucket: env.SNAPSHOTS as unknown as SnapshotBucket,
+      index: env.REGISTRY.get(env.REGISTRY.idFromName(SNAPSHOT_INDEX)) as unknown as SnapshotIndexApi,
+    },
   });
 }
 

@@ -262,6 +262,7 @@ export class SandboxStandIn extends DurableObject<StandInEnv> {
     this.touch();
     if (options.encoding === "none") {
       if (this.transport !== "rpc") throw new Error("readFile with encoding: 'none' requires the rpc transport. Set SANDBOX_TRANSPORT=rpc."); // sdk:1868
+      if (!inWorkspace(path)) return { success: true, path, ...(await this.readOutside(path)), mimeType: "application/octet-stream", timestamp: new Date().toISOString() };
       const res = await this.host("GET", `/files/content?path=${encodeURIComponent(path)}`);
       return { success: true, path, content: res.body!, size: Number(res.headers.get("content-length")), mimeType: res.headers.get("content-type") ?? "", timestamp: new Date().toISOString() };
     }
@@ -335,6 +336,29 @@ export class SandboxStandIn extends DurableObject<StandInEnv> {
     const res = await this.host("GET", `/files/stat?path=${encodeURIComponent(path)}`, undefined, undefined, [404]);
     await res.body?.cancel();
     return { success: true, path, exists: res.status === 200, timestamp: new Date().toISOString() };
+  }
+
+  /**
+   * The container reads anywhere (Sandgate's snapshots make their tar in /tmp); the host's file API
+   * is /workspace only, so elsewhere the bytes come through the shell, a piece per pull.
+   */
+  private async readOutside(path: string): Promise<{ content: ReadableStream<Uint8Array>; size: number }> {
+    const stat = await this.hostJson<{ exitCode: number; stdout: string; stderr: string }>("POST", "/exec", { argv: ["stat", "-c", "%s", path], timeoutMs: 60_000 });
+    if (stat.exitCode !== 0) throw sdkError("FileNotFoundError", "FILE_NOT_FOUND", `File not found: ${path}`, 404);
+    const size = Number(stat.stdout.trim());
+    const piece = 768 * 1024;
+    let index = 0;
+    const content = new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        if (index * piece >= size) return controller.close();
+        const argv = ["sh", "-c", `dd if="$0" bs=${piece} skip=${index} count=1 2>/dev/null | base64 -w0`, path];
+        const r = await this.hostJson<{ exitCode: number; stdout: string; stderr: string }>("POST", "/exec", { argv, timeoutMs: 60_000 });
+        if (r.exitCode !== 0) return controller.error(sdkError("FileSystemError", "FILESYSTEM_ERROR", r.stderr, 500));
+        index++;
+        controller.enqueue(Uint8Array.from(atob(r.stdout), (c) => c.charCodeAt(0)));
+      },
+    });
+    return { content, size };
   }
 
   private async writeOutside(path: string, body: ReadableStream<Uint8Array>): Promise<void> {

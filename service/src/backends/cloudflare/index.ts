@@ -24,6 +24,8 @@ import { parseServerSentEvents } from "../sse.ts";
 import { ByteLog, CombinedLog, FOLLOW_BATCH_MS } from "./logs.ts";
 import { CappedText, type OutputEvent, processOutput } from "./output.ts";
 import type { ProcessRow, RegistryApi } from "./registry.ts";
+import type { SnapshotIndexApi } from "./snapshot-index.ts";
+import { CloudflareSnapshots, type SnapshotBucket } from "./snapshots.ts";
 
 /**
  * The part of the `@cloudflare/sandbox` SDK Sandgate uses, in the SDK's own types: a change of
@@ -81,6 +83,8 @@ export interface CloudflareBackendOptions {
   registry: RegistryApi;
   /** Extra time given to an SDK call past the command's own timeout before Sandgate gives up on it. */
   graceMs?: number;
+  /** Snapshots: archives in R2, rows in the registry (snapshots.ts); without them snapshots answer not_implemented. */
+  snapshots?: { bucket: SnapshotBucket; index: SnapshotIndexApi };
 }
 
 /**
@@ -100,9 +104,20 @@ export interface CloudflareBackendOptions {
 export class CloudflareBackend implements Backend {
   readonly name = "cloudflare";
   private readonly graceMs: number;
+  readonly snapshots?: CloudflareSnapshots;
 
   constructor(private readonly options: CloudflareBackendOptions) {
     this.graceMs = options.graceMs ?? 5000;
+    if (options.snapshots) {
+      this.snapshots = new CloudflareSnapshots({
+        ...options.snapshots,
+        sandbox: (id) => this.box(id),
+        exists: async (id) => (await options.registry.get(id)) !== null,
+        listProcesses: (id) => this.listProcesses(id),
+        killProcess: (id, processId, signal) => this.killProcess(id, processId, signal),
+        fromSdkError,
+      });
+    }
   }
 
   async createSandbox(record: SandboxRecord): Promise<SandboxInfo> {

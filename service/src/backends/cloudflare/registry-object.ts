@@ -17,6 +17,8 @@ import {
   rowToProcess,
   rowToRecord,
 } from "./registry.ts";
+import { SnapshotIndex, type SnapshotIndexApi } from "./snapshot-index.ts";
+import type { Snapshot, SnapshotQuery } from "../../schemas/snapshots.ts";
 
 export interface RegistryEnv {
   Sandbox: DurableObjectNamespace;
@@ -37,13 +39,37 @@ export function sandboxNamespace(env: RegistryEnv): DurableObjectNamespace<Sandb
 const DESTROY_RETRY_MS = 1000;
 const DESTROY_RETRY_MAX_MS = 10 * 60_000;
 
-export class SandgateRegistry extends DurableObject<RegistryEnv> implements RegistryApi {
+export class SandgateRegistry extends DurableObject<RegistryEnv> implements RegistryApi, SnapshotIndexApi {
   private readonly sql: SqlStorage;
+  /** Snapshot rows (snapshot-index.ts), made on first use: only the object named SNAPSHOT_INDEX holds them. */
+  private snapshotIndex: SnapshotIndex | undefined;
 
   constructor(ctx: DurableObjectState, env: RegistryEnv) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     migrateRegistry(this.sql);
+  }
+
+  private snapshotRows(): SnapshotIndex {
+    return (this.snapshotIndex ??= new SnapshotIndex(this.sql));
+  }
+  putSnapshot(snapshot: Snapshot): Promise<void> {
+    return this.snapshotRows().putSnapshot(snapshot);
+  }
+  getSnapshot(id: string, now: number): Promise<Snapshot | null> {
+    return this.snapshotRows().getSnapshot(id, now);
+  }
+  listSnapshots(query: SnapshotQuery, now: number): Promise<Snapshot[]> {
+    return this.snapshotRows().listSnapshots(query, now);
+  }
+  updateSnapshot(id: string, patch: { labels?: Record<string, string>; expiresAt?: string | null }, now: number): Promise<Snapshot | null> {
+    return this.snapshotRows().updateSnapshot(id, patch, now);
+  }
+  removeSnapshot(id: string): Promise<boolean> {
+    return this.snapshotRows().removeSnapshot(id);
+  }
+  expiredSnapshots(now: number): Promise<string[]> {
+    return this.snapshotRows().expiredSnapshots(now);
   }
 
   async create(record: SandboxRecord): Promise<boolean> {

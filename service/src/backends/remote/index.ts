@@ -21,6 +21,7 @@ import type { ProcessInfo, ProcessLogEvent, ProcessLogs, Signal, WaitResult } fr
 import type { SandboxInfo } from "../../schemas/sandboxes.ts";
 import { capOutput } from "../output.ts";
 import { parseServerSentEvents } from "../sse.ts";
+import { RemoteSnapshots } from "./snapshots.ts";
 
 export interface RemoteBackendOptions {
   /** Base URL of another Sandgate host, e.g. http://127.0.0.1:8787. */
@@ -37,10 +38,13 @@ export class RemoteBackend implements Backend {
   readonly name = "remote";
   private readonly base: string;
   private readonly fetch: typeof fetch;
+  /** The remote host keeps the snapshots; this side forwards (./snapshots.ts). */
+  readonly snapshots: RemoteSnapshots;
 
   constructor(private readonly options: RemoteBackendOptions) {
     this.base = options.url.replace(/\/+$/, "");
     this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.snapshots = new RemoteSnapshots((route, init) => this.request(route, init));
   }
 
   async createSandbox(record: SandboxRecord): Promise<SandboxInfo> {

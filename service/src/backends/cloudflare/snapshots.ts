@@ -1,0 +1,320 @@
+/**
+ * Snapshots on Cloudflare: the archive is a tar in the R2 bucket the Worker declares (SNAPSHOTS), the
+ * metadata a row in the registry Durable Object (snapshot-index.ts). Bytes stream: the container
+ * makes the tar in its /tmp, the SDK's streamed readFile carries it through a checking parser
+ * (tar-check.ts) into an R2 multipart upload, and a restore streams the R2 object into the container
+ * with the SDK's streamed writeFile, where `tar -x` unpacks it. Nothing holds more than one upload
+ * part (8 MiB) of an archive, and nothing is base64.
+ */
+import type { FileStream } from "../../core/backend.ts";
+import { SandgateError, errors } from "../../core/errors.ts";
+import type { BackendSnapshots } from "../../core/snapshots.ts";
+import type { ProcessInfo, Signal } from "../../schemas/processes.ts";
+import type { Snapshot, SnapshotQuery, SnapshotSpec } from "../../schemas/snapshots.ts";
+import type { SandboxSdk } from "./index.ts";
+import type { SnapshotIndexApi } from "./snapshot-index.ts";
+import { type SymlinkRule, TarCheck } from "./tar-check.ts";
+
+/** The part of an R2 bucket the snapshots use (R2Bucket in the Worker, miniflare's in the tests). */
+export interface SnapshotBucket {
+  get(key: string): Promise<{ body: ReadableStream<Uint8Array>; size: number } | null>;
+  put(key: string, value: Uint8Array): Promise<unknown>;
+  delete(key: string): Promise<void>;
+  createMultipartUpload(key: string): Promise<MultipartUpload>;
+}
+interface MultipartUpload {
+  uploadPart(partNumber: number, value: Uint8Array): Promise<{ partNumber: number; etag: string }>;
+  complete(parts: { partNumber: number; etag: string }[]): Promise<unknown>;
+  abort(): Promise<void>;
+}
+
+export interface CloudflareSnapshotsOptions {
+  bucket: SnapshotBucket;
+  index: SnapshotIndexApi;
+  /** The SDK's handle of a sandbox (getSandbox). */
+  sandbox(id: string): SandboxSdk;
+  /** Whether the sandbox is in the registry. */
+  exists(id: string): Promise<boolean>;
+  listProcesses(id: string): Promise<ProcessInfo[]>;
+  killProcess(id: string, processId: string, signal: Signal): Promise<ProcessInfo>;
+  /** SDK errors → Sandgate's (index.ts fromSdkError). */
+  fromSdkError(err: unknown): SandgateError;
+  now?: () => number;
+}
+
+/** R2 multipart parts: all but the last the same size, at least 5 MiB. */
+const PART_BYTES = 8 * 1024 * 1024;
+const keyOf = (id: string) => `snapshots/${id}.tar`;
+
+export class CloudflareSnapshots implements BackendSnapshots {
+  private readonly now: () => number;
+
+  constructor(private readonly options: CloudflareSnapshotsOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async create(sandboxId: string, spec: SnapshotSpec): Promise<Snapshot> {
+    if (!(await this.options.exists(sandboxId))) throw errors.sandboxNotFound(sandboxId);
+    const box = this.options.sandbox(sandboxId);
+    const tmp = `/tmp/.sandgate-snapshot-${spec.id}.tar`;
+    try {
+      const made = await this.sdk(() => box.exec(tarCreateCommand(tmp, spec.excludes)));
+      if (made.exitCode !== 0) throw new SandgateError("internal", `tar failed in the sandbox: ${made.stderr.slice(0, 500)}`);
+      const file = await this.sdk(() => box.readFile(tmp, { encoding: "none" }));
+      return await this.store(spec, sandboxId, file.content, "any");
+    } finally {
+      await box.exec(`rm -f ${tmp}`).catch(() => {});
+    }
+  }
+
+  async list(query: SnapshotQuery): Promise<Snapshot[]> {
+    await this.collect();
+    return this.options.index.listSnapshots(query, this.now());
+  }
+
+  async get(snapshotId: string): Promise<Snapshot> {
+    const snapshot = await this.options.index.getSnapshot(snapshotId, this.now());
+    if (!snapshot) throw errors.notFound(`snapshot '${snapshotId}' not found`);
+    return snapshot;
+  }
+
+  /** The row first: once it is gone the snapshot is, whatever happens to the bytes. */
+  async delete(snapshotId: string): Promise<void> {
+    await this.get(snapshotId);
+    if (!(await this.options.index.removeSnapshot(snapshotId))) throw errors.notFound(`snapshot '${snapshotId}' not found`);
+    await this.options.bucket.delete(keyOf(snapshotId));
+  }
+
+  async update(snapshotId: string, patch: { labels?: Record<string, string>; expiresAt?: string | null }): Promise<Snapshot> {
+    const snapshot = await this.options.index.updateSnapshot(snapshotId, patch, this.now());
+    if (!snapshot) throw errors.notFound(`snapshot '${snapshotId}' not found`);
+    return snapshot;
+  }
+
+  /**
+   * The archive streams into the container's /tmp, unpacks into a staging directory under
+   * /workspace (a failed unpack leaves the old tree untouched), then the old entries are removed
+   * and the new ones renamed into place. Not atomic as the local runtime's swap is: a reader during
+   * the last step can see a mix.
+   */
+  async restore(sandboxId: string, snapshotId: string, options: { killProcesses: boolean }): Promise<{ killedProcesses: number }> {
+    await this.get(snapshotId);
+    if (!(await this.options.exists(sandboxId))) throw errors.sandboxNotFound(sandboxId);
+    const running = (await this.options.listProcesses(sandboxId)).filter((p) => p.status === "running");
+    if (running.length > 0 && !options.killProcesses) {
+      throw new SandgateError("conflict", `${running.length} background process(es) run in sandbox '${sandboxId}'; pass killProcesses: true to end them for the restore`, {
+        processes: running.map((p) => p.id),
+      });
+    }
+    for (const process of running) await this.options.killProcess(sandboxId, process.id, "KILL");
+    const object = await this.options.bucket.get(keyOf(snapshotId));
+    if (!object) throw new SandgateError("internal", `the archive of snapshot '${snapshotId}' is missing from R2`);
+    const box = this.options.sandbox(sandboxId);
+    const token = crypto.randomUUID();
+    const tmp = `/tmp/.sandgate-restore-${token}.tar`;
+    try {
+      await this.sdk(() => box.writeFile(tmp, object.body));
+      const done = await this.sdk(() => box.exec(restoreScript(tmp, `/workspace/.sandgate-restore-${token}`)));
+      if (done.exitCode !== 0) throw new SandgateError("internal", `the restore failed in the sandbox: ${done.stderr.slice(0, 500)}`);
+    } finally {
+      await box.exec(`rm -f ${tmp}`).catch(() => {});
+    }
+    return { killedProcesses: running.length };
+  }
+
+  /** Straight from R2: the stored tar is the portable archive. */
+  async exportArchive(snapshotId: string): Promise<FileStream> {
+    await this.get(snapshotId);
+    const object = await this.options.bucket.get(keyOf(snapshotId));
+    if (!object) throw errors.notFound(`snapshot '${snapshotId}' not found`);
+    return { body: object.body, size: object.size };
+  }
+
+  async importArchive(spec: SnapshotSpec, body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Snapshot> {
+    return this.store({ ...spec, maxBytes }, null, await decompressed(body), "inside");
+  }
+
+  /**
+   * Checks, hashes and uploads the tar as it streams; the row is written only after the upload is
+   * complete, so a refused or broken archive leaves nothing visible (its multipart upload aborted).
+   */
+  private async store(spec: SnapshotSpec, sandboxId: string | null, body: ReadableStream<Uint8Array>, rule: SymlinkRule): Promise<Snapshot> {
+    const check = new TarCheck(rule, spec.maxBytes);
+    const hash = sha256Stream();
+    const writer = hash.stream.getWriter();
+    const hashed = body.pipeThrough(check.stream()).pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        async transform(chunk, controller) {
+          await writer.write(chunk.slice());
+          controller.enqueue(chunk);
+        },
+        flush: () => writer.close(),
+      }),
+    );
+    const key = keyOf(spec.id);
+    const storedBytes = await upload(this.options.bucket, key, hashed);
+    const snapshot: Snapshot = {
+      id: spec.id,
+      sandboxId,
+      name: spec.name,
+      labels: spec.labels,
+      createdAt: spec.createdAt,
+      expiresAt: spec.expiresAt,
+      fileCount: check.summary.fileCount,
+      sizeBytes: check.summary.sizeBytes,
+      storedBytes,
+      digest: `sha256:${hex(await hash.digest)}`,
+    };
+    try {
+      await this.options.index.putSnapshot(snapshot);
+    } catch (err) {
+      await this.options.bucket.delete(key).catch(() => {});
+      throw err;
+    }
+    return snapshot;
+  }
+
+  /** Expired snapshots: the bytes, then the row (a crash between leaves a row that is retried). */
+  private async collect(): Promise<void> {
+    for (const id of await this.options.index.expiredSnapshots(this.now())) {
+      await this.options.bucket.delete(keyOf(id));
+      await this.options.index.removeSnapshot(id);
+    }
+  }
+
+  private async sdk<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      throw this.options.fromSdkError(err);
+    }
+  }
+}
+
+/** workerd's incremental SHA-256 (crypto.DigestStream): the archive is hashed as it passes, never held. */
+function sha256Stream(): { stream: WritableStream<Uint8Array>; digest: Promise<ArrayBuffer> } {
+  const DigestStream = (crypto as unknown as { DigestStream?: new (algorithm: string) => WritableStream<Uint8Array> & { digest: Promise<ArrayBuffer> } }).DigestStream;
+  if (!DigestStream) throw new SandgateError("internal", "crypto.DigestStream is missing: Cloudflare snapshots run in workerd");
+  const stream = new DigestStream("SHA-256");
+  return { stream, digest: stream.digest };
+}
+
+const hex = (buffer: ArrayBuffer) => [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+/** Streams `body` into R2 under `key`: one put when it is small, else a multipart upload of equal parts. Answers the bytes stored. */
+async function upload(bucket: SnapshotBucket, key: string, body: ReadableStream<Uint8Array>): Promise<number> {
+  const reader = body.getReader();
+  let buffer = new Uint8Array(PART_BYTES);
+  let fill = 0;
+  let total = 0;
+  let multipart: MultipartUpload | undefined;
+  const parts: { partNumber: number; etag: string }[] = [];
+  const flush = async () => {
+    multipart ??= await bucket.createMultipartUpload(key);
+    parts.push(await multipart.uploadPart(parts.length + 1, buffer.subarray(0, fill)));
+    buffer = new Uint8Array(PART_BYTES);
+    fill = 0;
+  };
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      let at = 0;
+      while (at < value.byteLength) {
+        const n = Math.min(PART_BYTES - fill, value.byteLength - at);
+        buffer.set(value.subarray(at, at + n), fill);
+        fill += n;
+        at += n;
+        if (fill === PART_BYTES) await flush();
+      }
+    }
+    if (!multipart) {
+      await bucket.put(key, buffer.subarray(0, fill));
+      return total;
+    }
+    if (fill > 0) await flush();
+    await multipart.complete(parts);
+    return total;
+  } catch (err) {
+    await multipart?.abort().catch(() => {});
+    await reader.cancel(err).catch(() => {});
+    throw err;
+  }
+}
+
+/** A gzip archive is unpacked as it streams; zstd is not taken here (no DecompressionStream for it in workerd). */
+async function decompressed(body: ReadableStream<Uint8Array>): Promise<ReadableStream<Uint8Array>> {
+  const reader = body.getReader();
+  let first: Uint8Array = new Uint8Array(0);
+  while (first.byteLength < 4) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const joined = new Uint8Array(first.byteLength + value.byteLength);
+    joined.set(first);
+    joined.set(value, first.byteLength);
+    first = joined;
+  }
+  const head = first;
+  const whole = new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (head.byteLength > 0) controller.enqueue(head);
+    },
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    return whole.pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>).pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        // A corrupt gzip stream fails as bad input, not as the runtime's error.
+        transform: (chunk, controller) => controller.enqueue(chunk),
+      }),
+    );
+  }
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
+    await whole.cancel().catch(() => {});
+    throw errors.invalid("zstd archives are not taken on the cloudflare backend: send a plain or gzip tar");
+  }
+  return whole;
+}
+
+/** `tar -c` of /workspace in name order, excludes as the local runtime reads them: a glob without `/` at any depth, one with `/` from /workspace down. */
+export function tarCreateCommand(file: string, excludes: string[]): string {
+  const anywhere = excludes.filter((e) => !e.includes("/")).map((e) => `--exclude=${quote(e)}`);
+  const rooted = excludes.filter((e) => e.includes("/")).map((e) => `--exclude=${quote(`./${e.replace(/\/+$/, "")}`)}`);
+  return [
+    "tar --sort=name --numeric-owner --no-wildcards-match-slash",
+    `-cf ${quote(file)} -C /workspace`,
+    "--no-anchored",
+    ...anywhere,
+    "--anchored",
+    ...rooted,
+    ".",
+  ].join(" ");
+}
+
+/**
+ * Unpacks into `stage` (a failure leaves the old tree as it was and removes the stage), then swaps
+ * the entries of /workspace for the stage's. GNU tar refuses members with `..` and strips a leading
+ * `/`; the archive was checked when it was stored.
+ */
+function restoreScript(tmp: string, stage: string): string {
+  const t = quote(tmp);
+  const s = quote(stage);
+  return [
+    "set -e",
+    `trap 'rm -rf ${s}' EXIT`,
+    `mkdir ${s}`,
+    `tar -xf ${t} -C ${s} --no-same-owner --delay-directory-restore`,
+    `find /workspace -mindepth 1 -maxdepth 1 ! -path ${s} -exec rm -rf {} +`,
+    `find ${s} -mindepth 1 -maxdepth 1 -exec mv -t /workspace {} +`,
+  ].join("\n");
+}
+
+const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;

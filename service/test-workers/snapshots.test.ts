@@ -1,0 +1,240 @@
+/**
+ * Cloudflare snapshots inside workerd: CloudflareBackend over the SDK stand-in (real bubblewrap
+ * sandboxes behind it), archives in miniflare's R2 (the Worker's SNAPSHOTS bucket), rows in the
+ * real registry Durable Object. Each claim is checked from outside: the bucket's objects, the
+ * sandbox's files through exec.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { type Sandbox, getSandbox } from "@cloudflare/sandbox";
+import { CloudflareBackend, SANDBOX_OPTIONS } from "../src/backends/cloudflare/index.ts";
+import type { RegistryApi } from "../src/backends/cloudflare/registry.ts";
+import { SNAPSHOT_INDEX, type SnapshotIndexApi } from "../src/backends/cloudflare/snapshot-index.ts";
+import type { SnapshotBucket } from "../src/backends/cloudflare/snapshots.ts";
+import { ShardedRegistry } from "../src/backends/cloudflare/sharded.ts";
+import { SandgateCore, defaultLimits } from "../src/core/core.ts";
+import { HOST_TOKEN } from "./constants.ts";
+import {
+  createSnapshot,
+  deleteSnapshot,
+  exportSnapshot,
+  forkSandbox,
+  getSnapshot,
+  importSnapshot,
+  listSnapshots,
+  restoreSnapshot,
+  updateSnapshot,
+} from "../src/core/snapshots.ts";
+
+const standIn = (id: string) => getSandbox(env.SDK_STAND_IN as unknown as DurableObjectNamespace<Sandbox>, id, SANDBOX_OPTIONS);
+const registry = (name: string) => env.REGISTRY.get(env.REGISTRY.idFromName(name));
+const backend = new CloudflareBackend({
+  sandbox: standIn,
+  registry: new ShardedRegistry((name) => registry(`snap-${name}`) as unknown as RegistryApi),
+  snapshots: { bucket: env.SNAPSHOTS as unknown as SnapshotBucket, index: registry(`snap-${SNAPSHOT_INDEX}`) as unknown as SnapshotIndexApi },
+});
+const core = new SandgateCore(backend, { ...defaultLimits, maxSnapshotBytes: 4 * 1024 * 1024 });
+const sh = async (id: string, command: string) => {
+  const result = await core.exec({ id, command });
+  expect(result.exitCode, result.stderr).toBe(0);
+  return result.stdout;
+};
+const objects = async () => (await env.SNAPSHOTS.list({ prefix: "snapshots/" })).objects.map((o) => o.key).sort();
+const bytesOf = async (stream: ReadableStream<Uint8Array>) => new Uint8Array(await new Response(stream).arrayBuffer());
+const streamOf = (bytes: Uint8Array) => new Response(bytes).body!;
+
+describe("CloudflareBackend snapshots (R2 + registry, over the SDK stand-in)", () => {
+  it("create, list, update, restore, fromSnapshot, fork, export, import and delete", async () => {
+    await core.createSandbox({ id: "wsnap-a" });
+    await sh("wsnap-a", "mkdir -p d/e empty && echo hello > d/e/f.txt && ln -s d/e/f.txt link && echo skip > x.log && head -c 300000 /dev/urandom > big && chmod 750 d");
+
+    const snap = await createSnapshot(core, { id: "wsnap-a", name: "one", labels: { k: "v" }, excludes: ["*.log"] });
+    expect(snap).toMatchObject({ sandboxId: "wsnap-a", name: "one", labels: { k: "v" }, sizeBytes: 300_006, expiresAt: null });
+    expect(snap.fileCount).toBe(6); // d, d/e, d/e/f.txt, empty, link, big
+    expect(snap.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // The archive is in R2, whole: its size is what the snapshot says it stored.
+    const head = await env.SNAPSHOTS.head(`snapshots/${snap.id}.tar`);
+    expect(head?.size).toBe(snap.storedBytes);
+    // The container's temporary tar is gone.
+    expect(await sh("wsnap-a", "ls -a /tmp | grep -c sandgate || true")).toBe("0\n");
+
+    expect((await listSnapshots(core, { sandboxId: "wsnap-a", label: "k:v" })).snapshots.map((s) => s.id)).toEqual([snap.id]);
+    expect((await listSnapshots(core, { label: "k:other" })).snapshots).toEqual([]);
+    expect(await getSnapshot(core, { snapshotId: snap.id })).toEqual(snap);
+    const relabelled = await updateSnapshot(core, { snapshotId: snap.id, labels: { k: "w" }, ttlSeconds: 3600 });
+    expect(relabelled.labels).toEqual({ k: "w" });
+    expect(Date.parse(relabelled.expiresAt!) - Date.now()).toBeGreaterThan(3500_000);
+
+    // Break the workspace, restore: the old tree is back, the excluded file and the junk are not.
+    await sh("wsnap-a", "rm -rf d link empty && echo junk > junk");
+    const restored = await restoreSnapshot(core, { id: "wsnap-a", snapshotId: snap.id });
+    expect(restored.killedProcesses).toBe(0);
+    expect(await sh("wsnap-a", "cat link; ls -a | tr '\\n' ' '; stat -c %a d; cmp -s big big && echo big-ok")).toBe("hello\n. .. big d empty link 750\nbig-ok\n");
+
+    // A background process: 409 unless killProcesses.
+    await core.startProcess({ id: "wsnap-a", argv: ["sleep", "600"] });
+    await expect(restoreSnapshot(core, { id: "wsnap-a", snapshotId: snap.id })).rejects.toMatchObject({ code: "conflict" });
+    expect((await restoreSnapshot(core, { id: "wsnap-a", snapshotId: snap.id, killProcesses: true })).killedProcesses).toBe(1);
+
+    // fromSnapshot: a new sandbox starts with that workspace.
+    await core.createSandbox({ id: "wsnap-b", fromSnapshot: snap.id });
+    expect(await sh("wsnap-b", "cat d/e/f.txt; readlink link")).toBe("hello\nd/e/f.txt\n");
+
+    // Export is the R2 object; importing it back gives the same digest, plain or gzip.
+    const exported = await exportSnapshot(core, { snapshotId: snap.id });
+    expect(exported.size).toBe(snap.storedBytes);
+    const archive = await bytesOf(exported.body);
+    const imported = await importSnapshot(core, { body: streamOf(archive), name: "imp", label: "from:export" });
+    expect(imported).toMatchObject({ sandboxId: null, name: "imp", labels: { from: "export" }, digest: snap.digest, sizeBytes: snap.sizeBytes, fileCount: snap.fileCount });
+    const gzipped = streamOf(archive).pipeThrough(new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>);
+    expect((await importSnapshot(core, { body: gzipped })).digest).toBe(snap.digest);
+
+    // Fork: two sandboxes with the workspace; the fork's own snapshot is deleted afterwards.
+    const before = await objects();
+    const forked = await forkSandbox(core, { id: "wsnap-a", count: 2 });
+    expect(forked.sandboxes).toHaveLength(2);
+    for (const sandbox of forked.sandboxes) expect(await sh(sandbox.id, "cat d/e/f.txt")).toBe("hello\n");
+    expect(await objects()).toEqual(before);
+
+    // Delete: the row and the R2 object go; the sandbox copies stay as they are.
+    await deleteSnapshot(core, { snapshotId: imported.id });
+    await expect(getSnapshot(core, { snapshotId: imported.id })).rejects.toMatchObject({ code: "not_found" });
+    expect(await env.SNAPSHOTS.head(`snapshots/${imported.id}.tar`)).toBeNull();
+    await expect(deleteSnapshot(core, { snapshotId: imported.id })).rejects.toMatchObject({ code: "not_found" });
+    await expect(core.createSandbox({ fromSnapshot: "snap-nope" })).rejects.toMatchObject({ code: "not_found" });
+  }, 240_000);
+
+  it("an archive past one R2 part goes up in equal parts and comes back whole; a second snapshot of the same tree has the same digest", async () => {
+    const roomy = new SandgateCore(backend);
+    await roomy.createSandbox({ id: "wsnap-multi" });
+    // 20 MiB: two full 8 MiB parts and a last one.
+    await sh("wsnap-multi", "head -c 20971520 /dev/urandom > blob && sha256sum blob > sum");
+    const first = await createSnapshot(roomy, { id: "wsnap-multi" });
+    expect(first.sizeBytes).toBe(20_971_520 + Number((await sh("wsnap-multi", "wc -c < sum")).trim()));
+    const object = await env.SNAPSHOTS.head(`snapshots/${first.id}.tar`);
+    expect(object?.size).toBe(first.storedBytes);
+    expect(first.storedBytes).toBeGreaterThan(16 * 1024 * 1024);
+    const second = await createSnapshot(roomy, { id: "wsnap-multi" });
+    expect(second.digest).toBe(first.digest);
+    await sh("wsnap-multi", "rm blob");
+    await restoreSnapshot(roomy, { id: "wsnap-multi", snapshotId: first.id });
+    expect(await sh("wsnap-multi", "sha256sum -c sum")).toBe("blob: OK\n");
+    // Control for the digest: a changed tree has another.
+    await sh("wsnap-multi", "echo changed > sum");
+    expect((await createSnapshot(roomy, { id: "wsnap-multi" })).digest).not.toBe(first.digest);
+  }, 240_000);
+
+  it("archives move between the local runtime and the Worker, both ways", async () => {
+    await core.createSandbox({ id: "wsnap-port" });
+    // A name past tar's 100-byte field: GNU long names one way, the host's own encoding the other.
+    const long = `${"n".repeat(120)}/${"m".repeat(120)}.txt`;
+    await sh("wsnap-port", `mkdir -p src/deep ${long.split("/")[0]} && echo one > src/deep/a.txt && ln -s deep/a.txt src/link && mkdir empty && echo long > ${long}`);
+    const here = await createSnapshot(core, { id: "wsnap-port" });
+    const host = (path: string, init: RequestInit = {}) => fetch(`${env.TEST_HOST_URL}${path}`, { ...init, headers: { authorization: `Bearer ${HOST_TOKEN}`, ...init.headers } });
+    const exported = await exportSnapshot(core, { snapshotId: here.id });
+    const onHost = await host("/v1/snapshots?name=from-worker", { method: "POST", body: exported.body, duplex: "half" } as RequestInit);
+    const hostSnapshot = (await onHost.json()) as { id: string; fileCount: number; sizeBytes: number };
+    expect(onHost.status, JSON.stringify(hostSnapshot)).toBe(201);
+    expect(hostSnapshot).toMatchObject({ fileCount: here.fileCount, sizeBytes: here.sizeBytes });
+    // And back: the host's own export imports here and restores the same files.
+    const back = await host(`/v1/snapshots/${hostSnapshot.id}/archive`);
+    expect(back.status).toBe(200);
+    const returned = await importSnapshot(core, { body: back.body! });
+    expect(returned).toMatchObject({ fileCount: here.fileCount, sizeBytes: here.sizeBytes });
+    await core.createSandbox({ id: "wsnap-port2", fromSnapshot: returned.id });
+    expect(await sh("wsnap-port2", `cat src/link ${long}; test -d empty && echo empty-ok`)).toBe("one\nlong\nempty-ok\n");
+    await host(`/v1/snapshots/${hostSnapshot.id}`, { method: "DELETE" });
+  }, 120_000);
+
+  it("reads excludes as the local runtime does: a name at any depth, a path from /workspace down", async () => {
+    await core.createSandbox({ id: "wsnap-ex" });
+    await sh("wsnap-ex", "mkdir -p a b/keep b/drop keep && echo 1 > a/x.log && echo 2 > b/keep/x.txt && echo 3 > b/drop/y && echo 4 > keep/x.txt && echo 5 > top.log");
+    const snap = await createSnapshot(core, { id: "wsnap-ex", excludes: ["*.log", "b/drop", "keep/x.txt"] });
+    await core.createSandbox({ id: "wsnap-ex2", fromSnapshot: snap.id });
+    expect(await sh("wsnap-ex2", "find . -mindepth 1 | sort | tr '\\n' ' '")).toBe("./a ./b ./b/keep ./b/keep/x.txt ./keep ");
+    expect(snap.fileCount).toBe(5);
+  }, 120_000);
+
+  it("a snapshot larger than the limit answers 413 and stores nothing", async () => {
+    await core.createSandbox({ id: "wsnap-big" });
+    await sh("wsnap-big", "head -c 5000000 /dev/zero > big");
+    const before = await objects();
+    await expect(createSnapshot(core, { id: "wsnap-big" })).rejects.toMatchObject({ code: "payload_too_large" });
+    expect(await objects()).toEqual(before);
+  }, 120_000);
+
+  it("refuses unsafe or broken archives on import, storing nothing; the same builder's safe archive imports", async () => {
+    const good = tarOf([{ name: "dir/", type: "5" }, { name: "dir/a.txt", type: "0", body: "hi" }, { name: "dir/l", type: "2", linkname: "a.txt" }, { name: "dir/h", type: "1", linkname: "dir/a.txt" }]);
+    const control = await importSnapshot(core, { body: streamOf(good) });
+    expect(control).toMatchObject({ fileCount: 4, sizeBytes: 2 });
+    // And it restores into a sandbox: the builder's archive is a real tar.
+    await core.createSandbox({ id: "wsnap-imp", fromSnapshot: control.id });
+    expect(await sh("wsnap-imp", "cat dir/l dir/h")).toBe("hihi");
+
+    const before = await objects();
+    const listed = (await listSnapshots(core, {})).snapshots.length;
+    const cases: [string, Uint8Array, RegExp][] = [
+      ["absolute", tarOf([{ name: "/tmp/evil", type: "0", body: "x" }]), /absolute/],
+      ["dot-dot", tarOf([{ name: "a/../../evil", type: "0", body: "x" }]), /'\.\.'/],
+      ["symlink out", tarOf([{ name: "l", type: "2", linkname: "../../etc/passwd" }]), /symlink/],
+      ["absolute symlink", tarOf([{ name: "l", type: "2", linkname: "/etc/passwd" }]), /symlink/],
+      ["hard link out", tarOf([{ name: "h", type: "1", linkname: "../etc/passwd" }]), /hard link/],
+      ["hard link to nothing", tarOf([{ name: "h", type: "1", linkname: "missing.txt" }]), /hard link/],
+      ["device", tarOf([{ name: "dev", type: "3" }]), /device/],
+      ["fifo", tarOf([{ name: "fifo", type: "6" }]), /FIFO/],
+      ["truncated", good.subarray(0, 700), /truncated|ends/],
+      ["corrupt", Uint8Array.from(good, (b, i) => (i === 10 ? b ^ 0xff : b)), /checksum/],
+    ];
+    for (const [what, bytes, message] of cases) {
+      const refused = await importSnapshot(core, { body: streamOf(bytes) }).then(
+        () => null,
+        (err: { code: string; message: string }) => err,
+      );
+      expect(refused, what).toMatchObject({ code: "invalid_request" });
+      expect(refused!.message, what).toMatch(message);
+    }
+    const large = tarOf([{ name: "big", type: "0", body: new Uint8Array(5 * 1024 * 1024) }]);
+    await expect(importSnapshot(core, { body: streamOf(large) })).rejects.toMatchObject({ code: "payload_too_large" });
+    // Nothing of any refused archive is kept: no object, no row, no multipart left visible.
+    expect(await objects()).toEqual(before);
+    expect((await listSnapshots(core, {})).snapshots.length).toBe(listed);
+  }, 120_000);
+});
+
+type Member = { name: string; type: "0" | "1" | "2" | "3" | "5" | "6"; linkname?: string; body?: string | Uint8Array };
+
+/** A ustar archive of `members`, written byte by byte as a hostile client could. */
+function tarOf(members: Member[]): Uint8Array {
+  const blocks: Uint8Array[] = [];
+  const enc = new TextEncoder();
+  for (const member of members) {
+    const body = typeof member.body === "string" ? enc.encode(member.body) : (member.body ?? new Uint8Array(0));
+    const header = new Uint8Array(512);
+    const put = (at: number, value: string) => header.set(enc.encode(value), at);
+    const octal = (at: number, length: number, value: number) => put(at, `${value.toString(8).padStart(length - 1, "0")}\0`);
+    put(0, member.name);
+    octal(100, 8, member.type === "5" ? 0o755 : 0o644);
+    octal(108, 8, 0);
+    octal(116, 8, 0);
+    octal(124, 12, member.type === "0" ? body.length : 0);
+    octal(136, 12, 1_700_000_000);
+    put(148, "        ");
+    put(156, member.type);
+    if (member.linkname) put(157, member.linkname);
+    put(257, "ustar\u000000");
+    let sum = 0;
+    for (const b of header) sum += b;
+    put(148, `${sum.toString(8).padStart(6, "0")}\0 `);
+    blocks.push(header);
+    if (member.type === "0" && body.length > 0) {
+      const padded = new Uint8Array(Math.ceil(body.length / 512) * 512);
+      padded.set(body);
+      blocks.push(padded);
+    }
+  }
+  blocks.push(new Uint8Array(1024));
+  const out = new Uint8Array(blocks.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of blocks) (out.set(b, at), (at += b.length));
+  return out;
+}
