@@ -140,13 +140,7 @@ export class ProcessLog {
   append(stream: Stream, data: string, offset = this.end): void {
     if (data === "") return;
     if (offset < this.end) return;
-    if (offset > this.end) {
-      this.chunks = [];
-      this.head = 0;
-      this.keptBytes = 0;
-      this.start = offset;
-      this.end = offset;
-    }
+    this.skipTo(offset);
     const bytes = Buffer.byteLength(data);
     this.chunks.push({ stream, offset, data, bytes });
     this.end = offset + bytes;
@@ -164,6 +158,16 @@ export class ProcessLog {
       this.head = 0;
     }
     this.wake();
+  }
+
+  /** Moves the end up to `offset` when the log ends before it: what came between is gone. */
+  skipTo(offset: number): void {
+    if (offset <= this.end) return;
+    this.chunks = [];
+    this.head = 0;
+    this.keptBytes = 0;
+    this.start = offset;
+    this.end = offset;
   }
 
   /** No more output will come. */
@@ -421,8 +425,11 @@ class LogFile {
   }
 }
 
-/** Reads a log written by LogFile back from its segments, oldest first; a line cut short by a crash is skipped. */
-async function loadLog(paths: string[], limit: number): Promise<ProcessLog> {
+/**
+ * Reads a log written by LogFile back from its segments, oldest first; a line cut short by a crash is
+ * skipped. `end`, where known, is where the log ended (its segments may all have been dropped).
+ */
+async function loadLog(paths: string[], limit: number, end?: number): Promise<ProcessLog> {
   const log = new ProcessLog(limit);
   for (const file of paths) {
     const text = await readFile(file, "utf8").catch(() => "");
@@ -436,6 +443,7 @@ async function loadLog(paths: string[], limit: number): Promise<ProcessLog> {
       }
     }
   }
+  if (end !== undefined) log.skipTo(end);
   log.finish();
   return log;
 }
@@ -449,6 +457,8 @@ class Entry {
   file: LogFile | undefined;
   /** Whether the log on disk is whole (so the one in memory may be dropped). */
   persisted = false;
+  /** Where the ended process's log ends (kept in its record): its segments may all be dropped for the budget. */
+  logEnd: number | undefined;
   /** Set by a kill request with a signal meant to stop it, or by deletion: it ends as `killed`. */
   killRequested = false;
   lastUsed = Date.now();
@@ -463,7 +473,7 @@ class Entry {
 
   /** Writes the record atomically, after any earlier write of it. */
   save(): Promise<void> {
-    const text = JSON.stringify(this.info, null, 2);
+    const text = JSON.stringify({ ...this.info, logEnd: this.logEnd }, null, 2);
     this.saving = this.saving.then(async () => {
       const temp = `${this.recordPath}.${randomBytes(4).toString("hex")}.tmp`;
       try {
@@ -536,13 +546,15 @@ export class ProcessTable {
         continue;
       }
       if (!name.endsWith(".json")) continue;
-      const info = await readFile(join(this.dir, name), "utf8").then(
-        (text) => JSON.parse(text) as ProcessInfo,
+      const stored = await readFile(join(this.dir, name), "utf8").then(
+        (text) => JSON.parse(text) as ProcessInfo & { logEnd?: number },
         () => undefined,
       );
-      if (!info || `${info.id}.json` !== name) continue;
+      if (!stored || `${stored.id}.json` !== name) continue;
+      const { logEnd, ...info } = stored;
       const entry = this.entry(info);
       entry.persisted = true;
+      entry.logEnd = typeof logEnd === "number" ? logEnd : undefined;
       if (info.status === "running") {
         entry.info = { ...info, status: "lost", exitCode: null, endedAt: now.toISOString() };
         await entry.save();
@@ -656,6 +668,7 @@ export class ProcessTable {
         entry.info = { ...entry.info, status: entry.killRequested ? "killed" : "exited", exitCode, endedAt: new Date().toISOString() };
         entry.proc = undefined;
         log.finish();
+        entry.logEnd = log.nextOffset;
         await entry.save();
         entry.persisted = await file.close();
         entry.file = undefined;
@@ -680,15 +693,17 @@ export class ProcessTable {
     const older = offset === undefined ? log.firstOffset > 0 && log.nextOffset - log.firstOffset < limitBytes : offset < log.firstOffset;
     if (older) {
       const disk = await this.diskLog(entry);
-      if (disk && disk.firstOffset < log.firstOffset) return disk.read(offset, limitBytes);
+      // Not when the disk lacks what is asked for (output past the budget was not kept there).
+      const has = offset === undefined ? disk.nextOffset >= log.nextOffset : offset < disk.nextOffset;
+      if (disk.firstOffset < log.firstOffset && disk.nextOffset > disk.firstOffset && has) return disk.read(offset, limitBytes);
     }
     return log.read(offset, limitBytes);
   }
 
   /** The whole log as the disk has it (everything written so far), for reads older than memory. */
-  private async diskLog(entry: Entry): Promise<ProcessLog | undefined> {
+  private async diskLog(entry: Entry): Promise<ProcessLog> {
     await entry.file?.settle();
-    return loadLog(this.logPaths(entry), this.limits.logBytes);
+    return loadLog(this.logPaths(entry), this.limits.logBytes, entry.proc ? undefined : entry.logEnd);
   }
 
   /**
@@ -798,7 +813,7 @@ export class ProcessTable {
 
   private async logOf(entry: Entry): Promise<ProcessLog> {
     if (entry.log) return entry.log;
-    entry.loading ??= loadLog(this.logPaths(entry), this.limits.logBytes).then((log) => {
+    entry.loading ??= loadLog(this.logPaths(entry), this.limits.logBytes, entry.logEnd).then((log) => {
       entry.log = log;
       entry.loading = undefined;
       this.trimMemory();
