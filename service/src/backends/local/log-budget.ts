@@ -29,6 +29,8 @@ export class LogBudget {
   private readonly segments: LogSegment[] = [];
   private total = 0;
   private nextSeq = 1;
+  /** Deletions under way: their bytes are no longer counted, but are on the disk until they finish. */
+  private readonly deleting = new Set<Promise<void>>();
   /** Where a writer starts a new segment. */
   readonly segmentBytes: number;
 
@@ -66,7 +68,12 @@ export class LogBudget {
     this.nextSeq = Math.max(this.nextSeq, seq + 1);
   }
 
-  /** Counts `bytes` written to `segment`. */
+  /** Resolves once the deletions under way finished: a writer waits for them, so the disk never holds more than counted. */
+  async deleted(): Promise<void> {
+    while (this.deleting.size > 0) await Promise.all(this.deleting);
+  }
+
+  /** Counts `bytes` about to be written to `segment` (before the write, so two writers never both take the same room). */
   grow(segment: LogSegment, bytes: number): void {
     segment.bytes += bytes;
     this.total += bytes;
@@ -119,6 +126,9 @@ export class LogBudget {
     if (at < 0) return;
     this.segments.splice(at, 1);
     this.total -= segment.bytes;
-    void rm(segment.path, { force: true }).catch(() => {});
+    const done: Promise<void> = rm(segment.path, { force: true })
+      .catch(() => {})
+      .finally(() => this.deleting.delete(done));
+    this.deleting.add(done);
   }
 }

@@ -413,14 +413,13 @@ class LogFile {
       fits = this.budget.makeRoom(bytes);
     }
     if (!fits) return; // over the budget even so: this output is not kept on disk (readers get a gap)
-    if (!this.segment) {
-      const segment = this.budget.open(this.owner);
-      // The host's own directory (never the sandbox's): a new file, or an error.
-      this.handle = await open(segment.path, "wx");
-      this.segment = segment;
-    }
-    await this.handle!.writev(group);
+    // Counted at once, before any wait: another writer must not take the same room meanwhile.
+    this.segment ??= this.budget.open(this.owner);
     this.budget.grow(this.segment, bytes);
+    // The host's own directory (never the sandbox's): a new file, or an error.
+    this.handle ??= await open(this.segment.path, "wx");
+    await this.budget.deleted();
+    await this.handle!.writev(group);
     this.budget.trim(this.owner, this.limit);
   }
 }
