@@ -8,7 +8,8 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestHost, eventually, readEvents, removeDir, startHost } from "./host.ts";
+import { Attempts } from "./attempts.ts";
+import { type TestHost, eventually, readEvents, removeDir, startHost, tempDir } from "./host.ts";
 
 const TOKEN = "log-budget-test-token";
 const MIB = 1024 * 1024;
@@ -16,11 +17,13 @@ const BUDGET = 4 * MIB;
 /** A log segment file at this budget (log-budget.ts: budget / (2 × 64 running), at least 64 KiB). */
 const SEGMENT = 64 * 1024;
 
+const figures = new Attempts("log-budget");
 let host: TestHost;
 beforeAll(async () => {
   host = await startHost({ token: TOKEN, env: { SANDGATE_LOG_BYTES: String(BUDGET) } });
 });
 afterAll(async () => {
+  figures.save();
   await host?.stop();
   if (host) removeDir(host.dataDir);
 });
@@ -114,6 +117,7 @@ describe("a sandbox's process logs are held to its log budget on the host's disk
       console.log(
         `log-budget: ${((NOISY * bytes + lastExpected.length) / MIB).toFixed(1)} MiB printed against a ${BUDGET / MIB} MiB budget; on the host's disk ${(disk.logs / MIB).toFixed(2)} MiB of logs (${(disk.all / MIB).toFixed(2)} MiB with records), peak sampled ${(peak / MIB).toFixed(2)} MiB`,
       );
+      figures.record("process logs over the sandbox's log budget on the host's disk", 1, disk.logs > BUDGET ? 1 : 0, `measures after ${((NOISY * bytes + lastExpected.length) / MIB).toFixed(1)} MiB printed; ${(disk.logs / MIB).toFixed(2)} MiB of ${BUDGET / MIB}`);
       expect(disk.logs).toBeLessThanOrEqual(BUDGET);
       expect(disk.logs).toBeGreaterThan(BUDGET / 2); // control: the budget is used, not everything thrown away
       // While they printed too, up to what moves during one sample: it stats file after file, not one
@@ -152,6 +156,7 @@ describe("a sandbox's process logs are held to its log budget on the host's disk
     }
 
     // The other sandbox's log is untouched, on disk and through the API.
+    figures.record("another sandbox's logs touched by one over its log budget", 1, onDisk("lb-quiet").logs === quietDisk ? 0 : 1, "sandboxes");
     expect(onDisk("lb-quiet").logs).toBe(quietDisk);
     expect((await logs("lb-quiet", quiet, "?offset=0&limitBytes=1000000")).stdout).toBe(quietText);
 
@@ -160,5 +165,46 @@ describe("a sandbox's process logs are held to its log budget on the host's disk
     const exec = await host.json("POST", "/v1/sandboxes/lb-after/exec", { command: "echo still-serving" });
     expect(exec.body).toMatchObject({ exitCode: 0, stdout: "still-serving\n" });
     expect((await host.call("DELETE", "/v1/sandboxes/lb-noisy")).status).toBe(204);
+  });
+
+  it("a host restarted with a smaller budget counts the logs left on disk against it, and every log still ends where it did", { timeout: 120_000 }, async () => {
+    const dataDir = tempDir();
+    const first = await startHost({ token: TOKEN, dataDir, env: { SANDGATE_LOG_BYTES: String(BUDGET) } });
+    let second: TestHost | undefined;
+    const saved = host;
+    try {
+      host = first;
+      expect((await host.json("POST", "/v1/sandboxes", { id: "lb-restart" })).status).toBe(201);
+      const text = seqText(150_000);
+      const pids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        pids.push(await start("lb-restart", "seq 1 150000"));
+        await ended("lb-restart", pids[i]!);
+      }
+      const before = onDisk("lb-restart").logs;
+      expect(before).toBeGreaterThan(3 * text.length); // control: all three whole under the first budget
+      for (const pid of pids) expect((await logs("lb-restart", pid, "?offset=0&limitBytes=16777216")).stdout).toBe(text);
+      await first.stop();
+
+      second = await startHost({ token: TOKEN, dataDir, env: { SANDGATE_LOG_BYTES: String(MIB) } });
+      host = second;
+      const after = onDisk("lb-restart").logs;
+      console.log(`log-budget: after a restart with a 1 MiB budget, ${(before / MIB).toFixed(2)} MiB of logs became ${(after / MIB).toFixed(2)} MiB`);
+      expect(after).toBeLessThanOrEqual(MIB);
+      expect(after).toBeGreaterThan(MIB / 2);
+      for (const pid of pids) {
+        const read = await logs("lb-restart", pid, "?offset=0&limitBytes=16777216");
+        expect(read.nextOffset).toBe(text.length);
+        expect(read.stdout).toBe(text.slice(read.firstOffset));
+      }
+      // The newest log kept the most: the oldest output went first.
+      const newest = await logs("lb-restart", pids[2]!, "?offset=0&limitBytes=16777216");
+      expect(newest.stdout.length).toBeGreaterThan(MIB / 2);
+      expect((await logs("lb-restart", pids[0]!, "?offset=0&limitBytes=16777216")).stdout).toBe("");
+    } finally {
+      host = saved;
+      await first.stop();
+      await second?.stop();
+    }
   });
 });
