@@ -13,7 +13,7 @@ import type { SandboxCommand } from "./process.ts";
 
 /** Limits of the background processes of one sandbox. */
 export interface ProcessLimits {
-  /** Output kept per process on disk (oldest dropped first). */
+  /** Output kept per process on disk (oldest dropped first); all of a sandbox's together are held to logBudgetBytes. */
   logBytes: number;
   /**
    * Output of a running process kept in memory (its newest); older output is read back from disk.
@@ -492,7 +492,8 @@ const STOPPING: ReadonlySet<Signal> = new Set(["TERM", "KILL", "INT", "QUIT"]);
 /**
  * The background processes of one sandbox: records in `processes/<id>.json` under the sandbox's
  * directory (written atomically at start and end, so a host killed outright leaves `running`
- * records, which the next start reports as `lost`), output logs in memory and in `processes/<id>.log`.
+ * records, which the next start reports as `lost`), output logs in memory and in segment files
+ * `processes/<id>.<seq>.log`, held to the sandbox's log budget (log-budget.ts).
  */
 export class ProcessTable {
   private readonly entries = new Map<string, Entry>();
