@@ -519,11 +519,6 @@ export class ProcessTable {
     });
   }
 
-  /** Bytes the sandbox's process logs take on disk now (counted, not measured). */
-  get logDiskBytes(): number {
-    return this.budget.bytes;
-  }
-
   private logPaths(entry: Entry): string[] {
     return this.budget.of(entry.info.id).map((s) => s.path);
   }
