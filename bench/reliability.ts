@@ -28,9 +28,9 @@ function run(command: string, args: string[], cwd: string): string {
 
 const report = join(work, "vitest.json");
 /** Suites that must each write .ci/artifacts/reliability/<suite>.json; boundary.test.ts arrives with another branch. */
-const suites = ["escapes", "faults", "network", "ports", "bad-input", "races", "wedges", ...(existsSync(join(root, "service", "test", "boundary.test.ts")) ? ["boundary"] : [])];
+const suites = ["escapes", "faults", "network", "ports", "bad-input", "races", "wedges", "log-budget", ...(existsSync(join(root, "service", "test", "boundary.test.ts")) ? ["boundary"] : [])];
 rmSync(reliabilityDir, { recursive: true, force: true }); // figures of an earlier run never count
-const testFiles = ["escapes", "files", "bad-input", "faults", "network", "ports", "races", "wedges", ...suites.filter((s) => s === "boundary")].map((name) => `test/${name}.test.ts`);
+const testFiles = ["escapes", "files", "bad-input", "faults", "network", "ports", "races", "wedges", "log-budget", ...suites.filter((s) => s === "boundary")].map((name) => `test/${name}.test.ts`);
 const vitestOutput = run(
   process.execPath,
   [join(root, "node_modules", "vitest", "vitest.mjs"), "run", ...testFiles, "--reporter=default", "--reporter=json", `--outputFile.json=${report}`],

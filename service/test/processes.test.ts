@@ -19,6 +19,8 @@ afterAll(async () => {
   await host?.stop();
 });
 
+/** The log segment files of process `pid` in a sandbox's `processes` directory (`<pid>.<seq>.log`). */
+const logFiles = (dir: string, pid: string) => (existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith(`${pid}.`) && n.endsWith(".log")) : []);
 const base = (sb = "pr") => `/v1/sandboxes/${sb}/processes`;
 const start = (body: unknown, sb = "pr") => host.json("POST", base(sb), body);
 const info = (pid: string, sb = "pr") => host.json("GET", `${base(sb)}/${pid}`);
@@ -400,8 +402,9 @@ describe("restarts", () => {
       expect((await first.json("POST", `${base("crash")}/${running}/wait-for-log`, { pattern: "before-crash" })).status).toBe(200);
       await eventually(() => withArg("987671").length === 1, 5000); // it starts just after the echo
       // Output reaches the disk a moment after the API has it; a SIGKILL loses only that moment's worth.
-      const logFile = join(realpathSync(dataDir), "sandboxes", "crash", "processes", `${running}.log`);
-      await eventually(() => existsSync(logFile) && readFileSync(logFile, "utf8").includes("before-crash"), 5000);
+      const logDir = join(realpathSync(dataDir), "sandboxes", "crash", "processes");
+      const logText = () => logFiles(logDir, running).map((n) => readFileSync(join(logDir, n), "utf8")).join("");
+      await eventually(() => logText().includes("before-crash"), 5000);
       await first.stop("SIGKILL");
       await eventually(() => withArg("987671").length === 0, 5000);
 
@@ -519,7 +522,7 @@ describe("ProcessTable (unisolated, small limits)", () => {
     await eventually(() => table.get("p1").status !== "running");
     expect(table.get("p1")).toMatchObject({ status: "exited", exitCode: 0 });
     // Ended, its log is not kept in memory (the budget is 0): it comes back from disk, the newest part.
-    await eventually(() => existsSync(join(dir, "processes", "p1.log.1")));
+    await eventually(() => logFiles(join(dir, "processes"), "p1").length >= 2);
     const tail = await table.read("p1", undefined, 1_000_000);
     const text = tail.chunks.map((c) => c.data).join("");
     expect(tail.nextOffset).toBe(Buffer.byteLength(expected));
@@ -557,7 +560,7 @@ describe("ProcessTable (unisolated, small limits)", () => {
     // Past three records the oldest ended one is forgotten, files and all.
     await table.add(spec("p4"), run("true"));
     expect(table.list().map((p) => p.id)).toEqual(["p2", "p3", "p4"]);
-    await eventually(() => !existsSync(join(dir, "processes", "p1.json")) && !existsSync(join(dir, "processes", "p1.log")));
+    await eventually(() => !existsSync(join(dir, "processes", "p1.json")) && logFiles(join(dir, "processes"), "p1").length === 0);
     await table.endAll();
   });
 });

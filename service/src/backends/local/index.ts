@@ -17,7 +17,7 @@ import { forwardToPort } from "./port-forward.ts";
 import { type SandboxNetworks, openNetworks } from "./network/index.ts";
 import type { PortAddress, ProcessLogSlice, ProcessSpec, WaitForPortSpec } from "../../core/backend.ts";
 import type { ProcessInfo, ProcessLogEvent, Signal } from "../../schemas/processes.ts";
-import { ProcessTable, waitForPort } from "./processes.ts";
+import { type ProcessLimits, ProcessTable, defaultProcessLimits, waitForPort } from "./processes.ts";
 import { LocalSnapshots, type SandboxAccess } from "./snapshots/index.ts";
 import { type RestoreOutcome, completeRestore } from "./snapshots/swap.ts";
 
@@ -30,6 +30,11 @@ export interface LocalBackendOptions {
   log?: (message: string) => void;
   /** Each sandbox's disk quota in bytes (root hosts with loop devices; see disk.ts). Default 10 GiB. */
   diskBytes?: number;
+  /**
+   * What the logs of one sandbox's background processes may take on the host's disk together (the
+   * oldest output goes first past it; see log-budget.ts). Default: an eighth of `diskBytes`.
+   */
+  logBudgetBytes?: number;
   /** An environment with nothing running in it for this long is stopped (and started again on next use). Default 10 minutes. */
   idleStopMs?: number;
   /**
@@ -83,6 +88,7 @@ export class LocalBackend implements Backend {
     private readonly agentPath: string,
     reapIntervalMs: number,
     private readonly idleStopMs: number,
+    private readonly processLimits: ProcessLimits,
     private readonly log: (message: string) => void,
   ) {
     this.registry = new Registry(dataDir);
@@ -101,7 +107,9 @@ export class LocalBackend implements Backend {
     if (options.isolation === "bwrap" && !bwrap) {
       throw new Error("bubblewrap (bwrap) is not installed: install it (apt-get install bubblewrap) or start with --isolation=none to run commands WITHOUT isolation");
     }
-    const storage = await SandboxStorage.open(dataDir, options.diskBytes ?? 10 * 1024 ** 3, options.isolation === "bwrap");
+    const diskBytes = options.diskBytes ?? 10 * 1024 ** 3;
+    const storage = await SandboxStorage.open(dataDir, diskBytes, options.isolation === "bwrap");
+    const processLimits: ProcessLimits = { ...defaultProcessLimits, logBudgetBytes: options.logBudgetBytes ?? Math.floor(diskBytes / 8) };
     const isolation = new Isolation(options.isolation, bwrap, storage.runtimeDir, resources);
     const detected = options.isolation === "bwrap" ? Cgroups.detect(resources, dataDir) : undefined;
     const cgroups = detected instanceof Cgroups ? detected : undefined;
@@ -115,7 +123,7 @@ export class LocalBackend implements Backend {
       log(isolation.separateIdentities ? `identity: each sandbox runs as its own unprivileged host uid (from ${UID_BASE})` : "identity: sandboxes run as this host's (unprivileged) user");
     }
     const agent = await agentBinary(storage.runtimeDir, log);
-    const backend = new LocalBackend(dataDir, isolation, cgroups, networks, storage, agent, options.reapIntervalMs ?? 1000, options.idleStopMs ?? 10 * 60_000, log);
+    const backend = new LocalBackend(dataDir, isolation, cgroups, networks, storage, agent, options.reapIntervalMs ?? 1000, options.idleStopMs ?? 10 * 60_000, processLimits, log);
     await cgroups?.destroyAll(); // a previous run's groups, possibly with survivors of a crash in them
     const { removed } = await backend.registry.load();
     const released = await storage.releaseAll(new Set(backend.registry.records.keys()));
@@ -297,7 +305,7 @@ export class LocalBackend implements Backend {
     this.record(id);
     let table = this.processTables.get(id);
     if (!table) {
-      table = new ProcessTable(id, this.registry.dirOf(id), undefined, this.log);
+      table = new ProcessTable(id, this.registry.dirOf(id), this.processLimits, this.log);
       this.processTables.set(id, table);
     }
     return table;
@@ -307,7 +315,7 @@ export class LocalBackend implements Backend {
   private async loadProcessTables(): Promise<void> {
     const now = new Date();
     for (const id of this.registry.records.keys()) {
-      const table = new ProcessTable(id, this.registry.dirOf(id), undefined, this.log);
+      const table = new ProcessTable(id, this.registry.dirOf(id), this.processLimits, this.log);
       await table.load(now);
       this.processTables.set(id, table);
     }

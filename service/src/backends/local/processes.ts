@@ -1,4 +1,4 @@
-import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { createConnection } from "node:net";
 import { request as httpRequest } from "node:http";
@@ -8,11 +8,12 @@ import { StringDecoder } from "node:string_decoder";
 import type { LogSlice, PortAddress, ProcessSpec, WaitForPortSpec } from "../../core/backend.ts";
 import { SandgateError, errors } from "../../core/errors.ts";
 import type { LogChunk, ProcessInfo, ProcessLogEvent, Signal } from "../../schemas/processes.ts";
+import { LogBudget, type LogSegment } from "./log-budget.ts";
 import type { SandboxCommand } from "./process.ts";
 
 /** Limits of the background processes of one sandbox. */
 export interface ProcessLimits {
-  /** Output kept per process on disk (oldest dropped first). */
+  /** Output kept per process on disk (oldest dropped first); all of a sandbox's together are held to logBudgetBytes. */
   logBytes: number;
   /**
    * Output of a running process kept in memory (its newest); older output is read back from disk.
@@ -30,6 +31,11 @@ export interface ProcessLimits {
   endedLogMemoryBytes: number;
   /** How long a kill with a catchable signal waits for the process to end before answering. */
   killGraceMs: number;
+  /**
+   * What the logs of all of a sandbox's processes may take on the host's disk together; past it the
+   * sandbox's oldest log output is deleted first (log-budget.ts). Default: an eighth of the default disk quota.
+   */
+  logBudgetBytes?: number;
 }
 
 export const defaultProcessLimits: ProcessLimits = {
@@ -40,6 +46,7 @@ export const defaultProcessLimits: ProcessLimits = {
   maxRecords: 256,
   endedLogMemoryBytes: 32 * 1024 * 1024,
   killGraceMs: 2000,
+  logBudgetBytes: (10 * 1024 ** 3) / 8,
 };
 
 type Stream = LogChunk["stream"];
@@ -133,13 +140,7 @@ export class ProcessLog {
   append(stream: Stream, data: string, offset = this.end): void {
     if (data === "") return;
     if (offset < this.end) return;
-    if (offset > this.end) {
-      this.chunks = [];
-      this.head = 0;
-      this.keptBytes = 0;
-      this.start = offset;
-      this.end = offset;
-    }
+    this.skipTo(offset);
     const bytes = Buffer.byteLength(data);
     this.chunks.push({ stream, offset, data, bytes });
     this.end = offset + bytes;
@@ -157,6 +158,16 @@ export class ProcessLog {
       this.head = 0;
     }
     this.wake();
+  }
+
+  /** Moves the end up to `offset` when the log ends before it: what came between is gone. */
+  skipTo(offset: number): void {
+    if (offset <= this.end) return;
+    this.chunks = [];
+    this.head = 0;
+    this.keptBytes = 0;
+    this.start = offset;
+    this.end = offset;
   }
 
   /** No more output will come. */
@@ -311,22 +322,24 @@ const FILE_HIGH_WATER = 64 * 1024;
 
 /**
  * The on-disk copy of a process's log: one JSON line per chunk (`{"o": offset, "s": "o"|"e", "d": text}`)
- * appended to `<id>.log`, which becomes `<id>.log.1` (replacing the older one) past half the limit, so
- * a log takes at most about `limit` bytes on disk. Written in order by one loop; past FILE_HIGH_WATER
- * of pending records `onPressure(true)` asks the caller to pause the process's output.
+ * appended to segment files (`<id>.<seq>.log`, see log-budget.ts). A new segment starts past the
+ * budget's segment size; the log's oldest segments go past `limit`, and the sandbox's oldest past its
+ * budget. Written in order by one loop; past FILE_HIGH_WATER of pending records `onPressure(true)`
+ * asks the caller to pause the process's output.
  */
 class LogFile {
   /** Encoded lines, each its own small buffer: no large string is ever built (it would live until a full GC). */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private handle: FileHandle | undefined;
-  private size = 0;
+  private segment: LogSegment | undefined;
   private flushing: Promise<void> | undefined;
   private closed = false;
   failed = false;
 
   constructor(
-    private readonly path: string,
+    private readonly owner: string,
+    private readonly budget: LogBudget,
     private readonly limit: number,
     private readonly onPressure: (paused: boolean) => void,
     private readonly report: (message: string) => void,
@@ -350,9 +363,16 @@ class LogFile {
   async close(): Promise<boolean> {
     this.closed = true;
     while (this.flushing) await this.flushing;
-    await this.handle?.close().catch(() => {});
-    this.handle = undefined;
+    await this.endSegment();
     return !this.failed;
+  }
+
+  private async endSegment(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    await handle?.close().catch(() => {});
+    if (this.segment) this.budget.close(this.segment);
+    this.segment = undefined;
   }
 
   private async flush(): Promise<void> {
@@ -360,25 +380,21 @@ class LogFile {
       while (this.pending.length > 0) {
         const lines = this.pending;
         this.pending = [];
-        let bytes = 0;
-        for (const line of lines) bytes += line.length;
-        if (this.handle && this.size + bytes > this.limit / 2 && this.size > 0) {
-          await this.handle.close();
-          this.handle = undefined;
-          await rename(this.path, `${this.path}.1`);
+        for (let i = 0; i < lines.length; ) {
+          // A group of lines that fits in one segment (or one line, however long).
+          let bytes = lines[i]!.length;
+          let j = i + 1;
+          while (j < lines.length && bytes + lines[j]!.length <= this.budget.segmentBytes) bytes += lines[j++]!.length;
+          const group = lines.slice(i, j);
+          i = j;
+          await this.writeGroup(group, bytes);
+          this.pendingBytes -= bytes;
         }
-        if (!this.handle) {
-          this.handle = await open(this.path, "a");
-          this.size = (await this.handle.stat()).size;
-        }
-        await this.handle.writev(lines);
-        this.size += bytes;
-        this.pendingBytes -= bytes;
         if (this.pendingBytes < FILE_HIGH_WATER / 4) this.onPressure(false);
       }
     } catch (err) {
       // A full disk or a sandbox deleted under us: the log stays in memory only.
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") this.report(`process log ${this.path} could not be written: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") this.report(`process log of ${this.owner} could not be written: ${(err as Error).message}`);
       this.failed = true;
       this.pending = [];
       this.pendingBytes = 0;
@@ -387,12 +403,34 @@ class LogFile {
       this.flushing = undefined;
     }
   }
+
+  private async writeGroup(group: Buffer[], bytes: number): Promise<void> {
+    if (this.segment && this.segment.bytes > 0 && this.segment.bytes + bytes > this.budget.segmentBytes) await this.endSegment();
+    let fits = this.budget.makeRoom(bytes);
+    if (!fits && this.segment && this.segment.bytes > 0) {
+      // The sandbox's other segments are all being written: this one's own older output goes first.
+      await this.endSegment();
+      fits = this.budget.makeRoom(bytes);
+    }
+    if (!fits) return; // over the budget even so: this output is not kept on disk (readers get a gap)
+    // Counted at once, before any wait: another writer must not take the same room meanwhile.
+    this.segment ??= this.budget.open(this.owner);
+    this.budget.grow(this.segment, bytes);
+    // The host's own directory (never the sandbox's): a new file, or an error.
+    this.handle ??= await open(this.segment.path, "wx");
+    await this.budget.deleted();
+    await this.handle!.writev(group);
+    this.budget.trim(this.owner, this.limit);
+  }
 }
 
-/** Reads a log written by LogFile back (its rotated half first); a line cut short by a crash is skipped. */
-async function loadLog(path: string, limit: number): Promise<ProcessLog> {
+/**
+ * Reads a log written by LogFile back from its segments, oldest first; a line cut short by a crash is
+ * skipped. `end`, where known, is where the log ended (its segments may all have been dropped).
+ */
+async function loadLog(paths: string[], limit: number, end?: number): Promise<ProcessLog> {
   const log = new ProcessLog(limit);
-  for (const file of [`${path}.1`, path]) {
+  for (const file of paths) {
     const text = await readFile(file, "utf8").catch(() => "");
     for (const line of text.split("\n")) {
       if (!line) continue;
@@ -404,6 +442,7 @@ async function loadLog(path: string, limit: number): Promise<ProcessLog> {
       }
     }
   }
+  if (end !== undefined) log.skipTo(end);
   log.finish();
   return log;
 }
@@ -417,6 +456,8 @@ class Entry {
   file: LogFile | undefined;
   /** Whether the log on disk is whole (so the one in memory may be dropped). */
   persisted = false;
+  /** Where the ended process's log ends (kept in its record): its segments may all be dropped for the budget. */
+  logEnd: number | undefined;
   /** Set by a kill request with a signal meant to stop it, or by deletion: it ends as `killed`. */
   killRequested = false;
   lastUsed = Date.now();
@@ -427,12 +468,11 @@ class Entry {
   constructor(
     public info: ProcessInfo,
     readonly recordPath: string,
-    readonly logPath: string,
   ) {}
 
   /** Writes the record atomically, after any earlier write of it. */
   save(): Promise<void> {
-    const text = JSON.stringify(this.info, null, 2);
+    const text = JSON.stringify({ ...this.info, logEnd: this.logEnd }, null, 2);
     this.saving = this.saving.then(async () => {
       const temp = `${this.recordPath}.${randomBytes(4).toString("hex")}.tmp`;
       try {
@@ -452,7 +492,8 @@ const STOPPING: ReadonlySet<Signal> = new Set(["TERM", "KILL", "INT", "QUIT"]);
 /**
  * The background processes of one sandbox: records in `processes/<id>.json` under the sandbox's
  * directory (written atomically at start and end, so a host killed outright leaves `running`
- * records, which the next start reports as `lost`), output logs in memory and in `processes/<id>.log`.
+ * records, which the next start reports as `lost`), output logs in memory and in segment files
+ * `processes/<id>.<seq>.log`, held to the sandbox's log budget (log-budget.ts).
  */
 export class ProcessTable {
   private readonly entries = new Map<string, Entry>();
@@ -460,6 +501,8 @@ export class ProcessTable {
   private readonly dir: string;
   private dirReady: Promise<void> | undefined;
   private closed = false;
+  /** What the logs take on disk, held to limits.logBudgetBytes. */
+  private readonly budget: LogBudget;
 
   constructor(
     readonly sandboxId: string,
@@ -468,6 +511,16 @@ export class ProcessTable {
     private readonly report: (message: string) => void = () => {},
   ) {
     this.dir = join(sandboxDir, "processes");
+    const budget = limits.logBudgetBytes ?? defaultProcessLimits.logBudgetBytes!;
+    this.budget = new LogBudget(this.dir, budget, limits.maxRunning, limits.logBytes, (owner) => {
+      // An ended log kept in memory would still show what the disk dropped: read it back instead.
+      const entry = this.entries.get(owner);
+      if (entry && !entry.proc && entry.persisted) entry.log = undefined;
+    });
+  }
+
+  private logPaths(entry: Entry): string[] {
+    return this.budget.of(entry.info.id).map((s) => s.path);
   }
 
   /**
@@ -488,18 +541,46 @@ export class ProcessTable {
         continue;
       }
       if (!name.endsWith(".json")) continue;
-      const info = await readFile(join(this.dir, name), "utf8").then(
-        (text) => JSON.parse(text) as ProcessInfo,
+      const stored = await readFile(join(this.dir, name), "utf8").then(
+        (text) => JSON.parse(text) as ProcessInfo & { logEnd?: number },
         () => undefined,
       );
-      if (!info || `${info.id}.json` !== name) continue;
+      if (!stored || `${stored.id}.json` !== name) continue;
+      const { logEnd, ...info } = stored;
       const entry = this.entry(info);
       entry.persisted = true;
+      entry.logEnd = typeof logEnd === "number" ? logEnd : undefined;
       if (info.status === "running") {
         entry.info = { ...info, status: "lost", exitCode: null, endedAt: now.toISOString() };
         await entry.save();
       }
     }
+    await this.adoptLogs(names);
+  }
+
+  /**
+   * Counts the log files a previous run left against the budget (the older layout's `<id>.log.1` and
+   * `<id>.log` as the oldest), deletes those of no known process, and drops the oldest past the budget.
+   */
+  private async adoptLogs(names: string[]): Promise<void> {
+    // The older layout's rotated half (`.log.1`) holds older output than its `.log`: adopted first.
+    const ordered = [...names].sort((x, y) => Number(!x.endsWith(".log.1")) - Number(!y.endsWith(".log.1")));
+    for (const name of ordered) {
+      const match = /^([a-z0-9][a-z0-9-]*)(?:\.(\d+))?\.log(\.1)?$/.exec(name);
+      if (!match) continue;
+      const [, owner, seq, older] = match;
+      const path = join(this.dir, name);
+      if (!this.entries.has(owner!) || (seq !== undefined && older !== undefined)) {
+        await rm(path, { force: true });
+        continue;
+      }
+      const bytes = await stat(path).then(
+        (s) => s.size,
+        () => undefined,
+      );
+      if (bytes !== undefined) this.budget.adopt(owner!, path, seq === undefined ? 0 : Number(seq), bytes);
+    }
+    this.budget.makeRoom(0);
   }
 
   /** Claims a place for a new process (its id unused, the running limit not reached) until `release` is called. */
@@ -552,7 +633,7 @@ export class ProcessTable {
     });
     entry.proc = proc;
     const log = (entry.log = new ProcessLog(Math.min(this.limits.liveLogBytes, this.limits.logBytes), Math.min(this.limits.followedLogBytes ?? this.limits.liveLogBytes, this.limits.logBytes)));
-    const file = (entry.file = new LogFile(entry.logPath, this.limits.logBytes, (paused) => (paused ? proc.pause() : proc.resume()), this.report));
+    const file = (entry.file = new LogFile(entry.info.id, this.budget, this.limits.logBytes, (paused) => (paused ? proc.pause() : proc.resume()), this.report));
     const decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
     const add = (stream: Stream, data: string) => {
       if (!data) return;
@@ -582,6 +663,7 @@ export class ProcessTable {
         entry.info = { ...entry.info, status: entry.killRequested ? "killed" : "exited", exitCode, endedAt: new Date().toISOString() };
         entry.proc = undefined;
         log.finish();
+        entry.logEnd = log.nextOffset;
         await entry.save();
         entry.persisted = await file.close();
         entry.file = undefined;
@@ -606,15 +688,17 @@ export class ProcessTable {
     const older = offset === undefined ? log.firstOffset > 0 && log.nextOffset - log.firstOffset < limitBytes : offset < log.firstOffset;
     if (older) {
       const disk = await this.diskLog(entry);
-      if (disk && disk.firstOffset < log.firstOffset) return disk.read(offset, limitBytes);
+      // Not when the disk lacks what is asked for (output past the budget was not kept there).
+      const has = offset === undefined ? disk.nextOffset >= log.nextOffset : offset < disk.nextOffset;
+      if (disk.firstOffset < log.firstOffset && disk.nextOffset > disk.firstOffset && has) return disk.read(offset, limitBytes);
     }
     return log.read(offset, limitBytes);
   }
 
   /** The whole log as the disk has it (everything written so far), for reads older than memory. */
-  private async diskLog(entry: Entry): Promise<ProcessLog | undefined> {
+  private async diskLog(entry: Entry): Promise<ProcessLog> {
     await entry.file?.settle();
-    return loadLog(entry.logPath, this.limits.logBytes);
+    return loadLog(this.logPaths(entry), this.limits.logBytes, entry.proc ? undefined : entry.logEnd);
   }
 
   /**
@@ -717,14 +801,14 @@ export class ProcessTable {
   }
 
   private entry(info: ProcessInfo): Entry {
-    const entry = new Entry(info, join(this.dir, `${info.id}.json`), join(this.dir, `${info.id}.log`));
+    const entry = new Entry(info, join(this.dir, `${info.id}.json`));
     this.entries.set(info.id, entry);
     return entry;
   }
 
   private async logOf(entry: Entry): Promise<ProcessLog> {
     if (entry.log) return entry.log;
-    entry.loading ??= loadLog(entry.logPath, this.limits.logBytes).then((log) => {
+    entry.loading ??= loadLog(this.logPaths(entry), this.limits.logBytes, entry.logEnd).then((log) => {
       entry.log = log;
       entry.loading = undefined;
       this.trimMemory();
@@ -749,7 +833,12 @@ export class ProcessTable {
     const ended = [...this.entries.values()].filter((e) => !e.proc).sort((a, b) => (a.info.startedAt < b.info.startedAt ? -1 : 1));
     for (const entry of ended.slice(0, this.entries.size - this.limits.maxRecords + 1)) {
       this.entries.delete(entry.info.id);
-      void entry.settled.then(() => Promise.all([entry.recordPath, entry.logPath, `${entry.logPath}.1`].map((p) => rm(p, { force: true })))).catch(() => {});
+      void entry.settled
+        .then(() => {
+          this.budget.forget(entry.info.id);
+          return rm(entry.recordPath, { force: true });
+        })
+        .catch(() => {});
     }
   }
 }

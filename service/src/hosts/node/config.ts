@@ -16,6 +16,8 @@ export interface NodeHostConfig {
   limits: Limits;
   /** The local runtime's per-sandbox disk quota and idle-environment stop. */
   diskBytes: number;
+  /** What one sandbox's process logs may take on the host's disk (default an eighth of diskBytes). */
+  logBudgetBytes: number;
   idleStopMs: number;
 }
 
@@ -33,7 +35,9 @@ Options (each also an environment variable):
           SANDGATE_MAX_FILE_BYTES, SANDGATE_MAX_JSON_FILE_BYTES,
           SANDGATE_MAX_SNAPSHOT_BYTES
   Sandboxes: SANDGATE_DISK_BYTES (each sandbox's disk quota, default 10 GiB; root hosts with loop
-          devices), SANDGATE_IDLE_STOP_SECONDS (an environment with nothing running is stopped after
+          devices), SANDGATE_LOG_BYTES (what one sandbox's background process logs may take on the
+          host's disk, oldest output dropped first; default an eighth of the disk quota),
+          SANDGATE_IDLE_STOP_SECONDS (an environment with nothing running is stopped after
           this long and restarted on next use, files kept; default 600)
 `;
 
@@ -87,6 +91,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): NodeHostCon
       maxJsonFileBytes: number("SANDGATE_MAX_JSON_FILE_BYTES", defaultLimits.maxJsonFileBytes),
     },
     diskBytes: number("SANDGATE_DISK_BYTES", 10 * 1024 ** 3),
+    logBudgetBytes: number("SANDGATE_LOG_BYTES", Math.floor(number("SANDGATE_DISK_BYTES", 10 * 1024 ** 3) / 8)),
     idleStopMs: number("SANDGATE_IDLE_STOP_SECONDS", 600) * 1000,
   };
 }
