@@ -25,7 +25,7 @@ const (
 
 	// agent -> host
 	frameReply  = 16 // payload: JSON reply (result or {"error": ...}); for commands: started
-	frameOutput = 17 // payload: u8 channel (1 stdout, 2 stderr) + bytes
+	frameOutput = 17 // payload: u8 channel (1 stdout, 2 stderr; 3, 4: the same as JSON text, see jsontext.go) + bytes
 	frameEnd    = 18 // payload: JSON end of the stream (exit status, or a transfer's result)
 	frameGrant  = 19 // payload: u32, how many more input bytes the agent takes on this stream
 	frameHello  = 20 // stream 0, payload JSON {"pid": n}: the agent is ready
@@ -105,6 +105,8 @@ type request struct {
 	Cwd    string   `json:"cwd"`
 	Stdin  bool     `json:"stdin"`
 	Window uint32   `json:"window"`
+	// Text "json": output as escaped JSON text while it is UTF-8 (jsontext.go).
+	Text string `json:"text"`
 	// files: paths relative to /workspace, already normalised by the host
 	Path      string `json:"path"`
 	To        string `json:"to"`

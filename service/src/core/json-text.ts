@@ -1,0 +1,34 @@
+/**
+ * Command output that arrives already escaped as JSON text (the local agent escapes it: a streamed
+ * exec's output costs the host no decode, JSON.stringify or encode). An event made here is an ordinary
+ * `{ type, data }` to any reader (`data` parsed once, when first read), and a byte-level writer (the
+ * SSE surface) takes its JSON text as it is. Web APIs only.
+ */
+
+const JSON_TEXT = Symbol("sandgate.jsonText");
+const decoder = new TextDecoder();
+
+export interface TextEvent {
+  type: "stdout" | "stderr";
+  data: string;
+}
+
+/**
+ * An output event from pieces of JSON text (the bytes between a JSON string's quotes, UTF-8), each of
+ * whole characters as JSON.stringify writes them.
+ */
+export function jsonTextEvent(type: TextEvent["type"], pieces: Uint8Array[]): TextEvent {
+  let parsed: string | undefined;
+  const event = { type } as TextEvent;
+  Object.defineProperty(event, "data", {
+    enumerable: true,
+    get: () => (parsed ??= pieces.map((piece) => JSON.parse(`"${decoder.decode(piece)}"`) as string).join("")),
+  });
+  Object.defineProperty(event, JSON_TEXT, { value: pieces });
+  return event;
+}
+
+/** The JSON text of an event made by jsonTextEvent; undefined for any other. */
+export function jsonTextOf(event: object): readonly Uint8Array[] | undefined {
+  return (event as { [JSON_TEXT]?: Uint8Array[] })[JSON_TEXT];
+}
