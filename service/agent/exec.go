@@ -154,7 +154,12 @@ func relay(w *writer, s *stream, stdout, stderr *os.File, texts []*jsonText, wg 
 	files := []*os.File{stdout, stderr}
 	fds := []int{int(stdout.Fd()), int(stderr.Fd())}
 	open := []bool{true, true}
-	buf := make([]byte, outputChunk)
+	// Never more than the window the host gave: a background process (small window) keeps a small buffer.
+	size := outputChunk
+	if window := int(s.window); window > 0 && window < size {
+		size = window
+	}
+	buf := make([]byte, size)
 	for open[0] || open[1] {
 		var polled []unix.PollFd
 		var which []int
