@@ -216,12 +216,14 @@ func sendOutput(w *writer, s *stream, i int, data []byte, texts []*jsonText) boo
 	if texts == nil {
 		return w.send(frameOutput, s.id, []byte{byte(i + 1)}, data) == nil
 	}
-	for _, p := range texts[i].write(data) {
-		channel := byte(i + 1)
+	for _, p := range texts[i].write(byte(i+1), data) {
+		var err error
 		if p.text {
-			channel += textChannelOffset
+			err = w.sendBuilt(frameOutput, s.id, p.payload)
+		} else {
+			err = w.send(frameOutput, s.id, []byte{byte(i + 1)}, p.payload)
 		}
-		if w.send(frameOutput, s.id, []byte{channel}, p.payload) != nil {
+		if err != nil {
 			return false
 		}
 	}

@@ -38,14 +38,16 @@ type jsonText struct {
 	out   []byte
 }
 
-// piece is one frame's payload after the channel byte.
+// piece is what to send: raw bytes (a frame's payload after the channel byte), or a whole text
+// frame built in place (textFrame).
 type piece struct {
 	text    bool
 	payload []byte
 }
 
-// write turns bytes read from the command into what to send; the pieces are valid until the next call.
-func (t *jsonText) write(data []byte) []piece {
+// write turns bytes read from channel (1 stdout, 2 stderr) into what to send; the pieces are valid
+// until the next call.
+func (t *jsonText) write(channel byte, data []byte) []piece {
 	if t.raw {
 		return []piece{{payload: data}}
 	}
@@ -65,7 +67,7 @@ func (t *jsonText) write(data []byte) []piece {
 	}
 	var pieces []piece
 	if cut > 0 {
-		pieces = append(pieces, piece{text: true, payload: t.escape(bytes[:cut])})
+		pieces = append(pieces, piece{text: true, payload: t.textFrame(channel, bytes[:cut])})
 	}
 	t.carry = append([]byte(nil), bytes[cut:]...)
 	return pieces
@@ -78,28 +80,48 @@ func (t *jsonText) end() []byte {
 	return held
 }
 
-// escape makes a text payload: u32 bytes of output it stands for (the host's credit), then the escaped bytes.
-func (t *jsonText) escape(text []byte) []byte {
-	size := 4 + len(text)
-	for _, b := range text {
-		size += int(jsonExtra[b])
+// textFrame builds an output frame (its header left to writer.sendBuilt): the text channel, u32 bytes
+// of output it stands for (the host's credit), then the escaped bytes.
+func (t *jsonText) textFrame(channel byte, text []byte) []byte {
+	const head = headerSize + 1 + 4
+	size := head + len(text)
+	for i := 0; i < len(text); {
+		if i+8 <= len(text) && !needsEscape8(binary.LittleEndian.Uint64(text[i:])) {
+			i += 8
+			continue
+		}
+		size += int(jsonExtra[text[i]])
+		i++
 	}
 	if cap(t.out) < size {
 		t.out = make([]byte, size)
 	}
-	out := t.out[:4]
-	binary.BigEndian.PutUint32(out, uint32(len(text)))
+	out := t.out[:head]
+	out[headerSize] = channel + textChannelOffset
+	binary.BigEndian.PutUint32(out[headerSize+1:], uint32(len(text)))
 	from := 0
-	for i, b := range text {
-		if jsonExtra[b] == 0 {
+	for i := 0; i < len(text); {
+		if i+8 <= len(text) && !needsEscape8(binary.LittleEndian.Uint64(text[i:])) {
+			i += 8
 			continue
 		}
-		out = append(out, text[from:i]...)
-		out = append(out, jsonEscape[b]...)
-		from = i + 1
+		if b := text[i]; jsonExtra[b] != 0 {
+			out = append(out, text[from:i]...)
+			out = append(out, jsonEscape[b]...)
+			from = i + 1
+		}
+		i++
 	}
 	out = append(out, text[from:]...)
 	return out
+}
+
+// needsEscape8 tells whether any of 8 bytes is below 0x20, '"' or '\\' (exact: the classic zero-byte test).
+func needsEscape8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(v uint64) bool { return (v-ones)&^v&highs != 0 }
+	below := (x-ones*0x20)&^x&highs != 0
+	return below || zero(x^(ones*'"')) || zero(x^(ones*'\\'))
 }
 
 // heldBack is how many trailing bytes Node's StringDecoder holds back as an incomplete character

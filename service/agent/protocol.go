@@ -66,6 +66,17 @@ func (w *writer) send(typ byte, stream uint32, parts ...[]byte) error {
 	return err
 }
 
+// sendBuilt writes a frame built in place: buf begins with headerSize bytes the header goes into.
+func (w *writer) sendBuilt(typ byte, stream uint32, buf []byte) error {
+	binary.BigEndian.PutUint32(buf[0:4], uint32(len(buf)-4))
+	buf[4] = typ
+	binary.BigEndian.PutUint32(buf[5:9], stream)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, err := w.out.Write(buf)
+	return err
+}
+
 func (w *writer) sendJSON(typ byte, stream uint32, value any) error {
 	body, err := json.Marshal(value)
 	if err != nil {
