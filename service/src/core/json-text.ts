@@ -14,18 +14,25 @@ export interface TextEvent {
 }
 
 /**
- * An output event from pieces of JSON text (the bytes between a JSON string's quotes, UTF-8), each of
- * whole characters as JSON.stringify writes them.
+ * An output event from pieces of JSON text: together, the bytes between a JSON string's quotes (UTF-8)
+ * as JSON.stringify writes them (a piece alone may end inside a character or an escape).
  */
 export function jsonTextEvent(type: TextEvent["type"], pieces: Uint8Array[]): TextEvent {
   let parsed: string | undefined;
   const event = { type } as TextEvent;
   Object.defineProperty(event, "data", {
     enumerable: true,
-    get: () => (parsed ??= pieces.map((piece) => JSON.parse(`"${decoder.decode(piece)}"`) as string).join("")),
+    get: () => (parsed ??= parseJsonText(pieces)),
   });
   Object.defineProperty(event, JSON_TEXT, { value: pieces });
   return event;
+}
+
+/** The string that pieces of JSON text stand for. */
+export function parseJsonText(pieces: readonly Uint8Array[]): string {
+  let text = "";
+  for (const piece of pieces) text += decoder.decode(piece, { stream: true });
+  return JSON.parse(`"${text + decoder.decode()}"`) as string;
 }
 
 /** The JSON text of an event made by jsonTextEvent; undefined for any other. */

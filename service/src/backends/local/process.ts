@@ -1,5 +1,5 @@
 import type { ExecEvent, ExecResult } from "../../schemas/exec.ts";
-import { jsonTextEvent } from "../../core/json-text.ts";
+import { jsonTextEvent, parseJsonText } from "../../core/json-text.ts";
 import type { SandgateError } from "../../core/errors.ts";
 import { type AgentConnection, failureOf } from "./agent.ts";
 import { mapAgentFailure } from "./files.ts";
@@ -24,8 +24,9 @@ export interface CommandSpec {
 }
 
 export type OutputStream = "stdout" | "stderr";
-/** A piece of output: raw bytes, or (jsonText commands) the inside of a JSON string. */
-export type OutputSink = (stream: OutputStream, chunk: Buffer, json: boolean) => void;
+export type OutputSink = (stream: OutputStream, chunk: Buffer) => void;
+/** Output of a jsonText command while it is UTF-8: pieces of JSON text (the inside of a JSON string). */
+export type TextSink = (stream: OutputStream, pieces: Buffer[]) => void;
 
 /** Output the host takes ahead of its reader, per command (the agent holds the rest back). */
 const WINDOW = 1024 * 1024;
@@ -58,7 +59,8 @@ export class SandboxCommand {
   /** Credit is given back in batches of this much (a quarter of the window): one pipe write per batch, not per chunk. */
   private readonly creditBatch: number;
   private sink: OutputSink | undefined;
-  private early: [OutputStream, Buffer, boolean, number][] = [];
+  private textSink: TextSink | undefined;
+  private early: [OutputStream, Buffer | Buffer[], number][] = [];
   private stdin: Buffer | undefined;
 
   constructor(private readonly agent: AgentConnection, spec: CommandSpec) {
@@ -93,11 +95,8 @@ export class SandboxCommand {
           this.pid = (value as { pid: number }).pid;
           resolveStarted();
         },
-        output: (channel, data) => {
-          // Channels 3 and 4: JSON text, after the u32 count of output bytes it stands for (the credit).
-          if (channel > 2) this.deliver(channel === 4 ? "stderr" : "stdout", data.subarray(4), true, data.readUInt32BE(0));
-          else this.deliver(channel === 2 ? "stderr" : "stdout", data, false, data.length);
-        },
+        output: (channel, data) => this.deliver(channel === 2 ? "stderr" : "stdout", data, data.length),
+        text: (channel, credit, pieces) => this.deliver(channel === 4 ? "stderr" : "stdout", pieces, credit),
         grant: (bytes) => this.feed(bytes),
         end: (value) => {
           finish();
@@ -134,12 +133,13 @@ export class SandboxCommand {
     if (!this.done) this.agent.signal(this.stream, signal);
   }
 
-  /** Where the output goes from now on (what came before is handed over first). */
-  onOutput(sink: OutputSink): void {
+  /** Where the output goes from now on (what came before is handed over first); JSON text to `text`, or decoded to `sink`. */
+  onOutput(sink: OutputSink, text?: TextSink): void {
     this.sink = sink;
+    this.textSink = text;
     const early = this.early;
     this.early = [];
-    for (const [stream, chunk, json, credit] of early) this.deliver(stream, chunk, json, credit);
+    for (const [stream, chunk, credit] of early) this.deliver(stream, chunk, credit);
   }
 
   /** Stops re-opening the window: the command blocks once it has filled it. */
@@ -154,12 +154,14 @@ export class SandboxCommand {
     if (!this.done) this.agent.credit(this.stream, owed);
   }
 
-  private deliver(stream: OutputStream, chunk: Buffer, json: boolean, credit: number): void {
+  private deliver(stream: OutputStream, chunk: Buffer | Buffer[], credit: number): void {
     if (!this.sink) {
-      this.early.push([stream, chunk, json, credit]);
+      this.early.push([stream, chunk, credit]);
       return;
     }
-    this.sink(stream, chunk, json);
+    if (!Array.isArray(chunk)) this.sink(stream, chunk);
+    else if (this.textSink) this.textSink(stream, chunk);
+    else this.sink(stream, Buffer.from(parseJsonText(chunk)));
     this.owed += credit;
     // The agent still holds three quarters of its window when a batch is due, so it never waits on one.
     if (!this.paused && this.owed >= this.creditBatch) this.resume();
@@ -195,7 +197,7 @@ export class SandboxCommand {
   events(signal: AbortSignal): AsyncIterable<ExecEvent> {
     // JSON text (what the agent escaped) stays bytes up to the wire (core/json-text.ts); raw output,
     // once a stream is not UTF-8, is decoded here as before.
-    type Output = { type: OutputStream; bytes: Buffer; text?: undefined } | { type: OutputStream; text: string; bytes?: undefined };
+    type Output = { type: OutputStream; json: Buffer[]; size: number; text?: undefined } | { type: OutputStream; text: string; json?: undefined };
     type Queued = Output | { type: "end"; event: ExecEvent };
     const queue: Queued[] = [];
     let queuedBytes = 0;
@@ -206,14 +208,22 @@ export class SandboxCommand {
       wake = undefined;
     };
     const decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
-    this.onOutput((type, chunk, json) => {
-      const data = json ? chunk : decoders[type].write(chunk);
-      if (data.length === 0) return;
-      queue.push(typeof data === "string" ? { type, text: data } : { type, bytes: data });
-      queuedBytes += chunk.length;
+    const queued = (item: Output, bytes: number) => {
+      queue.push(item);
+      queuedBytes += bytes;
       if (queuedBytes > WINDOW) this.pause();
       notify();
-    });
+    };
+    this.onOutput(
+      (type, chunk) => {
+        const text = decoders[type].write(chunk);
+        if (text) queued({ type, text }, chunk.length);
+      },
+      (type, json) => {
+        const size = json.reduce((sum, piece) => sum + piece.length, 0);
+        if (size > 0) queued({ type, json, size }, size);
+      },
+    );
     this.exited
       .then(
         (result) => {
@@ -244,19 +254,18 @@ export class SandboxCommand {
                 return;
               }
               // A reader behind gets what is queued of one stream as one event (fewer, larger writes).
-              const parts: (Buffer | string)[] = [];
+              const items: Output[] = [];
               let size = 0;
               for (let item: Output = next; ; item = queue.shift() as Output) {
-                const part = item.bytes ?? item.text;
-                parts.push(part);
-                size += typeof part === "string" ? Buffer.byteLength(part) : part.length;
+                items.push(item);
+                size += item.json ? item.size : Buffer.byteLength(item.text);
                 if (queue[0]?.type !== next.type || size >= MERGED_EVENT_BYTES) break;
               }
               queuedBytes -= size;
               if (queuedBytes <= WINDOW / 2) self.resume();
-              // JSON text is whole characters: each piece parsed alone and joined is the text parsed whole.
-              if (parts.every((part) => typeof part !== "string")) yield jsonTextEvent(next.type, parts as Buffer[]);
-              else yield { type: next.type, data: parts.map((part) => (typeof part === "string" ? part : jsonTextEvent(next.type, [part]).data)).join("") };
+              // Each frame's JSON text is whole characters: parsed alone and joined, it is the text parsed whole.
+              if (items.every((item) => item.json)) yield jsonTextEvent(next.type, items.flatMap((item) => item.json!));
+              else yield { type: next.type, data: items.map((item) => item.text ?? parseJsonText(item.json!)).join("") };
               continue;
             }
             if (finished && queue.length === 0) return;
