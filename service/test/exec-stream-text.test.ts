@@ -4,6 +4,7 @@
  * decoding its whole output gives, and every `data:` line is exactly what JSON.stringify writes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jsonTextEvent } from "../src/core/json-text.ts";
 import { type TestHost, startHost } from "./host.ts";
 
 let host: TestHost;
@@ -66,5 +67,17 @@ describe("exec/stream output as JSON text", () => {
     const lines = (await res.text()).split("\n").filter((line) => line.startsWith("data: ")).map((line) => JSON.parse(line.slice(6)) as { type: string; data?: string; exitCode?: number });
     expect(lines.filter((e) => e.type === "stderr").map((e) => e.data).join("")).toContain("/no/such/program");
     expect(lines.at(-1)).toMatchObject({ type: "exit", exitCode: 127 });
+  });
+});
+
+describe("an event made of JSON text", () => {
+  it("reads as the text JSON.stringify escaped, whatever its pieces split (a mark first included)", () => {
+    const text = "\ufeffé✓😀 \"q\" \\ \u0001\n";
+    const json = Buffer.from(JSON.stringify(text).slice(1, -1));
+    for (let cut = 0; cut <= json.length; cut++) {
+      const event = jsonTextEvent("stdout", [json.subarray(0, cut), json.subarray(cut)]);
+      expect(event.data).toBe(text);
+      expect(JSON.stringify(event)).toBe(JSON.stringify({ type: "stdout", data: text }));
+    }
   });
 });

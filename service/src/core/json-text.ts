@@ -6,7 +6,8 @@
  */
 
 const JSON_TEXT = Symbol("sandgate.jsonText");
-const decoder = new TextDecoder();
+/** ignoreBOM: a U+FEFF the command printed first is text like any other (not a mark to strip). */
+const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 export interface TextEvent {
   type: "stdout" | "stderr";
