@@ -13,7 +13,7 @@ import (
 )
 
 const (
-	outputChunk = 64 << 10
+	outputChunk = 256 << 10
 	// inputWindow: stdin and upload bytes the host may send ahead of what was written.
 	inputWindow = 1 << 20
 	pipeSize    = 1 << 20
@@ -94,7 +94,11 @@ func runCommand(w *writer, s *stream, req request) {
 	}
 	var relays sync.WaitGroup
 	relays.Add(1)
-	go relay(w, s, outRead, errRead, &relays)
+	var texts []*jsonText
+	if req.Text == "json" {
+		texts = []*jsonText{{}, {}}
+	}
+	go relay(w, s, outRead, errRead, texts, &relays)
 
 	exited := make(chan syscall.WaitStatus, 1)
 	go func() {
@@ -141,15 +145,21 @@ func runCommand(w *writer, s *stream, req request) {
 }
 
 // relay sends the command's stdout and stderr as they come, in the order the kernel has them ready
-// (one poll over both: stdout first when both are), within the host's credit.
-func relay(w *writer, s *stream, stdout, stderr *os.File, wg *sync.WaitGroup) {
+// (one poll over both: stdout first when both are), within the host's credit; as JSON text when
+// texts (one per channel) are given (jsontext.go).
+func relay(w *writer, s *stream, stdout, stderr *os.File, texts []*jsonText, wg *sync.WaitGroup) {
 	defer wg.Done()
 	defer stdout.Close()
 	defer stderr.Close()
 	files := []*os.File{stdout, stderr}
 	fds := []int{int(stdout.Fd()), int(stderr.Fd())}
 	open := []bool{true, true}
-	buf := make([]byte, outputChunk)
+	// Never more than the window the host gave: a background process (small window) keeps a small buffer.
+	size := outputChunk
+	if window := int(s.window); window > 0 && window < size {
+		size = window
+	}
+	buf := make([]byte, size)
 	for open[0] || open[1] {
 		var polled []unix.PollFd
 		var which []int
@@ -185,15 +195,39 @@ func relay(w *writer, s *stream, stdout, stderr *os.File, wg *sync.WaitGroup) {
 			}
 			s.giveBack(n - got)
 			if got > 0 {
-				if w.send(frameOutput, s.id, []byte{byte(i + 1)}, buf[:got]) != nil {
+				if !sendOutput(w, s, i, buf[:got], texts) {
 					return
 				}
 			}
 			if got == 0 || (err != nil && err != syscall.EINTR && err != syscall.EAGAIN) {
 				open[i] = false
+				if texts != nil {
+					if held := texts[i].end(); len(held) > 0 && w.send(frameOutput, s.id, []byte{byte(i + 1)}, held) != nil {
+						return
+					}
+				}
 			}
 		}
 	}
+}
+
+// sendOutput sends what channel i (0 stdout, 1 stderr) printed: raw, or through its jsonText.
+func sendOutput(w *writer, s *stream, i int, data []byte, texts []*jsonText) bool {
+	if texts == nil {
+		return w.send(frameOutput, s.id, []byte{byte(i + 1)}, data) == nil
+	}
+	for _, p := range texts[i].write(byte(i+1), data) {
+		var err error
+		if p.text {
+			err = w.sendBuilt(frameOutput, s.id, p.payload)
+		} else {
+			err = w.send(frameOutput, s.id, []byte{byte(i + 1)}, p.payload)
+		}
+		if err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func feedStdin(w *writer, s *stream, pipe *os.File) {

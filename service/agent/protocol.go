@@ -25,7 +25,7 @@ const (
 
 	// agent -> host
 	frameReply  = 16 // payload: JSON reply (result or {"error": ...}); for commands: started
-	frameOutput = 17 // payload: u8 channel (1 stdout, 2 stderr) + bytes
+	frameOutput = 17 // payload: u8 channel (1 stdout, 2 stderr; 3, 4: the same as JSON text, see jsontext.go) + bytes
 	frameEnd    = 18 // payload: JSON end of the stream (exit status, or a transfer's result)
 	frameGrant  = 19 // payload: u32, how many more input bytes the agent takes on this stream
 	frameHello  = 20 // stream 0, payload JSON {"pid": n}: the agent is ready
@@ -60,6 +60,17 @@ func (w *writer) send(typ byte, stream uint32, parts ...[]byte) error {
 	for _, p := range parts {
 		buf = append(buf, p...)
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, err := w.out.Write(buf)
+	return err
+}
+
+// sendBuilt writes a frame built in place: buf begins with headerSize bytes the header goes into.
+func (w *writer) sendBuilt(typ byte, stream uint32, buf []byte) error {
+	binary.BigEndian.PutUint32(buf[0:4], uint32(len(buf)-4))
+	buf[4] = typ
+	binary.BigEndian.PutUint32(buf[5:9], stream)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	_, err := w.out.Write(buf)
@@ -105,6 +116,8 @@ type request struct {
 	Cwd    string   `json:"cwd"`
 	Stdin  bool     `json:"stdin"`
 	Window uint32   `json:"window"`
+	// Text "json": output as escaped JSON text while it is UTF-8 (jsontext.go).
+	Text string `json:"text"`
 	// files: paths relative to /workspace, already normalised by the host
 	Path      string `json:"path"`
 	To        string `json:"to"`

@@ -9,6 +9,7 @@ import (
 // window, whatever the other does.
 type stream struct {
 	id     uint32
+	window uint32 // the output window the host asked for
 	mu     sync.Mutex
 	cond   *sync.Cond
 	credit int64
@@ -21,7 +22,7 @@ type stream struct {
 }
 
 func newStream(id uint32, credit uint32) *stream {
-	s := &stream{id: id, credit: int64(credit)}
+	s := &stream{id: id, credit: int64(credit), window: credit}
 	s.cond = sync.NewCond(&s.mu)
 	return s
 }

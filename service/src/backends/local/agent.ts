@@ -21,6 +21,8 @@ export const Frame = {
 } as const;
 
 const HEADER = 9;
+/** What a JSON text output frame's payload starts with: u8 channel, u32 credit. */
+const TEXT_HEAD = 5;
 /** The agent never sends frames larger than its read chunk plus a header; anything far past it is a broken agent. */
 const MAX_INCOMING_FRAME = 64 * 1024 * 1024;
 
@@ -28,6 +30,12 @@ const MAX_INCOMING_FRAME = 64 * 1024 * 1024;
 export interface StreamHandler {
   reply(value: unknown): void;
   output?(channel: number, data: Buffer): void;
+  /**
+   * Output sent as JSON text (channels 3 and 4, see service/agent/jsontext.go), in the pieces it
+   * arrived in (never copied together), with the output bytes it stands for (the credit to give back).
+   * Without this handler such a frame goes to `output` whole.
+   */
+  text?(channel: number, credit: number, pieces: Buffer[]): void;
   end?(value: unknown): void;
   grant?(bytes: number): void;
   /** The connection ended before the stream did. */
@@ -146,6 +154,11 @@ export class AgentConnection {
         return;
       }
       if (this.pendingBytes < 4 + length) return;
+      // A large output frame spans several pipe reads: its pieces are taken as they are.
+      if (head[4] === Frame.output && this.pending[0]!.length < 4 + length && length >= TEXT_HEAD) {
+        this.dispatchPieces(this.takePieces(4 + length));
+        continue;
+      }
       const frame = this.take(4 + length);
       this.dispatch(frame.readUInt8(4), frame.readUInt32BE(5), frame.subarray(HEADER));
     }
@@ -171,6 +184,46 @@ export class AgentConnection {
     return frame;
   }
 
+  private takePieces(bytes: number): Buffer[] {
+    const pieces: Buffer[] = [];
+    for (let need = bytes; need > 0; ) {
+      const first = this.pending[0]!;
+      if (first.length <= need) {
+        pieces.push(first);
+        this.pending.shift();
+        need -= first.length;
+      } else {
+        pieces.push(first.subarray(0, need));
+        this.pending[0] = first.subarray(need);
+        need = 0;
+      }
+    }
+    this.pendingBytes -= bytes;
+    return pieces;
+  }
+
+  /** An output frame in pieces: header, channel and credit copied out (14 bytes), the rest left where it is. */
+  private dispatchPieces(pieces: Buffer[]): void {
+    const head = Buffer.alloc(HEADER + TEXT_HEAD);
+    let filled = 0;
+    for (const piece of pieces) {
+      filled += piece.copy(head, filled, 0, Math.min(piece.length, head.length - filled));
+      if (filled === head.length) break;
+    }
+    const handler = this.handlers.get(head.readUInt32BE(5));
+    if (!handler) return;
+    const channel = head.readUInt8(HEADER);
+    const skip = channel > 2 && handler.text ? HEADER + TEXT_HEAD : HEADER + 1;
+    let rest = pieces;
+    for (let skipped = 0; skipped < skip; ) {
+      const take = Math.min(rest[0]!.length, skip - skipped);
+      skipped += take;
+      rest = take === rest[0]!.length ? rest.slice(1) : [rest[0]!.subarray(take), ...rest.slice(1)];
+    }
+    if (skip === HEADER + TEXT_HEAD) handler.text!(channel, head.readUInt32BE(HEADER + 1), rest);
+    else handler.output?.(channel, Buffer.concat(rest));
+  }
+
   private dispatch(type: number, stream: number, payload: Buffer): void {
     if (type === Frame.hello) {
       this.resolveReady((JSON.parse(payload.toString("utf8")) as { pid: number }).pid);
@@ -182,9 +235,12 @@ export class AgentConnection {
       case Frame.reply:
         handler.reply(JSON.parse(payload.toString("utf8")));
         break;
-      case Frame.output:
-        handler.output?.(payload.readUInt8(0), payload.subarray(1));
+      case Frame.output: {
+        const channel = payload.readUInt8(0);
+        if (channel > 2 && handler.text && payload.length >= TEXT_HEAD) handler.text(channel, payload.readUInt32BE(1), [payload.subarray(TEXT_HEAD)]);
+        else handler.output?.(channel, payload.subarray(1));
         break;
+      }
       case Frame.end:
         this.handlers.delete(stream);
         handler.end?.(JSON.parse(payload.toString("utf8")));

@@ -221,7 +221,8 @@ export class LocalBackend implements Backend {
   }
 
   async execStream(id: string, spec: ExecSpec, signal: AbortSignal): Promise<AsyncIterable<ExecEvent>> {
-    const proc = await this.start(id, spec);
+    // Its output goes out as JSON text: the agent escapes it (process.ts, events()).
+    const proc = await this.start(id, { ...spec, jsonText: true });
     return proc.events(signal);
   }
 
@@ -368,7 +369,7 @@ export class LocalBackend implements Backend {
   }
 
   /** Starts a command in the sandbox's environment; background processes have no timeout (and never stdin). */
-  private async start(id: string, spec: Omit<ExecSpec, "timeoutMs" | "maxOutputBytes"> & { timeoutMs?: number; windowBytes?: number }): Promise<SandboxCommand> {
+  private async start(id: string, spec: Omit<ExecSpec, "timeoutMs" | "maxOutputBytes"> & { timeoutMs?: number; windowBytes?: number; jsonText?: boolean }): Promise<SandboxCommand> {
     const record = this.record(id);
     const env = this.environment(id);
     const release = env.hold();
@@ -382,6 +383,7 @@ export class LocalBackend implements Backend {
         stdin: spec.stdin,
         timeoutMs: spec.timeoutMs,
         windowBytes: spec.windowBytes,
+        jsonText: spec.jsonText,
       });
       await command.started;
       // A background process keeps its environment busy (not idle-stopped) until it ends.

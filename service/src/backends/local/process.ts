@@ -1,8 +1,9 @@
-import { StringDecoder } from "node:string_decoder";
 import type { ExecEvent, ExecResult } from "../../schemas/exec.ts";
+import { jsonTextEvent, parseJsonText } from "../../core/json-text.ts";
 import type { SandgateError } from "../../core/errors.ts";
 import { type AgentConnection, failureOf } from "./agent.ts";
 import { mapAgentFailure } from "./files.ts";
+import { StringDecoder } from "node:string_decoder";
 
 export interface CommandSpec {
   argv: string[];
@@ -15,9 +16,17 @@ export interface CommandSpec {
   timeoutMs?: number;
   /** Output the host takes ahead of its reader (default WINDOW). */
   windowBytes?: number;
+  /**
+   * Output as JSON text while it is UTF-8 (the agent escapes it: service/agent/jsontext.go), for
+   * events() only: collect() and onOutput() readers take raw bytes.
+   */
+  jsonText?: boolean;
 }
 
 export type OutputStream = "stdout" | "stderr";
+export type OutputSink = (stream: OutputStream, chunk: Buffer) => void;
+/** Output of a jsonText command while it is UTF-8: pieces of JSON text (the inside of a JSON string). */
+export type TextSink = (stream: OutputStream, pieces: Buffer[]) => void;
 
 /** Output the host takes ahead of its reader, per command (the agent holds the rest back). */
 const WINDOW = 1024 * 1024;
@@ -27,8 +36,8 @@ const WINDOW = 1024 * 1024;
  */
 export const BACKGROUND_WINDOW = 64 * 1024;
 const SIGKILL = 9;
-/** Streamed output queued for a slow reader is merged into events of up to this many characters. */
-const MERGED_EVENT_CHARS = 1024 * 1024;
+/** Streamed output queued for a slow reader is merged into events of about this many bytes. */
+const MERGED_EVENT_BYTES = 1024 * 1024;
 
 /**
  * A command running in a sandbox's environment, started by its agent as a session of its own. Its
@@ -47,8 +56,11 @@ export class SandboxCommand {
   private timer: NodeJS.Timeout | undefined;
   private paused = false;
   private owed = 0;
-  private sink: ((stream: OutputStream, chunk: Buffer) => void) | undefined;
-  private early: [OutputStream, Buffer][] = [];
+  /** Credit is given back in batches of this much (a quarter of the window): one pipe write per batch, not per chunk. */
+  private readonly creditBatch: number;
+  private sink: OutputSink | undefined;
+  private textSink: TextSink | undefined;
+  private early: [OutputStream, Buffer | Buffer[], number][] = [];
   private stdin: Buffer | undefined;
 
   constructor(private readonly agent: AgentConnection, spec: CommandSpec) {
@@ -61,13 +73,14 @@ export class SandboxCommand {
     this.started.catch(() => {});
     this.exited.catch(() => {});
     this.stdin = spec.stdin === undefined ? undefined : Buffer.from(spec.stdin);
+    this.creditBatch = Math.max(1, Math.floor((spec.windowBytes ?? WINDOW) / 4));
     const env = Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
     const finish = () => {
       this.done = true;
       clearTimeout(this.timer);
     };
     this.stream = agent.open(
-      { op: "exec", argv: spec.argv, env, cwd: spec.cwd, stdin: spec.stdin !== undefined, window: spec.windowBytes ?? WINDOW },
+      { op: "exec", argv: spec.argv, env, cwd: spec.cwd, stdin: spec.stdin !== undefined, window: spec.windowBytes ?? WINDOW, ...(spec.jsonText ? { text: "json" } : {}) },
       {
         reply: (value) => {
           const failure = failureOf(value);
@@ -82,7 +95,8 @@ export class SandboxCommand {
           this.pid = (value as { pid: number }).pid;
           resolveStarted();
         },
-        output: (channel, data) => this.deliver(channel === 2 ? "stderr" : "stdout", data),
+        output: (channel, data) => this.deliver(channel === 2 ? "stderr" : "stdout", data, data.length),
+        text: (channel, credit, pieces) => this.deliver(channel === 4 ? "stderr" : "stdout", pieces, credit),
         grant: (bytes) => this.feed(bytes),
         end: (value) => {
           finish();
@@ -119,12 +133,13 @@ export class SandboxCommand {
     if (!this.done) this.agent.signal(this.stream, signal);
   }
 
-  /** Where the output goes from now on (what came before is handed over first). */
-  onOutput(sink: (stream: OutputStream, chunk: Buffer) => void): void {
+  /** Where the output goes from now on (what came before is handed over first); JSON text to `text`, or decoded to `sink`. */
+  onOutput(sink: OutputSink, text?: TextSink): void {
     this.sink = sink;
+    this.textSink = text;
     const early = this.early;
     this.early = [];
-    for (const [stream, chunk] of early) this.deliver(stream, chunk);
+    for (const [stream, chunk, credit] of early) this.deliver(stream, chunk, credit);
   }
 
   /** Stops re-opening the window: the command blocks once it has filled it. */
@@ -139,14 +154,17 @@ export class SandboxCommand {
     if (!this.done) this.agent.credit(this.stream, owed);
   }
 
-  private deliver(stream: OutputStream, chunk: Buffer): void {
+  private deliver(stream: OutputStream, chunk: Buffer | Buffer[], credit: number): void {
     if (!this.sink) {
-      this.early.push([stream, chunk]);
+      this.early.push([stream, chunk, credit]);
       return;
     }
-    this.sink(stream, chunk);
-    if (this.paused) this.owed += chunk.length;
-    else this.agent.credit(this.stream, chunk.length);
+    if (!Array.isArray(chunk)) this.sink(stream, chunk);
+    else if (this.textSink) this.textSink(stream, chunk);
+    else this.sink(stream, Buffer.from(parseJsonText(chunk)));
+    this.owed += credit;
+    // The agent still holds three quarters of its window when a batch is due, so it never waits on one.
+    if (!this.paused && this.owed >= this.creditBatch) this.resume();
   }
 
   /** Sends stdin as the agent makes room for it, then its end. */
@@ -177,7 +195,11 @@ export class SandboxCommand {
 
   /** The command's output as events; the window closes while the reader is behind. */
   events(signal: AbortSignal): AsyncIterable<ExecEvent> {
-    const queue: ExecEvent[] = [];
+    // JSON text (what the agent escaped) stays bytes up to the wire (core/json-text.ts); raw output,
+    // once a stream is not UTF-8, is decoded here as before.
+    type Output = { type: OutputStream; json: Buffer[]; size: number; text?: undefined } | { type: OutputStream; text: string; json?: undefined };
+    type Queued = Output | { type: "end"; event: ExecEvent };
+    const queue: Queued[] = [];
     let queuedBytes = 0;
     let wake: (() => void) | undefined;
     let finished = false;
@@ -186,24 +208,32 @@ export class SandboxCommand {
       wake = undefined;
     };
     const decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
-    this.onOutput((type, chunk) => {
-      const data = decoders[type].write(chunk);
-      if (!data) return;
-      queue.push({ type, data });
-      queuedBytes += chunk.length;
+    const queued = (item: Output, bytes: number) => {
+      queue.push(item);
+      queuedBytes += bytes;
       if (queuedBytes > WINDOW) this.pause();
       notify();
-    });
+    };
+    this.onOutput(
+      (type, chunk) => {
+        const text = decoders[type].write(chunk);
+        if (text) queued({ type, text }, chunk.length);
+      },
+      (type, json) => {
+        const size = json.reduce((sum, piece) => sum + piece.length, 0);
+        if (size > 0) queued({ type, json, size }, size);
+      },
+    );
     this.exited
       .then(
         (result) => {
           for (const type of ["stdout", "stderr"] as const) {
             const rest = decoders[type].end();
-            if (rest) queue.push({ type, data: rest });
+            if (rest) queue.push({ type, text: rest });
           }
-          queue.push({ type: "exit", ...result });
+          queue.push({ type: "end", event: { type: "exit", ...result } });
         },
-        (err: SandgateError) => queue.push({ type: "error", code: err.code, message: err.message }),
+        (err: SandgateError) => queue.push({ type: "end", event: { type: "error", code: err.code, message: err.message } }),
       )
       .finally(() => {
         finished = true;
@@ -219,17 +249,23 @@ export class SandboxCommand {
           while (true) {
             const next = queue.shift();
             if (next) {
-              let event: ExecEvent = next;
-              if (event.type === "stdout" || event.type === "stderr") {
-                // A reader behind gets what is queued of one stream as one event (fewer, larger writes).
-                let data = event.data;
-                while (queue[0]?.type === event.type && data.length < MERGED_EVENT_CHARS) data += (queue.shift() as { data: string }).data;
-                if (data !== event.data) event = { type: event.type, data };
-                queuedBytes -= Buffer.byteLength(data);
-                if (queuedBytes <= WINDOW / 2) self.resume();
+              if (next.type === "end") {
+                yield next.event;
+                return;
               }
-              yield event;
-              if (event.type === "exit" || event.type === "error") return;
+              // A reader behind gets what is queued of one stream as one event (fewer, larger writes).
+              const items: Output[] = [];
+              let size = 0;
+              for (let item: Output = next; ; item = queue.shift() as Output) {
+                items.push(item);
+                size += item.json ? item.size : Buffer.byteLength(item.text);
+                if (queue[0]?.type !== next.type || size >= MERGED_EVENT_BYTES) break;
+              }
+              queuedBytes -= size;
+              if (queuedBytes <= WINDOW / 2) self.resume();
+              // Each frame's JSON text is whole characters: parsed alone and joined, it is the text parsed whole.
+              if (items.every((item) => item.json)) yield jsonTextEvent(next.type, items.flatMap((item) => item.json!));
+              else yield { type: next.type, data: items.map((item) => item.text ?? parseJsonText(item.json!)).join("") };
               continue;
             }
             if (finished && queue.length === 0) return;
