@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -35,6 +36,28 @@ type tarRequest struct {
 	Only     []string `json:"only"`
 	Stage    string   `json:"stage"`
 	MaxBytes int64    `json:"maxBytes"`
+	// Known: the host's stat cache, path -> [stat key, sha256], from this sandbox's last snapshot.
+	Known map[string][2]string `json:"known"`
+}
+
+// cut is one tar-out's state: the host's stat cache and the files that moved while read.
+type cut struct {
+	known   map[string][2]string
+	changed []string
+}
+
+// statSettle: a file whose ctime is this close to now is not given a stat key (a write within
+// the same timestamp tick after it is read would leave its stat unchanged: "racy git").
+const statSettle = 100 * time.Millisecond
+
+// statKey: what must match exactly for a file to count as unchanged since the host last read it.
+// ctime is in it because userspace cannot set it (touch -d forges mtime, not ctime).
+func statKey(fi fs.FileInfo) string {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf("%d:%d:%o:%d:%d:%d:%d", fi.Size(), fi.ModTime().UnixNano(), uint32(fi.Mode()), ctime(fi).UnixNano(), st.Ino, st.Dev, st.Nlink)
 }
 
 // creditWriter sends what it is given as output frames, never past the host's credit.
@@ -82,16 +105,16 @@ func tarOut(w *writer, s *stream, req request) {
 	_ = w.sendJSON(frameReply, s.id, map[string]any{})
 	buffered := bufio.NewWriterSize(creditWriter{w, s}, 256<<10)
 	tw := tar.NewWriter(buffered)
-	changed := []string{}
+	c := &cut{known: spec.Known, changed: []string{}}
 	var err error
 	if spec.Only != nil {
 		for _, rel := range spec.Only {
-			if err = addEntry(tw, rel, spec.Excludes, &changed, false); err != nil {
+			if err = addEntry(tw, rel, spec.Excludes, c, false); err != nil {
 				break
 			}
 		}
 	} else {
-		err = walk(tw, ".", spec.Excludes, &changed)
+		err = walk(tw, ".", spec.Excludes, c)
 	}
 	if err == nil {
 		err = tw.Close()
@@ -109,13 +132,13 @@ func tarOut(w *writer, s *stream, req request) {
 		_ = w.sendJSON(frameEnd, s.id, errorReply{f})
 		return
 	}
-	_ = w.sendJSON(frameEnd, s.id, map[string]any{"changed": changed})
+	_ = w.sendJSON(frameEnd, s.id, map[string]any{"changed": c.changed})
 }
 
 func (f *failure) Error() string { return f.Message }
 
 // walk adds the entries below dir (depth first, names sorted, so equal trees give equal archives).
-func walk(tw *tar.Writer, dir string, excludes []string, changed *[]string) error {
+func walk(tw *tar.Writer, dir string, excludes []string, c *cut) error {
 	f, err := root.Open(dir)
 	if err != nil {
 		if dir != "." && (errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ELOOP)) {
@@ -140,7 +163,7 @@ func walk(tw *tar.Writer, dir string, excludes []string, changed *[]string) erro
 		if excluded(rel, excludes) {
 			continue
 		}
-		if err := addEntry(tw, rel, excludes, changed, true); err != nil {
+		if err := addEntry(tw, rel, excludes, c, true); err != nil {
 			return err
 		}
 	}
@@ -156,7 +179,7 @@ func header(rel string, fi fs.FileInfo) *tar.Header {
 }
 
 // addEntry adds one entry (and, for a directory when recurse, all below it).
-func addEntry(tw *tar.Writer, rel string, excludes []string, changed *[]string, recurse bool) error {
+func addEntry(tw *tar.Writer, rel string, excludes []string, c *cut, recurse bool) error {
 	fi, err := root.Lstat(rel)
 	if err != nil {
 		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR) {
@@ -173,7 +196,7 @@ func addEntry(tw *tar.Writer, rel string, excludes []string, changed *[]string, 
 			return err
 		}
 		if recurse {
-			return walk(tw, rel, excludes, changed)
+			return walk(tw, rel, excludes, c)
 		}
 		return nil
 	case fi.Mode()&fs.ModeSymlink != 0:
@@ -185,15 +208,17 @@ func addEntry(tw *tar.Writer, rel string, excludes []string, changed *[]string, 
 		h.Linkname = target
 		return tw.WriteHeader(h)
 	case fi.Mode().IsRegular():
-		return addFile(tw, rel, changed)
+		return addFile(tw, rel, c)
 	default:
 		return nil // sockets, FIFOs: not saved
 	}
 }
 
 // addFile sends a regular file from one open descriptor; if it changed while read, it is named in
-// changed (its header is out, so it is padded or cut to the size announced).
-func addFile(tw *tar.Writer, rel string, changed *[]string) error {
+// changed (its header is out, so it is padded or cut to the size announced). A file whose stat key
+// is the one the host offered goes as a header alone naming the content the host already holds
+// (SANDGATE.same); the host accepts only the hash it offered for that path.
+func addFile(tw *tar.Writer, rel string, c *cut) error {
 	file, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENOTDIR) {
@@ -211,6 +236,14 @@ func addFile(tw *tar.Writer, rel string, changed *[]string) error {
 	}
 	h := header(rel, before)
 	h.Typeflag = tar.TypeReg
+	key := statKey(before)
+	if key != "" && time.Since(ctime(before)) > statSettle {
+		if offered, ok := c.known[rel]; ok && offered[0] == key {
+			h.PAXRecords = map[string]string{"SANDGATE.stat": key, "SANDGATE.same": offered[1]}
+			return tw.WriteHeader(h)
+		}
+		h.PAXRecords = map[string]string{"SANDGATE.stat": key}
+	}
 	h.Size = before.Size()
 	if err := tw.WriteHeader(h); err != nil {
 		return err
@@ -248,7 +281,7 @@ func addFile(tw *tar.Writer, rel string, changed *[]string) error {
 	}
 	after, err := file.Stat()
 	if err != nil || torn || after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) || ctime(after) != ctime(before) {
-		*changed = append(*changed, rel)
+		c.changed = append(c.changed, rel)
 	}
 	return nil
 }

@@ -1,10 +1,12 @@
 /** Snapshots through REST against a real Node host and real sandboxes (first cut: save, break, restore; fromSnapshot; dedup; import refusals). */
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SnapshotStore } from "../src/backends/local/snapshots/store.ts";
 import { type TestHost, startHost, tempDir } from "./host.ts";
 
 describe("snapshots", () => {
@@ -536,3 +538,78 @@ describe("snapshots: the archive format", () => {
     }
   }, 120_000);
 });
+
+/** Tar bytes the host logged reading from the sandbox for one snapshot. */
+function receivedFor(host: TestHost, snapshotId: string): number {
+  const found = new RegExp(`snapshot '${snapshotId}' of sandbox '[^']*': (\\d+) tar bytes read`).exec(host.logs());
+  if (!found) throw new Error(`no log line for snapshot ${snapshotId}`);
+  return Number(found[1]);
+}
+
+describe("snapshots: the stat cache", () => {
+  it("a second snapshot of an unchanged tree reads almost nothing and stores nothing; a file rewritten with its size and mtime kept is read again (ctime)", async () => {
+    const host = await startHost();
+    try {
+      const sh = async (command: string) => (await host.json("POST", "/v1/sandboxes/cache/exec", { command })).body;
+      expect((await host.json("POST", "/v1/sandboxes", { id: "cache" })).status).toBe(201);
+      // 40 files of 100 kB. The agent gives no stat key to a file whose ctime is under 100 ms old
+      // (a write in the same timestamp tick would not show), so the tree is let settle first.
+      const made = await sh("mkdir -p t && for i in $(seq 1 40); do head -c 100000 /dev/urandom > t/f$i; done && echo same > t/small && sleep 0.3");
+      expect(made.exitCode).toBe(0);
+      const first = await host.json("POST", "/v1/sandboxes/cache/snapshots", {});
+      expect(first.status, JSON.stringify(first.body)).toBe(201);
+      const second = await host.json("POST", "/v1/sandboxes/cache/snapshots", {});
+      expect(second.status).toBe(201);
+      expect(second.body.storedBytes).toBe(0);
+      expect(second.body.digest).toBe(first.body.digest);
+      const full = receivedFor(host, first.body.id);
+      const cached = receivedFor(host, second.body.id);
+      expect(full).toBeGreaterThan(4_000_000); // positive control: the first read every byte
+      expect(cached).toBeLessThan(41 * 2048 + 16 * 1024); // headers only
+      // Same size, same mtime (touch -d), other content: ctime still moved, so it is read again.
+      const rewrite = await sh("m=$(stat -c %y t/f7) && head -c 100000 /dev/urandom > t/f7 && touch -d \"$m\" t/f7 && sleep 0.3 && stat -c %s t/f7");
+      expect(rewrite.stdout).toBe("100000\n");
+      const third = await host.json("POST", "/v1/sandboxes/cache/snapshots", {});
+      expect(third.status).toBe(201);
+      expect(third.body.storedBytes).toBe(100_000);
+      expect(third.body.digest).not.toBe(first.body.digest);
+      expect(receivedFor(host, third.body.id)).toBeGreaterThan(100_000);
+      expect(receivedFor(host, third.body.id)).toBeLessThan(100_000 + 41 * 2048 + 16 * 1024);
+      // The content restored is the new one.
+      const sum = (await sh("sha256sum t/f7")).stdout;
+      expect((await host.json("POST", "/v1/sandboxes", { id: "cache-copy", fromSnapshot: third.body.id })).status).toBe(201);
+      expect((await host.json("POST", "/v1/sandboxes/cache-copy/exec", { command: "sha256sum t/f7" })).body.stdout).toBe(sum);
+    } finally {
+      await host.stop();
+    }
+  }, 120_000);
+
+  it("takes a `same` record only for the hash it offered for that path (a forged one naming other stored content is refused)", { timeout: 20_000 }, async () => {
+    const store = await SnapshotStore.open(tempDir(), () => {});
+    const content = new TextEncoder().encode("someone else's secret\n");
+    const sha256 = createHash("sha256").update(content).digest("hex");
+    const pins = new Set<string>();
+    // Stored by another ingest (another sandbox's snapshot, say).
+    await store.ingest(toStream(await archiveOf([{ header: { name: "secret", type: "file", mode: 0o600 }, body: content }])), MAX, pins);
+    const forged = (name: string) => archiveOf([{ header: { name, type: "file", mode: 0o644, size: 0, pax: { "SANDGATE.same": sha256 } } as Member["header"], body: new Uint8Array(0) }]);
+    const offered = new Map([["mine", { key: "k", sha256, size: content.byteLength }]]);
+    // Positive control: offered for that path, it is taken (no bytes, nothing stored).
+    const taken = await store.ingest(toStream(await forged("mine")), MAX, pins, undefined, "any", offered);
+    expect(taken.entries.get("mine")).toMatchObject({ type: "file", sha256, size: content.byteLength });
+    expect(taken.storedBytes).toBe(0);
+    // Not offered at all, offered for another path, or offered with another hash: refused.
+    for (const [name, offer] of [
+      ["mine", undefined],
+      ["theirs", offered],
+      ["mine", new Map([["mine", { key: "k", sha256: "0".repeat(64), size: 1 }]])],
+    ] as const) {
+      const refused = store.ingest(toStream(await forged(name)), MAX, pins, undefined, "any", offer);
+      await expect(refused).rejects.toThrow(/did not offer/);
+    }
+    await store.unpin(pins);
+  });
+});
+
+async function* toStream(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}

@@ -199,6 +199,7 @@ export class LocalBackend implements Backend {
     this.busy.add(id);
     try {
       this.registry.records.delete(id); // from here on no new command can start in it
+      this.snapshots?.forget(id);
       const table = this.processTables.get(id);
       this.processTables.delete(id);
       table?.markEnding(); // background processes end as `killed`

@@ -4,7 +4,7 @@ import type { BackendSnapshots } from "../../../core/snapshots.ts";
 import type { Snapshot, SnapshotQuery, SnapshotSpec } from "../../../schemas/snapshots.ts";
 import type { AgentConnection } from "../agent.ts";
 import { tarFromAgent, tarToAgent } from "./agent-tar.ts";
-import { type Ingested, SnapshotStore } from "./store.ts";
+import { type Ingested, type Offer, SnapshotStore } from "./store.ts";
 import { type RestoreOutcome, dropRestoreNote, newStageName, noteRestore } from "./swap.ts";
 
 /** How often a file that keeps changing is read again before the snapshot gives up (409). */
@@ -33,6 +33,12 @@ export class LocalSnapshots implements BackendSnapshots {
   /** One snapshot or restore at a time per sandbox. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly reaper: NodeJS.Timeout;
+  /**
+   * Each sandbox's stat cache from its last snapshot (in memory: after a host restart the first
+   * snapshot reads everything). Bumped generations drop a cut taken while the sandbox was deleted.
+   */
+  private readonly lastCut = new Map<string, { snapshotId: string; offer: Offer }>();
+  private readonly generations = new Map<string, number>();
 
   private constructor(
     readonly store: SnapshotStore,
@@ -56,15 +62,29 @@ export class LocalSnapshots implements BackendSnapshots {
   async create(sandboxId: string, spec: SnapshotSpec, signal?: AbortSignal): Promise<Snapshot> {
     this.sandboxes.directory(sandboxId);
     return this.locked(sandboxId, async () => {
+      const generation = this.generations.get(sandboxId) ?? 0;
       const { agent, release } = await this.sandboxes.agent(sandboxId);
       const pins = new Set<string>();
+      // The offer's content is pinned (in the same tick as the check that its snapshot still
+      // exists): an answer naming it finds it stored.
+      const last = this.lastCut.get(sandboxId);
+      const offer = last && this.store.has(last.snapshotId) ? last.offer : undefined;
+      const releaseOffer = this.store.pin(offer ? [...offer.values()].map((o) => o.sha256) : []);
+      const known = offer ? Object.fromEntries([...offer].map(([path, o]) => [path, [o.key, o.sha256]])) : undefined;
+      let received = 0;
       try {
         let tree: Ingested | undefined;
         let only: string[] | undefined;
         for (let round = 0; ; round++) {
           if (signal?.aborted) throw errors.invalid("the client closed the connection");
-          const { body, end } = tarFromAgent(agent, { excludes: spec.excludes, ...(only ? { only } : {}) });
-          const read = await this.store.ingest(body, spec.maxBytes, pins, tree, "any");
+          const { body, end } = tarFromAgent(agent, { excludes: spec.excludes, ...(only ? { only } : {}), ...(known ? { known } : {}) });
+          const counted = (async function* () {
+            for await (const chunk of body) {
+              received += chunk.byteLength;
+              yield chunk;
+            }
+          })();
+          const read = await this.store.ingest(counted, spec.maxBytes, pins, tree, "any", offer);
           const { changed } = await end;
           if (tree && only) for (const path of only) if (!read.seen.has(path)) read.entries.delete(path); // gone since
           tree = read;
@@ -72,12 +92,22 @@ export class LocalSnapshots implements BackendSnapshots {
           if (round >= REREADS) throw errors.conflict(`files kept changing while the snapshot was taken: ${changed.slice(0, 5).join(", ")}`);
           only = changed;
         }
-        return await this.store.commit(spec, sandboxId, tree);
+        const snapshot = await this.store.commit(spec, sandboxId, tree);
+        this.log(`snapshot '${snapshot.id}' of sandbox '${sandboxId}': ${received} tar bytes read from the sandbox, ${snapshot.storedBytes} stored`);
+        if ((this.generations.get(sandboxId) ?? 0) === generation) this.lastCut.set(sandboxId, { snapshotId: snapshot.id, offer: offerOf(tree) });
+        return snapshot;
       } finally {
         release();
+        releaseOffer();
         await this.store.unpin(pins);
       }
     });
+  }
+
+  /** The sandbox is being deleted: its stat cache goes (a later sandbox of that name starts afresh). */
+  forget(sandboxId: string): void {
+    this.lastCut.delete(sandboxId);
+    this.generations.set(sandboxId, (this.generations.get(sandboxId) ?? 0) + 1);
   }
 
   async list(query: SnapshotQuery): Promise<Snapshot[]> {
@@ -214,3 +244,12 @@ export class LocalSnapshots implements BackendSnapshots {
   }
 }
 
+/** The stat cache a snapshot leaves for the next: its files the agent gave a stat key. */
+function offerOf(tree: Ingested): Offer {
+  const offer = new Map<string, { key: string; sha256: string; size: number }>();
+  for (const [path, key] of tree.stats) {
+    const entry = tree.entries.get(path);
+    if (entry?.type === "file") offer.set(path, { key, sha256: entry.sha256, size: entry.size });
+  }
+  return offer;
+}

@@ -33,7 +33,17 @@ export interface Ingested {
   /** Paths the stream held (a re-read that leaves one out means it is gone). */
   seen: Set<string>;
   storedBytes: number;
+  /** Each file's stat key as the agent sent it (SANDGATE.stat): the next snapshot's offer. */
+  stats: Map<string, string>;
 }
+
+/**
+ * The stat cache offered to a sandbox's agent: per path, the stat key and the content the host read
+ * for it last time. The agent may answer a file with `SANDGATE.same: <sha256>` and no bytes; the
+ * host takes that only when it is the very hash it offered for that path (so a sandbox can only name
+ * content it sent itself), and only while that content is still stored.
+ */
+export type Offer = ReadonlyMap<string, { key: string; sha256: string; size: number }>;
 
 const bad = (message: string) => errors.invalid(message);
 
@@ -193,8 +203,8 @@ export class SnapshotStore {
    * an untrusted archive's are: names clean and relative, links inside the tree, no devices or FIFOs.
    * `into`: a tree read before (a re-read replaces what it names).
    */
-  async ingest(source: AsyncIterable<Uint8Array>, maxBytes: number, pins: Set<string>, into?: Ingested, links: SymlinkRule = "inside"): Promise<Ingested> {
-    const result: Ingested = into ? { ...into, seen: new Set() } : { entries: new Map(), seen: new Set(), storedBytes: 0 };
+  async ingest(source: AsyncIterable<Uint8Array>, maxBytes: number, pins: Set<string>, into?: Ingested, links: SymlinkRule = "inside", offer?: Offer): Promise<Ingested> {
+    const result: Ingested = into ? { ...into, seen: new Set() } : { entries: new Map(), seen: new Set(), storedBytes: 0, stats: new Map() };
     let total = into ? sizeOf(into.entries) : 0;
     const extract = tar.extract();
     const input = Readable.from(decompressed(source));
@@ -211,7 +221,9 @@ export class SnapshotStore {
         if (result.seen.has(path)) throw bad(`the archive has the member '${shown(path)}' twice`);
         result.seen.add(path);
         const mode = (header.mode ?? 0o644) & 0o1777;
-        const mtime = (header.pax as Record<string, string> | undefined)?.mtime ?? String(Math.floor((header.mtime?.getTime() ?? 0) / 1000));
+        const pax = header.pax as Record<string, string> | undefined;
+        const mtime = pax?.mtime ?? String(Math.floor((header.mtime?.getTime() ?? 0) / 1000));
+        result.stats.delete(path);
         if (!/^\d{1,12}(\.\d{1,9})?$/.test(mtime)) throw bad(`the archive's member '${shown(path)}' has a bad mtime`);
         switch (header.type) {
           case "directory":
@@ -235,12 +247,27 @@ export class SnapshotStore {
           }
           case "file":
           case "contiguous-file": {
+            const same = pax?.["SANDGATE.same"];
+            if (same !== undefined) {
+              member.resume();
+              const offered = offer?.get(path);
+              if (!offered || offered.sha256 !== same || (header.size ?? 0) !== 0) throw bad(`the archive names content the host did not offer for '${shown(path)}'`);
+              total += offered.size - (into?.entries.get(path)?.type === "file" ? (into.entries.get(path) as { size: number }).size : 0);
+              if (total > maxBytes) throw errors.tooLarge(`the snapshot is larger than the ${maxBytes}-byte limit`, maxBytes);
+              // Pinned for this ingest; it was pinned by the offer too, so it cannot have gone since.
+              if ((await this.claim(same, pins)) !== undefined) throw errors.conflict(`the stored content of '${shown(path)}' is gone; take the snapshot again`);
+              result.entries.set(path, { path, type: "file", mode, mtime, size: offered.size, sha256: same });
+              result.stats.set(path, offered.key);
+              break;
+            }
             const size = header.size ?? 0;
             total += size - (into?.entries.get(path)?.type === "file" ? (into.entries.get(path) as { size: number }).size : 0);
             if (total > maxBytes) throw errors.tooLarge(`the snapshot is larger than the ${maxBytes}-byte limit`, maxBytes);
             const { sha256, stored } = await this.storeBlob(member as AsyncIterable<Buffer>, size, pins);
             result.storedBytes += stored;
             result.entries.set(path, { path, type: "file", mode, mtime, size, sha256 });
+            const key = pax?.["SANDGATE.stat"];
+            if (key !== undefined && key.length <= 200) result.stats.set(path, key);
             break;
           }
           case "character-device":
