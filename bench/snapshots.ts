@@ -128,6 +128,8 @@ async function main(): Promise<void> {
     const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i]!.length), 8));
     console.log(`snapshots: ${FILES} files, ${TOTAL_MB} MiB`);
     for (const row of [["figure", "sandgate", "baseline", "ratio", "note"], ...rows]) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join("  "));
+    // The host's own account of each snapshot of the workspace (tar bytes read, time reading vs committing).
+    for (const line of host.output().split("\n")) if (/of sandbox 'bench-snap': /.test(line)) console.log(line.replace(/^.*?snapshot '/, "snapshot '"));
     for (const sandbox of [...fork.value.sandboxes.map((s) => s.id), "bench-from", "bench-snap"]) await call(url, "DELETE", `/v1/sandboxes/${sandbox}`);
   } finally {
     if (host) await stopHost(host);

@@ -72,6 +72,7 @@ export class LocalSnapshots implements BackendSnapshots {
       const releaseOffer = this.store.pin(offer ? [...offer.values()].map((o) => o.sha256) : []);
       const known = offer ? Object.fromEntries([...offer].map(([path, o]) => [path, [o.key, o.sha256]])) : undefined;
       let received = 0;
+      const started = performance.now();
       try {
         let tree: Ingested | undefined;
         let only: string[] | undefined;
@@ -92,8 +93,10 @@ export class LocalSnapshots implements BackendSnapshots {
           if (round >= REREADS) throw errors.conflict(`files kept changing while the snapshot was taken: ${changed.slice(0, 5).join(", ")}`);
           only = changed;
         }
+        const read = performance.now();
         const snapshot = await this.store.commit(spec, sandboxId, tree);
-        this.log(`snapshot '${snapshot.id}' of sandbox '${sandboxId}': ${received} tar bytes read from the sandbox, ${snapshot.storedBytes} stored`);
+        const ms = (from: number, to: number) => Math.round(to - from);
+        this.log(`snapshot '${snapshot.id}' of sandbox '${sandboxId}': ${received} tar bytes read from the sandbox, ${snapshot.storedBytes} stored; read in ${ms(started, read)} ms, committed in ${ms(read, performance.now())} ms`);
         if ((this.generations.get(sandboxId) ?? 0) === generation) this.lastCut.set(sandboxId, { snapshotId: snapshot.id, offer: offerOf(tree) });
         return snapshot;
       } finally {

@@ -41,7 +41,7 @@ export interface Ingested {
  * The stat cache offered to a sandbox's agent: per path, the stat key and the content the host read
  * for it last time. The agent may answer a file with `SANDGATE.same: <sha256>` and no bytes; the
  * host takes that only when it is the very hash it offered for that path (so a sandbox can only name
- * content it sent itself), and only while that content is still stored.
+ * content it sent itself). The caller pins the offer's content while a snapshot naming it exists.
  */
 export type Offer = ReadonlyMap<string, { key: string; sha256: string; size: number }>;
 
@@ -254,8 +254,12 @@ export class SnapshotStore {
               if (!offered || offered.sha256 !== same || (header.size ?? 0) !== 0) throw bad(`the archive names content the host did not offer for '${shown(path)}'`);
               total += offered.size - (into?.entries.get(path)?.type === "file" ? (into.entries.get(path) as { size: number }).size : 0);
               if (total > maxBytes) throw errors.tooLarge(`the snapshot is larger than the ${maxBytes}-byte limit`, maxBytes);
-              // Pinned for this ingest; it was pinned by the offer too, so it cannot have gone since.
-              if ((await this.claim(same, pins)) !== undefined) throw errors.conflict(`the stored content of '${shown(path)}' is gone; take the snapshot again`);
+              // Pinned for this ingest without a look at the disk: the offer was pinned while a snapshot
+              // naming it existed, so it is stored and stays.
+              if (!pins.has(same)) {
+                pins.add(same);
+                this.pins.set(same, (this.pins.get(same) ?? 0) + 1);
+              }
               result.entries.set(path, { path, type: "file", mode, mtime, size: offered.size, sha256: same });
               result.stats.set(path, offered.key);
               break;
