@@ -50,6 +50,26 @@ type cut struct {
 // the same timestamp tick after it is read would leave its stat unchanged: "racy git").
 const statSettle = 100 * time.Millisecond
 
+// settledKey is the file's stat key, or "" while its ctime is too recent to vouch for its content.
+func settledKey(fi fs.FileInfo) string {
+	if time.Since(ctime(fi)) <= statSettle {
+		return ""
+	}
+	return statKey(fi)
+}
+
+// unchanged answers the hash the host offered for rel when its stat key is the one offered, else "".
+func (c *cut) unchanged(rel string, fi fs.FileInfo) string {
+	offered, ok := c.known[rel]
+	if !ok {
+		return ""
+	}
+	if key := settledKey(fi); key != "" && key == offered[0] {
+		return offered[1]
+	}
+	return ""
+}
+
 // statKey: what must match exactly for a file to count as unchanged since the host last read it.
 // ctime is in it because userspace cannot set it (touch -d forges mtime, not ctime).
 func statKey(fi fs.FileInfo) string {
@@ -208,6 +228,12 @@ func addEntry(tw *tar.Writer, rel string, excludes []string, c *cut, recurse boo
 		h.Linkname = target
 		return tw.WriteHeader(h)
 	case fi.Mode().IsRegular():
+		if same := c.unchanged(rel, fi); same != "" {
+			// Unchanged since the host read it (by lstat, no open): a header naming its content.
+			h.Typeflag = tar.TypeReg
+			h.PAXRecords = map[string]string{"SANDGATE.same": same}
+			return tw.WriteHeader(h)
+		}
 		return addFile(tw, rel, c)
 	default:
 		return nil // sockets, FIFOs: not saved
@@ -215,9 +241,10 @@ func addEntry(tw *tar.Writer, rel string, excludes []string, c *cut, recurse boo
 }
 
 // addFile sends a regular file from one open descriptor; if it changed while read, it is named in
-// changed (its header is out, so it is padded or cut to the size announced). A file whose stat key
-// is the one the host offered goes as a header alone naming the content the host already holds
-// (SANDGATE.same); the host accepts only the hash it offered for that path.
+// changed (its header is out, so it is padded or cut to the size announced), with its stat key for the
+// host's cache (SANDGATE.stat). A file whose stat key is the one the host offered goes (addEntry) as a
+// header alone naming the content the host holds (SANDGATE.same); the host accepts only the hash it
+// offered for that path.
 func addFile(tw *tar.Writer, rel string, c *cut) error {
 	file, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
 	if err != nil {
@@ -236,12 +263,7 @@ func addFile(tw *tar.Writer, rel string, c *cut) error {
 	}
 	h := header(rel, before)
 	h.Typeflag = tar.TypeReg
-	key := statKey(before)
-	if key != "" && time.Since(ctime(before)) > statSettle {
-		if offered, ok := c.known[rel]; ok && offered[0] == key {
-			h.PAXRecords = map[string]string{"SANDGATE.stat": key, "SANDGATE.same": offered[1]}
-			return tw.WriteHeader(h)
-		}
+	if key := settledKey(before); key != "" {
 		h.PAXRecords = map[string]string{"SANDGATE.stat": key}
 	}
 	h.Size = before.Size()
