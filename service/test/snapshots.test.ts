@@ -584,6 +584,31 @@ describe("snapshots: the stat cache", () => {
     }
   }, 120_000);
 
+  it("offers only what fits in one request to the agent: a tree whose cache is larger still snapshots, the rest read in full", async () => {
+    const host = await startHost();
+    try {
+      const sh = async (command: string) => (await host.json("POST", "/v1/sandboxes/wide/exec", { command, timeoutMs: 120_000 })).body;
+      expect((await host.json("POST", "/v1/sandboxes", { id: "wide" })).status).toBe(201);
+      // 14,000 files with 200-character names: their cache (~5 MiB as JSON) is more than a 4 MiB frame.
+      const made = await sh(`python3 -c "
+import os
+os.makedirs('w', exist_ok=True)
+for i in range(14000):
+    open('w/%05d-' % i + 'n' * 194, 'w').write(str(i))
+" && sleep 0.3`);
+      expect(made.exitCode, made.stderr).toBe(0);
+      const first = await host.json("POST", "/v1/sandboxes/wide/snapshots", {});
+      expect(first.status, JSON.stringify(first.body)).toBe(201);
+      const second = await host.json("POST", "/v1/sandboxes/wide/snapshots", {});
+      expect(second.status, JSON.stringify(second.body)).toBe(201);
+      expect(second.body.digest).toBe(first.body.digest);
+      expect(second.body.storedBytes).toBe(0);
+      expect(receivedFor(host, second.body.id)).toBeLessThan(receivedFor(host, first.body.id)); // the cache was used for part
+    } finally {
+      await host.stop();
+    }
+  }, 180_000);
+
   it("takes a `same` record only for the hash it offered for that path (a forged one naming other stored content is refused)", { timeout: 20_000 }, async () => {
     const store = await SnapshotStore.open(tempDir(), () => {});
     const content = new TextEncoder().encode("someone else's secret\n");

@@ -10,6 +10,9 @@ import { type RestoreOutcome, dropRestoreNote, newStageName, noteRestore } from 
 /** How often a file that keeps changing is read again before the snapshot gives up (409). */
 const REREADS = 5;
 
+/** Room for the stat cache in a tar-out request: the agent reads frames of up to 4 MiB. */
+const OFFER_BYTES = 3 * 1024 * 1024;
+
 /** What the snapshots need of the local backend's sandboxes. */
 export interface SandboxAccess {
   /** The sandbox's directory; not_found for an unknown sandbox, conflict for one being deleted. */
@@ -68,7 +71,7 @@ export class LocalSnapshots implements BackendSnapshots {
       // The offer's content is pinned (in the same tick as the check that its snapshot still
       // exists): an answer naming it finds it stored.
       const last = this.lastCut.get(sandboxId);
-      const offer = last && this.store.has(last.snapshotId) ? last.offer : undefined;
+      const offer = last && this.store.has(last.snapshotId) ? within(last.offer, OFFER_BYTES) : undefined;
       const releaseOffer = this.store.pin(offer ? [...offer.values()].map((o) => o.sha256) : []);
       const known = offer ? Object.fromEntries([...offer].map(([path, o]) => [path, [o.key, o.sha256]])) : undefined;
       let received = 0;
@@ -245,6 +248,21 @@ export class LocalSnapshots implements BackendSnapshots {
       );
     }
   }
+}
+
+/**
+ * The part of an offer that fits in `bytes` of the tar-out request (the agent takes frames up to
+ * 4 MiB); files left out are read in full.
+ */
+function within(offer: Offer, bytes: number): Offer {
+  let size = 0;
+  const out = new Map<string, { key: string; sha256: string; size: number }>();
+  for (const [path, o] of offer) {
+    size += Buffer.byteLength(JSON.stringify(path)) + o.key.length + o.sha256.length + 16;
+    if (size > bytes) break;
+    out.set(path, o);
+  }
+  return out;
 }
 
 /** The stat cache a snapshot leaves for the next: its files the agent gave a stat key. */
