@@ -57,7 +57,7 @@ const rows: [string, string][] = [
   ["suites that wrote no figures (did not run)", missing.length ? missing.join(", ") : "none"],
   ["tests skipped in these suites", skipped.length ? skipped.map((t) => t.title).join("; ") : "0"],
   ["requests under load / errors (incl. non-2xx)", load ? `${load[1]} / ${Number(load[2]) + Number(load[3])}` : "not run"],
-  ["leaked processes / fds after load", load ? `${load[4]} / ${Math.max(0, Number(load[5]))}` : "not run"],
+  ["leaked processes after load / host fd growth (≤ 8 allowed: pooled sockets)", load ? `${load[4]} / ${Math.max(0, Number(load[5]))}` : "not run"],
   ["host RSS growth after load", load ? `${load[6]} MiB` : "not run"],
   ["tests failed in these suites", String(tests.filter((t) => t.status === "failed").length)],
 ];
