@@ -6,6 +6,7 @@
  * more file bytes than the limit.
  */
 import { errors } from "../../core/errors.ts";
+import { linkInside, memberName, shown } from "../archive-members.ts";
 
 /** `inside`: every symlink stays within the tree (an imported archive). `any`: a sandbox's own workspace, whose links are its own. */
 export type SymlinkRule = "inside" | "any";
@@ -187,7 +188,6 @@ export class TarCheck {
 }
 
 const bad = (message: string) => errors.invalid(message);
-const shown = (s: string) => (s.length > 200 ? `${s.slice(0, 200)}…` : s).replace(/[\0-\x1f]/g, "?");
 
 function text(block: Uint8Array, at: number, length: number): string {
   const field = block.subarray(at, at + length);
@@ -214,31 +214,4 @@ function numeric(block: Uint8Array, at: number, length: number): number {
   return value;
 }
 
-/** A member's name made relative and clean; absolute names and `..` are refused. */
-export function memberName(name: string): string {
-  if (name.startsWith("/")) throw bad(`the archive has an absolute member name: '${shown(name)}'`);
-  if (name.includes("\0")) throw bad("the archive has a member name with NUL");
-  const parts = name.split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.includes("..")) throw bad(`the archive has a member name with '..': '${shown(name)}'`);
-  return parts.length === 0 ? "." : parts.join("/");
-}
 
-/** A symlink's target, read from where the link is, stays within the tree (absolute: /workspace or below). */
-function linkInside(path: string, target: string): boolean {
-  if (target === "" || target.includes("\0")) return false;
-  let rest = target;
-  let depth = path.split("/").slice(0, -1);
-  if (target.startsWith("/")) {
-    if (target !== "/workspace" && !target.startsWith("/workspace/")) return false;
-    rest = target.slice("/workspace".length);
-    depth = [];
-  }
-  for (const part of rest.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") {
-      if (depth.length === 0) return false;
-      depth.pop();
-    } else depth.push(part);
-  }
-  return true;
-}

@@ -11,6 +11,7 @@ import tar from "tar-stream";
 import { SandgateError, errors } from "../../../core/errors.ts";
 import type { Snapshot, SnapshotQuery, SnapshotSpec } from "../../../schemas/snapshots.ts";
 import { writeTar } from "./tar-writer.ts";
+import { linkInside, memberName, shown } from "../../archive-members.ts";
 
 const run = promisify(execFile);
 
@@ -517,16 +518,7 @@ function sizeOf(entries: Map<string, Entry>): number {
   return total;
 }
 
-const shown = (path: string) => (path.length > 200 ? `${path.slice(0, 200)}...` : path);
 
-/** A member's name made relative and clean; absolute names and `..` are refused. */
-export function memberName(name: string): string {
-  if (name.startsWith("/")) throw bad(`the archive has an absolute member name: '${shown(name)}'`);
-  if (name.includes("\0")) throw bad("the archive has a member name with NUL");
-  const parts = name.split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.includes("..")) throw bad(`the archive has a member name with '..': '${shown(name)}'`);
-  return parts.length === 0 ? "." : parts.join("/");
-}
 
 /**
  * Which symlinks an archive may hold: `inside` (an imported archive: each must stay within the tree) or
@@ -534,27 +526,6 @@ export function memberName(name: string): string {
  * is only text to the host, and a restore writes it inside the sandbox, as the sandbox's user).
  */
 export type SymlinkRule = "inside" | "any";
-
-/** A symlink's target, read from where the link is, stays within the tree (absolute: /workspace or below). */
-function linkInside(path: string, target: string): boolean {
-  if (target === "" || target.includes("\0")) return false;
-  let rest = target;
-  let depth: string[] = path.split("/").slice(0, -1);
-  if (target.startsWith("/")) {
-    // Absolute: /workspace or below it, and no `..` climbing back out (/workspace/../etc).
-    if (target !== "/workspace" && !target.startsWith("/workspace/")) return false;
-    rest = target.slice("/workspace".length);
-    depth = [];
-  }
-  for (const part of rest.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") {
-      if (depth.length === 0) return false;
-      depth.pop();
-    } else depth.push(part);
-  }
-  return true;
-}
 
 /** The tree in path order, each member's parents present as directories; a member below a file or link is refused. */
 function complete(entries: Map<string, Entry>): Entry[] {
