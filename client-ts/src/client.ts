@@ -1,6 +1,6 @@
 import createClient, { type Client } from "openapi-fetch";
 import { SandgateError } from "./errors.js";
-import { type CallOptions, type Context, type FetchLike, sandboxPath, signalOf, unwrap, withFailureErrors } from "./internal.js";
+import { type CallOptions, type Context, type FetchLike, isReadableStream, sandboxPath, signalOf, unwrap, withFailureErrors } from "./internal.js";
 import { type ProcessCommand, type ProcessHandle, ProcessImpl, type ProcessInfo, type StartProcessOptions, type StartProcessRequest } from "./processes.js";
 import type { components, paths } from "./schema.js";
 import { type CreateSnapshotRequest, type ForkRequest, type RestoreResult, type Snapshot, type SnapshotsApi, SnapshotsImpl } from "./snapshots.js";
@@ -194,9 +194,6 @@ function isStringArray(value: ExecCommand | ProcessCommand): value is readonly s
   return Array.isArray(value);
 }
 
-function isStream(body: FileBody): body is ReadableStream<Uint8Array> {
-  return typeof (body as { getReader?: unknown }).getReader === "function";
-}
 
 const execEventTypes = new Set<string>(["stdout", "stderr", "exit", "error"]);
 
@@ -436,7 +433,7 @@ class FilesImpl implements SandboxFiles {
         bodySerializer: (value: unknown) => value,
         headers: { "content-type": "application/octet-stream" },
         // fetch needs this to send a stream as it is read (Node, Workers; browsers over HTTP/2).
-        ...(isStream(body) ? { duplex: "half" } : {}),
+        ...(isReadableStream(body) ? { duplex: "half" } : {}),
         ...signalOf(options),
       }),
     );

@@ -97,3 +97,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/** A stream body (sent as it is read, `duplex: "half"`); duck-typed, so streams of another realm count too. */
+export function isReadableStream(body: unknown): body is ReadableStream<Uint8Array> {
+  return typeof (body as { getReader?: unknown } | null)?.getReader === "function";
+}

@@ -1,7 +1,7 @@
 /** Snapshots: saved workspaces that outlive their sandbox, and the tar archives they travel as. */
 import type { Client } from "openapi-fetch";
 import { SandgateError } from "./errors.js";
-import { type CallOptions, signalOf, unwrap } from "./internal.js";
+import { type CallOptions, isReadableStream, signalOf, unwrap } from "./internal.js";
 import type { components, paths } from "./schema.js";
 
 type Schemas = components["schemas"];
@@ -87,7 +87,7 @@ export class SnapshotsImpl implements SnapshotsApi {
         body: archive as unknown as string,
         bodySerializer: (value: unknown) => value,
         headers: { "content-type": "application/octet-stream" },
-        ...(archive instanceof ReadableStream ? { duplex: "half" } : {}),
+        ...(isReadableStream(archive) ? { duplex: "half" } : {}),
         ...signalOf(options),
       }),
     );
@@ -107,7 +107,7 @@ function counting(onProgress: (bytes: number) => void): TransformStream<Uint8Arr
 }
 
 function asStream(archive: ArchiveBody): ReadableStream<Uint8Array> {
-  if (archive instanceof ReadableStream) return archive;
+  if (isReadableStream(archive)) return archive;
   const blob = archive instanceof Blob ? archive : new Blob([archive as BlobPart]);
   return blob.stream() as ReadableStream<Uint8Array>;
 }
