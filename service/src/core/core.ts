@@ -143,12 +143,7 @@ export class SandgateCore {
   }
 
   async listSandboxes(input: { label?: string | string[]; limit?: number; cursor?: string }) {
-    const labels: Record<string, string> = {};
-    for (const selector of [input.label ?? []].flat()) {
-      const colon = selector.indexOf(":");
-      if (colon <= 0) throw errors.invalid(`label filter '${selector}' is not key:value`);
-      labels[selector.slice(0, colon)] = selector.slice(colon + 1);
-    }
+    const labels = parseLabels(input.label, "label filter");
     const limit = input.limit ?? 100;
     const page = await this.backend.listSandboxes({ labels, limit: limit + 1, after: decodeCursor(input.cursor) });
     const sandboxes = page.slice(0, limit);
@@ -416,7 +411,18 @@ export function encodeCursor(lastId: string): string {
   return bytesToBase64url(new TextEncoder().encode(lastId));
 }
 
-function decodeCursor(cursor: string | undefined): string | undefined {
+/** `key:value` selectors (query labels) as a map; `what` names them in the error. */
+export function parseLabels(label: string | string[] | undefined, what: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const selector of [label ?? []].flat()) {
+    const colon = selector.indexOf(":");
+    if (colon <= 0) throw errors.invalid(`${what} '${selector}' is not key:value`);
+    labels[selector.slice(0, colon)] = selector.slice(colon + 1);
+  }
+  return labels;
+}
+
+export function decodeCursor(cursor: string | undefined): string | undefined {
   if (cursor === undefined) return undefined;
   const bytes = base64urlToBytes(cursor);
   try {

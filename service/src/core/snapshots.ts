@@ -1,8 +1,7 @@
 import type { Principal } from "./auth.ts";
 import type { FileStream } from "./backend.ts";
-import { type SandgateCore, encodeCursor, generateId } from "./core.ts";
+import { type SandgateCore, decodeCursor, encodeCursor, generateId, parseLabels } from "./core.ts";
 import { SandgateError, errors } from "./errors.ts";
-import { base64urlToBytes } from "../schemas/base64.ts";
 import type { SandboxInfo } from "../schemas/sandboxes.ts";
 import type { CreateSnapshotBody, ForkBody, ForkResult, RestoreResult, UpdateSnapshotBody, Snapshot, SnapshotQuery, SnapshotSpec } from "../schemas/snapshots.ts";
 
@@ -41,16 +40,6 @@ function store(core: SandgateCore): BackendSnapshots {
   return snapshots;
 }
 
-function labelFilter(label: string | string[] | undefined): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const selector of [label ?? []].flat()) {
-    const colon = selector.indexOf(":");
-    if (colon <= 0) throw errors.invalid(`label '${selector}' is not key:value`);
-    labels[selector.slice(0, colon)] = selector.slice(colon + 1);
-  }
-  return labels;
-}
-
 function spec(core: SandgateCore, input: { name?: string; labels?: Record<string, string>; excludes?: string[]; ttlSeconds?: number }): SnapshotSpec {
   const now = core.clock();
   return {
@@ -77,7 +66,7 @@ export function createSnapshot(core: SandgateCore, { id, ...input }: { id: strin
 
 export async function listSnapshots(core: SandgateCore, input: { sandboxId?: string; label?: string | string[]; limit?: number; cursor?: string }) {
   const limit = input.limit ?? 100;
-  const page = await store(core).list({ sandboxId: input.sandboxId, labels: labelFilter(input.label), limit: limit + 1, after: decodeCursor(input.cursor) });
+  const page = await store(core).list({ sandboxId: input.sandboxId, labels: parseLabels(input.label, "label"), limit: limit + 1, after: decodeCursor(input.cursor) });
   const snapshots = page.slice(0, limit);
   const last = snapshots.at(-1);
   return { snapshots, nextCursor: page.length > limit && last ? encodeCursor(last.id) : null };
@@ -164,23 +153,11 @@ export async function importSnapshot(
   }
   let labels: Record<string, string>;
   try {
-    labels = labelFilter(input.label);
+    labels = parseLabels(input.label, "label");
   } catch (err) {
     await input.body.cancel().catch(() => {});
     throw err;
   }
   return store(core).importArchive(spec(core, { name: input.name, labels, ttlSeconds: input.ttlSeconds }), input.body, max);
-}
-
-function decodeCursor(cursor: string | undefined): string | undefined {
-  if (cursor === undefined) return undefined;
-  const bytes = base64urlToBytes(cursor);
-  try {
-    const id = bytes && new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-    if (id && /^[a-z0-9][a-z0-9-]{0,62}$/.test(id)) return id;
-  } catch {
-    // not UTF-8: the error below
-  }
-  throw errors.invalid("cursor is not one this service issued");
 }
 
