@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 )
 
@@ -26,6 +27,7 @@ func main() {
 	if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prSetDumpable, 0, 0); errno != 0 {
 		fatal("prctl(PR_SET_DUMPABLE): %v", errno)
 	}
+	closeInherited()
 	if !*unconfined {
 		if err := installSeccomp(); err != nil {
 			fatal("seccomp: %v", err)
@@ -160,4 +162,24 @@ func fail(w *writer, id uint32, f failure) {
 func fatal(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "sandgate-agent: "+format+"\n", args...)
 	os.Exit(70)
+}
+
+// closeInherited closes every descriptor above stdio that the agent inherited from the host without
+// close-on-exec (a host-side library's pipe, say): programs the agent starts would otherwise get it.
+// The agent's own descriptors are all close-on-exec (Go opens them so), and are kept.
+func closeInherited() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		fatal("list inherited descriptors: %v", err)
+	}
+	for _, entry := range entries {
+		fd, err := strconv.Atoi(entry.Name())
+		if err != nil || fd <= 2 {
+			continue
+		}
+		flags, _, errno := syscall.RawSyscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_GETFD, 0)
+		if errno == 0 && flags&syscall.FD_CLOEXEC == 0 {
+			_ = syscall.Close(fd)
+		}
+	}
 }

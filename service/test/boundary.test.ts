@@ -7,7 +7,7 @@
  * for `npm run reliability` (test/attempts.ts); each "must fail" has a control that shows the probe ran.
  * The race of file operations against a swapper inside the sandbox is in races.test.ts.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -37,7 +37,7 @@ async function create(id: string, extra: Record<string, unknown> = {}): Promise<
 }
 
 beforeAll(async () => {
-  host = await startHost({ token: TOKEN });
+  host = await startHost({ token: TOKEN, inheritedPipe: true });
 });
 afterAll(async () => {
   figures.save();
@@ -294,6 +294,37 @@ controls = {'getpid': libc.syscall(ctypes.c_long(nr['getpid'])), 'getuid': libc.
 status = ''.join(l for l in open('/proc/self/status') if l.startswith(('Seccomp:', 'NoNewPrivs:')))
 print(json.dumps({'results': results, 'controls': controls, 'status': status}))
 `;
+
+describe("what a sandbox sees of the host", () => {
+  it("shows no host path in PID 1's command line and environment or in the mounts, and passes on no host descriptor", async () => {
+    await create("bnd-seen");
+    // Control: the host holds descriptors above stdio without close-on-exec (a pipe the test gave it,
+    // as a host-side library might hold one), which every program it starts would inherit.
+    const inheritable = readdirSync(`/proc/${host.pid}/fd`)
+      .filter((fd) => Number(fd) > 2)
+      .filter((fd) => {
+        const flags = /flags:\s*(\d+)/.exec(readFileSync(`/proc/${host.pid}/fdinfo/${fd}`, "utf8"))?.[1];
+        return flags !== undefined && (parseInt(flags, 8) & 0o2000000) === 0;
+      });
+    expect(inheritable.length).toBeGreaterThan(0);
+    const seen = await exec(
+      "bnd-seen",
+      `for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; tr '\\0' ' ' < $p/environ 2>/dev/null; echo; done; echo MOUNTS; cat /proc/self/mountinfo; echo FDS; ls /proc/self/fd; sleep 60 > /dev/null & echo BG; ls /proc/$!/fd`,
+    );
+    expect(seen.exitCode, seen.stderr).toBe(0);
+    // Controls: PID 1 (bubblewrap) and the mounts were read.
+    expect(seen.stdout).toMatch(/bwrap --args 3 -- \/\.sandgate\/agent/);
+    expect(seen.stdout).toMatch(/ \/workspace /);
+    const hostPaths = [host.dataDir, process.cwd(), join(process.cwd(), "..")];
+    const shown = hostPaths.filter((path) => seen.stdout.includes(path));
+    expect(shown).toEqual([]);
+    // A command and a background process hold stdio and what `ls` opened itself, nothing of the host.
+    const fds = (section: string) => seen.stdout.split(`${section}\n`)[1]!.split(/\n[A-Z]+\n/)[0]!.split("\n").filter((l) => /^\d+$/.test(l));
+    expect(fds("FDS")).toEqual(["0", "1", "2", "3"]);
+    expect(fds("BG")).toEqual(["0", "1", "2"]);
+    figures.record("host paths or descriptors shown inside a sandbox", hostPaths.length + inheritable.length, shown.length + (fds("FDS").length - 4) + (fds("BG").length - 3), "probes");
+  });
+});
 
 describe("unix socket read through the file API", () => {
   it("answers 4xx in the envelope on every read route, never 500", async () => {

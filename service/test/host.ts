@@ -28,6 +28,8 @@ export interface HostOptions {
   env?: Record<string, string>;
   /** A command the host runs under (e.g. setpriv to another user); it must exec the host. */
   wrapper?: string[];
+  /** Give the host a pipe at fd 3 without close-on-exec, as a host-side library might hold one. */
+  inheritedPipe?: boolean;
 }
 
 /** Every directory tempDir made in this test file; test/cleanup.ts removes them after the file's tests. */
@@ -64,7 +66,7 @@ export async function startHost(options: HostOptions = {}): Promise<TestHost> {
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: serviceDir,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...(options.token ? { SANDGATE_TOKEN: options.token } : {}), ...options.env },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", "pipe", "pipe", ...(options.inheritedPipe ? (["pipe"] as const) : [])],
   });
   let output = "";
   child.stdout!.on("data", (d: Buffer) => (output += d.toString()));

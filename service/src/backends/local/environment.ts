@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import type { Writable } from "node:stream";
 import { readFileSync } from "node:fs";
 import { SandgateError } from "../../core/errors.ts";
 import { AgentConnection } from "./agent.ts";
@@ -77,7 +78,13 @@ export class Environment {
     if (this.exited) await this.exited; // a previous environment is still going away
     const command = await this.hooks.prepare();
     if (this.stopped) throw new SandgateError("not_found", `sandbox '${this.sandboxId}' is being deleted`);
-    const child = spawn(command.file, command.args, { env: command.env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+    // cwd "/": the shell exports its working directory (PWD), which PID 1 inside would show.
+    const child = spawn(command.file, command.args, { env: command.env, cwd: "/", detached: true, stdio: ["pipe", "pipe", "pipe", command.argsOnFd3 ? "pipe" : "ignore"] });
+    if (command.argsOnFd3) {
+      const fd3 = child.stdio[3] as Writable;
+      fd3.on("error", () => {}); // a program that exits before reading: its exit is reported below
+      fd3.end(command.argsOnFd3.map((arg) => `${arg}\0`).join(""));
+    }
     this.child = child;
     const connection = new AgentConnection(child);
     let stderr = "";

@@ -39,6 +39,12 @@ export interface CommandLine {
    * user before any isolation (LD_PRELOAD, say, would run a library of the caller's in them).
    */
   env: Record<string, string>;
+  /**
+   * Arguments the program reads from fd 3 (NUL-terminated), not from its command line: bubblewrap's
+   * (`--args 3`), which name host paths. bubblewrap becomes the sandbox's PID 1, whose command line
+   * every process inside can read; this way it shows `bwrap --args 3 -- /.sandgate/agent` only.
+   */
+  argsOnFd3?: string[];
 }
 
 /** What the sandbox user is called inside; the uid every sandbox runs as. */
@@ -156,15 +162,25 @@ export class Isolation {
     if (this.mode === "none") return { file: agent, args: ["--unconfined", `--workspace=${dirs.workspace}`], env: {} };
     return {
       file: "/bin/sh",
-      args: ["-c", `${this.shellLimits ?? ""} ${JOIN_AND_EXEC}`, "sandgate", cgroupJoinFiles.join(" "), ...this.program(dirs, agent, net, identity)],
+      args: ["-c", `${this.shellLimits ?? ""} ${JOIN_AND_EXEC}`, "sandgate", cgroupJoinFiles.join(" "), ...this.program(net, identity), this.bwrap!, "--args", "3", "--", AGENT_INSIDE],
       env: {},
+      argsOnFd3: this.bwrapArgs(dirs, agent, net),
     };
   }
 
-  /** What runs after the shell: [nsenter] [prlimit] [setpriv] bubblewrap ... -- agent. */
-  private program(dirs: SandboxDirs, agent: string, net: NetworkPlacement | undefined, identity: Identity | undefined): string[] {
-    const bwrap = [
-      this.bwrap!,
+  /** What runs after the shell, before bubblewrap: [nsenter] [prlimit] [setpriv]. */
+  private program(net: NetworkPlacement | undefined, identity: Identity | undefined): string[] {
+    const enter = net?.enter ?? [];
+    const limits = this.prlimit ? [this.prlimit, `--fsize=${this.limits.maxFileSizeBytes}`, `--nofile=${this.limits.maxOpenFiles}`, "--core=0", "--"] : [];
+    const become = identity && this.setpriv
+      ? [this.setpriv, `--reuid=${identity.uid}`, `--regid=${identity.gid}`, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--"]
+      : [];
+    return [...enter, ...limits, ...become];
+  }
+
+  /** bubblewrap's options (its command, the agent, follows on the command line: bubblewrap reads only options from a file). */
+  private bwrapArgs(dirs: SandboxDirs, agent: string, net: NetworkPlacement | undefined): string[] {
+    return [
       "--unshare-all",
       "--unshare-user",
       "--disable-userns",
@@ -191,15 +207,7 @@ export class Isolation {
       "--ro-bind", agent, AGENT_INSIDE,
       "--clearenv",
       "--chdir", "/workspace",
-      "--",
-      AGENT_INSIDE,
     ];
-    const enter = net?.enter ?? [];
-    const limits = this.prlimit ? [this.prlimit, `--fsize=${this.limits.maxFileSizeBytes}`, `--nofile=${this.limits.maxOpenFiles}`, "--core=0", "--"] : [];
-    const become = identity && this.setpriv
-      ? [this.setpriv, `--reuid=${identity.uid}`, `--regid=${identity.gid}`, "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--"]
-      : [];
-    return [...enter, ...limits, ...become, ...bwrap];
   }
 }
 
