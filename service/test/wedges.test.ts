@@ -320,10 +320,17 @@ describe("bounded host memory under log pressure", () => {
 
 describe("disk quota", () => {
   it.runIf(isRoot)("gives a sandbox that fills its quota ENOSPC; the host and other sandboxes keep working", { timeout: 60_000 }, async () => {
-    // The quota is a loop-mounted ext4 image per sandbox (src/backends/local/disk.ts), here 64 MiB.
-    expect(host.logs()).toContain(`a ${QUOTA_BYTES}-byte ext4 image per sandbox`);
+    // The quota (here 64 MiB) holds a loop-mounted ext4 image per sandbox (src/backends/local/disk.ts)
+    // and the sandbox's process logs (an eighth of it by default).
+    const logBudget = QUOTA_BYTES / 8;
+    expect(host.logs()).toContain(`a ${QUOTA_BYTES}-byte disk quota per sandbox: a ${QUOTA_BYTES - logBudget}-byte ext4 image`);
     await create("wd-full");
     await create("wd-roomy");
+    // A background process prints twice the log budget: its logs are held to the budget, inside the quota.
+    const printer = await host.json("POST", "/v1/sandboxes/wd-full/processes", { command: `yes 0123456789abcdef0123456789abcdef | head -c ${2 * logBudget}` });
+    expect(printer.status, JSON.stringify(printer.body)).toBe(201);
+    const printerId = (printer.body as { id: string }).id;
+    await eventually(async () => (await host.json("GET", `/v1/sandboxes/wd-full/processes/${printerId}`)).body.status !== "running", 30_000);
     const fill = await exec(
       "wd-full",
       `dd if=/dev/zero of=/workspace/fill bs=1M count=${(2 * QUOTA_BYTES) / MIB} 2>&1 | grep -o 'No space left on device'; ` +
@@ -347,9 +354,14 @@ except OSError as e:
     refused.push(upload.status === 413);
     figures.record("disk: writes past the quota that succeeded", refused.length, refused.filter((r) => !r).length, "writes (dd, python, file API)");
     expect(refused, fill.stdout).toEqual([true, true, true]);
-    // On the host, the image takes no more than the quota.
-    const image = statSync(join(host.dataDir, "sandboxes", "wd-full", "disk.img"));
-    expect(image.blocks * 512).toBeLessThanOrEqual(QUOTA_BYTES);
+    // On the host, the image and the logs together take no more than the quota.
+    const image = statSync(join(host.dataDir, "sandboxes", "wd-full", "disk.img")).blocks * 512;
+    const logsDir = join(host.dataDir, "sandboxes", "wd-full", "processes");
+    const logs = readdirSync(logsDir).reduce((sum, name) => sum + statSync(join(logsDir, name)).blocks * 512, 0);
+    expect(logs).toBeGreaterThan(logBudget / 2); // control: the logs are there, on the host's disk
+    expect(image).toBeGreaterThan(QUOTA_BYTES / 2); // and so is what the sandbox wrote
+    figures.record("disk: sandboxes over their quota on the host's disk (image and logs together)", 1, image + logs > QUOTA_BYTES ? 1 : 0, `sandbox (${((image + logs) / MIB).toFixed(1)} of ${QUOTA_BYTES / MIB} MiB)`);
+    expect(image + logs).toBeLessThanOrEqual(QUOTA_BYTES);
     // Another sandbox writes, and a new one starts and writes too (positive controls).
     const roomy = await exec("wd-roomy", `dd if=/dev/zero of=/workspace/f bs=1M count=16 2>/dev/null; stat -c %s /workspace/f`);
     expect(roomy.stdout.trim()).toBe(String(16 * MIB));

@@ -8,6 +8,9 @@ import { hostTag, processStart } from "./network/index.ts";
 
 const run = promisify(execFile);
 
+/** The smallest image worth making (ext4's own metadata takes a few MiB of it). */
+const MIN_IMAGE_BYTES = 16 * 1024 * 1024;
+
 /**
  * Runs before an environment starts, on the real workspace directory (its disk mounted, not yet
  * bound anywhere): a noted restore is swapped in there (snapshots/swap.ts). True: it was swapped.
@@ -20,9 +23,10 @@ export type BeforeUse = (workspace: string) => Promise<boolean>;
  * On a root host they are mounted under a runtime directory of this host (`/run/sandgate/<tag>/<id>`,
  * every step of the way traversable, so a sandbox's own unprivileged identity can reach them wherever
  * the data directory is), nosuid and nodev:
- * - `image` (loop devices and mkfs.ext4 present): each sandbox's disk quota is a sparse ext4 image in
- *   its directory (`disk.img`, the quota its size), loop-mounted there; a sandbox that fills it gets
- *   ENOSPC and the host's disk and other sandboxes are untouched. `sandboxes/<id>/disk` links to it.
+ * - `image` (loop devices and mkfs.ext4 present): each sandbox's disk quota holds a sparse ext4 image
+ *   in its directory (`disk.img`: the quota less the sandbox's log budget, see log-budget.ts),
+ *   loop-mounted there, and its process logs; a sandbox that fills it gets ENOSPC and the host's disk
+ *   and other sandboxes are untouched. `sandboxes/<id>/disk` links to it.
  * - `bind`: no quota; the sandbox's `workspace` and `tmp` directories are bound there.
  * Elsewhere (`direct`, the host is not root) they are the sandbox directory's `workspace` and `tmp`,
  * owned by the host's user that the sandbox runs as.
@@ -32,14 +36,16 @@ export class SandboxStorage {
     readonly kind: "image" | "bind" | "direct",
     readonly runtimeDir: string,
     readonly quotaBytes: number | undefined,
+    private readonly logBytes: number,
     private readonly mkfs: string | undefined,
   ) {}
 
-  static async open(dataDir: string, quotaBytes: number, isolated: boolean): Promise<SandboxStorage> {
+  /** `quotaBytes`: all a sandbox may take of the host's disk, `logBytes` of it for process logs. */
+  static async open(dataDir: string, quotaBytes: number, logBytes: number, isolated: boolean): Promise<SandboxStorage> {
     if (process.getuid?.() !== 0 || !isolated) {
       const runtimeDir = join(dataDir, "run");
       await mkdir(runtimeDir, { recursive: true });
-      return new SandboxStorage("direct", runtimeDir, undefined, undefined);
+      return new SandboxStorage("direct", runtimeDir, undefined, logBytes, undefined);
     }
     const runtimeDir = join(existsSync("/run") ? "/run" : "/var/run", "sandgate", hostTag(dataDir));
     await mkdir(runtimeDir, { recursive: true, mode: 0o711 });
@@ -50,11 +56,22 @@ export class SandboxStorage {
     await collectDeadHosts(join(runtimeDir, ".."), runtimeDir);
     const mkfs = ["/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4"].find((p) => existsSync(p));
     const loops = existsSync("/dev/loop-control");
-    return mkfs && loops ? new SandboxStorage("image", runtimeDir, quotaBytes, mkfs) : new SandboxStorage("bind", runtimeDir, undefined, undefined);
+    if (!(mkfs && loops)) return new SandboxStorage("bind", runtimeDir, undefined, logBytes, undefined);
+    if (quotaBytes - logBytes < MIN_IMAGE_BYTES) {
+      throw new Error(`the disk quota (${quotaBytes} bytes) leaves less than ${MIN_IMAGE_BYTES} bytes for the workspace after the log budget (${logBytes}): raise SANDGATE_DISK_BYTES or lower SANDGATE_LOG_BYTES`);
+    }
+    return new SandboxStorage("image", runtimeDir, quotaBytes, logBytes, mkfs);
+  }
+
+  /** The size of each sandbox's image: its quota less its log budget, so that both fit the quota. */
+  get imageBytes(): number {
+    return (this.quotaBytes ?? 0) - this.logBytes;
   }
 
   get summary(): string {
-    if (this.kind === "image") return `a ${this.quotaBytes}-byte ext4 image per sandbox (its disk quota), loop-mounted nosuid,nodev under ${this.runtimeDir}`;
+    if (this.kind === "image") {
+      return `a ${this.quotaBytes}-byte disk quota per sandbox: a ${this.imageBytes}-byte ext4 image (loop-mounted nosuid,nodev under ${this.runtimeDir}) and ${this.logBytes} bytes of process logs`;
+    }
     if (this.kind === "bind") return `no per-sandbox disk quota (no loop devices or mkfs.ext4 here); workspaces bound nosuid,nodev under ${this.runtimeDir}`;
     return "no per-sandbox disk quota (needs root): workspaces are plain directories of the data directory";
   }
@@ -92,7 +109,7 @@ export class SandboxStorage {
     const image = join(sandboxDir, "disk.img");
     if (!existsSync(image)) {
       const temp = `${image}.new`;
-      await run("truncate", ["-s", String(this.quotaBytes), temp]);
+      await run("truncate", ["-s", String(this.imageBytes), temp]);
       // The image is the sandbox's whole disk: readable by no other host user.
       await chmod(temp, 0o600);
       // No reserved blocks (the sandbox gets its whole quota); lazy init keeps this to a few ms.

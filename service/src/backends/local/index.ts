@@ -28,7 +28,7 @@ export interface LocalBackendOptions {
   /** How often expired sandboxes are looked for. */
   reapIntervalMs?: number;
   log?: (message: string) => void;
-  /** Each sandbox's disk quota in bytes (root hosts with loop devices; see disk.ts). Default 10 GiB. */
+  /** Each sandbox's disk quota in bytes, its process logs included (root hosts with loop devices; see disk.ts). Default 10 GiB. */
   diskBytes?: number;
   /**
    * What the logs of one sandbox's background processes may take on the host's disk together (the
@@ -108,8 +108,9 @@ export class LocalBackend implements Backend {
       throw new Error("bubblewrap (bwrap) is not installed: install it (apt-get install bubblewrap) or start with --isolation=none to run commands WITHOUT isolation");
     }
     const diskBytes = options.diskBytes ?? 10 * 1024 ** 3;
-    const storage = await SandboxStorage.open(dataDir, diskBytes, options.isolation === "bwrap");
-    const processLimits: ProcessLimits = { ...defaultProcessLimits, logBudgetBytes: options.logBudgetBytes ?? Math.floor(diskBytes / 8) };
+    const logBudgetBytes = options.logBudgetBytes ?? Math.floor(diskBytes / 8);
+    const storage = await SandboxStorage.open(dataDir, diskBytes, logBudgetBytes, options.isolation === "bwrap");
+    const processLimits: ProcessLimits = { ...defaultProcessLimits, logBudgetBytes };
     const isolation = new Isolation(options.isolation, bwrap, storage.runtimeDir, resources);
     const detected = options.isolation === "bwrap" ? Cgroups.detect(resources, dataDir) : undefined;
     const cgroups = detected instanceof Cgroups ? detected : undefined;
