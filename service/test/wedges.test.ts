@@ -6,12 +6,12 @@
  * (test/attempts.ts), each "must fail" with a control that shows the probe ran.
  * (Point 7, tokens, is in tokens.test.ts; point 8, no 500s, in no-500.test.ts and boundary.test.ts.)
  */
-import { readdirSync, statSync } from "node:fs";
+import { readFileSync, readdirSync, statSync } from "node:fs";
 import { type Socket, connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Attempts } from "./attempts.ts";
-import { hostFds } from "./boundary-probes.ts";
+import { hostFds, hostTree } from "./boundary-probes.ts";
 import { type TestHost, eventually, isRoot, removeDir, startHost } from "./host.ts";
 
 const TOKEN = "wedges-test-token";
@@ -61,8 +61,8 @@ interface RawClient {
   count(bytes: number): void;
 }
 
-function rawClient(request: string): RawClient {
-  const socket = connect(new URL(host.url).port ? Number(new URL(host.url).port) : 80, new URL(host.url).hostname);
+function rawClient(request: string, url = host.url): RawClient {
+  const socket = connect(Number(new URL(url).port), new URL(url).hostname);
   socket.pause();
   socket.on("error", () => {});
   socket.write(request);
@@ -315,6 +315,63 @@ describe("bounded host memory under log pressure", () => {
     figures.record("host RSS growth under log pressure (MiB)", 2 * COUNT, (first > 64 ? COUNT : 0) + (second > 64 ? COUNT : 0), `processes printing 20 MB, in two rounds; peak growth ${first.toFixed(1)} MiB then ${second.toFixed(1)} MiB (bound 64)`);
     expect(worst).toBeLessThanOrEqual(64);
     expect(after).toBeLessThanOrEqual(64);
+  });
+});
+
+/** Host processes below `pid` whose command line contains `text`, as the host sees them. */
+function commandsWith(pid: number, text: string): number[] {
+  return hostTree(pid)
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p.pid}/cmdline`, "utf8").includes(text);
+      } catch {
+        return false; // gone
+      }
+    })
+    .map((p) => p.pid);
+}
+
+describe("a client that stops reading", () => {
+  it("is disconnected after the send timeout and its command ends; a slow reader and a quiet follower are kept", { timeout: 60_000 }, async () => {
+    const quick = await startHost({ token: TOKEN, env: { SANDGATE_SEND_TIMEOUT_SECONDS: "2" } });
+    const clients: RawClient[] = [];
+    let slowReading: NodeJS.Timeout | undefined;
+    try {
+      expect((await quick.json("POST", "/v1/sandboxes", { id: "wd-stall" })).status).toBe(201);
+      const quiet = await quick.json("POST", "/v1/sandboxes/wd-stall/processes", { command: "sleep 600" });
+      expect(quiet.status).toBe(201);
+      const stream = (command: string) => rawClient(post("/v1/sandboxes/wd-stall/exec/stream", { command }), quick.url);
+      const stalled = stream("yes stalled-reader");
+      const slow = stream("yes slow-reader");
+      const follower = rawClient(get(`/v1/sandboxes/wd-stall/processes/${(quiet.body as { id: string }).id}/logs/stream`), quick.url);
+      clients.push(stalled, slow, follower);
+      follower.socket.on("data", (d: Buffer) => follower.count(d.length));
+      follower.socket.resume();
+      // Slower than the command prints, but reading: the kernel's socket buffers (megabytes on loopback)
+      // wake the host's writes only once they have room, so a reader must drain about that much per
+      // send timeout (nginx's send_timeout works the same way).
+      slowReading = setInterval(() => slow.take(256 * 1024), 100);
+      // Controls: every stream is under way, and both commands run on the host.
+      await eventually(() => (stalled.take(1), stalled.read() > 0 && slow.read() > 0 && follower.read() > 0), 15_000);
+      expect(commandsWith(quick.pid, "stalled-reader").length).toBeGreaterThan(0);
+      expect(commandsWith(quick.pid, "slow-reader").length).toBeGreaterThan(0);
+      // The client that stopped reading is let go (its socket leaves the host), and its command ends.
+      await eventually(() => commandsWith(quick.pid, "stalled-reader").length === 0, 30_000);
+      const dropped = commandsWith(quick.pid, "stalled-reader").length === 0;
+      // The slow reader goes on for well past the timeout (2.5 MB/s: 15 MB take 6 s), as does its command.
+      const before = slow.read();
+      await eventually(() => slow.read() > before + 15 * 1024 * 1024, 30_000);
+      const slowKept = !slow.socket.destroyed && commandsWith(quick.pid, "slow-reader").length > 0;
+      const followerKept = !follower.socket.destroyed && !follower.socket.readableEnded;
+      figures.record("wedge checks: clients that stopped reading still connected after the send timeout", 1, dropped ? 0 : 1, "clients");
+      figures.record("wedge checks: reading clients dropped by the send timeout", 2, (slowKept ? 0 : 1) + (followerKept ? 0 : 1), "clients (a slow reader, an idle follower)");
+      expect([dropped, slowKept, followerKept]).toEqual([true, true, true]);
+    } finally {
+      clearInterval(slowReading);
+      for (const client of clients) client.socket.destroy();
+      await quick.stop();
+      removeDir(quick.dataDir);
+    }
   });
 });
 

@@ -19,6 +19,8 @@ export interface NodeHostConfig {
   /** What one sandbox's process logs may take on the host's disk (default an eighth of diskBytes). */
   logBudgetBytes: number;
   idleStopMs: number;
+  /** A client with response bytes waiting that reads nothing for this long is disconnected. */
+  sendTimeoutMs: number;
 }
 
 export const USAGE = `Usage: npm start -- [options]
@@ -39,6 +41,8 @@ Options (each also an environment variable):
           host's disk, oldest output dropped first; default an eighth of the disk quota),
           SANDGATE_IDLE_STOP_SECONDS (an environment with nothing running is stopped after
           this long and restarted on next use, files kept; default 600)
+  Clients: SANDGATE_SEND_TIMEOUT_SECONDS (a client that reads nothing of a response for this long
+          is disconnected; default 60)
 `;
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): NodeHostConfig {
@@ -93,6 +97,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): NodeHostCon
     diskBytes: number("SANDGATE_DISK_BYTES", 10 * 1024 ** 3),
     logBudgetBytes: number("SANDGATE_LOG_BYTES", Math.floor(number("SANDGATE_DISK_BYTES", 10 * 1024 ** 3) / 8)),
     idleStopMs: number("SANDGATE_IDLE_STOP_SECONDS", 600) * 1000,
+    sendTimeoutMs: number("SANDGATE_SEND_TIMEOUT_SECONDS", 60) * 1000,
   };
 }
 

@@ -2,7 +2,7 @@
  * The Node host: composes the local backend, core and the REST / Cap'n Web surfaces on one node:http
  * server, with the port proxy and WebSocket upgrades answered at the socket level (the files beside).
  */
-import { type RequestListener, type ServerOptions, createServer } from "node:http";
+import { type RequestListener, type Server, type ServerOptions, createServer } from "node:http";
 import { isIP } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { newHttpBatchRpcResponse } from "capnweb";
@@ -15,6 +15,7 @@ import { swaggerUiDistAssets } from "./docs-assets.ts";
 import { MAX_HEADER_BYTES, answerClientErrors } from "./http.ts";
 import { withNodePortProxy } from "./port-proxy.ts";
 import { serveRpcWebSockets } from "./rpc-websocket.ts";
+import { dropStalledClients } from "./stalled-clients.ts";
 
 export function isLoopback(host: string): boolean {
   if (host === "localhost") return true;
@@ -62,6 +63,7 @@ export async function startNodeHost(config: NodeHostConfig, log: (line: string) 
     s.once("error", reject);
   });
   answerClientErrors(server);
+  dropStalledClients(server as Server, config.sendTimeoutMs);
   serveRpcWebSockets(server, core, auth);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
