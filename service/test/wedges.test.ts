@@ -257,6 +257,8 @@ describe("bounded host memory under log pressure", () => {
 
   const COUNT = 40;
   const BYTES = 20_000_000;
+  /** What the host may keep once quiet after both rounds (its buffers and caches grown for reuse). */
+  const RELEASED_MIB = 16;
 
   /** 40 background processes in a new sandbox print 20 MB each and keep running; the host's peak RSS meanwhile. */
   async function pressure(id: string): Promise<number> {
@@ -296,15 +298,17 @@ describe("bounded host memory under log pressure", () => {
     return peak;
   }
 
-  it("40 background processes printing 20 MB each grow the host by at most 64 MiB, and a second round reuses it", { timeout: 120_000 }, async () => {
+  it("40 background processes printing 20 MB each grow the host by at most 64 MiB, a second round reuses it, and it is released after", { timeout: 120_000 }, async () => {
     const baseline = rssMiB();
     const baselineFds = fdCount();
     const first = (await pressure("wd-logs")) - baseline;
-    // Given back: V8 and malloc keep what they grew for reuse rather than return it to the system at
-    // once, so "released" is measured as reuse: a second round, after the first sandbox was deleted,
-    // stays within the same bound (memory kept per process would add another round's worth).
+    // Reused: a second round, after the first sandbox was deleted, stays within the same bound (memory
+    // kept per process would add another round's worth).
     const second = (await pressure("wd-logs-2")) - baseline;
-    const after = rssMiB() - baseline;
+    // Released after: once the host is quiet, its RSS comes back near where it started (the host
+    // collects a burst's garbage when idle; without that it stayed 40-50 MiB up for good).
+    let after = rssMiB() - baseline;
+    await eventually(() => (after = rssMiB() - baseline) <= RELEASED_MIB, 30_000).catch(() => {});
     // The 80 log files and both environments' pipes are closed again.
     let fds = fdCount();
     await eventually(() => (fds = fdCount()) <= baselineFds, 10_000).catch(() => {});
@@ -313,8 +317,9 @@ describe("bounded host memory under log pressure", () => {
     console.log(`wedges: host RSS baseline ${baseline.toFixed(1)} MiB; peak growth ${first.toFixed(1)} MiB, second round ${second.toFixed(1)} MiB, after both deleted ${after.toFixed(1)} MiB`);
     const worst = Math.max(first, second);
     figures.record("host RSS growth under log pressure (MiB)", 2 * COUNT, (first > 64 ? COUNT : 0) + (second > 64 ? COUNT : 0), `processes printing 20 MB, in two rounds; peak growth ${first.toFixed(1)} MiB then ${second.toFixed(1)} MiB (bound 64)`);
+    figures.record("host RSS not released after log pressure (MiB)", 1, after > RELEASED_MIB ? 1 : 0, `host; ${after.toFixed(1)} MiB above the baseline once quiet (bound ${RELEASED_MIB})`);
     expect(worst).toBeLessThanOrEqual(64);
-    expect(after).toBeLessThanOrEqual(64);
+    expect(after).toBeLessThanOrEqual(RELEASED_MIB);
   });
 });
 

@@ -16,6 +16,7 @@ import { MAX_HEADER_BYTES, answerClientErrors } from "./http.ts";
 import { withNodePortProxy } from "./port-proxy.ts";
 import { serveRpcWebSockets } from "./rpc-websocket.ts";
 import { dropStalledClients } from "./stalled-clients.ts";
+import { collectWhenIdle } from "./idle-gc.ts";
 
 export function isLoopback(host: string): boolean {
   if (host === "localhost") return true;
@@ -64,6 +65,7 @@ export async function startNodeHost(config: NodeHostConfig, log: (line: string) 
   });
   answerClientErrors(server);
   dropStalledClients(server as Server, config.sendTimeoutMs);
+  const stopCollecting = collectWhenIdle();
   serveRpcWebSockets(server, core, auth);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
@@ -76,6 +78,7 @@ export async function startNodeHost(config: NodeHostConfig, log: (line: string) 
     server,
     backend,
     async close() {
+      stopCollecting();
       await new Promise<void>((r) => server.close(() => r()));
       await backend.close();
     },
