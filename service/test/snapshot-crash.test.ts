@@ -7,7 +7,7 @@
  *
  * The kill points are spread over each operation's duration as measured in the same run (an
  * unkilled run of it first, which is also the positive control). Replay a run with the seed it
- * prints: SNAPCRASH_SEED=<n>; SNAPCRASH_ATTEMPTS sets the kills per operation (default 4).
+ * prints: SNAPCRASH_SEED=<n>; SNAPCRASH_ATTEMPTS sets the kills per operation (default 3).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
@@ -19,7 +19,7 @@ import { Attempts } from "./attempts.ts";
 import { type TestHost, startHost, tempDir } from "./host.ts";
 
 const seed = Number(process.env.SNAPCRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const ATTEMPTS = Number(process.env.SNAPCRASH_ATTEMPTS ?? 4);
+const ATTEMPTS = Number(process.env.SNAPCRASH_ATTEMPTS ?? 3);
 console.log(`snapshot-crash: seed ${seed}, ${ATTEMPTS} kills per operation (replay with SNAPCRASH_SEED=${seed})`);
 
 /** mulberry32: a small seeded generator, so a failing run's kill points can be replayed. */
@@ -236,7 +236,7 @@ describe("SIGKILL during snapshot operations", () => {
       if (which === "new") current = target;
       expect((await listedIds()).sort()).toEqual([...known].sort());
     }
-  }, 60_000);
+  }, 90_000);
 
   it("create: the snapshot is listed whole (its archive is the workspace) or absent", async () => {
     const change = (n: number) => sh(`cd /workspace && mkdir -p new && head -c 3000000 /dev/urandom | split -b 30000 -a 2 - new/g${n}-`);
@@ -269,7 +269,7 @@ describe("SIGKILL during snapshot operations", () => {
       expect(made.length).toBeLessThanOrEqual(1);
       expect((await listedIds()).sort()).toEqual([...known].sort());
     }
-  }, 60_000);
+  }, 90_000);
 
   it("import: the snapshot is listed whole (its archive is the one sent) or absent", async () => {
     const first = await freshArchive(150, 40_000);
@@ -297,7 +297,7 @@ describe("SIGKILL during snapshot operations", () => {
       expect(made.length).toBeLessThanOrEqual(1);
       expect((await listedIds()).sort()).toEqual([...known].sort());
     }
-  }, 60_000);
+  }, 90_000);
 
   it("delete: the snapshot is whole (exports in full) or gone (404, not listed)", async () => {
     const importFresh = async () => {
@@ -333,7 +333,7 @@ describe("SIGKILL during snapshot operations", () => {
       expect([200, 404]).toContain(got.status);
       expect((await listedIds()).sort()).toEqual([...known].sort());
     }
-  }, 60_000);
+  }, 90_000);
 
   it("cut operations short (positive control: the kills did not all land after the answers)", () => {
     expect(midway).toBeGreaterThan(0);
