@@ -201,15 +201,15 @@ async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number 
   return { value, ms: performance.now() - started };
 }
 
-/** Builds a tree of ~6 MiB in a few hundred files under /workspace/<top>, replacing what was there. */
+/** Builds a tree of ~4 MiB in 250 files under /workspace/<top>, replacing what was there. */
 const build = (top: string) =>
-  sh(`cd /workspace && rm -rf -- * && mkdir -p ${top}/x ${top}/empty && head -c 6000000 /dev/urandom | split -b 20000 -a 3 - ${top}/f && mv ${top}/faa* ${top}/x/ && ln -s x/faaa ${top}/link`);
+  sh(`cd /workspace && rm -rf -- * && mkdir -p ${top}/x ${top}/empty && head -c 4000000 /dev/urandom | split -b 16000 -a 3 - ${top}/f && mv ${top}/faa* ${top}/x/ && ln -s x/faaa ${top}/link`);
 
 describe("SIGKILL during snapshot operations", () => {
   it("restore: the workspace is exactly the old tree or exactly the new one", async () => {
     await build("a");
     const treeA = await workspaceTree();
-    expect(treeA.length).toBeGreaterThan(300);
+    expect(treeA.length).toBeGreaterThan(200);
     const snapA = await host.json("POST", "/v1/sandboxes/w/snapshots", { name: "a" });
     expect(snapA.status).toBe(201);
     await build("b");
@@ -272,7 +272,7 @@ describe("SIGKILL during snapshot operations", () => {
   }, 90_000);
 
   it("import: the snapshot is listed whole (its archive is the one sent) or absent", async () => {
-    const first = await freshArchive(150, 40_000);
+    const first = await freshArchive(120, 32_000);
     const control = await timed(() => host.json("POST", "/v1/snapshots?label=crash:import-control", first.bytes as never));
     expect(control.value.status, JSON.stringify(control.value.body)).toBe(201);
     known.add(control.value.body.id);
@@ -280,7 +280,7 @@ describe("SIGKILL during snapshot operations", () => {
 
     let n = 1;
     for (const delay of killPoints(control.ms)) {
-      const archive = await freshArchive(150, 40_000);
+      const archive = await freshArchive(120, 32_000);
       const label = `import-${n++}`;
       const { answered } = await killDuring(() => host.call("POST", `/v1/snapshots?label=crash:${label}`, archive.bytes), delay);
       const found = await host.json("GET", `/v1/snapshots?label=crash:${label}`);
