@@ -10,7 +10,7 @@
  * prints: SNAPCRASH_SEED=<n>; SNAPCRASH_ATTEMPTS sets the kills per operation (default 3).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import tar from "tar-stream";
@@ -334,6 +334,25 @@ describe("SIGKILL during snapshot operations", () => {
       expect((await listedIds()).sort()).toEqual([...known].sort());
     }
   }, 90_000);
+
+  it("removes at the next start a staging directory no restore note names; a link of that name goes, its target stays", async () => {
+    // What a restore killed before its note leaves (the random kills above reach it only sometimes).
+    const outside = tempDir("sandgate-crash-outside-");
+    writeFileSync(join(outside, "keep.txt"), "host file");
+    const stage = ".sandgate-upload-restore-0123456789abcdef";
+    const link = ".sandgate-upload-restore-fedcba9876543210";
+    await sh(`cd /workspace && mkdir -p ${stage}/deep && echo half > ${stage}/deep/f && ln -s ${outside} ${link} && mkdir -p .sandgate-upload-restore-short && ls -a`);
+    const before = await workspaceTree();
+    expect(before).toContain(`d ${stage}`); // control: planted where the sweep looks
+    await host.stop("SIGKILL");
+    host = await startHost({ dataDir });
+    const after = await workspaceTree();
+    expect(after.filter((line) => line.includes(stage) || line.includes(link))).toEqual([]);
+    // Not a staging name (no 16 hex digits): the sandbox's own, left alone.
+    expect(after).toContain("d .sandgate-upload-restore-short");
+    expect(readFileSync(join(outside, "keep.txt"), "utf8")).toBe("host file");
+    await sh("rm -rf /workspace/.sandgate-upload-restore-short");
+  }, 60_000);
 
   it("cut operations short (positive control: the kills did not all land after the answers)", () => {
     expect(midway).toBeGreaterThan(0);
