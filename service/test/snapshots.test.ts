@@ -7,7 +7,7 @@ import { gunzipSync, gzipSync, zstdDecompressSync } from "node:zlib";
 import tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SnapshotStore } from "../src/backends/local/snapshots/store.ts";
-import { type TestHost, startHost, tempDir } from "./host.ts";
+import { type TestHost, eventually, startHost, tempDir } from "./host.ts";
 
 describe("snapshots", () => {
   it("saves, breaks and restores a workspace; a second snapshot stores nothing new; fromSnapshot; bad input", async () => {
@@ -582,6 +582,23 @@ describe("snapshots: compressed archives", () => {
       const gz = await host.call("GET", `/v1/snapshots/${snap.id}/archive`, undefined, { accept: "application/gzip" });
       writeFileSync(join(dir, "a.tar.gz"), new Uint8Array(await gz.arrayBuffer()));
       expect(execFileSync("tar", ["-tzf", join(dir, "a.tar.gz")], { encoding: "utf8" })).toContain("d/numbers.txt");
+
+      // A reader that goes away mid-way lets the snapshot's blobs go: deleted, they are freed at once.
+      const health = async () => (await host.json("GET", "/health")).body.snapshots as { blobs: number };
+      for (const accept of ["application/zstd", "application/gzip"]) {
+        await host.json("POST", "/v1/sandboxes/zip/exec", { command: "rm -rf /workspace/* && for i in 1 2 3; do head -c 8000000 /dev/urandom > r$i; done" });
+        const baseline = (await health()).blobs;
+        const big = (await host.json("POST", "/v1/sandboxes/zip/snapshots", {})).body;
+        expect((await health()).blobs).toBe(baseline + 3);
+        const abort = new AbortController();
+        const res = await fetch(`${host.url}/v1/snapshots/${big.id}/archive`, { headers: { accept }, signal: abort.signal });
+        const reader = res.body!.getReader();
+        let received = 0;
+        while (received < 64 * 1024) received += (await reader.read()).value!.byteLength;
+        abort.abort();
+        expect((await host.json("DELETE", `/v1/snapshots/${big.id}`)).status).toBe(204);
+        await eventually(async () => (await health()).blobs === baseline, 10_000);
+      }
     } finally {
       await host.stop();
     }
