@@ -176,6 +176,7 @@ async function killDuring(op: () => Promise<Response>, delayMs: number): Promise
   await pending;
   host = await startHost({ dataDir });
   const store = audit();
+  figures.record("restarts after a kill with a blob no manifest names, a named blob missing, or tmp/ not empty", 1, store.orphans + store.missing + store.tmp > 0 ? 1 : 0, "restarts");
   expect(store, "the store after a restart: every blob named by a manifest and present, tmp/ empty").toEqual({ orphans: 0, missing: 0, tmp: 0, blobs: store.blobs });
   return { answered: killedAnswered };
 }
