@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import assert_type
+from typing import Literal, assert_type
 
 import pytest
 from beats import BEATER, UNTIL_STOPPED
@@ -336,6 +336,14 @@ def test_snapshots_round_trip_through_a_tar_archive(sg: Sandgate, sb: Sandbox, t
         )
     assert sent[-1] == archive.stat().st_size
     assert imported.digest == snapshot.digest
+    # Compressed as asked (the magic bytes say which); each imports to the same digest.
+    cases: tuple[tuple[Literal["zstd", "gzip"], bytes], ...] = (("zstd", b"\x28\xb5\x2f\xfd"), ("gzip", b"\x1f\x8b"))
+    for compression, magic in cases:
+        packed = tmp_path / f"workspace.tar.{compression}"
+        sg.snapshots.export(snapshot.id, packed, compression=compression)
+        assert packed.read_bytes()[: len(magic)] == magic
+        with packed.open("rb") as data:
+            assert sg.snapshots.import_archive(data, label="suite:python-sync").digest == snapshot.digest
 
     target = sg.sandboxes.create(labels={"suite": "python-sync"})
     try:

@@ -73,6 +73,7 @@ export type {
   CreateSnapshotRequest,
   ForkRequest,
   ForkResult,
+  ExportOptions,
   ImportSnapshotQuery,
   ListSnapshotsQuery,
   ProgressOptions,

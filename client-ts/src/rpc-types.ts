@@ -31,13 +31,16 @@ export type RpcBytes = ReadableStream<Uint8Array> | Uint8Array | ArrayBuffer | s
 /** The one object an RPC method takes. */
 export type RpcInput<K extends RpcOperationId> = Simplify<Part<Ops[K], "path"> & Part<Ops[K], "query"> & JsonBody<Ops[K]> & RawBody<Ops[K]>>;
 
-/** What an RPC method answers: JSON as in REST; bytes as `{body, size}`; event streams as NDJSON bytes. */
+/** A bytes response: any media type (a file), or an archive's (plain tar or compressed, by Accept). */
+type BytesResponse = { content: { "application/octet-stream": unknown } } | { content: { "application/x-tar": unknown } };
+
+/** What an RPC method answers: JSON as in REST; bytes as `{body, size, contentType?}`; event streams as NDJSON bytes. */
 export type RpcOutput<K extends RpcOperationId> = Ops[K] extends { responses: { 200: { content: { "application/json": infer R } } } }
   ? R
   : Ops[K] extends { responses: { 201: { content: { "application/json": infer R } } } }
     ? R
-    : Ops[K] extends { responses: { 200: { content: { "application/octet-stream": unknown } } } }
-      ? { body: ReadableStream<Uint8Array>; size: number }
+    : Ops[K] extends { responses: { 200: BytesResponse } }
+      ? { body: ReadableStream<Uint8Array>; size: number; contentType?: string }
       : Ops[K] extends { responses: { 200: { content: { "text/event-stream": unknown } } } }
         ? ReadableStream<Uint8Array>
         : void;

@@ -439,7 +439,7 @@ export interface paths {
         put?: never;
         /**
          * Make a snapshot from a tar archive
-         * @description The body is a tar (streamed). Regular files, directories, symlinks and hard links within the tree are taken; absolute or `..` names, links that lead out of the tree, devices and FIFOs are refused (400), as is a truncated or corrupt archive, and nothing of a refused archive is kept.
+         * @description The body is a tar (streamed), plain or compressed with gzip or zstd (recognised from its first bytes, whatever the Content-Type says). Regular files, directories, symlinks and hard links within the tree are taken; absolute or `..` names, links that lead out of the tree, devices and FIFOs are refused (400), as is a truncated or corrupt archive, and nothing of a refused archive is kept.
          */
         post: operations["importSnapshot"];
         delete?: never;
@@ -519,7 +519,7 @@ export interface paths {
         };
         /**
          * Download a snapshot as a tar archive
-         * @description A streamed tar of the workspace (paths relative to it): the portable format, which `importSnapshot` takes on any backend.
+         * @description A streamed tar of the workspace (paths relative to it): the portable format, which `importSnapshot` takes on any backend. Plain tar (`application/x-tar`) unless the request's `Accept` asks for `application/zstd` or `application/gzip` (q-values honoured; `application/x-tar` ranked higher wins): the archive is then compressed as it streams and the `Content-Type` says which. The local runtime makes both; the Cloudflare backend makes gzip only (asked for zstd alone, it answers plain tar). Compression is a media type, not a `Content-Encoding`: HTTP clients do not undo it.
          */
         get: operations["exportSnapshot"];
         put?: never;
@@ -4556,7 +4556,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description A tar archive. */
+        /** @description A tar archive: plain, gzip or zstd. */
         requestBody: {
             content: {
                 "application/octet-stream": string;
@@ -5179,14 +5179,15 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The tar archive, streamed. */
+            /** @description The tar archive, streamed: `application/x-tar`, or compressed (`application/zstd`, `application/gzip`) as `Accept` asked. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": string;
-                    "*/*": string;
+                    "application/x-tar": string;
+                    "application/zstd": string;
+                    "application/gzip": string;
                 };
             };
             /** @description Error: invalid_request */

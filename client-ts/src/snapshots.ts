@@ -24,6 +24,15 @@ export interface ProgressOptions extends CallOptions {
   onProgress?: (bytes: number) => void;
 }
 
+/**
+ * `compression`: ask for the archive compressed (`Accept: application/zstd` or `application/gzip`).
+ * A host that cannot make it (the Cloudflare backend makes gzip only) sends plain tar; `import`
+ * takes all three, recognised from the bytes.
+ */
+export interface ExportOptions extends ProgressOptions {
+  compression?: "zstd" | "gzip";
+}
+
 export interface SnapshotsApi {
   /** One page; pass `nextCursor` back as `cursor` for the next. */
   list(query?: ListSnapshotsQuery, options?: CallOptions): Promise<SnapshotList>;
@@ -33,8 +42,8 @@ export interface SnapshotsApi {
   delete(snapshotId: string, options?: CallOptions): Promise<void>;
   /** Replaces the labels and/or the expiry (`ttlSeconds` from now; `null`: keep until deleted). */
   update(snapshotId: string, body: UpdateSnapshotRequest, options?: CallOptions): Promise<Snapshot>;
-  /** The snapshot as a tar archive (paths relative to /workspace), streamed as it arrives. */
-  export(snapshotId: string, options?: ProgressOptions): Promise<ReadableStream<Uint8Array>>;
+  /** The snapshot as a tar archive (paths relative to /workspace), streamed as it arrives; zstd or gzip if `compression` asks. */
+  export(snapshotId: string, options?: ExportOptions): Promise<ReadableStream<Uint8Array>>;
   /** Makes a snapshot from a tar archive; a refused archive leaves nothing behind. */
   import(archive: ArchiveBody, query?: ImportSnapshotQuery, options?: ProgressOptions): Promise<Snapshot>;
 }
@@ -67,9 +76,10 @@ export class SnapshotsImpl implements SnapshotsApi {
     await unwrap(this.raw.DELETE("/v1/snapshots/{snapshotId}", { params: { path: { snapshotId } }, ...signalOf(options) }));
   }
 
-  async export(snapshotId: string, options?: ProgressOptions): Promise<ReadableStream<Uint8Array>> {
+  async export(snapshotId: string, options?: ExportOptions): Promise<ReadableStream<Uint8Array>> {
     const { data, error, response } = await this.raw.GET("/v1/snapshots/{snapshotId}/archive", {
       params: { path: { snapshotId } },
+      ...(options?.compression ? { headers: { accept: `application/${options.compression}, application/x-tar;q=0.1` } } : {}),
       parseAs: "stream",
       ...signalOf(options),
     });

@@ -326,6 +326,12 @@ describe("snapshots", () => {
       const imported = await client().snapshots.import(archive, { name: "from-tar" }, { onProgress: (n) => sent.push(n) });
       expect(sent.at(-1)).toBe(archive.byteLength);
       expect(imported.digest).toBe(snapshot.digest);
+      // Compressed as asked (the magic bytes say which), and each imports to the same digest.
+      for (const [compression, magic] of [["zstd", [0x28, 0xb5, 0x2f, 0xfd]], ["gzip", [0x1f, 0x8b]]] as const) {
+        const packed = new Uint8Array(await new Response(await client().snapshots.export(snapshot.id, { compression })).arrayBuffer());
+        expect([...packed.subarray(0, magic.length)]).toEqual([...magic]);
+        expect((await client().snapshots.import(packed)).digest).toBe(snapshot.digest);
+      }
 
       await target.files.write("/workspace/stale.txt", "goes away");
       const restored = await target.restore(imported.id);

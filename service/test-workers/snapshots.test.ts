@@ -88,6 +88,18 @@ describe("CloudflareBackend snapshots (R2 + registry, over the SDK stand-in)", (
     expect(imported).toMatchObject({ sandboxId: null, name: "imp", labels: { from: "export" }, digest: snap.digest, sizeBytes: snap.sizeBytes, fileCount: snap.fileCount });
     const gzipped = streamOf(archive).pipeThrough(new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>);
     expect((await importSnapshot(core, { body: gzipped })).digest).toBe(snap.digest);
+    // Asked for gzip (Accept), the export is gzip made here as it streams; zstd alone (no compressor in workerd) gets plain tar.
+    const asGzip = await exportSnapshot(core, { snapshotId: snap.id }, "application/gzip");
+    expect(asGzip.contentType).toBe("application/gzip");
+    const gz = await bytesOf(asGzip.body);
+    expect([...gz.subarray(0, 2)]).toEqual([0x1f, 0x8b]);
+    expect(await bytesOf(streamOf(gz).pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>))).toEqual(archive);
+    expect((await importSnapshot(core, { body: streamOf(gz) })).digest).toBe(snap.digest);
+    const asZstd = await exportSnapshot(core, { snapshotId: snap.id }, "application/zstd");
+    expect(asZstd.contentType).toBe("application/x-tar");
+    expect(await bytesOf(asZstd.body)).toEqual(archive);
+    expect((await exportSnapshot(core, { snapshotId: snap.id }, "application/zstd, application/gzip;q=0.5")).contentType).toBe("application/gzip");
+    expect(exported.contentType).toBe("application/x-tar");
 
     // Fork: two sandboxes with the workspace; the fork's own snapshot is deleted afterwards.
     const before = await objects();

@@ -2,6 +2,7 @@
  * Snapshots through the remote backend: this side's REST app (core over RemoteBackend) forwards every
  * snapshot operation to a real Node host, whose own API is checked to hold what was forwarded.
  */
+import { zstdDecompressSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RemoteBackend } from "../src/backends/remote/index.ts";
 import { SandgateCore } from "../src/core/core.ts";
@@ -9,13 +10,13 @@ import { createRestApp } from "../src/surfaces/rest.ts";
 import { type TestHost, startHost } from "./host.ts";
 
 let host: TestHost;
-let front: { json<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>; raw(method: string, path: string, body?: BodyInit): Promise<Response> };
+let front: { json<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>; raw(method: string, path: string, body?: BodyInit, headers?: Record<string, string>): Promise<Response> };
 
 beforeAll(async () => {
   host = await startHost({ token: "upstream" });
   const app = createRestApp({ core: new SandgateCore(new RemoteBackend({ url: host.url, token: "upstream" })), auth: { token: "front", protectDocs: false } });
   const auth = { authorization: "Bearer front" };
-  const raw = (method: string, path: string, body?: BodyInit) => Promise.resolve(app.request(path, { method, headers: auth, body, ...(body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit));
+  const raw = (method: string, path: string, body?: BodyInit, headers: Record<string, string> = {}) => Promise.resolve(app.request(path, { method, headers: { ...auth, ...headers }, body, ...(body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit));
   front = {
     raw,
     async json(method, path, body) {
@@ -81,6 +82,12 @@ describe("RemoteBackend snapshots (to a real Node host)", () => {
     expect(imported.status, JSON.stringify(importedBody)).toBe(201);
     expect(importedBody).toMatchObject({ digest: snap.body.digest, name: "imp", labels: { from: "remote" }, sandboxId: null });
     expect(Date.parse(importedBody.expiresAt) - Date.now()).toBeGreaterThan(500_000);
+    // Asked for zstd through the front, the upstream compresses it and the Content-Type comes through.
+    const zstd = await front.raw("GET", `/v1/snapshots/${snap.body.id}/archive`, undefined, { accept: "application/zstd" });
+    expect(zstd.headers.get("content-type")).toBe("application/zstd");
+    const zstdBytes = new Uint8Array(await zstd.arrayBuffer());
+    expect([...zstdBytes.subarray(0, 4)]).toEqual([0x28, 0xb5, 0x2f, 0xfd]);
+    expect(Buffer.compare(zstdDecompressSync(zstdBytes), Buffer.from(bytes))).toBe(0);
     // A truncated archive: the upstream's 400 comes back as it is, and nothing new is listed.
     const before = (await host.json("GET", "/v1/snapshots")).body.snapshots.length;
     const truncated = await front.raw("POST", "/v1/snapshots", new Blob([bytes.subarray(0, 700)]).stream());

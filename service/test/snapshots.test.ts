@@ -3,11 +3,11 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync, zstdDecompressSync } from "node:zlib";
 import tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SnapshotStore } from "../src/backends/local/snapshots/store.ts";
-import { type TestHost, startHost, tempDir } from "./host.ts";
+import { type TestHost, eventually, startHost, tempDir } from "./host.ts";
 
 describe("snapshots", () => {
   it("saves, breaks and restores a workspace; a second snapshot stores nothing new; fromSnapshot; bad input", async () => {
@@ -533,6 +533,72 @@ describe("snapshots: the archive format", () => {
       expect(fromGnu.status, JSON.stringify(fromGnu.body)).toBe(201);
       expect((await host.json("POST", "/v1/sandboxes", { id: "fmt2", fromSnapshot: fromGnu.body.id })).status).toBe(201);
       expect((await host.json("POST", "/v1/sandboxes/fmt2/exec", { command: `cat ${deep}` })).body.stdout).toBe("deep\n");
+    } finally {
+      await host.stop();
+    }
+  }, 120_000);
+});
+
+describe("snapshots: compressed archives", () => {
+  it("exports zstd or gzip as Accept asks (Content-Type says which; plain tar otherwise), and each imports to the same digest", async () => {
+    const host = await startHost();
+    try {
+      await host.json("POST", "/v1/sandboxes", { id: "zip" });
+      const made = await host.json("POST", "/v1/sandboxes/zip/exec", { command: "mkdir -p d && seq 1 200000 > d/numbers.txt && head -c 300000 /dev/urandom > d/random && ln -s d/numbers.txt link" });
+      expect(made.body.exitCode, made.body.stderr).toBe(0);
+      const snap = (await host.json("POST", "/v1/sandboxes/zip/snapshots", {})).body;
+      const plain = new Uint8Array(await (await host.call("GET", `/v1/snapshots/${snap.id}/archive`)).arrayBuffer());
+      const magic = { "application/x-tar": undefined, "application/gzip": [0x1f, 0x8b], "application/zstd": [0x28, 0xb5, 0x2f, 0xfd] } as const;
+      const cases: [string | undefined, keyof typeof magic][] = [
+        [undefined, "application/x-tar"],
+        ["application/x-tar", "application/x-tar"],
+        ["*/*", "application/x-tar"],
+        ["application/json, text/plain", "application/x-tar"],
+        ["application/zstd", "application/zstd"],
+        ["application/gzip", "application/gzip"],
+        ["application/x-gzip", "application/gzip"],
+        ["application/gzip;q=0.5, application/zstd", "application/zstd"],
+        ["application/zstd;q=0, application/gzip", "application/gzip"],
+        ["application/x-tar, application/gzip;q=0.5", "application/x-tar"],
+      ];
+      for (const [accept, type] of cases) {
+        const res = await host.call("GET", `/v1/snapshots/${snap.id}/archive`, undefined, accept === undefined ? {} : { accept });
+        expect(res.status).toBe(200);
+        expect(res.headers.get("content-type"), String(accept)).toBe(type);
+        expect(res.headers.get("vary")).toBe("Accept");
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        const head = magic[type];
+        if (head) expect([...bytes.subarray(0, head.length)], String(accept)).toEqual([...head]);
+        // The same tar inside (the export is made the same way each time), and smaller for it.
+        const inner = type === "application/gzip" ? gunzipSync(bytes) : type === "application/zstd" ? zstdDecompressSync(bytes) : bytes;
+        expect(Buffer.compare(Buffer.from(inner), Buffer.from(plain)), String(accept)).toBe(0);
+        if (head) expect(bytes.length).toBeLessThan(plain.length);
+        const imported = await host.json("POST", "/v1/snapshots", bytes);
+        expect(imported.status, JSON.stringify(imported.body)).toBe(201);
+        expect(imported.body.digest, String(accept)).toBe(snap.digest);
+      }
+      // GNU tar reads the gzip one as any .tar.gz.
+      const dir = tempDir();
+      const gz = await host.call("GET", `/v1/snapshots/${snap.id}/archive`, undefined, { accept: "application/gzip" });
+      writeFileSync(join(dir, "a.tar.gz"), new Uint8Array(await gz.arrayBuffer()));
+      expect(execFileSync("tar", ["-tzf", join(dir, "a.tar.gz")], { encoding: "utf8" })).toContain("d/numbers.txt");
+
+      // A reader that goes away mid-way lets the snapshot's blobs go: deleted, they are freed at once.
+      const health = async () => (await host.json("GET", "/health")).body.snapshots as { blobs: number };
+      for (const accept of ["application/zstd", "application/gzip"]) {
+        await host.json("POST", "/v1/sandboxes/zip/exec", { command: "rm -rf /workspace/* && for i in 1 2 3; do head -c 8000000 /dev/urandom > r$i; done" });
+        const baseline = (await health()).blobs;
+        const big = (await host.json("POST", "/v1/sandboxes/zip/snapshots", {})).body;
+        expect((await health()).blobs).toBe(baseline + 3);
+        const abort = new AbortController();
+        const res = await fetch(`${host.url}/v1/snapshots/${big.id}/archive`, { headers: { accept }, signal: abort.signal });
+        const reader = res.body!.getReader();
+        let received = 0;
+        while (received < 64 * 1024) received += (await reader.read()).value!.byteLength;
+        abort.abort();
+        expect((await host.json("DELETE", `/v1/snapshots/${big.id}`)).status).toBe(204);
+        await eventually(async () => (await health()).blobs === baseline, 10_000);
+      }
     } finally {
       await host.stop();
     }

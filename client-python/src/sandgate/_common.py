@@ -7,7 +7,7 @@ import os
 import re
 import stat
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
 import attrs
@@ -190,6 +190,18 @@ def update_snapshot_body(
         labels=UNSET if labels is None else UpdateSnapshotRequestLabels.from_dict(labels),
         ttl_seconds=None if keep_forever else opt(ttl_seconds),
     )
+
+
+Compression = Literal["zstd", "gzip"]
+
+
+def archive_accept(compression: Compression | None) -> dict[str, str]:
+    """The Accept header asking for an archive compressed so (plain tar as the fallback), or none."""
+    if compression is None:
+        return {}
+    if compression not in ("zstd", "gzip"):
+        raise ValueError(f"compression must be 'zstd' or 'gzip', not {compression!r}")
+    return {"accept": f"application/{compression}, application/x-tar;q=0.1"}
 
 
 def snapshot_path(snapshot_id: str, suffix: str = "") -> str:

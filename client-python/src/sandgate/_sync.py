@@ -280,9 +280,18 @@ class Snapshots:
     def delete(self, snapshot_id: str) -> None:
         delete_snapshot.sync_detailed(snapshot_id, client=self._client.api)
 
-    def iter_archive(self, snapshot_id: str, chunk_size: int = common.CHUNK_SIZE) -> Iterator[bytes]:
-        """The snapshot as a tar archive (paths relative to /workspace), in chunks as they arrive."""
-        with self._client._http.stream("GET", common.snapshot_path(snapshot_id, "/archive")) as response:
+    def iter_archive(
+        self, snapshot_id: str, chunk_size: int = common.CHUNK_SIZE, *, compression: common.Compression | None = None
+    ) -> Iterator[bytes]:
+        """The snapshot as a tar archive (paths relative to /workspace), in chunks as they arrive.
+
+        ``compression`` (``"zstd"`` or ``"gzip"``) asks for it compressed; a host that cannot make it
+        (the Cloudflare backend makes gzip only) sends plain tar. ``import_archive`` takes all three.
+        """
+        headers = common.archive_accept(compression)
+        with self._client._http.stream(
+            "GET", common.snapshot_path(snapshot_id, "/archive"), headers=headers
+        ) as response:
             for chunk in response.iter_bytes(chunk_size):
                 yield chunk
 
@@ -292,16 +301,18 @@ class Snapshots:
         destination: str | os.PathLike[str] | IO[bytes],
         *,
         on_progress: Callable[[int], None] | None = None,
+        compression: common.Compression | None = None,
     ) -> int:
         """Streams the snapshot's tar archive into a local path or a binary file object; returns the bytes.
 
-        ``on_progress`` is called with the bytes written so far after each chunk.
+        ``on_progress`` is called with the bytes written so far after each chunk. ``compression``
+        (``"zstd"`` or ``"gzip"``) asks for the archive compressed (plain tar where the host cannot).
         """
         if isinstance(destination, (str, os.PathLike)):
             with open(destination, "wb") as out:  # noqa: ASYNC230 - chunked writes; the network is the wait
-                return self.export(snapshot_id, out, on_progress=on_progress)
+                return self.export(snapshot_id, out, on_progress=on_progress, compression=compression)
         size = 0
-        for chunk in self.iter_archive(snapshot_id):
+        for chunk in self.iter_archive(snapshot_id, compression=compression):
             destination.write(chunk)
             size += len(chunk)
             if on_progress is not None:

@@ -112,6 +112,8 @@ export interface FileStream {
   body: ReadableStream<Uint8Array>;
   /** -1: not known ahead (an archive built as it is sent). */
   size: number;
+  /** The media type of `body`, where the operation chose it (a compressed archive); else the operation's own. */
+  contentType?: string;
 }
 
 /**

@@ -68,7 +68,7 @@ export type BodySpec = { kind: "json"; schema: z.ZodType } | { kind: "bytes"; de
 export type ResponseSpec =
   | { kind: "json"; status: 200 | 201; schema: z.ZodType }
   | { kind: "empty" }
-  | { kind: "bytes"; description: string; contentType?: string }
+  | { kind: "bytes"; description: string; contentType?: string; contentTypes?: readonly string[] }
   | { kind: "events"; schema: z.ZodType; description: string };
 
 type Out<S> = S extends z.ZodType ? z.output<S> : unknown;
@@ -95,6 +95,8 @@ export interface OperationContext {
   origin?: string;
   /** Who calls (default: the API token's holder); what a scoped token mints does not outlive it. */
   principal?: Principal;
+  /** The request's Accept header, when the transport has one (an operation that answers several media types picks by it). */
+  accept?: string;
 }
 
 /**
@@ -656,12 +658,18 @@ function snapshotOperations() {
       method: "get",
       path: "/v1/snapshots/{snapshotId}/archive",
       summary: "Download a snapshot as a tar archive",
-      description: "A streamed tar of the workspace (paths relative to it): the portable format, which `importSnapshot` takes on any backend.",
+      description:
+        "A streamed tar of the workspace (paths relative to it): the portable format, which `importSnapshot` takes on any backend. Plain tar (`application/x-tar`) unless the request's `Accept` asks for `application/zstd` or `application/gzip` (q-values honoured; `application/x-tar` ranked higher wins): the archive is then compressed as it streams and the `Content-Type` says which. The local runtime makes both; the Cloudflare backend makes gzip only (asked for zstd alone, it answers plain tar). Compression is a media type, not a `Content-Encoding`: HTTP clients do not undo it.",
       tags: ["snapshots"],
       params: SnapshotIdParams,
-      response: { kind: "bytes", description: "The tar archive, streamed.", contentType: "application/x-tar" },
+      response: {
+        kind: "bytes",
+        description: "The tar archive, streamed: `application/x-tar`, or compressed (`application/zstd`, `application/gzip`) as `Accept` asked.",
+        contentType: "application/x-tar",
+        contentTypes: ["application/x-tar", "application/zstd", "application/gzip"],
+      },
       errors: ["not_found", "not_implemented"],
-      run: (core, input) => exportSnapshot(core, input),
+      run: (core, input, ctx) => exportSnapshot(core, input, ctx.accept),
     }),
 
     importSnapshot: op({
@@ -670,10 +678,10 @@ function snapshotOperations() {
       path: "/v1/snapshots",
       summary: "Make a snapshot from a tar archive",
       description:
-        "The body is a tar (streamed). Regular files, directories, symlinks and hard links within the tree are taken; absolute or `..` names, links that lead out of the tree, devices and FIFOs are refused (400), as is a truncated or corrupt archive, and nothing of a refused archive is kept.",
+        "The body is a tar (streamed), plain or compressed with gzip or zstd (recognised from its first bytes, whatever the Content-Type says). Regular files, directories, symlinks and hard links within the tree are taken; absolute or `..` names, links that lead out of the tree, devices and FIFOs are refused (400), as is a truncated or corrupt archive, and nothing of a refused archive is kept.",
       tags: ["snapshots"],
       query: ImportSnapshotQuery,
-      body: { kind: "bytes", description: "A tar archive." },
+      body: { kind: "bytes", description: "A tar archive: plain, gzip or zstd." },
       response: ok(Snapshot, 201),
       errors: ["not_implemented", "payload_too_large"],
       run: (core, input, ctx) => importSnapshot(core, input, ctx.contentLength),

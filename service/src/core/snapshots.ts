@@ -25,10 +25,43 @@ export interface BackendSnapshots {
    * one. Running background processes: `conflict`, unless `killProcesses`. Answers how many it killed.
    */
   restore(sandboxId: string, snapshotId: string, options: { killProcesses: boolean }): Promise<{ killedProcesses: number }>;
-  /** The snapshot as a tar stream (size -1: not known ahead, sent chunked). */
-  exportArchive(snapshotId: string): Promise<FileStream>;
+  /**
+   * The snapshot as a tar stream (size -1: not known ahead, sent chunked), compressed with the first
+   * of `accepted` the backend can make (its `contentType` then says which), else plain tar.
+   */
+  exportArchive(snapshotId: string, accepted?: readonly ArchiveCompression[]): Promise<FileStream>;
   /** Stores a tar stream as a new snapshot; a malformed or unsafe archive stores nothing. */
   importArchive(spec: SnapshotSpec, body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Snapshot>;
+}
+
+/** Compressions an exported archive can have, asked for by media type in the request's Accept. */
+export type ArchiveCompression = "zstd" | "gzip";
+
+/** The media type of an archive: each compression's, and plain tar. */
+export const ARCHIVE_TYPES = { tar: "application/x-tar", gzip: "application/gzip", zstd: "application/zstd" } as const;
+
+/**
+ * The compressions an Accept header asks for, most wanted first (by q, then by order); those after
+ * plain tar (`application/x-tar`) or with q=0 are left out. No Accept, or one naming neither: none.
+ * `application/x-gzip` is taken as gzip; `*\/*` means whatever, so it asks for nothing.
+ */
+export function acceptedCompressions(accept: string | undefined): ArchiveCompression[] {
+  if (!accept) return [];
+  const wanted: { kind: ArchiveCompression | "tar"; q: number; at: number }[] = [];
+  accept.split(",").forEach((part, at) => {
+    const [type, ...params] = part.split(";").map((s) => s.trim().toLowerCase());
+    const q = Number(params.find((p) => p.startsWith("q="))?.slice(2) ?? "1");
+    if (!(q > 0)) return;
+    const kind = type === "application/zstd" ? "zstd" : type === "application/gzip" || type === "application/x-gzip" ? "gzip" : type === "application/x-tar" ? "tar" : undefined;
+    if (kind) wanted.push({ kind, q, at });
+  });
+  wanted.sort((a, b) => b.q - a.q || a.at - b.at);
+  const out: ArchiveCompression[] = [];
+  for (const { kind } of wanted) {
+    if (kind === "tar") break;
+    if (!out.includes(kind)) out.push(kind);
+  }
+  return out;
 }
 
 const notImplemented = (backend: string) =>
@@ -136,8 +169,10 @@ export async function forkSandbox(core: SandgateCore, { id, count, labels, ttlSe
   return { sandboxes: made, ...(keepSnapshot ? { snapshot } : {}) };
 }
 
-export function exportSnapshot(core: SandgateCore, { snapshotId }: { snapshotId: string }): Promise<FileStream> {
-  return store(core).exportArchive(snapshotId);
+/** The archive, compressed as `accept` (the request's Accept header) asks where the backend can. */
+export async function exportSnapshot(core: SandgateCore, { snapshotId }: { snapshotId: string }, accept?: string): Promise<FileStream> {
+  const file = await store(core).exportArchive(snapshotId, acceptedCompressions(accept));
+  return { ...file, contentType: file.contentType ?? ARCHIVE_TYPES.tar };
 }
 
 export async function importSnapshot(

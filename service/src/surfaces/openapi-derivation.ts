@@ -84,8 +84,11 @@ function responsesOf(operation: AnyOperation): RouteConfig["responses"] {
       : response.kind === "empty"
         ? { 204: { description: "Done; no content." } }
         : response.kind === "bytes"
-          ? // Served with the Content-Type its extension gives (operation-handler.ts): octet-stream or any other.
-            { 200: { description: response.description, content: { "application/octet-stream": { schema: binary }, "*/*": { schema: binary } } } }
+          ? response.contentTypes
+            ? // The media types the caller may ask for in Accept (operation-handler.ts serves the one chosen).
+              { 200: { description: response.description, content: Object.fromEntries(response.contentTypes.map((type) => [type, { schema: binary }])) } }
+            : // Served with the Content-Type its extension gives (operation-handler.ts): octet-stream or any other.
+              { 200: { description: response.description, content: { "application/octet-stream": { schema: binary }, "*/*": { schema: binary } } } }
           : { 200: { description: response.description, content: { "text/event-stream": { schema: response.schema } } } };
 
   // Any request can be refused for its headers (the Node host answers 431 past its limit).

@@ -21,7 +21,8 @@ export async function handleOperation(c: Context, core: SandgateCore, operation:
     ...(operation.query ? req.valid("query") : {}),
     ...(body?.kind === "json" ? req.valid("json") : {}),
   };
-  const ctx: OperationContext = { signal: c.req.raw.signal, origin: new URL(c.req.url).origin, principal };
+  const accept = c.req.header("accept");
+  const ctx: OperationContext = { signal: c.req.raw.signal, origin: new URL(c.req.url).origin, principal, ...(accept !== undefined ? { accept } : {}) };
   if (body?.kind === "bytes") {
     input.body = rawBody(c);
     const length = c.req.header("content-length");
@@ -40,7 +41,9 @@ export async function handleOperation(c: Context, core: SandgateCore, operation:
       const name = String(input.path ?? "");
       return new Response(file.body, {
         headers: {
-          "content-type": response.contentType ?? getMimeType(name) ?? "application/octet-stream",
+          "content-type": file.contentType ?? response.contentType ?? getMimeType(name) ?? "application/octet-stream",
+          // Several media types by Accept: a cache must key on it.
+          ...(response.contentTypes ? { vary: "Accept" } : {}),
           // -1: built as it is sent (an archive), so chunked.
           ...(file.size >= 0 ? { "content-length": String(file.size) } : {}),
           // A sandbox's HTML or SVG must never run as this origin's page (where /docs lives).

@@ -8,7 +8,7 @@
  */
 import type { FileStream } from "../../core/backend.ts";
 import { SandgateError, errors } from "../../core/errors.ts";
-import type { BackendSnapshots } from "../../core/snapshots.ts";
+import { ARCHIVE_TYPES, type ArchiveCompression, type BackendSnapshots } from "../../core/snapshots.ts";
 import type { ProcessInfo, Signal } from "../../schemas/processes.ts";
 import type { Snapshot, SnapshotQuery, SnapshotSpec } from "../../schemas/snapshots.ts";
 import type { SandboxSdk } from "./index.ts";
@@ -122,12 +122,16 @@ export class CloudflareSnapshots implements BackendSnapshots {
     return { killedProcesses: running.length };
   }
 
-  /** Straight from R2: the stored tar is the portable archive. */
-  async exportArchive(snapshotId: string): Promise<FileStream> {
+  /**
+   * Straight from R2: the stored tar is the portable archive. gzip (CompressionStream) when asked;
+   * the Worker runtime has no zstd compressor, so zstd alone gets plain tar.
+   */
+  async exportArchive(snapshotId: string, accepted: readonly ArchiveCompression[] = []): Promise<FileStream> {
     await this.get(snapshotId);
     const object = await this.options.bucket.get(keyOf(snapshotId));
     if (!object) throw errors.notFound(`snapshot '${snapshotId}' not found`);
-    return { body: object.body, size: object.size };
+    if (accepted.includes("gzip")) return { body: object.body.pipeThrough(new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>), size: -1, contentType: ARCHIVE_TYPES.gzip };
+    return { body: object.body, size: object.size, contentType: ARCHIVE_TYPES.tar };
   }
 
   async importArchive(spec: SnapshotSpec, body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Snapshot> {

@@ -4,7 +4,7 @@ import { chmod, chown, mkdir, readFile, readdir, rm, stat, symlink, writeFile } 
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Identity, SandboxDirs } from "./isolation.ts";
-import { hostTag, processStart } from "./network/index.ts";
+import { hostTag, processStart, withTagLock } from "./network/index.ts";
 
 const run = promisify(execFile);
 
@@ -47,12 +47,16 @@ export class SandboxStorage {
       await mkdir(runtimeDir, { recursive: true });
       return new SandboxStorage("direct", runtimeDir, undefined, logBytes, undefined);
     }
-    const runtimeDir = join(existsSync("/run") ? "/run" : "/var/run", "sandgate", hostTag(dataDir));
-    await mkdir(runtimeDir, { recursive: true, mode: 0o711 });
-    await chmod(join(runtimeDir, ".."), 0o711);
-    await chmod(runtimeDir, 0o711);
-    // Noted first, so that no other host takes this one's mounts for those of a host that died.
-    await writeFile(join(runtimeDir, "host.json"), JSON.stringify({ pid: process.pid, start: processStart(process.pid), dataDir }));
+    const tag = hostTag(dataDir);
+    const runtimeDir = join(existsSync("/run") ? "/run" : "/var/run", "sandgate", tag);
+    // Noted first (under the tag's lock, see withTagLock), so that no other host takes this one's
+    // mounts for those of a host that died, even one that read the note of this one's killed predecessor.
+    await withTagLock(tag, true, async () => {
+      await mkdir(runtimeDir, { recursive: true, mode: 0o711 });
+      await chmod(join(runtimeDir, ".."), 0o711);
+      await chmod(runtimeDir, 0o711);
+      await writeFile(join(runtimeDir, "host.json"), JSON.stringify({ pid: process.pid, start: processStart(process.pid), dataDir }));
+    });
     await collectDeadHosts(join(runtimeDir, ".."), runtimeDir);
     const mkfs = ["/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4"].find((p) => existsSync(p));
     const loops = existsSync("/dev/loop-control");
@@ -190,14 +194,17 @@ async function collectDeadHosts(parent: string, own: string): Promise<void> {
   for (const name of await readdir(parent).catch(() => [] as string[])) {
     const dir = join(parent, name);
     if (dir === own || !/^[0-9a-f]{12}$/.test(name)) continue;
-    const note = await readFile(join(dir, "host.json"), "utf8").then(
-      (text) => JSON.parse(text) as { pid?: number; start?: string },
-      () => undefined,
-    );
-    if (note?.pid && processStart(note.pid) === note.start) continue;
-    if (!note && Date.now() - ((await stat(dir).catch(() => undefined))?.mtimeMs ?? 0) < 60_000) continue;
-    // Never remove through a mount still in place: it holds a sandbox's files (its image lives on).
-    if (await unmountAll(dir)) await rm(dir, { recursive: true, force: true }).catch(() => {});
+    // Checked and removed under the tag's lock: a host restarting over that data directory waits for it.
+    await withTagLock(name, false, async () => {
+      const note = await readFile(join(dir, "host.json"), "utf8").then(
+        (text) => JSON.parse(text) as { pid?: number; start?: string },
+        () => undefined,
+      );
+      if (note?.pid && processStart(note.pid) === note.start) return;
+      if (!note && Date.now() - ((await stat(dir).catch(() => undefined))?.mtimeMs ?? 0) < 60_000) return;
+      // Never remove through a mount still in place: it holds a sandbox's files (its image lives on).
+      if (await unmountAll(dir)) await rm(dir, { recursive: true, force: true }).catch(() => {});
+    });
   }
 }
 

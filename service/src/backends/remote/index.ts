@@ -217,9 +217,10 @@ export class RemoteBackend implements Backend {
   /** One call to the remote host; its error envelope becomes the same SandgateError here. */
   private async request(
     { method, path }: Route,
-    init: { body?: unknown; raw?: ReadableStream<Uint8Array>; signal?: AbortSignal } = {},
+    init: { body?: unknown; raw?: ReadableStream<Uint8Array>; signal?: AbortSignal; accept?: string } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = {};
+    if (init.accept) headers.accept = init.accept;
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
     if (init.body !== undefined) headers["content-type"] = "application/json";
     if (init.raw) headers["content-type"] = "application/octet-stream";

@@ -1,12 +1,12 @@
 import type { FileStream } from "../../core/backend.ts";
 import { encodeCursor } from "../../core/core.ts";
 import { routeOf } from "../../core/routes.ts";
-import type { BackendSnapshots } from "../../core/snapshots.ts";
+import { ARCHIVE_TYPES, type ArchiveCompression, type BackendSnapshots } from "../../core/snapshots.ts";
 import type { RestoreResult, Snapshot, SnapshotQuery, SnapshotSpec } from "../../schemas/snapshots.ts";
 
 type Route = ReturnType<typeof routeOf>;
 /** One call to the remote host (RemoteBackend's), its error envelope already a SandgateError. */
-export type RemoteCall = (route: Route, init?: { body?: unknown; raw?: ReadableStream<Uint8Array>; signal?: AbortSignal }) => Promise<Response>;
+export type RemoteCall = (route: Route, init?: { body?: unknown; raw?: ReadableStream<Uint8Array>; signal?: AbortSignal; accept?: string }) => Promise<Response>;
 
 /**
  * Snapshots kept by the remote host: every operation forwards to its REST API, archives stream
@@ -53,10 +53,13 @@ export class RemoteSnapshots implements BackendSnapshots {
     return { killedProcesses: result.killedProcesses };
   }
 
-  async exportArchive(snapshotId: string): Promise<FileStream> {
-    const res = await this.call(routeOf("exportSnapshot", { snapshotId }));
+  /** The remote host compresses as it can (asked by the same Accept); its Content-Type says what came. */
+  async exportArchive(snapshotId: string, accepted: readonly ArchiveCompression[] = []): Promise<FileStream> {
+    const accept = accepted.length > 0 ? [...accepted.map((c) => ARCHIVE_TYPES[c]), `${ARCHIVE_TYPES.tar};q=0.1`].join(", ") : undefined;
+    const res = await this.call(routeOf("exportSnapshot", { snapshotId }), accept ? { accept } : {});
     const length = res.headers.get("content-length");
-    return { body: res.body ?? new ReadableStream({ start: (c) => c.close() }), size: length === null ? -1 : Number(length) };
+    const type = res.headers.get("content-type")?.split(";")[0]?.trim();
+    return { body: res.body ?? new ReadableStream({ start: (c) => c.close() }), size: length === null ? -1 : Number(length), contentType: type || ARCHIVE_TYPES.tar };
   }
 
   async importArchive(spec: SnapshotSpec, body: ReadableStream<Uint8Array>, _maxBytes: number): Promise<Snapshot> {

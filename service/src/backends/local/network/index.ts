@@ -6,7 +6,7 @@ import { TOOLS } from "./machine.ts";
 import { NamespaceNetworks } from "./namespaces.ts";
 import { SharedNetwork } from "./shared.ts";
 
-export { hostTag, processStart } from "./machine.ts";
+export { hostTag, processStart, withTagLock } from "./machine.ts";
 export { slotAddress } from "./addresses.ts";
 export { NamespaceNetworks } from "./namespaces.ts";
 export { SharedNetwork } from "./shared.ts";

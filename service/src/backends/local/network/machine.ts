@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -32,7 +32,59 @@ export const HOSTS_DIR = join(RUN_DIR, "hosts");
 
 export async function registerHost(tag: string, dataDir: string): Promise<void> {
   await mkdir(HOSTS_DIR, { recursive: true });
-  await writeAtomic(join(HOSTS_DIR, tag), JSON.stringify({ pid: process.pid, start: processStart(process.pid), dataDir }));
+  await withTagLock(tag, true, () => writeAtomic(join(HOSTS_DIR, tag), JSON.stringify({ pid: process.pid, start: processStart(process.pid), dataDir })));
+}
+
+const LOCKS_DIR = join(RUN_DIR, "locks");
+
+/**
+ * Runs `work` holding the machine-wide lock of host tag `tag` (a file made with O_EXCL that names its
+ * holder). A host starting over a data directory notes itself under it, and a host collecting a dead
+ * tag's leftovers checks that the tag is still dead and removes them under it: so a collector that
+ * read the note of a killed host never removes what the host restarted over the same data directory
+ * has noted and adopted since. `wait`: a starting host waits for the lock; a collector gives up at
+ * once (answers undefined: another process is on it). A lock whose holder died is taken over.
+ */
+export async function withTagLock<T>(tag: string, wait: boolean, work: () => Promise<T>): Promise<T | undefined> {
+  await mkdir(LOCKS_DIR, { recursive: true, mode: 0o700 });
+  const path = join(LOCKS_DIR, tag);
+  const me = JSON.stringify({ pid: process.pid, start: processStart(process.pid), nonce: randomBytes(6).toString("hex") });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const taken = await writeFile(path, me, { flag: "wx", mode: 0o600 }).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === "EEXIST") return false;
+        throw err;
+      },
+    );
+    if (taken) break;
+    const text = await readFile(path, "utf8").catch(() => undefined);
+    const holder = parseHolder(text);
+    // An empty or torn note is a holder still writing it: held.
+    if (holder && processStart(holder.pid) !== holder.start) {
+      if ((await readFile(path, "utf8").catch(() => undefined)) === text) await rm(path, { force: true });
+      continue;
+    }
+    if (text === undefined) continue; // released meanwhile
+    if (!wait) return undefined;
+    if (Date.now() > deadline) throw new Error(`the machine-wide lock ${path} stayed held for a minute`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  try {
+    return await work();
+  } finally {
+    if ((await readFile(path, "utf8").catch(() => undefined)) === me) await rm(path, { force: true });
+  }
+}
+
+function parseHolder(text: string | undefined): { pid: number; start: string | undefined } | undefined {
+  try {
+    const holder = JSON.parse(text ?? "") as { pid?: unknown; start?: unknown };
+    return typeof holder.pid === "number" ? { pid: holder.pid, start: typeof holder.start === "string" ? holder.start : undefined } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A process's start time (clock ticks after boot, /proc/<pid>/stat field 22): a pid plus this names one process. */
@@ -64,11 +116,15 @@ export async function collectDeadHosts(ownTag: string): Promise<number> {
   tags.delete(ownTag);
   let dead = 0;
   for (const tag of tags) {
-    if (await hostAlive(tag)) continue;
-    await removeHostObjects(tag);
-    await run(TOOLS.nft, ["delete", "table", "inet", `sandgate_${tag}`]).catch(() => {});
-    await rm(join(HOSTS_DIR, tag), { force: true });
-    dead++;
+    // Checked and removed under the tag's lock: a host restarting over that data directory meanwhile keeps its own.
+    const removed = await withTagLock(tag, false, async () => {
+      if (await hostAlive(tag)) return false;
+      await removeHostObjects(tag);
+      await run(TOOLS.nft, ["delete", "table", "inet", `sandgate_${tag}`]).catch(() => {});
+      await rm(join(HOSTS_DIR, tag), { force: true });
+      return true;
+    });
+    if (removed) dead++;
   }
   return dead;
 }

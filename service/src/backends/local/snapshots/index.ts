@@ -1,6 +1,10 @@
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as NodeReadableStream } from "node:stream/web";
+import { createGzip, createZstdCompress } from "node:zlib";
 import type { FileStream } from "../../../core/backend.ts";
 import { SandgateError, errors } from "../../../core/errors.ts";
-import type { BackendSnapshots } from "../../../core/snapshots.ts";
+import { ARCHIVE_TYPES, type ArchiveCompression, type BackendSnapshots } from "../../../core/snapshots.ts";
 import type { Snapshot, SnapshotQuery, SnapshotSpec } from "../../../schemas/snapshots.ts";
 import type { AgentConnection } from "../agent.ts";
 import { tarFromAgent, tarToAgent } from "./agent-tar.ts";
@@ -171,7 +175,8 @@ export class LocalSnapshots implements BackendSnapshots {
     });
   }
 
-  async exportArchive(snapshotId: string): Promise<FileStream> {
+  /** Plain tar, or zstd or gzip (the first of `accepted`): both are made here, as the archive streams. */
+  async exportArchive(snapshotId: string, accepted: readonly ArchiveCompression[] = []): Promise<FileStream> {
     const held = await this.store.hold(snapshotId);
     const chunks = this.store.pack(held.entries);
     // Pulled as the client reads (backpressure reaches the blob reads); the blobs are held until the end.
@@ -193,7 +198,9 @@ export class LocalSnapshots implements BackendSnapshots {
         await chunks.return(undefined);
       },
     });
-    return { body, size: -1 };
+    const compression = accepted[0];
+    if (!compression) return { body, size: -1, contentType: ARCHIVE_TYPES.tar };
+    return { body: compressed(body, compression), size: -1, contentType: ARCHIVE_TYPES[compression] };
   }
 
   async importArchive(spec: SnapshotSpec, body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Snapshot> {
@@ -248,6 +255,16 @@ export class LocalSnapshots implements BackendSnapshots {
       );
     }
   }
+}
+
+/**
+ * `body` compressed as it is read (backpressure reaches the tar); a reader that goes away ends the
+ * compressor, which cancels `body` (its blobs are let go).
+ */
+function compressed(body: ReadableStream<Uint8Array>, compression: ArchiveCompression): ReadableStream<Uint8Array> {
+  const compressor = compression === "zstd" ? createZstdCompress() : createGzip();
+  pipeline(Readable.fromWeb(body as NodeReadableStream<Uint8Array>), compressor).catch(() => {}); // an error ends the compressor's stream too
+  return Readable.toWeb(compressor) as unknown as ReadableStream<Uint8Array>;
 }
 
 /**

@@ -13,7 +13,8 @@ import type { Identity } from "../isolation.ts";
  * tree until its environment ends; every later one sees the new tree: never a mix.
  *
  * Each step is redone from what is on disk, so a host killed at any point finishes the restore on
- * its next start (the note is removed last).
+ * its next start (the note is removed last); one killed before the note was written leaves a staging
+ * directory no note names, which the next start removes (the workspace stays the old tree).
  */
 const NOTE = "restore.json";
 const STAGE = /^\.sandgate-upload-restore-[0-9a-f]{16}$/;
@@ -65,9 +66,10 @@ export async function completeRestore(sandboxDir: string, workspace: string, ide
     (text) => JSON.parse(text) as { stage?: unknown },
     () => undefined,
   );
+  const stage = note && typeof note.stage === "string" && STAGE.test(note.stage) ? note.stage : undefined;
+  await removeStaleStages(workspace, stage);
   if (!note) return "none";
   let outcome: RestoreOutcome = "abandoned";
-  const stage = typeof note.stage === "string" && STAGE.test(note.stage) ? note.stage : undefined;
   if (stage && !(await present(incoming))) {
     // The entry is the sandbox's to change until this rename; whatever it is now moves out whole.
     await rename(join(workspace, stage), incoming).catch((err: NodeJS.ErrnoException) => {
@@ -99,6 +101,16 @@ export async function completeRestore(sandboxDir: string, workspace: string, ide
     void rm(trash, { recursive: true, force: true });
   }
   return outcome;
+}
+
+/**
+ * Staging directories in the workspace that no note names: a restore the host was killed in (or that
+ * failed) before its note was written. Nothing of the sandbox runs here, and rm does not follow links.
+ */
+async function removeStaleStages(workspace: string, keep: string | undefined): Promise<void> {
+  for (const name of await readdir(workspace).catch(() => [] as string[])) {
+    if (name !== keep && STAGE.test(name)) await rm(join(workspace, name), { recursive: true, force: true });
+  }
 }
 
 async function present(path: string): Promise<boolean> {

@@ -89,7 +89,11 @@ def sync_detailed(
     """Download a snapshot as a tar archive
 
      A streamed tar of the workspace (paths relative to it): the portable format, which `importSnapshot`
-    takes on any backend.
+    takes on any backend. Plain tar (`application/x-tar`) unless the request's `Accept` asks for
+    `application/zstd` or `application/gzip` (q-values honoured; `application/x-tar` ranked higher
+    wins): the archive is then compressed as it streams and the `Content-Type` says which. The local
+    runtime makes both; the Cloudflare backend makes gzip only (asked for zstd alone, it answers plain
+    tar). Compression is a media type, not a `Content-Encoding`: HTTP clients do not undo it.
 
     Args:
         snapshot_id (str): Snapshot id. Example: snap-4k2xq7w9m3p5r8ta.
@@ -121,7 +125,11 @@ def sync(
     """Download a snapshot as a tar archive
 
      A streamed tar of the workspace (paths relative to it): the portable format, which `importSnapshot`
-    takes on any backend.
+    takes on any backend. Plain tar (`application/x-tar`) unless the request's `Accept` asks for
+    `application/zstd` or `application/gzip` (q-values honoured; `application/x-tar` ranked higher
+    wins): the archive is then compressed as it streams and the `Content-Type` says which. The local
+    runtime makes both; the Cloudflare backend makes gzip only (asked for zstd alone, it answers plain
+    tar). Compression is a media type, not a `Content-Encoding`: HTTP clients do not undo it.
 
     Args:
         snapshot_id (str): Snapshot id. Example: snap-4k2xq7w9m3p5r8ta.
@@ -148,7 +156,11 @@ async def asyncio_detailed(
     """Download a snapshot as a tar archive
 
      A streamed tar of the workspace (paths relative to it): the portable format, which `importSnapshot`
-    takes on any backend.
+    takes on any backend. Plain tar (`application/x-tar`) unless the request's `Accept` asks for
+    `application/zstd` or `application/gzip` (q-values honoured; `application/x-tar` ranked higher
+    wins): the archive is then compressed as it streams and the `Content-Type` says which. The local
+    runtime makes both; the Cloudflare backend makes gzip only (asked for zstd alone, it answers plain
+    tar). Compression is a media type, not a `Content-Encoding`: HTTP clients do not undo it.
 
     Args:
         snapshot_id (str): Snapshot id. Example: snap-4k2xq7w9m3p5r8ta.
@@ -178,7 +190,11 @@ async def asyncio(
     """Download a snapshot as a tar archive
 
      A streamed tar of the workspace (paths relative to it): the portable format, which `importSnapshot`
-    takes on any backend.
+    takes on any backend. Plain tar (`application/x-tar`) unless the request's `Accept` asks for
+    `application/zstd` or `application/gzip` (q-values honoured; `application/x-tar` ranked higher
+    wins): the archive is then compressed as it streams and the `Content-Type` says which. The local
+    runtime makes both; the Cloudflare backend makes gzip only (asked for zstd alone, it answers plain
+    tar). Compression is a media type, not a `Content-Encoding`: HTTP clients do not undo it.
 
     Args:
         snapshot_id (str): Snapshot id. Example: snap-4k2xq7w9m3p5r8ta.

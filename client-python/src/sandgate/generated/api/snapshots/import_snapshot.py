@@ -116,9 +116,10 @@ def sync_detailed(
 ) -> Response[Error | Snapshot]:
     """Make a snapshot from a tar archive
 
-     The body is a tar (streamed). Regular files, directories, symlinks and hard links within the tree
-    are taken; absolute or `..` names, links that lead out of the tree, devices and FIFOs are refused
-    (400), as is a truncated or corrupt archive, and nothing of a refused archive is kept.
+     The body is a tar (streamed), plain or compressed with gzip or zstd (recognised from its first
+    bytes, whatever the Content-Type says). Regular files, directories, symlinks and hard links within
+    the tree are taken; absolute or `..` names, links that lead out of the tree, devices and FIFOs are
+    refused (400), as is a truncated or corrupt archive, and nothing of a refused archive is kept.
 
     Args:
         name (str | Unset):
@@ -158,9 +159,10 @@ def sync(
 ) -> Error | Snapshot | None:
     """Make a snapshot from a tar archive
 
-     The body is a tar (streamed). Regular files, directories, symlinks and hard links within the tree
-    are taken; absolute or `..` names, links that lead out of the tree, devices and FIFOs are refused
-    (400), as is a truncated or corrupt archive, and nothing of a refused archive is kept.
+     The body is a tar (streamed), plain or compressed with gzip or zstd (recognised from its first
+    bytes, whatever the Content-Type says). Regular files, directories, symlinks and hard links within
+    the tree are taken; absolute or `..` names, links that lead out of the tree, devices and FIFOs are
+    refused (400), as is a truncated or corrupt archive, and nothing of a refused archive is kept.
 
     Args:
         name (str | Unset):
@@ -195,9 +197,10 @@ async def asyncio_detailed(
 ) -> Response[Error | Snapshot]:
     """Make a snapshot from a tar archive
 
-     The body is a tar (streamed). Regular files, directories, symlinks and hard links within the tree
-    are taken; absolute or `..` names, links that lead out of the tree, devices and FIFOs are refused
-    (400), as is a truncated or corrupt archive, and nothing of a refused archive is kept.
+     The body is a tar (streamed), plain or compressed with gzip or zstd (recognised from its first
+    bytes, whatever the Content-Type says). Regular files, directories, symlinks and hard links within
+    the tree are taken; absolute or `..` names, links that lead out of the tree, devices and FIFOs are
+    refused (400), as is a truncated or corrupt archive, and nothing of a refused archive is kept.
 
     Args:
         name (str | Unset):
@@ -235,9 +238,10 @@ async def asyncio(
 ) -> Error | Snapshot | None:
     """Make a snapshot from a tar archive
 
-     The body is a tar (streamed). Regular files, directories, symlinks and hard links within the tree
-    are taken; absolute or `..` names, links that lead out of the tree, devices and FIFOs are refused
-    (400), as is a truncated or corrupt archive, and nothing of a refused archive is kept.
+     The body is a tar (streamed), plain or compressed with gzip or zstd (recognised from its first
+    bytes, whatever the Content-Type says). Regular files, directories, symlinks and hard links within
+    the tree are taken; absolute or `..` names, links that lead out of the tree, devices and FIFOs are
+    refused (400), as is a truncated or corrupt archive, and nothing of a refused archive is kept.
 
     Args:
         name (str | Unset):
