@@ -9,7 +9,7 @@
  * run fails when a suite wrote no figures, any test was skipped or failed, or a figure got through.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { readFigures, reliabilityDir } from "../service/test/attempts.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,10 +27,10 @@ function run(command: string, args: string[], cwd: string): string {
 }
 
 const report = join(work, "vitest.json");
-/** Suites that must each write .ci/artifacts/reliability/<suite>.json; boundary.test.ts arrives with another branch. */
-const suites = ["escapes", "faults", "network", "ports", "bad-input", "races", "wedges", "log-budget", ...(existsSync(join(root, "service", "test", "boundary.test.ts")) ? ["boundary"] : [])];
+/** Suites that must each write .ci/artifacts/reliability/<suite>.json. */
+const suites = ["escapes", "faults", "network", "ports", "bad-input", "races", "wedges", "log-budget", "boundary", "snapshot-crash"];
 rmSync(reliabilityDir, { recursive: true, force: true }); // figures of an earlier run never count
-const testFiles = ["escapes", "files", "bad-input", "faults", "network", "ports", "races", "wedges", "log-budget", ...suites.filter((s) => s === "boundary")].map((name) => `test/${name}.test.ts`);
+const testFiles = ["files", ...suites].map((name) => `test/${name}.test.ts`);
 const vitestOutput = run(
   process.execPath,
   [join(root, "node_modules", "vitest", "vitest.mjs"), "run", ...testFiles, "--reporter=default", "--reporter=json", `--outputFile.json=${report}`],
