@@ -50,6 +50,8 @@ const bad = (message: string) => errors.invalid(message);
 
 /** Files up to this size are hashed in memory before anything is written (bounded: one at a time). */
 const SMALL_BLOB = 256 * 1024;
+/** Small blobs being written at once during an ingest (at most this many SMALL_BLOBs held in memory). */
+const SMALL_WRITES = 16;
 
 
 /**
@@ -211,6 +213,7 @@ export class SnapshotStore {
     const input = Readable.from(decompressed(source));
     input.on("error", (err) => extract.destroy(err));
     input.pipe(extract);
+    const writes = new BoundedWrites(SMALL_WRITES);
     try {
       for await (const member of extract) {
         const header = member.header;
@@ -268,8 +271,17 @@ export class SnapshotStore {
             const size = header.size ?? 0;
             total += size - (into?.entries.get(path)?.type === "file" ? (into.entries.get(path) as { size: number }).size : 0);
             if (total > maxBytes) throw errors.tooLarge(`the snapshot is larger than the ${maxBytes}-byte limit`, maxBytes);
-            const { sha256, stored } = await this.storeBlob(member as AsyncIterable<Buffer>, size, pins);
-            result.storedBytes += stored;
+            let sha256: string;
+            if (size <= SMALL_BLOB) {
+              // Read in order, written meanwhile: a few small blobs go to disk while the next members arrive.
+              const small = await this.readSmall(member as AsyncIterable<Buffer>, size);
+              sha256 = small.sha256;
+              await writes.add(this.storeSmallBlob(small.content, sha256, pins).then((stored) => void (result.storedBytes += stored)));
+            } else {
+              const stored = await this.storeBlob(member as AsyncIterable<Buffer>, size, pins);
+              sha256 = stored.sha256;
+              result.storedBytes += stored.stored;
+            }
             result.entries.set(path, { path, type: "file", mode, mtime, size, sha256 });
             const key = pax?.["SANDGATE.stat"];
             if (key !== undefined && key.length <= 200) result.stats.set(path, key);
@@ -284,9 +296,11 @@ export class SnapshotStore {
             throw bad(`the archive has a member of a type snapshots do not hold (${header.type}): '${shown(path)}'`);
         }
       }
+      await writes.all();
     } catch (err) {
       input.destroy();
       extract.destroy();
+      await writes.settled();
       if (err instanceof SandgateError) throw err;
       throw bad(`the archive is truncated or corrupt: ${(err as Error).message}`);
     }
@@ -352,7 +366,6 @@ export class SnapshotStore {
   }
 
   private async storeBlob(body: AsyncIterable<Buffer>, size: number, pins: Set<string>): Promise<{ sha256: string; stored: number }> {
-    if (size <= SMALL_BLOB) return this.storeSmallBlob(body, size, pins);
     const temp = join(this.dir, "tmp", `blob-${randomBytes(8).toString("hex")}`);
     const hash = createHash("sha256");
     const out = createWriteStream(temp, { flags: "wx", mode: 0o600 });
@@ -381,8 +394,8 @@ export class SnapshotStore {
     }
   }
 
-  /** A small file is hashed in memory first: content already stored is then never written at all. */
-  private async storeSmallBlob(body: AsyncIterable<Buffer>, size: number, pins: Set<string>): Promise<{ sha256: string; stored: number }> {
+  /** A small member read whole and hashed in memory: content already stored is then never written at all. */
+  private async readSmall(body: AsyncIterable<Buffer>, size: number): Promise<{ content: Buffer; sha256: string }> {
     const chunks: Buffer[] = [];
     let written = 0;
     for await (const chunk of body) {
@@ -392,13 +405,18 @@ export class SnapshotStore {
     }
     if (written !== size) throw bad("the archive is truncated");
     const content = Buffer.concat(chunks, written);
-    const sha256 = createHash("sha256").update(content).digest("hex");
+    return { content, sha256: createHash("sha256").update(content).digest("hex") };
+  }
+
+  /** Stores a small blob read by readSmall; answers the bytes this added. */
+  private async storeSmallBlob(content: Buffer, sha256: string, pins: Set<string>): Promise<number> {
+    const size = content.length;
     const target = await this.claim(sha256, pins);
-    if (target === undefined) return { sha256, stored: 0 };
+    if (target === undefined) return 0;
     const temp = join(this.dir, "tmp", `blob-${randomBytes(8).toString("hex")}`);
     try {
       await writeFile(temp, content, { flag: "wx", mode: 0o600 });
-      return { sha256, stored: await this.place(temp, target, size) };
+      return await this.place(temp, target, size);
     } finally {
       await rm(temp, { force: true });
     }
@@ -582,4 +600,37 @@ async function* decompressed(source: AsyncIterable<Uint8Array>): AsyncGenerator<
   const from = Readable.from(rest);
   from.on("error", (err) => inflate.destroy(err));
   yield* from.pipe(inflate) as AsyncIterable<Uint8Array>;
+}
+
+/**
+ * Writes under way, at most `limit` at once: `add` waits for room (and throws the first failure);
+ * `all` waits for every one and throws the first failure; `settled` waits without throwing.
+ */
+class BoundedWrites {
+  private readonly running = new Set<Promise<void>>();
+  private failure: { err: unknown } | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  async add(write: Promise<void>): Promise<void> {
+    const tracked = write.then(
+      () => void this.running.delete(tracked),
+      (err: unknown) => {
+        this.failure ??= { err };
+        this.running.delete(tracked);
+      },
+    );
+    this.running.add(tracked);
+    while (this.running.size >= this.limit) await Promise.race(this.running);
+    if (this.failure) throw this.failure.err;
+  }
+
+  async all(): Promise<void> {
+    await this.settled();
+    if (this.failure) throw this.failure.err;
+  }
+
+  async settled(): Promise<void> {
+    while (this.running.size > 0) await Promise.race(this.running);
+  }
 }
