@@ -2,7 +2,7 @@
  * Writes a snapshot's tree as a POSIX tar (ustar, with pax records where a name, a link target or a
  * sub-second mtime needs them), in chunks of about CHUNK bytes: tar-stream's writer waits for the
  * reader between every member and yields 512-byte headers alone, which held exports to a tenth of
- * `tar`'s speed. Memory: one chunk, plus one small file read whole.
+ * `tar`'s speed. Memory: one chunk, plus READ_AHEAD small files read whole.
  */
 import { open, readFile } from "node:fs/promises";
 import type { Entry } from "./store.ts";
@@ -10,6 +10,8 @@ import type { Entry } from "./store.ts";
 const CHUNK = 1024 * 1024;
 /** Files up to this size are read whole; larger ones in CHUNK reads. */
 const SMALL_FILE = 256 * 1024;
+/** Small files read ahead of the one being written (at most this many SMALL_FILEs held). */
+const READ_AHEAD = 16;
 
 const TYPE = { file: "0", symlink: "2", directory: "5", pax: "x" } as const;
 
@@ -88,11 +90,33 @@ export async function* writeTar(entries: Entry[], blobPath: (sha256: string) => 
     bytes = 0;
     return out;
   };
-  for (const entry of entries) {
-    for (const block of headersOf(entry)) add(block);
-    if (entry.type === "file") {
+  // Small files are read ahead, READ_AHEAD at once: one read after another waits on the disk (or the
+  // thread pool) for every file in turn.
+  const ahead = new Map<number, Promise<Buffer>>();
+  let next = 0;
+  const readAhead = (from: number) => {
+    next = Math.max(next, from);
+    while (next < entries.length && ahead.size < READ_AHEAD) {
+      const entry = entries[next]!;
+      if (entry.type === "file" && entry.size <= SMALL_FILE) {
+        const read = readFile(blobPath(entry.sha256));
+        read.catch(() => {}); // taken (and thrown) in order below
+        ahead.set(next, read);
+      }
+      next++;
+    }
+  };
+  try {
+    for (const [index, entry] of entries.entries()) {
+      readAhead(index);
+      for (const block of headersOf(entry)) add(block);
+      if (entry.type !== "file") {
+        if (bytes >= CHUNK) yield flush();
+        continue;
+      }
       if (entry.size <= SMALL_FILE) {
-        const content = await readFile(blobPath(entry.sha256));
+        const content = await ahead.get(index)!;
+        ahead.delete(index);
         if (content.length !== entry.size) throw new Error(`the stored content of '${entry.path}' has the wrong size`);
         add(content);
       } else {
@@ -112,8 +136,10 @@ export async function* writeTar(entries: Entry[], blobPath: (sha256: string) => 
         }
       }
       add(padding(entry.size));
+      if (bytes >= CHUNK) yield flush();
     }
-    if (bytes >= CHUNK) yield flush();
+  } finally {
+    ahead.clear(); // reads still under way finish on their own; nothing waits for them
   }
   add(Buffer.alloc(1024)); // two zero blocks end the archive
   yield flush();
