@@ -133,17 +133,45 @@ describe("CloudflareBackend snapshots (R2 + registry, over the SDK stand-in)", (
     const host = (path: string, init: RequestInit = {}) => fetch(`${env.TEST_HOST_URL}${path}`, { ...init, headers: { authorization: `Bearer ${HOST_TOKEN}`, ...init.headers } });
     const exported = await exportSnapshot(core, { snapshotId: here.id });
     const onHost = await host("/v1/snapshots?name=from-worker", { method: "POST", body: exported.body, duplex: "half" } as RequestInit);
-    const hostSnapshot = (await onHost.json()) as { id: string; fileCount: number; sizeBytes: number };
+    const hostSnapshot = (await onHost.json()) as { id: string; fileCount: number; sizeBytes: number; digest: string };
     expect(onHost.status, JSON.stringify(hostSnapshot)).toBe(201);
-    expect(hostSnapshot).toMatchObject({ fileCount: here.fileCount, sizeBytes: here.sizeBytes });
+    // The digest is the tree's, computed the same way on both: the archive keeps it as it moves.
+    expect(hostSnapshot).toMatchObject({ fileCount: here.fileCount, sizeBytes: here.sizeBytes, digest: here.digest });
     // And back: the host's own export imports here and restores the same files.
     const back = await host(`/v1/snapshots/${hostSnapshot.id}/archive`);
     expect(back.status).toBe(200);
     const returned = await importSnapshot(core, { body: back.body! });
-    expect(returned).toMatchObject({ fileCount: here.fileCount, sizeBytes: here.sizeBytes });
+    expect(returned).toMatchObject({ fileCount: here.fileCount, sizeBytes: here.sizeBytes, digest: here.digest });
     await core.createSandbox({ id: "wsnap-port2", fromSnapshot: returned.id });
     expect(await sh("wsnap-port2", `cat src/link ${long}; test -d empty && echo empty-ok`)).toBe("one\nlong\nempty-ok\n");
     await host(`/v1/snapshots/${hostSnapshot.id}`, { method: "DELETE" });
+  }, 120_000);
+
+  it("a fixed archive has the same digest on the local runtime and the Worker; another tree has another", async () => {
+    const host = (path: string, init: RequestInit = {}) => fetch(`${env.TEST_HOST_URL}${path}`, { ...init, headers: { authorization: `Bearer ${HOST_TOKEN}`, ...init.headers } });
+    const onBoth = async (bytes: Uint8Array) => {
+      const res = await host("/v1/snapshots", { method: "POST", body: bytes });
+      const local = (await res.json()) as { id: string; digest: string; fileCount: number; sizeBytes: number };
+      expect(res.status, JSON.stringify(local)).toBe(201);
+      await host(`/v1/snapshots/${local.id}`, { method: "DELETE" });
+      return { local, worker: await importSnapshot(core, { body: streamOf(bytes) }) };
+    };
+    // No parent directory member for "src" (both add it), a hard link, a symlink, an empty file.
+    const tree: Member[] = [
+      { name: "src/a.txt", type: "0", body: "alpha" },
+      { name: "src/empty", type: "0", body: "" },
+      { name: "src/h", type: "1", linkname: "src/a.txt" },
+      { name: "src/l", type: "2", linkname: "a.txt" },
+      { name: "docs/", type: "5" },
+    ];
+    const same = await onBoth(tarOf(tree));
+    expect(same.worker.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(same.worker).toMatchObject({ digest: same.local.digest, fileCount: same.local.fileCount, sizeBytes: same.local.sizeBytes });
+    expect(same.worker.fileCount).toBe(6);
+    // Control: one byte of content changed changes both digests alike.
+    const other = await onBoth(tarOf(tree.map((m) => (m.name === "src/a.txt" ? { ...m, body: "alphA" } : m))));
+    expect(other.worker.digest).toBe(other.local.digest);
+    expect(other.worker.digest).not.toBe(same.worker.digest);
   }, 120_000);
 
   it("reads excludes as the local runtime does: a name at any depth, a path from /workspace down", async () => {
@@ -166,7 +194,8 @@ describe("CloudflareBackend snapshots (R2 + registry, over the SDK stand-in)", (
   it("refuses unsafe or broken archives on import, storing nothing; the same builder's safe archive imports", async () => {
     const good = tarOf([{ name: "dir/", type: "5" }, { name: "dir/a.txt", type: "0", body: "hi" }, { name: "dir/l", type: "2", linkname: "a.txt" }, { name: "dir/h", type: "1", linkname: "dir/a.txt" }]);
     const control = await importSnapshot(core, { body: streamOf(good) });
-    expect(control).toMatchObject({ fileCount: 4, sizeBytes: 2 });
+    // The hard link's bytes count, as the local runtime counts them.
+    expect(control).toMatchObject({ fileCount: 4, sizeBytes: 4 });
     // And it restores into a sandbox: the builder's archive is a real tar.
     await core.createSandbox({ id: "wsnap-imp", fromSnapshot: control.id });
     expect(await sh("wsnap-imp", "cat dir/l dir/h")).toBe("hihi");

@@ -14,6 +14,7 @@ import type { Snapshot, SnapshotQuery, SnapshotSpec } from "../../schemas/snapsh
 import type { SandboxSdk } from "./index.ts";
 import type { SnapshotIndexApi } from "./snapshot-index.ts";
 import { type SymlinkRule, TarCheck } from "./tar-check.ts";
+import { TreeDigest } from "./tree-digest.ts";
 
 /** The part of an R2 bucket the snapshots use (R2Bucket in the Worker, miniflare's in the tests). */
 export interface SnapshotBucket {
@@ -135,24 +136,22 @@ export class CloudflareSnapshots implements BackendSnapshots {
   }
 
   /**
-   * Checks, hashes and uploads the tar as it streams; the row is written only after the upload is
-   * complete, so a refused or broken archive leaves nothing visible (its multipart upload aborted).
+   * Checks, digests (the tree, as the local runtime does: tree-digest.ts) and uploads the tar as it
+   * streams; the row is written only after the upload is complete, so a refused or broken archive
+   * leaves nothing visible (its multipart upload aborted).
    */
   private async store(spec: SnapshotSpec, sandboxId: string | null, body: ReadableStream<Uint8Array>, rule: SymlinkRule): Promise<Snapshot> {
-    const check = new TarCheck(rule, spec.maxBytes);
-    const hash = sha256Stream();
-    const writer = hash.stream.getWriter();
-    const hashed = body.pipeThrough(check.stream()).pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        async transform(chunk, controller) {
-          await writer.write(chunk.slice());
-          controller.enqueue(chunk);
-        },
-        flush: () => writer.close(),
-      }),
-    );
+    const tree = new TreeDigest();
+    const check = new TarCheck(rule, spec.maxBytes, tree);
     const key = keyOf(spec.id);
-    const storedBytes = await upload(this.options.bucket, key, hashed);
+    const storedBytes = await upload(this.options.bucket, key, body.pipeThrough(check.stream()));
+    let summary: Awaited<ReturnType<TreeDigest["result"]>>;
+    try {
+      summary = await tree.result();
+    } catch (err) {
+      await this.options.bucket.delete(key).catch(() => {});
+      throw err;
+    }
     const snapshot: Snapshot = {
       id: spec.id,
       sandboxId,
@@ -160,10 +159,10 @@ export class CloudflareSnapshots implements BackendSnapshots {
       labels: spec.labels,
       createdAt: spec.createdAt,
       expiresAt: spec.expiresAt,
-      fileCount: check.summary.fileCount,
-      sizeBytes: check.summary.sizeBytes,
+      fileCount: summary.fileCount,
+      sizeBytes: summary.sizeBytes,
       storedBytes,
-      digest: `sha256:${hex(await hash.digest)}`,
+      digest: summary.digest,
     };
     try {
       await this.options.index.putSnapshot(snapshot);
@@ -190,16 +189,6 @@ export class CloudflareSnapshots implements BackendSnapshots {
     }
   }
 }
-
-/** workerd's incremental SHA-256 (crypto.DigestStream): the archive is hashed as it passes, never held. */
-function sha256Stream(): { stream: WritableStream<Uint8Array>; digest: Promise<ArrayBuffer> } {
-  const DigestStream = (crypto as unknown as { DigestStream?: new (algorithm: string) => WritableStream<Uint8Array> & { digest: Promise<ArrayBuffer> } }).DigestStream;
-  if (!DigestStream) throw new SandgateError("internal", "crypto.DigestStream is missing: Cloudflare snapshots run in workerd");
-  const stream = new DigestStream("SHA-256");
-  return { stream, digest: stream.digest };
-}
-
-const hex = (buffer: ArrayBuffer) => [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /** Streams `body` into R2 under `key`: one put when it is small, else a multipart upload of equal parts. Answers the bytes stored. */
 async function upload(bucket: SnapshotBucket, key: string, body: ReadableStream<Uint8Array>): Promise<number> {
@@ -284,12 +273,17 @@ async function decompressed(body: ReadableStream<Uint8Array>): Promise<ReadableS
   return whole;
 }
 
-/** `tar -c` of /workspace in name order, excludes as the local runtime reads them: a glob without `/` at any depth, one with `/` from /workspace down. */
+/**
+ * `tar -c` of /workspace in name order, excludes as the local runtime reads them: a glob without `/`
+ * at any depth, one with `/` from /workspace down. pax, for mtimes to the nanosecond as the local
+ * runtime's agent writes them (so the same tree has the same digest); no atime or ctime records, so
+ * an unchanged tree makes the same bytes.
+ */
 export function tarCreateCommand(file: string, excludes: string[]): string {
   const anywhere = excludes.filter((e) => !e.includes("/")).map((e) => `--exclude=${quote(e)}`);
   const rooted = excludes.filter((e) => e.includes("/")).map((e) => `--exclude=${quote(`./${e.replace(/\/+$/, "")}`)}`);
   return [
-    "tar --sort=name --numeric-owner --no-wildcards-match-slash",
+    "tar --sort=name --numeric-owner --no-wildcards-match-slash --format=posix --pax-option=delete=atime,delete=ctime",
     `-cf ${quote(file)} -C /workspace`,
     "--no-anchored",
     ...anywhere,
