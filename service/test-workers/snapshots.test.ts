@@ -42,6 +42,16 @@ const sh = async (id: string, command: string) => {
 const objects = async () => (await env.SNAPSHOTS.list({ prefix: "snapshots/" })).objects.map((o) => o.key).sort();
 const bytesOf = async (stream: ReadableStream<Uint8Array>) => new Uint8Array(await new Response(stream).arrayBuffer());
 const streamOf = (bytes: Uint8Array) => new Response(bytes).body!;
+/** Polls `probe` until `ok` holds (no fixed sleeps); answers the last value. */
+async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 describe("CloudflareBackend snapshots (R2 + registry, over the SDK stand-in)", () => {
   it("create, list, update, restore, fromSnapshot, fork, export, import and delete", async () => {
@@ -173,6 +183,25 @@ describe("CloudflareBackend snapshots (R2 + registry, over the SDK stand-in)", (
     expect(other.worker.digest).toBe(other.local.digest);
     expect(other.worker.digest).not.toBe(same.worker.digest);
   }, 120_000);
+
+  it("an expired snapshot is removed at its expiry by the registry's alarm, with no list; one without a TTL stays", async () => {
+    await core.createSandbox({ id: "wsnap-ttl" });
+    await sh("wsnap-ttl", "echo x > f");
+    const index = registry(`snap-${SNAPSHOT_INDEX}`) as unknown as SnapshotIndexApi;
+    const kept = await createSnapshot(core, { id: "wsnap-ttl" });
+    const brief = await createSnapshot(core, { id: "wsnap-ttl", ttlSeconds: 2 });
+    // Control: the archive is in R2 before the expiry.
+    expect(await env.SNAPSHOTS.head(`snapshots/${brief.id}.tar`)).not.toBeNull();
+    // Gone: the archive from R2, and the row (a row kept past its expiry would be listed as expired).
+    const state = await until(
+      async () => ({ archive: (await env.SNAPSHOTS.head(`snapshots/${brief.id}.tar`)) !== null, row: (await index.expiredSnapshots(Date.now())).includes(brief.id) }),
+      (s) => !s.archive && !s.row && Date.now() > Date.parse(brief.expiresAt!),
+    );
+    expect(state).toEqual({ archive: false, row: false });
+    expect(await env.SNAPSHOTS.head(`snapshots/${kept.id}.tar`)).not.toBeNull();
+    expect((await getSnapshot(core, { snapshotId: kept.id })).id).toBe(kept.id);
+    await deleteSnapshot(core, { snapshotId: kept.id });
+  }, 60_000);
 
   it("reads excludes as the local runtime does: a name at any depth, a path from /workspace down", async () => {
     await core.createSandbox({ id: "wsnap-ex" });

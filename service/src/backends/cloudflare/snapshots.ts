@@ -12,7 +12,7 @@ import type { BackendSnapshots } from "../../core/snapshots.ts";
 import type { ProcessInfo, Signal } from "../../schemas/processes.ts";
 import type { Snapshot, SnapshotQuery, SnapshotSpec } from "../../schemas/snapshots.ts";
 import type { SandboxSdk } from "./index.ts";
-import type { SnapshotIndexApi } from "./snapshot-index.ts";
+import { type SnapshotIndexApi, archiveKey } from "./snapshot-index.ts";
 import { type SymlinkRule, TarCheck } from "./tar-check.ts";
 import { TreeDigest } from "./tree-digest.ts";
 
@@ -45,7 +45,6 @@ export interface CloudflareSnapshotsOptions {
 
 /** R2 multipart parts: all but the last the same size, at least 5 MiB. */
 const PART_BYTES = 8 * 1024 * 1024;
-const keyOf = (id: string) => `snapshots/${id}.tar`;
 
 export class CloudflareSnapshots implements BackendSnapshots {
   private readonly now: () => number;
@@ -83,7 +82,7 @@ export class CloudflareSnapshots implements BackendSnapshots {
   async delete(snapshotId: string): Promise<void> {
     await this.get(snapshotId);
     if (!(await this.options.index.removeSnapshot(snapshotId))) throw errors.notFound(`snapshot '${snapshotId}' not found`);
-    await this.options.bucket.delete(keyOf(snapshotId));
+    await this.options.bucket.delete(archiveKey(snapshotId));
   }
 
   async update(snapshotId: string, patch: { labels?: Record<string, string>; expiresAt?: string | null }): Promise<Snapshot> {
@@ -108,7 +107,7 @@ export class CloudflareSnapshots implements BackendSnapshots {
       });
     }
     for (const process of running) await this.options.killProcess(sandboxId, process.id, "KILL");
-    const object = await this.options.bucket.get(keyOf(snapshotId));
+    const object = await this.options.bucket.get(archiveKey(snapshotId));
     if (!object) throw new SandgateError("internal", `the archive of snapshot '${snapshotId}' is missing from R2`);
     const box = this.options.sandbox(sandboxId);
     const token = crypto.randomUUID();
@@ -126,7 +125,7 @@ export class CloudflareSnapshots implements BackendSnapshots {
   /** Straight from R2: the stored tar is the portable archive. */
   async exportArchive(snapshotId: string): Promise<FileStream> {
     await this.get(snapshotId);
-    const object = await this.options.bucket.get(keyOf(snapshotId));
+    const object = await this.options.bucket.get(archiveKey(snapshotId));
     if (!object) throw errors.notFound(`snapshot '${snapshotId}' not found`);
     return { body: object.body, size: object.size };
   }
@@ -143,7 +142,7 @@ export class CloudflareSnapshots implements BackendSnapshots {
   private async store(spec: SnapshotSpec, sandboxId: string | null, body: ReadableStream<Uint8Array>, rule: SymlinkRule): Promise<Snapshot> {
     const tree = new TreeDigest();
     const check = new TarCheck(rule, spec.maxBytes, tree);
-    const key = keyOf(spec.id);
+    const key = archiveKey(spec.id);
     const storedBytes = await upload(this.options.bucket, key, body.pipeThrough(check.stream()));
     let summary: Awaited<ReturnType<TreeDigest["result"]>>;
     try {
@@ -176,7 +175,7 @@ export class CloudflareSnapshots implements BackendSnapshots {
   /** Expired snapshots: the bytes, then the row (a crash between leaves a row that is retried). */
   private async collect(): Promise<void> {
     for (const id of await this.options.index.expiredSnapshots(this.now())) {
-      await this.options.bucket.delete(keyOf(id));
+      await this.options.bucket.delete(archiveKey(id));
       await this.options.index.removeSnapshot(id);
     }
   }
