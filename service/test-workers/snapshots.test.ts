@@ -203,6 +203,44 @@ describe("CloudflareBackend snapshots (R2 + registry, over the SDK stand-in)", (
     await deleteSnapshot(core, { snapshotId: kept.id });
   }, 60_000);
 
+  it("a writer running during the snapshot never gets a torn file into it: the archive is remade, or the snapshot answers 409", async () => {
+    await core.createSandbox({ id: "wsnap-cut" });
+    // Each version of `big` is 300,000 lines of one 6-digit number: a torn copy is short or mixed.
+    const whole = "test $(wc -c < big) -eq 2100000 && test $(uniq big | wc -l) -eq 1 && echo whole || echo torn";
+    const writer = await core.startProcess({
+      id: "wsnap-cut",
+      argv: ["sh", "-c", "n=0; while :; do n=$((n + 1)); yes $(printf %06d $n) | head -c 2100000 > big; echo $n > count; done"],
+    });
+    const count = async () => Number((await sh("wsnap-cut", "cat count 2>/dev/null || echo 0")).trim());
+    await until(count, (n) => n > 1);
+    // Control: the writer does tear the file for a reader that does not check (seen within 500 reads).
+    expect(await sh("wsnap-cut", `for i in $(seq 500); do r=$(${whole}); [ "$r" = torn ] && break; done; echo $r`)).toBe("torn\n");
+
+    const before = await objects();
+    const started = await count();
+    const outcome = await createSnapshot(core, { id: "wsnap-cut" }).then(
+      (snapshot) => ({ snapshot, error: null }),
+      (error: { code: string; details?: { attempts?: number } }) => ({ snapshot: null, error }),
+    );
+    // The writer ran all through the snapshot.
+    expect(await count()).toBeGreaterThan(started);
+    if (outcome.snapshot) {
+      await core.createSandbox({ id: "wsnap-cut2", fromSnapshot: outcome.snapshot.id });
+      expect(await sh("wsnap-cut2", whole)).toBe("whole\n");
+    } else {
+      expect(outcome.error).toMatchObject({ code: "conflict", details: { attempts: 5 } });
+      expect(await objects()).toEqual(before);
+    }
+    // With the writer stopped the same snapshot settles at once, and holds the file whole.
+    await core.killProcess({ id: "wsnap-cut", processId: writer.id });
+    await until(async () => (await core.getProcess({ id: "wsnap-cut", processId: writer.id })).status, (status) => status !== "running");
+    // The kill may have cut a write short: one last whole version.
+    await sh("wsnap-cut", "yes 000000 | head -c 2100000 > big");
+    const quiet = await createSnapshot(core, { id: "wsnap-cut" });
+    await core.createSandbox({ id: "wsnap-cut3", fromSnapshot: quiet.id });
+    expect(await sh("wsnap-cut3", whole)).toBe("whole\n");
+  }, 120_000);
+
   it("reads excludes as the local runtime does: a name at any depth, a path from /workspace down", async () => {
     await core.createSandbox({ id: "wsnap-ex" });
     await sh("wsnap-ex", "mkdir -p a b/keep b/drop keep && echo 1 > a/x.log && echo 2 > b/keep/x.txt && echo 3 > b/drop/y && echo 4 > keep/x.txt && echo 5 > top.log");

@@ -58,7 +58,13 @@ export class CloudflareSnapshots implements BackendSnapshots {
     const box = this.options.sandbox(sandboxId);
     const tmp = `/tmp/.sandgate-snapshot-${spec.id}.tar`;
     try {
-      const made = await this.sdk(() => box.exec(tarCreateCommand(tmp, spec.excludes)));
+      const made = await this.sdk(() => box.exec(snapshotScript(tmp, spec.excludes)));
+      if (made.exitCode === UNSETTLED) {
+        throw new SandgateError("conflict", `files in sandbox '${sandboxId}' kept changing while they were archived (${CUT_ATTEMPTS} attempts): stop the commands writing them, or retry`, {
+          attempts: CUT_ATTEMPTS,
+          lastError: made.stderr.slice(0, 500),
+        });
+      }
       if (made.exitCode !== 0) throw new SandgateError("internal", `tar failed in the sandbox: ${made.stderr.slice(0, 500)}`);
       const file = await this.sdk(() => box.readFile(tmp, { encoding: "none" }));
       return await this.store(spec, sandboxId, file.content, "any");
@@ -270,6 +276,43 @@ async function decompressed(body: ReadableStream<Uint8Array>): Promise<ReadableS
     throw errors.invalid("zstd archives are not taken on the cloudflare backend: send a plain or gzip tar");
   }
   return whole;
+}
+
+/** Whole archives made before a snapshot gives up on a workspace that keeps changing (409). */
+export const CUT_ATTEMPTS = 5;
+/** The snapshot script's exit status when no attempt gave an archive without a changed file. */
+const UNSETTLED = 75;
+
+/**
+ * The consistent cut on Cloudflare, where there is no freezer: copy, then verify by content. GNU tar
+ * makes the archive (it reports a file whose ctime or size moved while it read it, or that shrank
+ * or vanished under it); then `tar --compare` reads every member back against the workspace, byte
+ * for byte, with size and mtime. Timestamps alone miss a rewrite within one clock tick (the kernel's
+ * coarse file times), the compare does not: a member torn by a writer differs from the file as it is
+ * now, whole. An archive that changed or differs is thrown away and made again, up to CUT_ATTEMPTS
+ * times; then the script exits UNSETTLED. An archive that passes holds each file as it was at the
+ * compare (per file, not one instant for the whole tree).
+ */
+export function snapshotScript(file: string, excludes: string[]): string {
+  const err = quote(`${file}.err`);
+  return [
+    `trap 'rm -f ${err}' EXIT`,
+    "i=0",
+    `while [ $i -lt ${CUT_ATTEMPTS} ]; do`,
+    "  i=$((i + 1))",
+    `  ${tarCreateCommand(file, excludes)} 2>${err}`,
+    "  rc=$?",
+    `  if [ $rc -ne 0 ] && [ $rc -ne 1 ] && ! grep -q -e 'shrank' -e 'changed as we read' -e 'removed before we read' ${err}; then cat ${err} >&2; exit $rc; fi`,
+    "  if [ $rc -eq 0 ]; then",
+    `    tar --compare --numeric-owner -f ${quote(file)} -C /workspace >${err} 2>&1`,
+    "    rc=$?",
+    "    [ $rc -eq 0 ] && exit 0",
+    `    [ $rc -eq 1 ] || { cat ${err} >&2; exit $rc; }`,
+    "  fi",
+    "done",
+    `cat ${err} >&2`,
+    `exit ${UNSETTLED}`,
+  ].join("\n");
 }
 
 /**
