@@ -10,7 +10,7 @@ import { type Sandbox, getSandbox } from "@cloudflare/sandbox";
 import { CloudflareBackend, SANDBOX_OPTIONS } from "../src/backends/cloudflare/index.ts";
 import type { RegistryApi } from "../src/backends/cloudflare/registry.ts";
 import { SNAPSHOT_INDEX, type SnapshotIndexApi } from "../src/backends/cloudflare/snapshot-index.ts";
-import type { SnapshotBucket } from "../src/backends/cloudflare/snapshots.ts";
+import { type SnapshotBucket, restoreScript } from "../src/backends/cloudflare/snapshots.ts";
 import { ShardedRegistry } from "../src/backends/cloudflare/sharded.ts";
 import { SandgateCore, defaultLimits } from "../src/core/core.ts";
 import { HOST_TOKEN } from "./constants.ts";
@@ -239,6 +239,73 @@ describe("CloudflareBackend snapshots (R2 + registry, over the SDK stand-in)", (
     const quiet = await createSnapshot(core, { id: "wsnap-cut" });
     await core.createSandbox({ id: "wsnap-cut3", fromSnapshot: quiet.id });
     expect(await sh("wsnap-cut3", whole)).toBe("whole\n");
+  }, 120_000);
+
+  it("a restore leaves exactly the snapshot's tree; a failed one (a corrupt archive) leaves the old tree, and no stage", async () => {
+    await core.createSandbox({ id: "wsnap-rs" });
+    // Every member's path, type, mode, size, mtime and link target, and every file's content hash.
+    const tree = async () => sh("wsnap-rs", "find . -mindepth 1 -printf '%P %y %m %s %T@ %l\\n' | sort; find . -type f -exec sha256sum {} + | sort");
+    await sh("wsnap-rs", "mkdir -p a/b empty && echo one > a/b/f && ln -s b/f a/l && chmod 700 a && echo two > top && touch -d @1700000000.5 top");
+    const saved = await tree();
+    const snap = await createSnapshot(core, { id: "wsnap-rs" });
+    await sh("wsnap-rs", "rm -rf a && chmod 777 empty && echo junk > junk && echo changed > top && mkdir -p new/deep");
+    const changed = await tree();
+    expect(changed).not.toBe(saved);
+    await restoreSnapshot(core, { id: "wsnap-rs", snapshotId: snap.id });
+    expect(await tree()).toBe(saved);
+
+    // A snapshot whose archive is then broken in R2 (cut short): the restore fails in the container.
+    const broken = await createSnapshot(core, { id: "wsnap-rs" });
+    const key = `snapshots/${broken.id}.tar`;
+    const bytes = await bytesOf((await env.SNAPSHOTS.get(key))!.body);
+    await env.SNAPSHOTS.put(key, bytes.subarray(0, 2048));
+    await sh("wsnap-rs", "echo changed > top && echo junk > junk");
+    const before = await tree();
+    await expect(restoreSnapshot(core, { id: "wsnap-rs", snapshotId: broken.id })).rejects.toMatchObject({ code: "internal", message: expect.stringMatching(/restore failed/) });
+    expect(await tree()).toBe(before);
+    expect(await sh("wsnap-rs", "ls -a /workspace /tmp | grep -c sandgate || true")).toBe("0\n");
+    // Control: the good snapshot still restores over it.
+    await restoreSnapshot(core, { id: "wsnap-rs", snapshotId: snap.id });
+    expect(await tree()).toBe(saved);
+  }, 120_000);
+
+  it("the restore swap is atomic where the workspace is a plain directory: a reader sees the old tree or the new, never a mix", async () => {
+    // The stand-in's /workspace is a bind mount (it cannot be renamed, and the restore there swaps
+    // entries); the real container's is a plain directory. The same script is run here on a plain
+    // directory in the same real container shell, swapped 40 times under a reader.
+    await core.createSandbox({ id: "wsnap-atomic" });
+    const root = "/tmp/at/root/workspace";
+    await sh("wsnap-atomic", `mkdir -p /tmp/at/v1/sub /tmp/at/v2/sub /tmp/at/root && for v in 1 2; do echo $v > /tmp/at/v$v/a && echo $v > /tmp/at/v$v/sub/b && tar -cf /tmp/at/t$v.tar -C /tmp/at/v$v .; done && cp -a /tmp/at/v1 ${root}`);
+    for (let i = 0; i < 40; i++) {
+      await sh("wsnap-atomic", `cat > /tmp/at/r${i}.sh <<'SANDGATE_EOF'\n${restoreScript(`/tmp/at/t${(i % 2) + 1}.tar`, `tok${i}`, root)}\nSANDGATE_EOF`);
+    }
+    // Each read pins the tree with `cd` and reads both files: "11" or "22" whole; a line with a 2 and
+    // anything else is a mix (a reader left in the old tree as it is removed sees only 1s, or nothing).
+    const reader = await core.startProcess({
+      id: "wsnap-atomic",
+      argv: ["sh", "-c", `while :; do (cd ${root} 2>/dev/null && cat a sub/b 2>/dev/null | tr -d '\\n'; echo) >> /tmp/at/log; done`],
+    });
+    const lines = async () => (await sh("wsnap-atomic", "cat /tmp/at/log 2>/dev/null || true")).split("\n").slice(0, -1);
+    await until(lines, (l) => l.includes("11"));
+    // The swap path runs: after the first restore the workspace is another directory (the stage was
+    // made while the old one existed, so it cannot have the old one's inode).
+    const inode = await sh("wsnap-atomic", `stat -c %i ${root}`);
+    await sh("wsnap-atomic", "sh /tmp/at/r0.sh");
+    expect(await sh("wsnap-atomic", `stat -c %i ${root}`)).not.toBe(inode);
+    expect(await sh("wsnap-atomic", `for i in $(seq 1 39); do sh /tmp/at/r$i.sh || exit 1; done; cat ${root}/a; ls -a /tmp/at/root | tr '\\n' ' '`)).toBe("2\n. .. workspace ");
+    const during = await lines();
+    expect(during.filter((l) => l.includes("2") && l !== "22")).toEqual([]);
+    expect(during).toContain("22");
+    // Control: the reader reports a mix when there is one.
+    await sh("wsnap-atomic", `echo 1 > ${root}/sub/b`);
+    await until(lines, (l) => l.includes("21"));
+    await core.killProcess({ id: "wsnap-atomic", processId: reader.id });
+    // Without perl (no renameat2 exchange) the two-rename path restores the same tree, and cleans up.
+    const tools = "sh stat awk mkdir chmod tar mv rm find cat";
+    const fallback = restoreScript("/tmp/at/t1.tar", "noperl", root);
+    expect(
+      await sh("wsnap-atomic", `mkdir -p /tmp/at/bin && for t in ${tools}; do ln -sf "$(command -v $t)" /tmp/at/bin/$t; done && PATH=/tmp/at/bin sh -c 'command -v perl || echo no-perl' && cat > /tmp/at/np.sh <<'SANDGATE_EOF'\n${fallback}\nSANDGATE_EOF\nPATH=/tmp/at/bin sh /tmp/at/np.sh && cat ${root}/a ${root}/sub/b && ls -a /tmp/at/root | tr '\\n' ' '`),
+    ).toBe("no-perl\n1\n1\n. .. workspace ");
   }, 120_000);
 
   it("reads excludes as the local runtime does: a name at any depth, a path from /workspace down", async () => {

@@ -98,10 +98,9 @@ export class CloudflareSnapshots implements BackendSnapshots {
   }
 
   /**
-   * The archive streams into the container's /tmp, unpacks into a staging directory under
-   * /workspace (a failed unpack leaves the old tree untouched), then the old entries are removed
-   * and the new ones renamed into place. Not atomic as the local runtime's swap is: a reader during
-   * the last step can see a mix.
+   * The archive streams into the container's /tmp, unpacks into a staging directory beside
+   * /workspace (a failed unpack leaves the old tree untouched), and is swapped in whole with one
+   * rename (restoreScript). Running background processes are a 409 unless killProcesses.
    */
   async restore(sandboxId: string, snapshotId: string, options: { killProcesses: boolean }): Promise<{ killedProcesses: number }> {
     await this.get(snapshotId);
@@ -120,7 +119,7 @@ export class CloudflareSnapshots implements BackendSnapshots {
     const tmp = `/tmp/.sandgate-restore-${token}.tar`;
     try {
       await this.sdk(() => box.writeFile(tmp, object.body));
-      const done = await this.sdk(() => box.exec(restoreScript(tmp, `/workspace/.sandgate-restore-${token}`)));
+      const done = await this.sdk(() => box.exec(restoreScript(tmp, token)));
       if (done.exitCode !== 0) throw new SandgateError("internal", `the restore failed in the sandbox: ${done.stderr.slice(0, 500)}`);
     } finally {
       await box.exec(`rm -f ${tmp}`).catch(() => {});
@@ -336,20 +335,48 @@ export function tarCreateCommand(file: string, excludes: string[]): string {
 }
 
 /**
- * Unpacks into `stage` (a failure leaves the old tree as it was and removes the stage), then swaps
- * the entries of /workspace for the stage's. GNU tar refuses members with `..` and strips a leading
- * `/`; the archive was checked when it was stored.
+ * Unpacks the archive `tmp` into a stage and swaps it in for `root` (/workspace; tests pass another).
+ *
+ * Where `root` is a plain directory whose parent the container may write (the SDK image's
+ * /workspace, made by `mkdir`, as root), the stage is a sibling on the same filesystem and the swap
+ * is one renameat2(RENAME_EXCHANGE), made with perl's raw `syscall` (perl-base is in every Ubuntu
+ * image; the SDK's default image has no python). Where that is not to be had, two renames, between
+ * which the path is briefly absent. A command resolving /workspace gets the old tree or the new one,
+ * never a mix. The old tree is then removed. Where `root` is a mount point (a bucket or volume mounted
+ * there) or its parent is not writable, it cannot be renamed: the stage is made inside it and the
+ * entries are swapped one by one, which is not atomic. Either way a failure before the swap (a
+ * corrupt archive, a full disk) removes the stage and leaves the old tree as it was. GNU tar refuses
+ * members with `..` and strips a leading `/`; the archive was checked when it was stored.
  */
-function restoreScript(tmp: string, stage: string): string {
-  const t = quote(tmp);
-  const s = quote(stage);
+export function restoreScript(tmp: string, token: string, root = "/workspace"): string {
+  const parent = root.replace(/\/[^/]+\/?$/, "") || "/";
+  const r = quote(root);
+  const p = quote(parent);
+  const beside = quote(`${parent === "/" ? "" : parent}/.sandgate-restore-${token}`);
+  const inside = quote(`${root}/.sandgate-restore-${token}`);
+  const aside = quote(`${parent === "/" ? "" : parent}/.sandgate-old-${token}`);
+  // renameat2(AT_FDCWD, stage, AT_FDCWD, root, RENAME_EXCHANGE): its number on the two architectures containers run on.
+  const exchange = "my $n = {x86_64 => 316, aarch64 => 276}->{(POSIX::uname())[4]} // exit 3; exit(syscall($n, -100, $ARGV[0], -100, $ARGV[1], 2) == 0 ? 0 : 4)";
   return [
-    "set -e",
-    `trap 'rm -rf ${s}' EXIT`,
-    `mkdir ${s}`,
-    `tar -xf ${t} -C ${s} --no-same-owner --delay-directory-restore`,
-    `find /workspace -mindepth 1 -maxdepth 1 ! -path ${s} -exec rm -rf {} +`,
-    `find ${s} -mindepth 1 -maxdepth 1 -exec mv -t /workspace {} +`,
+    `if [ -w ${p} ] && [ "$(stat -c %d ${p})" = "$(stat -c %d ${r})" ] && ! awk -v m=${r} '$5 == m { found = 1 } END { exit !found }' /proc/self/mountinfo; then`,
+    `  stage=${beside}; whole=1`,
+    "else",
+    `  stage=${inside}; whole=0`,
+    "fi",
+    // `old`: the old tree's path once it is swapped out (until then the trap must not touch it).
+    `old=; trap 'rm -rf "$stage" $old' EXIT`,
+    `mkdir "$stage" || exit 1`,
+    `[ $whole = 0 ] || chmod --reference=${r} "$stage" || exit 1`,
+    `tar -xf ${quote(tmp)} -C "$stage" --no-same-owner --delay-directory-restore || exit 1`,
+    "if [ $whole = 1 ]; then",
+    // After the exchange the stage's path holds the old tree, which the trap removes.
+    `  if command -v perl >/dev/null 2>&1 && perl -MPOSIX -e ${quote(exchange)} "$stage" ${r}; then exit 0; fi`,
+    `  mv -T ${r} ${aside} || exit 1`,
+    `  mv -T "$stage" ${r} || { mv -T ${aside} ${r} || echo "the old tree is left at "${aside} >&2; exit 1; }`,
+    `  old=${aside}; exit 0`,
+    "fi",
+    `find ${r} -mindepth 1 -maxdepth 1 ! -path "$stage" -exec rm -rf {} + || exit 1`,
+    `find "$stage" -mindepth 1 -maxdepth 1 -exec mv -t ${r} {} +`,
   ].join("\n");
 }
 
