@@ -100,7 +100,8 @@ export class CloudflareSnapshots implements BackendSnapshots {
   /**
    * The archive streams into the container's /tmp, unpacks into a staging directory beside
    * /workspace (a failed unpack leaves the old tree untouched), and is swapped in whole with one
-   * rename (restoreScript). Running background processes are a 409 unless killProcesses.
+   * rename where /workspace can be renamed, else entry by entry (restoreScript). Running background
+   * processes are a 409 unless killProcesses.
    */
   async restore(sandboxId: string, snapshotId: string, options: { killProcesses: boolean }): Promise<{ killedProcesses: number }> {
     await this.get(snapshotId);
