@@ -287,9 +287,8 @@ const UNSETTLED = 75;
  * The consistent cut on Cloudflare, where there is no freezer: copy, then verify by content. GNU tar
  * makes the archive (it reports a file whose ctime or size moved while it read it, or that shrank
  * or vanished under it); then `tar --compare` reads every member back against the workspace, byte
- * for byte, with size and mtime. Timestamps alone miss a rewrite within one clock tick (the kernel's
- * coarse file times), the compare does not: a member torn by a writer differs from the file as it is
- * now, whole. An archive that changed or differs is thrown away and made again, up to CUT_ATTEMPTS
+ * for byte, with size and mtime. tar's own check can miss a same-size rewrite within one tick of the
+ * kernel's coarse file times; the compare does not, once the writer has moved on. An archive that changed or differs is thrown away and made again, up to CUT_ATTEMPTS
  * times; then the script exits UNSETTLED. An archive that passes holds each file as it was at the
  * compare (per file, not one instant for the whole tree).
  */
