@@ -10,7 +10,7 @@ import { type Sandbox, getSandbox } from "@cloudflare/sandbox";
 import { CloudflareBackend, SANDBOX_OPTIONS } from "../src/backends/cloudflare/index.ts";
 import type { RegistryApi } from "../src/backends/cloudflare/registry.ts";
 import { SNAPSHOT_INDEX, type SnapshotIndexApi } from "../src/backends/cloudflare/snapshot-index.ts";
-import { type SnapshotBucket, restoreScript } from "../src/backends/cloudflare/snapshots.ts";
+import { CUT_ATTEMPTS, type SnapshotBucket, restoreScript, snapshotScript } from "../src/backends/cloudflare/snapshots.ts";
 import { ShardedRegistry } from "../src/backends/cloudflare/sharded.ts";
 import { SandgateCore, defaultLimits } from "../src/core/core.ts";
 import { HOST_TOKEN } from "./constants.ts";
@@ -245,6 +245,28 @@ awk -v f="$(head -n 1 "$1")" 'index(f, $0) != 1 { bad = 1 } END { print bad ? "t
     await sh("wsnap-cut3", `cat > /tmp/check.sh <<'SANDGATE_EOF'\n${check}\nSANDGATE_EOF`);
     expect(await sh("wsnap-cut3", "wc -c < big; sh /tmp/check.sh big"), "the snapshot taken after").toBe("2100000\nstate\n");
   }, 120_000);
+
+  it("the snapshot script remakes an archive that tar or its compare finds changed, gives up after 5 rounds, and stops at once on other faults", async () => {
+    // A `tar` ahead on PATH that answers as GNU tar does when a file changes (exit 1), for the
+    // create (-c…) or the compare (--compare) step, and counts its calls; the script is the real one.
+    await core.createSandbox({ id: "wsnap-loop" });
+    const shim = (create: string, compare: string) =>
+      `cat > /tmp/shim/tar <<'SHIM_EOF'\n#!/bin/sh\necho "$1" >> /tmp/shim/calls\ncase "$1" in --compare) ${compare};; *) ${create};; esac\nSHIM_EOF\nchmod +x /tmp/shim/tar && rm -f /tmp/shim/calls`;
+    const run = async (create: string, compare: string) => {
+      const script = snapshotScript("/tmp/loop.tar", []);
+      return sh(
+        "wsnap-loop",
+        `mkdir -p /tmp/shim && ${shim(create, compare)} && cat > /tmp/loop.sh <<'SANDGATE_EOF'\n${script}\nSANDGATE_EOF\nPATH=/tmp/shim:$PATH sh /tmp/loop.sh 2>/tmp/loop.err; echo "exit $?"; sort /tmp/shim/calls | uniq -c | sed 's/^ *//'; cat /tmp/loop.err`,
+      );
+    };
+    const changed = "echo 'tar: ./f: file changed as we read it' >&2; exit 1";
+    expect(await run(changed, "exit 0")).toBe(`exit 75\n${CUT_ATTEMPTS} --sort=name\ntar: ./f: file changed as we read it\n`);
+    expect(await run("exit 0", "echo './f: Contents differ'; exit 1")).toBe(`exit 75\n${CUT_ATTEMPTS} --compare\n${CUT_ATTEMPTS} --sort=name\n./f: Contents differ\n`);
+    expect(await run("echo 'tar: ./f: File shrank by 10 bytes; padding with zeros' >&2; exit 2", "exit 0")).toBe(`exit 75\n${CUT_ATTEMPTS} --sort=name\ntar: ./f: File shrank by 10 bytes; padding with zeros\n`);
+    // Control: settles on the third round; a fault that is no change (a full disk) is not retried.
+    expect(await run("n=$(wc -l < /tmp/shim/calls); [ $n -ge 3 ] || { echo 'tar: x: file changed as we read it' >&2; exit 1; }", "exit 0")).toBe("exit 0\n1 --compare\n3 --sort=name\n");
+    expect(await run("echo 'tar: /tmp/loop.tar: Cannot write: No space left on device' >&2; exit 2", "exit 0")).toBe("exit 2\n1 --sort=name\ntar: /tmp/loop.tar: Cannot write: No space left on device\n");
+  }, 60_000);
 
   it("a restore leaves exactly the snapshot's tree; a failed one (a corrupt archive) leaves the old tree, and no stage", async () => {
     await core.createSandbox({ id: "wsnap-rs" });
