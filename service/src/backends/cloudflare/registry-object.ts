@@ -1,4 +1,4 @@
-/** The registry Durable Object (Workers only): sandbox records in SQLite, expiry by alarm. */
+/** The registry Durable Object (Workers only): sandbox records and snapshot rows in SQLite, expiry of both by alarm. */
 import { DurableObject } from "cloudflare:workers";
 import { getSandbox } from "@cloudflare/sandbox";
 import type { Sandbox } from "@cloudflare/sandbox";
@@ -17,13 +17,15 @@ import {
   rowToProcess,
   rowToRecord,
 } from "./registry.ts";
-import { SnapshotIndex, type SnapshotIndexApi } from "./snapshot-index.ts";
+import { SnapshotIndex, type SnapshotIndexApi, archiveKey } from "./snapshot-index.ts";
 import type { Snapshot, SnapshotQuery } from "../../schemas/snapshots.ts";
 
 export interface RegistryEnv {
   Sandbox: DurableObjectNamespace;
   /** The binding that holds the SDK's Sandbox class, when not `Sandbox` (the tests bind the SDK stand-in). */
   SANDGATE_SANDBOX_BINDING?: string;
+  /** The snapshots' R2 bucket: the alarm deletes an expired snapshot's archive there, then its row. */
+  SNAPSHOTS?: { delete(key: string): Promise<void> };
 }
 
 /** The Durable Object namespace of the SDK's Sandbox class. */
@@ -38,6 +40,8 @@ export function sandboxNamespace(env: RegistryEnv): DurableObjectNamespace<Sandb
 /** After a failed destroy, the next attempt waits this long, doubling up to a cap: the record (and its alarm) stays until a destroy succeeds. */
 const DESTROY_RETRY_MS = 1000;
 const DESTROY_RETRY_MAX_MS = 10 * 60_000;
+/** An expired snapshot whose archive could not be deleted is tried again this long after. */
+const SNAPSHOT_RETRY_MS = 30_000;
 
 export class SandgateRegistry extends DurableObject<RegistryEnv> implements RegistryApi, SnapshotIndexApi {
   private readonly sql: SqlStorage;
@@ -53,8 +57,9 @@ export class SandgateRegistry extends DurableObject<RegistryEnv> implements Regi
   private snapshotRows(): SnapshotIndex {
     return (this.snapshotIndex ??= new SnapshotIndex(this.sql));
   }
-  putSnapshot(snapshot: Snapshot): Promise<void> {
-    return this.snapshotRows().putSnapshot(snapshot);
+  async putSnapshot(snapshot: Snapshot): Promise<void> {
+    await this.snapshotRows().putSnapshot(snapshot);
+    await this.scheduleAlarm();
   }
   getSnapshot(id: string, now: number): Promise<Snapshot | null> {
     return this.snapshotRows().getSnapshot(id, now);
@@ -62,8 +67,10 @@ export class SandgateRegistry extends DurableObject<RegistryEnv> implements Regi
   listSnapshots(query: SnapshotQuery, now: number): Promise<Snapshot[]> {
     return this.snapshotRows().listSnapshots(query, now);
   }
-  updateSnapshot(id: string, patch: { labels?: Record<string, string>; expiresAt?: string | null }, now: number): Promise<Snapshot | null> {
-    return this.snapshotRows().updateSnapshot(id, patch, now);
+  async updateSnapshot(id: string, patch: { labels?: Record<string, string>; expiresAt?: string | null }, now: number): Promise<Snapshot | null> {
+    const updated = await this.snapshotRows().updateSnapshot(id, patch, now);
+    if (patch.expiresAt !== undefined) await this.scheduleAlarm();
+    return updated;
   }
   removeSnapshot(id: string): Promise<boolean> {
     return this.snapshotRows().removeSnapshot(id);
@@ -208,9 +215,10 @@ export class SandgateRegistry extends DurableObject<RegistryEnv> implements Regi
   }
 
   /**
-   * Destroys every expired sandbox's container and forgets it, then sets the next alarm. A destroy
-   * that throws keeps the record, to be tried again after a back-off: forgetting it would leave the
-   * container running with nothing to end it.
+   * Destroys every expired sandbox's container and forgets it, deletes every expired snapshot
+   * (archive, then row), then sets the next alarm. A destroy that throws keeps the record, to be
+   * tried again after a back-off: forgetting it would leave the container running with nothing to
+   * end it. An archive delete that throws keeps the row, tried again likewise.
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
@@ -236,7 +244,29 @@ export class SandgateRegistry extends DurableObject<RegistryEnv> implements Regi
         );
       }
     }
+    await this.expireSnapshots(now);
     await this.scheduleAlarm();
+  }
+
+  /** The snapshot rows, when this object holds any (only the SNAPSHOT_INDEX object does). */
+  private snapshotRowsHere(): SnapshotIndex | undefined {
+    if (this.snapshotIndex) return this.snapshotIndex;
+    const has = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'snapshots'").toArray().length > 0;
+    return has ? this.snapshotRows() : undefined;
+  }
+
+  private async expireSnapshots(now: number): Promise<void> {
+    const index = this.snapshotRowsHere();
+    const bucket = this.env.SNAPSHOTS;
+    if (!index || !bucket) return;
+    for (const id of await index.expiredSnapshots(now)) {
+      try {
+        await bucket.delete(archiveKey(id));
+        await index.removeSnapshot(id);
+      } catch {
+        // The row stays (readers already see the snapshot as gone); the next alarm tries again.
+      }
+    }
   }
 
   private forget(id: string): void {
@@ -250,10 +280,14 @@ export class SandgateRegistry extends DurableObject<RegistryEnv> implements Regi
   }
 
   private async scheduleAlarm(): Promise<void> {
-    const next = this.sql
+    const sandboxes = this.sql
       .exec<{ next: string | null }>("SELECT MIN(MAX(expires_at, COALESCE(destroy_retry_at, expires_at))) AS next FROM sandboxes")
       .toArray()[0]?.next;
-    if (next) await this.ctx.storage.setAlarm(Date.parse(next));
+    let snapshots = this.env.SNAPSHOTS ? (this.snapshotRowsHere()?.nextExpiry() ?? null) : null;
+    // A row past its expiry is one whose archive delete failed: tried again after a pause, not at once.
+    if (snapshots !== null && snapshots <= Date.now()) snapshots = Date.now() + SNAPSHOT_RETRY_MS;
+    const times = [sandboxes ? Date.parse(sandboxes) : null, snapshots].filter((t): t is number => t !== null);
+    if (times.length > 0) await this.ctx.storage.setAlarm(Math.min(...times));
     else await this.ctx.storage.deleteAlarm();
   }
 }

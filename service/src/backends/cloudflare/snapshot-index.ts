@@ -9,6 +9,9 @@ import type { SqlLike } from "./registry.ts";
 /** The registry object that holds every snapshot's row (snapshots are listed across sandboxes). */
 export const SNAPSHOT_INDEX = "snapshots";
 
+/** Where a snapshot's archive is in the R2 bucket. */
+export const archiveKey = (id: string) => `snapshots/${id}.tar`;
+
 /** What CloudflareSnapshots needs of the index; every method is one Durable Object RPC call, answering values. */
 export interface SnapshotIndexApi {
   putSnapshot(snapshot: Snapshot): Promise<void>;
@@ -78,6 +81,12 @@ export class SnapshotIndex implements SnapshotIndexApi {
     const had = this.sql.exec("SELECT 1 FROM snapshots WHERE id = ?", id).toArray().length > 0;
     this.sql.exec("DELETE FROM snapshots WHERE id = ?", id);
     return had;
+  }
+
+  /** The earliest expiry of any row (the registry object's alarm is set by it), or null. */
+  nextExpiry(): number | null {
+    const next = (this.sql.exec("SELECT MIN(expires_at) AS next FROM snapshots").toArray()[0] as { next: string | null } | undefined)?.next;
+    return typeof next === "string" ? Date.parse(next) : null;
   }
 
   async expiredSnapshots(now: number): Promise<string[]> {

@@ -7,6 +7,7 @@
  */
 import { errors } from "../../core/errors.ts";
 import { linkInside, memberName, shown } from "../archive-members.ts";
+import type { TarObserver } from "./tree-digest.ts";
 
 /** `inside`: every symlink stays within the tree (an imported archive). `any`: a sandbox's own workspace, whose links are its own. */
 export type SymlinkRule = "inside" | "any";
@@ -29,22 +30,27 @@ export class TarCheck {
   private headerFill = 0;
   /** Bytes of the current member's data (and padding) still to pass. */
   private skip = 0;
+  /** Of those, bytes of a regular file's content the observer is shown. */
+  private content = 0;
   /** A pax ('x') or GNU long-name ('L', 'K') record being gathered, applied to the next header. */
   private record: { type: string; data: Uint8Array; fill: number; padding: number } | null = null;
-  private pending: { path?: string; linkpath?: string; size?: number } = {};
+  private pending: { path?: string; linkpath?: string; size?: number; mtime?: string } = {};
   private ended = false;
   private readonly files = new Set<string>();
 
   constructor(
     private readonly rule: SymlinkRule,
     private readonly maxBytes: number,
+    /** Sees each member and its content as they pass (the tree digest). */
+    private readonly observer?: TarObserver,
   ) {}
 
   /** Passes the bytes through, checked; the stream errors with the archive's first fault. */
   stream(): TransformStream<Uint8Array, Uint8Array> {
     return new TransformStream({
-      transform: (chunk, controller) => {
+      transform: async (chunk, controller) => {
         this.push(chunk);
+        await this.observer?.drain();
         controller.enqueue(chunk);
       },
       flush: () => this.finish(),
@@ -75,6 +81,12 @@ export class TarCheck {
       }
       if (this.skip > 0) {
         const n = Math.min(this.skip, chunk.length - at);
+        if (this.content > 0) {
+          const c = Math.min(this.content, n);
+          this.observer?.data(chunk.subarray(at, at + c));
+          this.content -= c;
+          if (this.content === 0) this.observer?.end();
+        }
         this.skip -= n;
         at += n;
         continue;
@@ -128,6 +140,7 @@ export class TarCheck {
     const prefix = magic.startsWith("ustar") ? text(block, 345, 155) : "";
     const rawName = this.pending.path ?? (prefix ? `${prefix}/${text(block, 0, 100)}` : text(block, 0, 100));
     const linkname = this.pending.linkpath ?? text(block, 157, 100);
+    const paxMtime = this.pending.mtime;
     this.pending = {};
     const name = memberName(rawName);
     if (FILE_TYPES.has(type)) {
@@ -136,6 +149,7 @@ export class TarCheck {
       if (this.summary.sizeBytes > this.maxBytes) throw errors.tooLarge(`the archive holds more than the ${this.maxBytes}-byte snapshot limit`, this.maxBytes);
       this.files.add(name);
       this.skip = padded;
+      this.content = size;
     } else if (type === "5") {
       if (name !== ".") this.summary.fileCount++;
       this.skip = padded;
@@ -161,6 +175,9 @@ export class TarCheck {
     } else {
       throw bad(`the archive has a member of unsupported type '${shown(type)}': '${shown(name)}'`);
     }
+    // Only a member that passed is shown to the observer.
+    this.observer?.member({ name: rawName, type, mode: numeric(block, 100, 8), mtime: numeric(block, 136, 12), ...(paxMtime === undefined ? {} : { paxMtime }), size, linkname });
+    if (this.content === 0 && FILE_TYPES.has(type)) this.observer?.end();
   }
 
   private applyRecord(r: { type: string; data: Uint8Array }): void {
@@ -181,6 +198,7 @@ export class TarCheck {
         if (key === "path") this.pending.path = value;
         else if (key === "linkpath") this.pending.linkpath = value;
         else if (key === "size") this.pending.size = Number(value);
+        else if (key === "mtime") this.pending.mtime = value;
         at += len;
       }
     }

@@ -12,14 +12,11 @@ import { SandgateError, errors } from "../../../core/errors.ts";
 import type { Snapshot, SnapshotQuery, SnapshotSpec } from "../../../schemas/snapshots.ts";
 import { writeTar } from "./tar-writer.ts";
 import { linkInside, memberName, shown } from "../../archive-members.ts";
+import { type Entry, completeTree, entryMtime, treeJson } from "../../snapshot-tree.ts";
 
 const run = promisify(execFile);
 
-/** One member of a snapshot's tree; paths are relative to /workspace, clean, without `..`. */
-export type Entry =
-  | { path: string; type: "directory"; mode: number; mtime: string }
-  | { path: string; type: "symlink"; mode: number; mtime: string; target: string }
-  | { path: string; type: "file"; mode: number; mtime: string; size: number; sha256: string };
+export type { Entry };
 
 interface Manifest {
   version: 1;
@@ -226,9 +223,8 @@ export class SnapshotStore {
         result.seen.add(path);
         const mode = (header.mode ?? 0o644) & 0o1777;
         const pax = header.pax as Record<string, string> | undefined;
-        const mtime = pax?.mtime ?? String(Math.floor((header.mtime?.getTime() ?? 0) / 1000));
         result.stats.delete(path);
-        if (!/^\d{1,12}(\.\d{1,9})?$/.test(mtime)) throw bad(`the archive's member '${shown(path)}' has a bad mtime`);
+        const mtime = entryMtime(pax?.mtime, Math.floor((header.mtime?.getTime() ?? 0) / 1000), path);
         switch (header.type) {
           case "directory":
             member.resume();
@@ -312,8 +308,8 @@ export class SnapshotStore {
    * added, blobs synced, then the manifest written, fsynced and renamed into place.
    */
   async commit(spec: SnapshotSpec, sandboxId: string | null, tree: Ingested): Promise<Snapshot> {
-    const entries = complete(tree.entries);
-    const digest = `sha256:${createHash("sha256").update(JSON.stringify(entries)).digest("hex")}`;
+    const entries = completeTree(tree.entries);
+    const digest = `sha256:${createHash("sha256").update(treeJson(entries)).digest("hex")}`;
     const snapshot: Snapshot = {
       id: spec.id,
       sandboxId,
@@ -544,21 +540,6 @@ function sizeOf(entries: Map<string, Entry>): number {
  * is only text to the host, and a restore writes it inside the sandbox, as the sandbox's user).
  */
 export type SymlinkRule = "inside" | "any";
-
-/** The tree in path order, each member's parents present as directories; a member below a file or link is refused. */
-function complete(entries: Map<string, Entry>): Entry[] {
-  const all = new Map(entries);
-  for (const entry of entries.values()) {
-    const parts = entry.path.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      const parent = parts.slice(0, i).join("/");
-      const existing = all.get(parent);
-      if (existing && existing.type !== "directory") throw bad(`the archive's member '${shown(entry.path)}' lies below a file or a link`);
-      if (!existing) all.set(parent, { path: parent, type: "directory", mode: 0o755, mtime: entry.mtime.split(".")[0]! });
-    }
-  }
-  return [...all.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
