@@ -100,6 +100,8 @@ export class SnapshotStore {
     const usage = await store.usage();
     store.blobs = usage.blobs;
     store.blobBytes = usage.bytes;
+    // Which restore path this host uses (one for now: a copy).
+    log(`snapshots: ${store.snapshots.size} kept, ${usage.blobs} stored file(s) (${usage.bytes} bytes); restores and creates from a snapshot copy the file data into the sandbox's disk (no overlay or reflink path)`);
     return store;
   }
 
