@@ -71,13 +71,14 @@ func (c *cut) unchanged(rel string, fi fs.FileInfo) string {
 }
 
 // statKey: what must match exactly for a file to count as unchanged since the host last read it.
-// ctime is in it because userspace cannot set it (touch -d forges mtime, not ctime).
+// ctime is in it because userspace cannot set it (touch -d forges mtime, not ctime). The device
+// number is not: the sandbox's disk may be mounted on another loop device after a restart.
 func statKey(fi fs.FileInfo) string {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return ""
 	}
-	return fmt.Sprintf("%d:%d:%o:%d:%d:%d:%d", fi.Size(), fi.ModTime().UnixNano(), uint32(fi.Mode()), ctime(fi).UnixNano(), st.Ino, st.Dev, st.Nlink)
+	return fmt.Sprintf("%d:%d:%o:%d:%d:%d", fi.Size(), fi.ModTime().UnixNano(), uint32(fi.Mode()), ctime(fi).UnixNano(), st.Ino, st.Nlink)
 }
 
 // creditWriter sends what it is given as output frames, never past the host's credit.

@@ -650,6 +650,39 @@ describe("snapshots: the stat cache", () => {
     }
   }, 120_000);
 
+  it("survives a host restart: the first snapshot after it reads only what changed", async () => {
+    const dataDir = tempDir();
+    const first = await startHost({ dataDir });
+    let before: { id: string; digest: string };
+    try {
+      const made = await first.json("POST", "/v1/sandboxes", { id: "kept" });
+      expect(made.status).toBe(201);
+      const wrote = await first.json("POST", "/v1/sandboxes/kept/exec", { command: "mkdir -p t && for i in $(seq 1 40); do head -c 100000 /dev/urandom > t/f$i; done && sleep 0.3" });
+      expect(wrote.body.exitCode).toBe(0);
+      const snap = await first.json("POST", "/v1/sandboxes/kept/snapshots", {});
+      expect(snap.status, JSON.stringify(snap.body)).toBe(201);
+      before = snap.body as { id: string; digest: string };
+      expect(receivedFor(first, before.id)).toBeGreaterThan(4_000_000); // positive control: a full read
+    } finally {
+      await first.stop();
+    }
+    const second = await startHost({ dataDir });
+    try {
+      // One file changes while the host is down (seen from the new host's environment): read again.
+      const changed = await second.json("POST", "/v1/sandboxes/kept/exec", { command: "head -c 100000 /dev/urandom > t/f3 && sleep 0.3" });
+      expect(changed.body.exitCode).toBe(0);
+      const after = await second.json("POST", "/v1/sandboxes/kept/snapshots", {});
+      expect(after.status, JSON.stringify(after.body)).toBe(201);
+      expect(after.body.storedBytes).toBe(100_000);
+      expect(after.body.digest).not.toBe(before.digest);
+      const read = receivedFor(second, after.body.id);
+      expect(read).toBeGreaterThan(100_000); // the changed file, in full
+      expect(read).toBeLessThan(100_000 + 41 * 2048 + 16 * 1024); // the rest, headers only
+    } finally {
+      await second.stop();
+    }
+  }, 120_000);
+
   it("offers only what fits in one request to the agent: a tree whose cache is larger still snapshots, the rest read in full", async () => {
     const host = await startHost();
     try {

@@ -1,3 +1,5 @@
+import { readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
@@ -41,8 +43,9 @@ export class LocalSnapshots implements BackendSnapshots {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly reaper: NodeJS.Timeout;
   /**
-   * Each sandbox's stat cache from its last snapshot (in memory: after a host restart the first
-   * snapshot reads everything). Bumped generations drop a cut taken while the sandbox was deleted.
+   * Each sandbox's stat cache from its last snapshot, kept in memory and in the sandbox's host
+   * directory (CUT_FILE), so the first snapshot after a host restart reads only what changed.
+   * Bumped generations drop a cut taken while the sandbox was deleted.
    */
   private readonly lastCut = new Map<string, { snapshotId: string; offer: Offer }>();
   private readonly generations = new Map<string, number>();
@@ -74,7 +77,7 @@ export class LocalSnapshots implements BackendSnapshots {
       const pins = new Set<string>();
       // The offer's content is pinned (in the same tick as the check that its snapshot still
       // exists): an answer naming it finds it stored.
-      const last = this.lastCut.get(sandboxId);
+      const last = this.lastCut.get(sandboxId) ?? (await readCut(this.sandboxes.directory(sandboxId)));
       const offer = last && this.store.has(last.snapshotId) ? within(last.offer, OFFER_BYTES) : undefined;
       const releaseOffer = this.store.pin(offer ? [...offer.values()].map((o) => o.sha256) : []);
       const known = offer ? Object.fromEntries([...offer].map(([path, o]) => [path, [o.key, o.sha256]])) : undefined;
@@ -104,7 +107,11 @@ export class LocalSnapshots implements BackendSnapshots {
         const snapshot = await this.store.commit(spec, sandboxId, tree);
         const ms = (from: number, to: number) => Math.round(to - from);
         this.log(`snapshot '${snapshot.id}' of sandbox '${sandboxId}': ${received} tar bytes read from the sandbox, ${snapshot.storedBytes} stored; read in ${ms(started, read)} ms, committed in ${ms(read, performance.now())} ms`);
-        if ((this.generations.get(sandboxId) ?? 0) === generation) this.lastCut.set(sandboxId, { snapshotId: snapshot.id, offer: offerOf(tree) });
+        if ((this.generations.get(sandboxId) ?? 0) === generation) {
+          const cut = { snapshotId: snapshot.id, offer: offerOf(tree) };
+          this.lastCut.set(sandboxId, cut);
+          await writeCut(this.sandboxes.directory(sandboxId), cut).catch((err: Error) => this.log(`the stat cache of '${sandboxId}' was not saved: ${err.message}`));
+        }
         return snapshot;
       } finally {
         release();
@@ -265,6 +272,35 @@ function compressed(body: ReadableStream<Uint8Array>, compression: ArchiveCompre
   const compressor = compression === "zstd" ? createZstdCompress() : createGzip();
   pipeline(Readable.fromWeb(body as NodeReadableStream<Uint8Array>), compressor).catch(() => {}); // an error ends the compressor's stream too
   return Readable.toWeb(compressor) as unknown as ReadableStream<Uint8Array>;
+}
+
+/** Where a sandbox's stat cache is kept in its host directory (never the sandbox's own disk). */
+const CUT_FILE = "snapshot-cut.json";
+
+/** The stat cache saved by writeCut, or undefined when there is none or it is not one. */
+async function readCut(dir: string): Promise<{ snapshotId: string; offer: Offer } | undefined> {
+  try {
+    const saved = JSON.parse(await readFile(join(dir, CUT_FILE), "utf8")) as { snapshotId?: unknown; offer?: unknown };
+    if (typeof saved.snapshotId !== "string" || !Array.isArray(saved.offer)) return undefined;
+    const offer = new Map<string, { key: string; sha256: string; size: number }>();
+    for (const item of saved.offer as unknown[]) {
+      if (!Array.isArray(item) || item.length !== 4) return undefined;
+      const [path, key, sha256, size] = item as unknown[];
+      if (typeof path !== "string" || typeof key !== "string" || typeof sha256 !== "string" || typeof size !== "number") return undefined;
+      offer.set(path, { key, sha256, size });
+    }
+    return { snapshotId: saved.snapshotId, offer };
+  } catch {
+    return undefined; // none yet, or torn by a crash: the next snapshot reads everything
+  }
+}
+
+/** Saves the stat cache (the part an offer can carry), written beside and renamed into place. */
+async function writeCut(dir: string, cut: { snapshotId: string; offer: Offer }): Promise<void> {
+  const offer = [...within(cut.offer, OFFER_BYTES)].map(([path, o]) => [path, o.key, o.sha256, o.size]);
+  const temp = join(dir, `${CUT_FILE}.${process.pid}.tmp`);
+  await writeFile(temp, JSON.stringify({ snapshotId: cut.snapshotId, offer }), { mode: 0o600 });
+  await rename(temp, join(dir, CUT_FILE));
 }
 
 /**
