@@ -11,6 +11,8 @@
  *   upload    PUT  .../files/content streamed from disk             vs  `cp` of the same file (a read and a write)
  *   download  GET  .../files/content streamed and discarded         vs  reading the same file into /dev/null
  *             (`cat file > /dev/null`: a read only, as the download's client writes nothing)
+ *   curl      the same upload (`curl -T file`) and download (`curl -o file`) by curl  vs  `cp`: a read and
+ *             a write each, by a client that is not the limit (this process's node:http client is)
  *   proxy     GET through /v1/sandboxes/{id}/ports/8080/... (small answers: p50 round trip; 64 MiB:
  *             throughput)  vs  the same GET straight to the sandbox's address (LocalBackend.portAddress)
  *             from this process, to the same app (service/test/fixtures/port-app.mjs) in a baseline sandbox
@@ -367,13 +369,22 @@ async function main(): Promise<void> {
     const readTimes: number[] = [];
     const uploadTimes: number[] = [];
     const downloadTimes: number[] = [];
+    const curlUploadTimes: number[] = [];
+    const curlDownloadTimes: number[] = [];
+    const fileUrl = (path: string) => `${url}/v1/sandboxes/${hostSandbox}/files/content?path=${path}`;
     for (let round = 1; round <= FILE_REPS; round++) {
-      log(`files: round ${round}/${FILE_REPS}: cp, upload, read to /dev/null, download`);
+      log(`files: round ${round}/${FILE_REPS}: cp, upload, read to /dev/null, download; curl upload and download to a file`);
       cpTimes.push(await timed(() => run("cp", [source, copy])));
       await rm(copy);
       uploadTimes.push(await timed(() => uploadChecked(url, hostSandbox!, "big.bin", source, FILE_BYTES)));
       readTimes.push(await timed(() => run("dd", [`if=${source}`, "of=/dev/null", "bs=1M", "status=none"])));
       downloadTimes.push(await timed(() => downloadChecked(url, hostSandbox!, "big.bin", FILE_BYTES)));
+      // The same transfers by curl, a client that is not itself the limit: from the file, and into a
+      // file (a read and a write each, as cp).
+      curlUploadTimes.push(await timed(() => run("curl", ["-sSf", "-o", "/dev/null", "-H", "Expect:", "-T", source, fileUrl("curl.bin")])));
+      curlDownloadTimes.push(await timed(() => run("curl", ["-sSf", "-o", copy, fileUrl("curl.bin")])));
+      if ((await sha256File(copy)) !== sourceHash) throw new Error("curl download: the bytes differ from the uploaded file (sha256 mismatch)");
+      await rm(copy);
     }
     // Not timed: the bytes that come back are the bytes that went up.
     const hash = createHash("sha256");
@@ -383,6 +394,8 @@ async function main(): Promise<void> {
     const readMs = median(readTimes);
     const uploadMs = median(uploadTimes);
     const downloadMs = median(downloadTimes);
+    const curlUploadRate = mbps(FILE_BYTES, median(curlUploadTimes));
+    const curlDownloadRate = mbps(FILE_BYTES, median(curlDownloadTimes));
 
     // ---- port proxy: the same app in each sandbox; GETs through the host's proxy vs straight to it.
     log("proxy: starting the app in both sandboxes");
@@ -471,6 +484,8 @@ async function main(): Promise<void> {
       ["GET /health p50", ms(percentile(health, 50)), "", "", `HTTP floor; p99 ${ms(percentile(health, 99))}`],
       ["upload (PUT from disk)", rate(uploadRate), rate(cpRate), ratio(uploadRate / cpRate), `${FILE_MB} MiB, median of ${FILE_REPS}, baseline cp`],
       ["download (GET, discarded)", rate(downloadRate), rate(readRate), ratio(downloadRate / readRate), `${FILE_MB} MiB, median of ${FILE_REPS}, baseline read to /dev/null (dd); size and sha256 ok`],
+      ["upload, curl -T from disk", rate(curlUploadRate), rate(cpRate), ratio(curlUploadRate / cpRate), `${FILE_MB} MiB, median of ${FILE_REPS}, baseline cp; target >= 0.5`],
+      ["download, curl -o to a file", rate(curlDownloadRate), rate(cpRate), ratio(curlDownloadRate / cpRate), `${FILE_MB} MiB, median of ${FILE_REPS}, baseline cp; target >= 0.5; sha256 ok`],
       [
         "proxy GET p50 (64 B)",
         ms(percentile(proxySmall, 50)),
