@@ -205,52 +205,62 @@ export class NamespaceNetworks implements SandboxNetworks {
     throw new SandgateError("sandbox_unavailable", "no free sandbox subnet is left on this machine (10.200.0.0/16)");
   }
 
-  /** Makes the namespace and its link; on failure removes what it made. The slot may change (another host had it). */
+  /**
+   * Makes the namespace and its link; on failure removes what it made. The slot may change (another
+   * host had it). The host side is one `ip` batch (namespace, link, alias, address, up) rather than a
+   * run per step: each run of a tool costs a create a few milliseconds. The rules learn the link's
+   * name before the namespace's end is set up, so before the link carries anything (a veth whose
+   * peer is down has no carrier, and nothing runs in the new namespace yet).
+   */
   private async build(id: string, net: Net): Promise<void> {
     net.slot = this.allocate(this.remembered.get(id));
     net.veth = `${VETH_PREFIX}${net.slot}`;
     try {
-      await this.addNamespace(net.ns);
-      // Creating the host-side interface is what claims the slot machine-wide: another host holding
-      // it makes this fail with "File exists", and the next free slot is tried.
+      let namespaceMade = false;
       for (let attempt = 0; ; attempt++) {
-        try {
-          await run(TOOLS.ip, ["link", "add", "name", net.veth, "type", "veth", "peer", "name", SANDBOX_IF, "netns", net.ns]);
-          break;
-        } catch (err) {
-          if (!/File exists/.test((err as Error).message) || attempt >= 100) throw err;
-          // Its interface now exists, so allocate() passes over it until that host lets it go.
-          const theirs = net.slot;
-          net.slot = this.allocate();
-          net.veth = `${VETH_PREFIX}${net.slot}`;
-          this.taken.delete(theirs);
+        const host = slotAddress(net.slot, 1);
+        const lines = [
+          ...(namespaceMade ? [] : [`netns add ${net.ns}`]),
+          // Creating the host-side interface is what claims the slot machine-wide: another host
+          // holding it makes this fail with "File exists", and the next free slot is tried.
+          `link add name ${net.veth} type veth peer name ${SANDBOX_IF} netns ${net.ns}`,
+          // The alias names the link's host and sandbox, for the cleanup after a crash (removeHostObjects).
+          `link set dev ${net.veth} alias ${this.aliasPrefix}${id}`,
+          `link set dev ${net.veth} addrgenmode none`,
+          `addr add ${host}/30 dev ${net.veth}`,
+          `link set dev ${net.veth} up`,
+        ];
+        const failed = await runBatch(lines);
+        if (!failed) break;
+        const { line, err } = failed;
+        if (line.startsWith("netns add")) {
+          if (!/File exists/.test(err.message) || attempt >= 100) throw err;
+          // Left by a create that died midway: start over.
+          await run(TOOLS.ip, ["netns", "delete", net.ns]);
+          continue;
         }
+        namespaceMade = true;
+        if (!line.startsWith("link add")) {
+          net.linked = true; // made, then a later step failed: the teardown removes it
+          throw err;
+        }
+        if (!/File exists/.test(err.message) || attempt >= 100) throw err;
+        // Its interface now exists, so allocate() passes over it until that host lets it go.
+        const theirs = net.slot;
+        net.slot = this.allocate();
+        net.veth = `${VETH_PREFIX}${net.slot}`;
+        this.taken.delete(theirs);
       }
       net.linked = true;
-      // The rules know the interface before it carries anything (it is down and has no address yet).
       await run(TOOLS.nft, ["-f", "-"], this.elements("add", net));
-      const host = slotAddress(net.slot, 1);
-      // The alias names the link's host and sandbox, for the cleanup after a crash (removeHostObjects).
-      await run(TOOLS.ip, ["-batch", "-"], [`link set dev ${net.veth} alias ${this.aliasPrefix}${id}`, `link set dev ${net.veth} addrgenmode none`, `addr add ${host}/30 dev ${net.veth}`, `link set dev ${net.veth} up`].join("\n"));
       const enter = [TOOLS.nsenter, `--net=${join(NETNS_DIR, net.ns)}`];
-      await run(enter[0]!, [...enter.slice(1), "/bin/sh", "-c", insideSetup(host, slotAddress(net.slot, 2))]);
+      await run(enter[0]!, [...enter.slice(1), "/bin/sh", "-c", insideSetup(slotAddress(net.slot, 1), slotAddress(net.slot, 2))]);
       await writeAtomic(join(this.slotsDir, id), String(net.slot), 0o600);
       net.placement = { enter, shareNet: true };
     } catch (err) {
       await this.teardown([net]).catch(() => {});
       this.taken.delete(net.slot);
       throw err;
-    }
-  }
-
-  private async addNamespace(ns: string): Promise<void> {
-    try {
-      await run(TOOLS.ip, ["netns", "add", ns]);
-    } catch (err) {
-      if (!/File exists/.test((err as Error).message)) throw err;
-      // Left by a create that died midway: start over.
-      await run(TOOLS.ip, ["netns", "delete", ns]);
-      await run(TOOLS.ip, ["netns", "add", ns]);
     }
   }
 
@@ -339,6 +349,20 @@ table ip sandgate {
 }
 EOF
 `;
+}
+
+/**
+ * Runs `lines` as one `ip -batch`, which stops at the first line that fails: undefined when all ran,
+ * else that line and the error (ip names it as "Command failed -:N").
+ */
+async function runBatch(lines: string[]): Promise<{ line: string; err: Error } | undefined> {
+  try {
+    await run(TOOLS.ip, ["-batch", "-"], lines.join("\n"));
+    return undefined;
+  } catch (err) {
+    const index = Number(/Command failed -:(\d+)/.exec((err as Error).message)?.[1] ?? "1") - 1;
+    return { line: lines[index] ?? lines[0]!, err: err as Error };
+  }
 }
 
 /** Runs at most `size` jobs at once. */
