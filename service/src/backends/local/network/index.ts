@@ -32,7 +32,10 @@ export interface SandboxNetworks {
   readonly kind: "namespaces" | "shared";
   /** One line for the log: what sandboxes get and what they share. */
   readonly summary: string;
-  /** Makes the sandbox's network; on failure nothing of it is left. */
+  /**
+   * Makes the sandbox's network; on failure nothing of it is left. Resolves once it exists and what
+   * isolates it applies; the rest of its setup may finish afterwards (placement waits for it).
+   */
   create(id: string, mode: NetworkMode): Promise<void>;
   /** Removes the sandbox's network (its namespace, interfaces and rules); idempotent. */
   destroy(id: string): Promise<void>;

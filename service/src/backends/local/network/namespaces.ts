@@ -18,8 +18,14 @@ interface Net {
   mode: NetworkMode;
   ns: string;
   veth: string;
-  /** Resolves once the network is up (rejects if it could not be made). */
+  /** Resolves once the network is up, inside too (rejects if it could not be made). */
   ready: Promise<void>;
+  /**
+   * Resolves once the namespace and link exist and the table's rules name the link (what create
+   * waits for); the inside (addresses, route, the loopback DNAT) may still be being set up, and
+   * nothing runs in the namespace before `ready` (placement waits for it).
+   */
+  isolated: Promise<void>;
   /** Whether the host-side link is this process's (made, not yet removed). */
   linked: boolean;
   placement?: NetworkPlacement;
@@ -130,25 +136,36 @@ export class NamespaceNetworks implements SandboxNetworks {
   }
 
   create(id: string, mode: NetworkMode): Promise<void> {
+    return this.start(id, mode).then((net) => net.isolated);
+  }
+
+  /** The sandbox's network, its build started if it has none. */
+  private async start(id: string, mode: NetworkMode): Promise<Net> {
     const existing = this.nets.get(id);
-    if (existing) return existing.ready;
-    if (this.closed) return Promise.reject(new SandgateError("sandbox_unavailable", "the host is shutting down"));
+    if (existing) return existing;
+    if (this.closed) throw new SandgateError("sandbox_unavailable", "the host is shutting down");
     // The slot is chosen when the build runs, not here: a host claims few slots it has not made yet.
-    const net: Net = { slot: -1, mode, ns: this.nsName(id), veth: "", ready: Promise.resolve(), linked: false };
+    let isolate = () => {};
+    let fail: (err: unknown) => void = () => {};
+    const isolated = new Promise<void>((resolve, reject) => ((isolate = resolve), (fail = reject)));
+    isolated.catch(() => {}); // heard through `ready` wherever nobody waits for this one
+    const net: Net = { slot: -1, mode, ns: this.nsName(id), veth: "", ready: Promise.resolve(), isolated, linked: false };
     this.nets.set(id, net);
-    net.ready = this.limiter.run(() => this.build(id, net)).catch((err: Error) => {
+    net.ready = this.limiter.run(() => this.build(id, net, isolate)).catch((err: Error) => {
       throw err instanceof SandgateError ? err : new SandgateError("sandbox_unavailable", `the sandbox's network could not be made: ${err.message}`);
     });
-    net.ready.catch(() => {
+    net.ready.catch((err: unknown) => {
+      fail(err);
       if (this.nets.get(id) === net) this.nets.delete(id);
     });
-    return net.ready;
+    return net;
   }
 
   placement(id: string, mode: NetworkMode): NetworkPlacement | Promise<NetworkPlacement> {
     const net = this.nets.get(id);
     if (net?.placement) return net.placement;
-    return this.create(id, mode).then(() => {
+    return this.start(id, mode).then(async (started) => {
+      await started.ready;
       const placement = this.nets.get(id)?.placement;
       if (!placement) throw errors.sandboxNotFound(id); // deleted meanwhile
       return placement;
@@ -211,8 +228,13 @@ export class NamespaceNetworks implements SandboxNetworks {
    * run per step: each run of a tool costs a create a few milliseconds. The rules learn the link's
    * name before the namespace's end is set up, so before the link carries anything (a veth whose
    * peer is down has no carrier, and nothing runs in the new namespace yet).
+   *
+   * `isolated` is called once the namespace, the link and its rules are in place: a create returns
+   * then, and the inside (one nsenter with a shell, ip and nft: about as long again) is finished
+   * while its answer travels; whatever runs in the sandbox waits for the whole (`ready`). A failure
+   * there removes everything as before, and the next use of the sandbox builds its network anew.
    */
-  private async build(id: string, net: Net): Promise<void> {
+  private async build(id: string, net: Net, isolated: () => void): Promise<void> {
     net.slot = this.allocate(this.remembered.get(id));
     net.veth = `${VETH_PREFIX}${net.slot}`;
     try {
@@ -253,9 +275,10 @@ export class NamespaceNetworks implements SandboxNetworks {
       }
       net.linked = true;
       await run(TOOLS.nft, ["-f", "-"], this.elements("add", net));
+      await writeAtomic(join(this.slotsDir, id), String(net.slot), 0o600);
+      isolated();
       const enter = [TOOLS.nsenter, `--net=${join(NETNS_DIR, net.ns)}`];
       await run(enter[0]!, [...enter.slice(1), "/bin/sh", "-c", insideSetup(slotAddress(net.slot, 1), slotAddress(net.slot, 2))]);
-      await writeAtomic(join(this.slotsDir, id), String(net.slot), 0o600);
       net.placement = { enter, shareNet: true };
     } catch (err) {
       await this.teardown([net]).catch(() => {});
