@@ -33,8 +33,8 @@ export interface SandboxNetworks {
   /** One line for the log: what sandboxes get and what they share. */
   readonly summary: string;
   /**
-   * Makes the sandbox's network; on failure nothing of it is left. Resolves once it exists and what
-   * isolates it applies; the rest of its setup may finish afterwards (placement waits for it).
+   * Makes the sandbox's network; on failure nothing of it is left. May resolve once what claims it
+   * exists, its setup going on afterwards: placement and portAddress wait for the whole.
    */
   create(id: string, mode: NetworkMode): Promise<void>;
   /** Removes the sandbox's network (its namespace, interfaces and rules); idempotent. */

@@ -21,11 +21,12 @@ interface Net {
   /** Resolves once the network is up, inside too (rejects if it could not be made). */
   ready: Promise<void>;
   /**
-   * Resolves once the namespace and link exist and the table's rules name the link (what create
-   * waits for); the inside (addresses, route, the loopback DNAT) may still be being set up, and
-   * nothing runs in the namespace before `ready` (placement waits for it).
+   * Resolves once the namespace and link exist (what create waits for). The rest (the table's sets,
+   * then the inside: addresses, route, the loopback DNAT) may still be under way: the link carries
+   * nothing before the inside brings its namespace's end up, which comes after the rules name it,
+   * and nothing runs in the namespace before `ready` (placement waits for it).
    */
-  isolated: Promise<void>;
+  made: Promise<void>;
   /** Whether the host-side link is this process's (made, not yet removed). */
   linked: boolean;
   placement?: NetworkPlacement;
@@ -136,7 +137,7 @@ export class NamespaceNetworks implements SandboxNetworks {
   }
 
   create(id: string, mode: NetworkMode): Promise<void> {
-    return this.start(id, mode).then((net) => net.isolated);
+    return this.start(id, mode).then((net) => net.made);
   }
 
   /** The sandbox's network, its build started if it has none. */
@@ -145,13 +146,13 @@ export class NamespaceNetworks implements SandboxNetworks {
     if (existing) return existing;
     if (this.closed) throw new SandgateError("sandbox_unavailable", "the host is shutting down");
     // The slot is chosen when the build runs, not here: a host claims few slots it has not made yet.
-    let isolate = () => {};
+    let resolveMade = () => {};
     let fail: (err: unknown) => void = () => {};
-    const isolated = new Promise<void>((resolve, reject) => ((isolate = resolve), (fail = reject)));
-    isolated.catch(() => {}); // heard through `ready` wherever nobody waits for this one
-    const net: Net = { slot: -1, mode, ns: this.nsName(id), veth: "", ready: Promise.resolve(), isolated, linked: false };
+    const made = new Promise<void>((resolve, reject) => ((resolveMade = resolve), (fail = reject)));
+    made.catch(() => {}); // heard through `ready` wherever nobody waits for this one
+    const net: Net = { slot: -1, mode, ns: this.nsName(id), veth: "", ready: Promise.resolve(), made, linked: false };
     this.nets.set(id, net);
-    net.ready = this.limiter.run(() => this.build(id, net, isolate)).catch((err: Error) => {
+    net.ready = this.limiter.run(() => this.build(id, net, resolveMade)).catch((err: Error) => {
       throw err instanceof SandgateError ? err : new SandgateError("sandbox_unavailable", `the sandbox's network could not be made: ${err.message}`);
     });
     net.ready.catch((err: unknown) => {
@@ -227,14 +228,15 @@ export class NamespaceNetworks implements SandboxNetworks {
    * host had it). The host side is one `ip` batch (namespace, link, alias, address, up) rather than a
    * run per step: each run of a tool costs a create a few milliseconds. The rules learn the link's
    * name before the namespace's end is set up, so before the link carries anything (a veth whose
-   * peer is down has no carrier, and nothing runs in the new namespace yet).
+   * peer is down drops what it is sent, and nothing runs in the new namespace yet).
    *
-   * `isolated` is called once the namespace, the link and its rules are in place: a create returns
-   * then, and the inside (one nsenter with a shell, ip and nft: about as long again) is finished
-   * while its answer travels; whatever runs in the sandbox waits for the whole (`ready`). A failure
-   * there removes everything as before, and the next use of the sandbox builds its network anew.
+   * `made` is called once the namespace and the link exist (the slot is claimed, its note written):
+   * a create returns then, and the rest (an nft run for the sets, then one nsenter with a shell, ip
+   * and nft: about twice as long as the batch) goes on while its answer travels; whatever runs in
+   * the sandbox or reaches its ports waits for the whole (`ready`). A failure there removes
+   * everything as before, and the next use of the sandbox builds its network anew.
    */
-  private async build(id: string, net: Net, isolated: () => void): Promise<void> {
+  private async build(id: string, net: Net, made: () => void): Promise<void> {
     net.slot = this.allocate(this.remembered.get(id));
     net.veth = `${VETH_PREFIX}${net.slot}`;
     try {
@@ -274,9 +276,9 @@ export class NamespaceNetworks implements SandboxNetworks {
         this.taken.delete(theirs);
       }
       net.linked = true;
-      await run(TOOLS.nft, ["-f", "-"], this.elements("add", net));
       await writeAtomic(join(this.slotsDir, id), String(net.slot), 0o600);
-      isolated();
+      made();
+      await run(TOOLS.nft, ["-f", "-"], this.elements("add", net));
       const enter = [TOOLS.nsenter, `--net=${join(NETNS_DIR, net.ns)}`];
       await run(enter[0]!, [...enter.slice(1), "/bin/sh", "-c", insideSetup(slotAddress(net.slot, 1), slotAddress(net.slot, 2))]);
       net.placement = { enter, shareNet: true };
