@@ -486,8 +486,14 @@ export class LocalBackend implements Backend {
     let uid = UID_BASE;
     while (taken.has(uid) && uid < UID_BASE + UID_SLOTS) uid++;
     if (uid >= UID_BASE + UID_SLOTS) throw new SandgateError("sandbox_unavailable", "no sandbox identity is free on this host");
-    await writeFile(join(dir, "identity"), String(uid), { mode: 0o600 });
+    // Taken before the write: sandboxes created at once must not each pick the same free uid.
     this.identities.set(id, uid);
+    try {
+      await writeFile(join(dir, "identity"), String(uid), { mode: 0o600 });
+    } catch (err) {
+      this.identities.delete(id);
+      throw err;
+    }
   }
 
   private async loadIdentities(): Promise<void> {
