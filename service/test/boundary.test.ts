@@ -83,6 +83,16 @@ describe("identity", () => {
     figures.record("identity: sandbox processes and files at an unprivileged host uid", env.length + 2, privileged.length);
   });
 
+  it("gives sandboxes created at once a uid each", async () => {
+    const ids = Array.from({ length: 8 }, (_, i) => `bnd-at-once-${i}`);
+    await Promise.all(ids.map((id) => create(id)));
+    const uids = ids.map((id) => identityOf(host, id));
+    for (const uid of uids) expect(uid).toBeGreaterThanOrEqual(1_900_000_000); // control: each has one
+    figures.record("identity: sandboxes created at once sharing a uid", ids.length, ids.length - new Set(uids).size);
+    expect(new Set(uids).size).toBe(ids.length);
+    for (const id of ids) expect((await host.json("DELETE", `/v1/sandboxes/${id}`)).status).toBe(204);
+  });
+
   it("closes the data directory to other host users", async () => {
     await create("bnd-closed", { env: { SANDBOX_SECRET: "env-secret" } });
     await exec("bnd-closed", "echo workspace-secret > secret.txt; mkdir -p deep/er; echo s > deep/er/f");

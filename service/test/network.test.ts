@@ -345,6 +345,20 @@ describe.skipIf(!isRoot)("network namespaces (root)", () => {
     await expect(backend.portAddress("net-gone", 80)).rejects.toMatchObject({ code: "not_found" });
   });
 
+  it("finishes a sandbox's network after create returns, before anything runs in it: a command given at once finds its route and its link in the rules", async () => {
+    // create waits only for the namespace and link; the sets and the inside are set up meanwhile.
+    await backend.createSandbox(record("net-early", "egress"));
+    const res = await backend.exec("net-early", spec(["cat", "/proc/net/route"]));
+    expect(res.exitCode, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/^eth0\t00000000\t/m); // the default route through the host's side of the link
+    const link = leftovers(dataDir).links.find((l) => readFileSync(`/sys/class/net/${l}/ifalias`, "utf8").trim().endsWith(":net-early"));
+    expect(link).toMatch(/^sgv\d+$/);
+    expect(setElements(dataDir, "veths")).toContain(link);
+    expect(setElements(dataDir, "egress")).toContain(link);
+    await backend.deleteSandbox("net-early");
+    expect(setElements(dataDir, "veths")).not.toContain(link);
+  });
+
   it("gives 100 sandboxes made at once 100 different subnets, and takes them all back", async () => {
     const ids = Array.from({ length: 100 }, (_, i) => `many-${i}`);
     await Promise.all(ids.map((id) => backend.createSandbox(record(id, i(id) % 2 ? "none" : "egress"))));

@@ -149,12 +149,17 @@ export class LocalBackend implements Backend {
     this.busy.add(id);
     let claimed: string | undefined;
     try {
-      claimed = await this.registry.claim(id);
-      await chmod(claimed, 0o711);
-      await this.assignIdentity(id, claimed);
-      // With disk quotas the workspace is made on the sandbox's disk when its environment first starts.
-      await this.storage.create(claimed, this.identityOf(id));
-      await this.networks.create(id, record.network ?? "egress");
+      const dir = (claimed = await this.registry.claim(id));
+      // The network (a run of ip) is made while the sandbox's files are set up; the record is saved once both are.
+      await Promise.all([
+        this.networks.create(id, record.network ?? "egress"),
+        (async () => {
+          await chmod(dir, 0o711);
+          await this.assignIdentity(id, dir);
+          // With disk quotas the workspace is made on the sandbox's disk when its environment first starts.
+          await this.storage.create(dir, this.identityOf(id));
+        })(),
+      ]);
       await this.registry.save(record);
       claimed = undefined;
       return this.info(record);
@@ -487,8 +492,14 @@ export class LocalBackend implements Backend {
     let uid = UID_BASE;
     while (taken.has(uid) && uid < UID_BASE + UID_SLOTS) uid++;
     if (uid >= UID_BASE + UID_SLOTS) throw new SandgateError("sandbox_unavailable", "no sandbox identity is free on this host");
-    await writeFile(join(dir, "identity"), String(uid), { mode: 0o600 });
+    // Taken before the write: sandboxes created at once must not each pick the same free uid.
     this.identities.set(id, uid);
+    try {
+      await writeFile(join(dir, "identity"), String(uid), { mode: 0o600 });
+    } catch (err) {
+      this.identities.delete(id);
+      throw err;
+    }
   }
 
   private async loadIdentities(): Promise<void> {

@@ -65,7 +65,8 @@ export class Registry {
   /** Forgets the sandbox at once and removes its files; a crash midway leaves only trash. */
   async remove(id: string): Promise<void> {
     this.records.delete(id);
-    await mkdir(this.trashDir, { recursive: true });
+    // Not listable by other host users either (its entries name sandboxes); made anew after each open.
+    await mkdir(this.trashDir, { recursive: true, mode: 0o700 });
     const trash = join(this.trashDir, `${id}-${randomBytes(4).toString("hex")}`);
     try {
       await rename(this.dirOf(id), trash);

@@ -32,7 +32,10 @@ export interface SandboxNetworks {
   readonly kind: "namespaces" | "shared";
   /** One line for the log: what sandboxes get and what they share. */
   readonly summary: string;
-  /** Makes the sandbox's network; on failure nothing of it is left. */
+  /**
+   * Makes the sandbox's network; on failure nothing of it is left. May resolve once what claims it
+   * exists, its setup going on afterwards: placement and portAddress wait for the whole.
+   */
   create(id: string, mode: NetworkMode): Promise<void>;
   /** Removes the sandbox's network (its namespace, interfaces and rules); idempotent. */
   destroy(id: string): Promise<void>;

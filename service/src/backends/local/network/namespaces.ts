@@ -18,8 +18,15 @@ interface Net {
   mode: NetworkMode;
   ns: string;
   veth: string;
-  /** Resolves once the network is up (rejects if it could not be made). */
+  /** Resolves once the network is up, inside too (rejects if it could not be made). */
   ready: Promise<void>;
+  /**
+   * Resolves once the namespace and link exist (what create waits for). The rest (the table's sets,
+   * then the inside: addresses, route, the loopback DNAT) may still be under way: the link carries
+   * nothing before the inside brings its namespace's end up, which comes after the rules name it,
+   * and nothing runs in the namespace before `ready` (placement waits for it).
+   */
+  made: Promise<void>;
   /** Whether the host-side link is this process's (made, not yet removed). */
   linked: boolean;
   placement?: NetworkPlacement;
@@ -130,25 +137,36 @@ export class NamespaceNetworks implements SandboxNetworks {
   }
 
   create(id: string, mode: NetworkMode): Promise<void> {
+    return this.start(id, mode).then((net) => net.made);
+  }
+
+  /** The sandbox's network, its build started if it has none. */
+  private async start(id: string, mode: NetworkMode): Promise<Net> {
     const existing = this.nets.get(id);
-    if (existing) return existing.ready;
-    if (this.closed) return Promise.reject(new SandgateError("sandbox_unavailable", "the host is shutting down"));
+    if (existing) return existing;
+    if (this.closed) throw new SandgateError("sandbox_unavailable", "the host is shutting down");
     // The slot is chosen when the build runs, not here: a host claims few slots it has not made yet.
-    const net: Net = { slot: -1, mode, ns: this.nsName(id), veth: "", ready: Promise.resolve(), linked: false };
+    let resolveMade = () => {};
+    let fail: (err: unknown) => void = () => {};
+    const made = new Promise<void>((resolve, reject) => ((resolveMade = resolve), (fail = reject)));
+    made.catch(() => {}); // heard through `ready` wherever nobody waits for this one
+    const net: Net = { slot: -1, mode, ns: this.nsName(id), veth: "", ready: Promise.resolve(), made, linked: false };
     this.nets.set(id, net);
-    net.ready = this.limiter.run(() => this.build(id, net)).catch((err: Error) => {
+    net.ready = this.limiter.run(() => this.build(id, net, resolveMade)).catch((err: Error) => {
       throw err instanceof SandgateError ? err : new SandgateError("sandbox_unavailable", `the sandbox's network could not be made: ${err.message}`);
     });
-    net.ready.catch(() => {
+    net.ready.catch((err: unknown) => {
+      fail(err);
       if (this.nets.get(id) === net) this.nets.delete(id);
     });
-    return net.ready;
+    return net;
   }
 
   placement(id: string, mode: NetworkMode): NetworkPlacement | Promise<NetworkPlacement> {
     const net = this.nets.get(id);
     if (net?.placement) return net.placement;
-    return this.create(id, mode).then(() => {
+    return this.start(id, mode).then(async (started) => {
+      await started.ready;
       const placement = this.nets.get(id)?.placement;
       if (!placement) throw errors.sandboxNotFound(id); // deleted meanwhile
       return placement;
@@ -205,52 +223,69 @@ export class NamespaceNetworks implements SandboxNetworks {
     throw new SandgateError("sandbox_unavailable", "no free sandbox subnet is left on this machine (10.200.0.0/16)");
   }
 
-  /** Makes the namespace and its link; on failure removes what it made. The slot may change (another host had it). */
-  private async build(id: string, net: Net): Promise<void> {
+  /**
+   * Makes the namespace and its link; on failure removes what it made. The slot may change (another
+   * host had it). The host side is one `ip` batch (namespace, link, alias, address, up) rather than a
+   * run per step: each run of a tool costs a create a few milliseconds. The rules learn the link's
+   * name before the namespace's end is set up, so before the link carries anything (a veth whose
+   * peer is down drops what it is sent, and nothing runs in the new namespace yet).
+   *
+   * `made` is called once the namespace and the link exist (the slot is claimed, its note written):
+   * a create returns then, and the rest (an nft run for the sets, then one nsenter with a shell, ip
+   * and nft: about twice as long as the batch) goes on while its answer travels; whatever runs in
+   * the sandbox or reaches its ports waits for the whole (`ready`). A failure there removes
+   * everything as before, and the next use of the sandbox builds its network anew.
+   */
+  private async build(id: string, net: Net, made: () => void): Promise<void> {
     net.slot = this.allocate(this.remembered.get(id));
     net.veth = `${VETH_PREFIX}${net.slot}`;
     try {
-      await this.addNamespace(net.ns);
-      // Creating the host-side interface is what claims the slot machine-wide: another host holding
-      // it makes this fail with "File exists", and the next free slot is tried.
+      let namespaceMade = false;
       for (let attempt = 0; ; attempt++) {
-        try {
-          await run(TOOLS.ip, ["link", "add", "name", net.veth, "type", "veth", "peer", "name", SANDBOX_IF, "netns", net.ns]);
-          break;
-        } catch (err) {
-          if (!/File exists/.test((err as Error).message) || attempt >= 100) throw err;
-          // Its interface now exists, so allocate() passes over it until that host lets it go.
-          const theirs = net.slot;
-          net.slot = this.allocate();
-          net.veth = `${VETH_PREFIX}${net.slot}`;
-          this.taken.delete(theirs);
+        const host = slotAddress(net.slot, 1);
+        const lines = [
+          ...(namespaceMade ? [] : [`netns add ${net.ns}`]),
+          // Creating the host-side interface is what claims the slot machine-wide: another host
+          // holding it makes this fail with "File exists", and the next free slot is tried.
+          `link add name ${net.veth} type veth peer name ${SANDBOX_IF} netns ${net.ns}`,
+          // The alias names the link's host and sandbox, for the cleanup after a crash (removeHostObjects).
+          `link set dev ${net.veth} alias ${this.aliasPrefix}${id}`,
+          `link set dev ${net.veth} addrgenmode none`,
+          `addr add ${host}/30 dev ${net.veth}`,
+          `link set dev ${net.veth} up`,
+        ];
+        const failed = await runBatch(lines);
+        if (!failed) break;
+        const { line, err } = failed;
+        if (line.startsWith("netns add")) {
+          if (!/File exists/.test(err.message) || attempt >= 100) throw err;
+          // Left by a create that died midway: start over.
+          await run(TOOLS.ip, ["netns", "delete", net.ns]);
+          continue;
         }
+        namespaceMade = true;
+        if (!line.startsWith("link add")) {
+          net.linked = true; // made, then a later step failed: the teardown removes it
+          throw err;
+        }
+        if (!/File exists/.test(err.message) || attempt >= 100) throw err;
+        // Its interface now exists, so allocate() passes over it until that host lets it go.
+        const theirs = net.slot;
+        net.slot = this.allocate();
+        net.veth = `${VETH_PREFIX}${net.slot}`;
+        this.taken.delete(theirs);
       }
       net.linked = true;
-      // The rules know the interface before it carries anything (it is down and has no address yet).
-      await run(TOOLS.nft, ["-f", "-"], this.elements("add", net));
-      const host = slotAddress(net.slot, 1);
-      // The alias names the link's host and sandbox, for the cleanup after a crash (removeHostObjects).
-      await run(TOOLS.ip, ["-batch", "-"], [`link set dev ${net.veth} alias ${this.aliasPrefix}${id}`, `link set dev ${net.veth} addrgenmode none`, `addr add ${host}/30 dev ${net.veth}`, `link set dev ${net.veth} up`].join("\n"));
-      const enter = [TOOLS.nsenter, `--net=${join(NETNS_DIR, net.ns)}`];
-      await run(enter[0]!, [...enter.slice(1), "/bin/sh", "-c", insideSetup(host, slotAddress(net.slot, 2))]);
       await writeAtomic(join(this.slotsDir, id), String(net.slot), 0o600);
+      made();
+      await run(TOOLS.nft, ["-f", "-"], this.elements("add", net));
+      const enter = [TOOLS.nsenter, `--net=${join(NETNS_DIR, net.ns)}`];
+      await run(enter[0]!, [...enter.slice(1), "/bin/sh", "-c", insideSetup(slotAddress(net.slot, 1), slotAddress(net.slot, 2))]);
       net.placement = { enter, shareNet: true };
     } catch (err) {
       await this.teardown([net]).catch(() => {});
       this.taken.delete(net.slot);
       throw err;
-    }
-  }
-
-  private async addNamespace(ns: string): Promise<void> {
-    try {
-      await run(TOOLS.ip, ["netns", "add", ns]);
-    } catch (err) {
-      if (!/File exists/.test((err as Error).message)) throw err;
-      // Left by a create that died midway: start over.
-      await run(TOOLS.ip, ["netns", "delete", ns]);
-      await run(TOOLS.ip, ["netns", "add", ns]);
     }
   }
 
@@ -339,6 +374,20 @@ table ip sandgate {
 }
 EOF
 `;
+}
+
+/**
+ * Runs `lines` as one `ip -batch`, which stops at the first line that fails: undefined when all ran,
+ * else that line and the error (ip names it as "Command failed -:N").
+ */
+async function runBatch(lines: string[]): Promise<{ line: string; err: Error } | undefined> {
+  try {
+    await run(TOOLS.ip, ["-batch", "-"], lines.join("\n"));
+    return undefined;
+  } catch (err) {
+    const index = Number(/Command failed -:(\d+)/.exec((err as Error).message)?.[1] ?? "1") - 1;
+    return { line: lines[index] ?? lines[0]!, err: err as Error };
+  }
 }
 
 /** Runs at most `size` jobs at once. */
