@@ -313,13 +313,19 @@ describe("what a sandbox sees of the host", () => {
     const inheritable = readdirSync(`/proc/${host.pid}/fd`)
       .filter((fd) => Number(fd) > 2)
       .filter((fd) => {
-        const flags = /flags:\s*(\d+)/.exec(readFileSync(`/proc/${host.pid}/fdinfo/${fd}`, "utf8"))?.[1];
+        let info = "";
+        try {
+          info = readFileSync(`/proc/${host.pid}/fdinfo/${fd}`, "utf8");
+        } catch {
+          return false; // closed since the listing
+        }
+        const flags = /flags:\s*(\d+)/.exec(info)?.[1];
         return flags !== undefined && (parseInt(flags, 8) & 0o2000000) === 0;
       });
     expect(inheritable.length).toBeGreaterThan(0);
     const seen = await exec(
       "bnd-seen",
-      `for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; tr '\\0' ' ' < $p/environ 2>/dev/null; echo; done; echo MOUNTS; cat /proc/self/mountinfo; echo FDS; ls /proc/self/fd; sleep 60 > /dev/null & echo BG; ls /proc/$!/fd`,
+      `for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; tr '\\0' ' ' < $p/environ 2>/dev/null; echo; done; echo MOUNTS; cat /proc/self/mountinfo; echo FDS; ls /proc/self/fd; sleep 60 > /dev/null 2>&1 & echo BG; ls /proc/$!/fd`,
     );
     expect(seen.exitCode, seen.stderr).toBe(0);
     // Controls: PID 1 (bubblewrap) and the mounts were read.
