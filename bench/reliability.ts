@@ -44,6 +44,7 @@ const badInput = /bad input: (\d+) requests/.exec(vitestOutput);
 const missing = suites.filter((suite) => !readFigures(suite));
 const counted = suites.flatMap((suite) => readFigures(suite)?.figures.map((f) => [`${suite}: ${f.name}`, `${f.attempts} tried / ${f.failures} got through${f.unit ? ` (${f.unit})` : ""}`] as [string, string]) ?? []);
 const skipped = tests.filter((t) => t.status !== "passed" && t.status !== "failed");
+const failedTests = tests.filter((t) => t.status === "failed");
 
 const python = join(root, ".venv", "bin", "python");
 const fuzzOutput = run(python, ["-m", "pytest", "service/test/fuzz", "-q", "-s", "-p", "no:cacheprovider"], root);
@@ -59,7 +60,7 @@ const rows: [string, string][] = [
   ["requests under load / errors (incl. non-2xx)", load ? `${load[1]} / ${Number(load[2]) + Number(load[3])}` : "not run"],
   ["leaked processes after load / host fd growth (≤ 8 allowed: pooled sockets)", load ? `${load[4]} / ${Math.max(0, Number(load[5]))}` : "not run"],
   ["host RSS growth after load", load ? `${load[6]} MiB` : "not run"],
-  ["tests failed in these suites", String(tests.filter((t) => t.status === "failed").length)],
+  ["tests failed in these suites", failedTests.length ? `${failedTests.length}: ${failedTests.map((t) => `${t.file.split("/").pop()} > ${t.title}`).join("; ")}` : "0"],
 ];
 const width = Math.max(...rows.map(([k]) => k.length));
 console.log("\nSandgate reliability\n");
