@@ -24,10 +24,9 @@ export const ExcludeGlob = z
   .string()
   .min(1)
   .max(1024)
-  .regex(NO_NUL, "excludes may not contain NUL")
+  // One pattern, so the document states all of it: not absolute, no `..` name, no NUL.
+  .regex(/^(?!\/)(?!(?:[^/]*\/)*\.\.(?:\/|$))[^\u0000]*$/, "excludes are relative to /workspace, without a '..' name or NUL")
   .refine(wellFormed, `excludes ${WELL_FORMED}`)
-  .refine((v) => !v.startsWith("/"), "excludes are relative to /workspace, not absolute")
-  .refine((v) => !v.split("/").includes(".."), "excludes may not contain '..'")
   .openapi({ example: "node_modules" });
 
 export const CreateSnapshotBody = z
