@@ -33,6 +33,17 @@ export function treeJson(entries: Entry[]): string {
   return JSON.stringify(entries);
 }
 
+/** A completed tree's `sha256:…` digest (of `treeJson`), its member count and its files' bytes: what a snapshot record says of it. */
+export async function summarizeTree(tree: Entry[]): Promise<{ digest: string; fileCount: number; sizeBytes: number }> {
+  const sum = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(treeJson(tree)));
+  let sizeBytes = 0;
+  for (const entry of tree) if (entry.type === "file") sizeBytes += entry.size;
+  return { digest: `sha256:${hex(sum)}`, fileCount: tree.length, sizeBytes };
+}
+
+/** Lowercase hex of a digest. */
+export const hex = (buffer: ArrayBuffer): string => [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
 /** An archive member's mtime as the tree keeps it: pax's decimal text, else the header's whole seconds. */
 export function entryMtime(paxMtime: string | undefined, headerSeconds: number, path: string): string {
   const mtime = paxMtime ?? String(headerSeconds);

@@ -73,6 +73,22 @@ function store(core: SandgateCore): BackendSnapshots {
   return snapshots;
 }
 
+/** The record of a snapshot made to `spec`, with what its backend measured of the tree it stored. */
+export function snapshotRecord(spec: SnapshotSpec, sandboxId: string | null, tree: { digest: string; fileCount: number; sizeBytes: number; storedBytes: number }): Snapshot {
+  return {
+    id: spec.id,
+    sandboxId,
+    name: spec.name,
+    labels: spec.labels,
+    createdAt: spec.createdAt,
+    expiresAt: spec.expiresAt,
+    fileCount: tree.fileCount,
+    sizeBytes: tree.sizeBytes,
+    storedBytes: tree.storedBytes,
+    digest: tree.digest,
+  };
+}
+
 function spec(core: SandgateCore, input: { name?: string; labels?: Record<string, string>; excludes?: string[]; ttlSeconds?: number }): SnapshotSpec {
   const now = core.clock();
   return {

@@ -8,7 +8,7 @@
  */
 import type { FileStream } from "../../core/backend.ts";
 import { SandgateError, errors } from "../../core/errors.ts";
-import { ARCHIVE_TYPES, type ArchiveCompression, type BackendSnapshots } from "../../core/snapshots.ts";
+import { ARCHIVE_TYPES, type ArchiveCompression, type BackendSnapshots, snapshotRecord } from "../../core/snapshots.ts";
 import type { ProcessInfo, Signal } from "../../schemas/processes.ts";
 import type { Snapshot, SnapshotQuery, SnapshotSpec } from "../../schemas/snapshots.ts";
 import type { SandboxSdk } from "./index.ts";
@@ -161,18 +161,7 @@ export class CloudflareSnapshots implements BackendSnapshots {
       await this.options.bucket.delete(key).catch(() => {});
       throw err;
     }
-    const snapshot: Snapshot = {
-      id: spec.id,
-      sandboxId,
-      name: spec.name,
-      labels: spec.labels,
-      createdAt: spec.createdAt,
-      expiresAt: spec.expiresAt,
-      fileCount: summary.fileCount,
-      sizeBytes: summary.sizeBytes,
-      storedBytes,
-      digest: summary.digest,
-    };
+    const snapshot = snapshotRecord(spec, sandboxId, { ...summary, storedBytes });
     try {
       await this.options.index.putSnapshot(snapshot);
     } catch (err) {

@@ -7,7 +7,7 @@
  */
 import { errors } from "../../core/errors.ts";
 import { memberName, shown } from "../archive-members.ts";
-import { type Entry, completeTree, entryMtime, treeJson } from "../snapshot-tree.ts";
+import { type Entry, completeTree, entryMtime, hex, summarizeTree } from "../snapshot-tree.ts";
 
 /** A tar member's header as tar-check.ts read it (pax and GNU long names applied). */
 export interface TarMember {
@@ -97,12 +97,6 @@ export class TreeDigest implements TarObserver {
       const entry = this.entries.get(path);
       if (entry?.type === "file") entry.sha256 = await hash;
     }
-    const tree = completeTree(this.entries);
-    const sum = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(treeJson(tree)));
-    let sizeBytes = 0;
-    for (const entry of tree) if (entry.type === "file") sizeBytes += entry.size;
-    return { digest: `sha256:${hex(sum)}`, fileCount: tree.length, sizeBytes };
+    return summarizeTree(completeTree(this.entries));
   }
 }
-
-const hex = (buffer: ArrayBuffer) => [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");

@@ -10,9 +10,10 @@ import { createGunzip, createZstdDecompress } from "node:zlib";
 import tar from "tar-stream";
 import { SandgateError, errors } from "../../../core/errors.ts";
 import type { Snapshot, SnapshotQuery, SnapshotSpec } from "../../../schemas/snapshots.ts";
+import { snapshotRecord } from "../../../core/snapshots.ts";
 import { writeTar } from "./tar-writer.ts";
 import { linkInside, memberName, shown } from "../../archive-members.ts";
-import { type Entry, completeTree, entryMtime, treeJson } from "../../snapshot-tree.ts";
+import { type Entry, completeTree, entryMtime, summarizeTree } from "../../snapshot-tree.ts";
 
 const run = promisify(execFile);
 
@@ -311,19 +312,7 @@ export class SnapshotStore {
    */
   async commit(spec: SnapshotSpec, sandboxId: string | null, tree: Ingested): Promise<Snapshot> {
     const entries = completeTree(tree.entries);
-    const digest = `sha256:${createHash("sha256").update(treeJson(entries)).digest("hex")}`;
-    const snapshot: Snapshot = {
-      id: spec.id,
-      sandboxId,
-      name: spec.name,
-      labels: spec.labels,
-      createdAt: spec.createdAt,
-      expiresAt: spec.expiresAt,
-      fileCount: entries.length,
-      sizeBytes: sizeOf(tree.entries),
-      storedBytes: tree.storedBytes,
-      digest,
-    };
+    const snapshot = snapshotRecord(spec, sandboxId, { ...(await summarizeTree(entries)), storedBytes: tree.storedBytes });
     // One syncfs for all the blobs of this snapshot (an fsync each would cost a disk flush per file).
     await run("sync", ["-f", join(this.dir, "blobs")]).catch(() => run("sync"));
     await this.writeManifest({ version: 1, snapshot, entries });
