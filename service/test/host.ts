@@ -28,8 +28,11 @@ export interface HostOptions {
   env?: Record<string, string>;
   /** A command the host runs under (e.g. setpriv to another user); it must exec the host. */
   wrapper?: string[];
-  /** Give the host a pipe at fd 3 without close-on-exec, as a host-side library might hold one. */
-  inheritedPipe?: boolean;
+  /**
+   * Give the host this file open at fd 40 without close-on-exec, as a host-side library might hold one.
+   * (Node marks the low descriptors it inherits close-on-exec at startup, so a pipe at fd 3 would not do.)
+   */
+  inheritedFile?: string;
 }
 
 /** Every directory tempDir made in this test file; test/cleanup.ts removes them after the file's tests. */
@@ -62,11 +65,12 @@ export function removeTempDirs(): void {
 export async function startHost(options: HostOptions = {}): Promise<TestHost> {
   const dataDir = options.dataDir ?? tempDir();
   const command = [process.execPath, "--import", "tsx", "src/node.ts", "--port", "0", "--data-dir", dataDir, ...(options.args ?? [])];
-  const argv = [...(options.wrapper ?? []), ...command];
+  const opensFile = options.inheritedFile ? ["bash", "-c", 'exec 40<"$0"; exec "$@"', options.inheritedFile] : [];
+  const argv = [...(options.wrapper ?? []), ...opensFile, ...command];
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: serviceDir,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...(options.token ? { SANDGATE_TOKEN: options.token } : {}), ...options.env },
-    stdio: ["ignore", "pipe", "pipe", ...(options.inheritedPipe ? (["pipe"] as const) : [])],
+    stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
   child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
