@@ -183,6 +183,33 @@ function discard(): Writable {
   });
 }
 
+/**
+ * The floor of a file transfer through node:http on this machine: a bare server in a process of its
+ * own that writes a PUT's body to a file and streams a file back on GET (no routes, no auth, no
+ * sandbox), each with 1 MiB stream buffers. Resolves with its URL and a stop function.
+ */
+async function startBareFileServer(dir: string): Promise<{ url: string; stop: () => void }> {
+  const program = `
+const http = require("node:http"), fs = require("node:fs"), path = require("node:path");
+const file = (url) => path.join(process.argv[1], path.basename(new URL(url, "http://x").pathname));
+http.createServer((req, res) => {
+  if (req.method === "PUT") {
+    const out = fs.createWriteStream(file(req.url), { highWaterMark: 1 << 20 });
+    req.pipe(out).on("finish", () => res.end("{}"));
+  } else {
+    const name = file(req.url);
+    res.writeHead(200, { "content-length": fs.statSync(name).size });
+    fs.createReadStream(name, { highWaterMark: 1 << 20 }).pipe(res);
+  }
+}).listen(0, "127.0.0.1", function () { console.log(this.address().port); });`;
+  const child = spawn(process.execPath, ["-e", program, dir], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<string>((resolvePort, reject) => {
+    child.stdout.once("data", (d: Buffer) => resolvePort(d.toString().trim()));
+    child.once("exit", (code) => reject(new Error(`the bare node:http server exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Files and numbers
 
@@ -372,6 +399,9 @@ async function main(): Promise<void> {
     const curlUploadTimes: number[] = [];
     const curlDownloadTimes: number[] = [];
     const fileUrl = (path: string) => `${url}/v1/sandboxes/${hostSandbox}/files/content?path=${path}`;
+    const bare = await startBareFileServer(root);
+    const bareUploadTimes: number[] = [];
+    const bareDownloadTimes: number[] = [];
     for (let round = 1; round <= FILE_REPS; round++) {
       log(`files: round ${round}/${FILE_REPS}: cp, upload, read to /dev/null, download; curl upload and download to a file`);
       cpTimes.push(await timed(() => run("cp", [source, copy])));
@@ -385,7 +415,12 @@ async function main(): Promise<void> {
       curlDownloadTimes.push(await timed(() => run("curl", ["-sSf", "-o", copy, fileUrl("curl.bin")])));
       if ((await sha256File(copy)) !== sourceHash) throw new Error("curl download: the bytes differ from the uploaded file (sha256 mismatch)");
       await rm(copy);
+      // The same two curl transfers against the bare node:http server: the floor of this stack here.
+      bareUploadTimes.push(await timed(() => run("curl", ["-sSf", "-o", "/dev/null", "-H", "Expect:", "-T", source, `${bare.url}/bare.bin`])));
+      bareDownloadTimes.push(await timed(() => run("curl", ["-sSf", "-o", copy, `${bare.url}/bare.bin`])));
+      await rm(copy);
     }
+    bare.stop();
     // Not timed: the bytes that come back are the bytes that went up.
     const hash = createHash("sha256");
     await downloadChecked(url, hostSandbox, "big.bin", FILE_BYTES, hashSink(hash));
@@ -396,6 +431,8 @@ async function main(): Promise<void> {
     const downloadMs = median(downloadTimes);
     const curlUploadRate = mbps(FILE_BYTES, median(curlUploadTimes));
     const curlDownloadRate = mbps(FILE_BYTES, median(curlDownloadTimes));
+    const bareUploadRate = mbps(FILE_BYTES, median(bareUploadTimes));
+    const bareDownloadRate = mbps(FILE_BYTES, median(bareDownloadTimes));
 
     // ---- port proxy: the same app in each sandbox; GETs through the host's proxy vs straight to it.
     log("proxy: starting the app in both sandboxes");
@@ -486,6 +523,8 @@ async function main(): Promise<void> {
       ["download (GET, discarded)", rate(downloadRate), rate(readRate), ratio(downloadRate / readRate), `${FILE_MB} MiB, median of ${FILE_REPS}, baseline read to /dev/null (dd); size and sha256 ok`],
       ["upload, curl -T from disk", rate(curlUploadRate), rate(cpRate), ratio(curlUploadRate / cpRate), `${FILE_MB} MiB, median of ${FILE_REPS}, baseline cp; target >= 0.5`],
       ["download, curl -o to a file", rate(curlDownloadRate), rate(cpRate), ratio(curlDownloadRate / cpRate), `${FILE_MB} MiB, median of ${FILE_REPS}, baseline cp; target >= 0.5; sha256 ok`],
+      ["  floor: curl -T to bare node:http", rate(bareUploadRate), rate(cpRate), ratio(bareUploadRate / cpRate), `a node:http server piping the body to a file, nothing else; Sandgate's curl upload is ${ratio(curlUploadRate / bareUploadRate)} of it`],
+      ["  floor: curl -o from bare node:http", rate(bareDownloadRate), rate(cpRate), ratio(bareDownloadRate / cpRate), `the same server streaming the file back; Sandgate's curl download is ${ratio(curlDownloadRate / bareDownloadRate)} of it`],
       [
         "proxy GET p50 (64 B)",
         ms(percentile(proxySmall, 50)),

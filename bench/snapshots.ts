@@ -64,6 +64,9 @@ async function main(): Promise<void> {
     const { url } = host;
     const pid = host.child.pid!;
     const rssStart = await rssOf(pid, "VmRSS");
+    // The peak after each phase, so a growth beyond the target names the phase that made it.
+    const peaks: string[] = [];
+    const peakAfter = async (phase: string) => peaks.push(`${phase} +${(((await rssOf(pid, "VmHWM")) - rssStart) / MiB).toFixed(1)}`);
 
     await call(url, "POST", "/v1/sandboxes", { id: "bench-snap" });
     const made = await call<{ exitCode: number; stderr: string }>(url, "POST", "/v1/sandboxes/bench-snap/exec", {
@@ -77,12 +80,16 @@ async function main(): Promise<void> {
 
     const tarFile = join(root, "baseline.tar");
     const tarMs = (await timed(() => run("tar", ["-cf", tarFile, "-C", root, "tree"]))).ms;
+    await peakAfter("workspace made");
     const first = await timed(() => call<{ id: string; storedBytes: number }>(url, "POST", "/v1/sandboxes/bench-snap/snapshots", {}));
+    await peakAfter("snapshot");
     const second = await timed(() => call<{ id: string; storedBytes: number }>(url, "POST", "/v1/sandboxes/bench-snap/snapshots", {}));
 
     const cpMs = (await timed(() => run("cp", ["-a", hostTree, join(root, "tree-copy")]))).ms;
     const create = await timed(() => call(url, "POST", "/v1/sandboxes", { id: "bench-from", fromSnapshot: first.value.id }));
+    await peakAfter("create from snapshot");
     const fork = await timed(() => call<{ sandboxes: { id: string }[] }>(url, "POST", "/v1/sandboxes/bench-snap/fork", { count: FORK_N }));
+    await peakAfter("fork");
 
     const streamMs = (await timed(() => sh(`tar -cf - -C ${JSON.stringify(root)} tree | cat >/dev/null`))).ms;
     let exported = 0;
@@ -94,6 +101,7 @@ async function main(): Promise<void> {
       })
     ).ms;
 
+    await peakAfter("export");
     const archive = join(root, "export.tar");
     await sh(`curl -sf -o ${JSON.stringify(archive)} ${url}/v1/snapshots/${second.value.id}/archive`);
     const archiveBytes = (await stat(archive)).size;
@@ -110,6 +118,7 @@ async function main(): Promise<void> {
         if (res.status !== 201) throw new Error(`import: ${res.status} ${await res.text()}`);
       })
     ).ms;
+    await peakAfter("import");
     const rssGrowth = (await rssOf(pid, "VmHWM")) - rssStart;
 
     const tarBytes = (await stat(tarFile)).size;
@@ -123,7 +132,7 @@ async function main(): Promise<void> {
       [`fork x${FORK_N}`, ms(fork.ms), ms(create.ms), f(fork.ms / create.ms), "baseline one create from snapshot; target <= 2"],
       ["archive export (MB/s)", f(mbps(exported, exportMs)), f(mbps(tarBytes, streamMs)), f(mbps(exported, exportMs) / mbps(tarBytes, streamMs)), "baseline tar -cf - | cat; target >= 0.5"],
       ["archive import (MB/s)", f(mbps(archiveBytes, importMs)), f(mbps(archiveBytes, untarMs)), f(mbps(archiveBytes, importMs) / mbps(archiveBytes, untarMs)), "baseline tar -xf; content already stored (dedup)"],
-      ["host RSS growth", `${(rssGrowth / MiB).toFixed(1)} MiB`, "", "", "VmHWM at the end - VmRSS at start; target <= 64 MiB"],
+      ["host RSS growth", `${(rssGrowth / MiB).toFixed(1)} MiB`, "", "", `VmHWM at the end - VmRSS at start; target <= 64 MiB; peak after each phase (MiB): ${peaks.join(", ")}`],
     ];
     const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i]!.length), 8));
     console.log(`snapshots: ${FILES} files, ${TOTAL_MB} MiB`);

@@ -388,6 +388,41 @@ describe("huge headers and malformed HTTP", () => {
   });
 });
 
+describe("an upload whose body turns to garbage, from a client that keeps its connection open", () => {
+  it("answers 400 and removes the upload's temporary file at once, not when the request timeout closes the connection", { timeout: 60_000 }, async () => {
+    const { hostname, port, host: authority } = new URL(host.url);
+    expect((await host.json("POST", `/v1/sandboxes/${SB}/exec`, { command: "true" })).status).toBe(200);
+    const workspace = workspaceOnHost(host.dataDir, SB);
+    const uploading = () => {
+      try {
+        return readdirSync(workspace).filter((name) => name.startsWith(".sandgate-upload-"));
+      } catch {
+        return [];
+      }
+    };
+    const earlier = new Set(uploading());
+    const socket = connect(Number(port), hostname);
+    socket.on("error", () => {});
+    let answer = "";
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString("utf8")));
+    try {
+      socket.write(`PUT /v1/sandboxes/${SB}/files/content?path=held-open.bin HTTP/1.1\r\nHost: ${authority}\r\nAuthorization: Bearer ${TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n`);
+      // Control: the upload began (its temporary file exists) before the body turns to garbage.
+      let own: string | undefined;
+      await eventually(() => (own = uploading().find((name) => !earlier.has(name))) !== undefined, 20_000);
+      socket.write("zz\r\n");
+      await eventually(() => answer.includes("\r\n\r\n"), 20_000);
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      // The client neither reads on nor closes; the host's request timeout is minutes away.
+      await eventually(() => !uploading().includes(own!), 10_000);
+      figures.record("garbled uploads from a client holding its connection open (through: a temporary file left)", 1, uploading().includes(own!) ? 1 : 0, "uploads");
+    } finally {
+      socket.destroy();
+    }
+    expect((await host.json("GET", `/v1/sandboxes/${SB}/files/stat?path=held-open.bin`)).status).toBe(404);
+  });
+});
+
 describe("invalid UTF-8", () => {
   it("answers percent-encoding that is not UTF-8 in paths and queries with 400", async () => {
     const bad = ["%FF", "%C0%AF", "%ED%A0%80", "%E0%A4", "%F8%88%80%80%80", "%", "%zz", "a%2", "%FE%FF"];
