@@ -13,6 +13,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // Snapshots are walked and written back here, inside the sandbox, as the sandbox's user, through
@@ -36,6 +39,9 @@ type tarRequest struct {
 	Only     []string `json:"only"`
 	Stage    string   `json:"stage"`
 	MaxBytes int64    `json:"maxBytes"`
+	// Lend: members marked lendKey arrive without their bytes; the agent makes each file and lends its
+	// descriptor to the host, which copies the stored content into it in the kernel (see lender).
+	Lend bool `json:"lend"`
 	// Known: the host's stat cache, path -> [stat key, sha256], from this sandbox's last snapshot.
 	Known map[string][2]string `json:"known"`
 }
@@ -395,7 +401,19 @@ func tarIn(w *writer, s *stream, req request) {
 	}
 	_ = w.sendJSON(frameReply, s.id, map[string]any{})
 	_ = w.send(frameGrant, s.id, u32(inputWindow))
-	files, bad := extract(stage, tar.NewReader(&inputReader{w: w, s: s}), spec.MaxBytes)
+	var lent *lender
+	if spec.Lend {
+		s.mu.Lock()
+		lent = &lender{w: w, s: s, base: s.credit}
+		s.mu.Unlock()
+	}
+	files, bad := extract(stage, tar.NewReader(&inputReader{w: w, s: s}), spec.MaxBytes, lent)
+	if bad == nil && lent != nil {
+		bad = lent.finish()
+	}
+	if lent != nil {
+		lent.abandon()
+	}
 	stage.Close()
 	if bad != nil {
 		_ = root.RemoveAll(spec.Stage)
@@ -405,7 +423,7 @@ func tarIn(w *writer, s *stream, req request) {
 	_ = w.sendJSON(frameEnd, s.id, map[string]any{"entries": files})
 }
 
-func extract(stage *os.Root, tr *tar.Reader, maxBytes int64) (int, *failure) {
+func extract(stage *os.Root, tr *tar.Reader, maxBytes int64, lent *lender) (int, *failure) {
 	var dirs []dirTimes
 	var total int64
 	entries := 0
@@ -446,6 +464,13 @@ func extract(stage *os.Root, tr *tar.Reader, maxBytes int64) (int, *failure) {
 			file, err := stage.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 			if err != nil {
 				return 0, extractFailure(err, name)
+			}
+			if lent != nil && h.PAXRecords[lendKey] == "1" {
+				if bad := lent.lend(file, name, mode, h.ModTime); bad != nil {
+					return 0, bad
+				}
+				entries++
+				continue
 			}
 			_, err = io.Copy(file, tr)
 			if closeErr := file.Close(); err == nil {
@@ -506,4 +531,89 @@ func extractFailure(err error, name string) *failure {
 	}
 	f := errnoFailure(err, shown(name))
 	return &f
+}
+
+// lendKey marks a member whose bytes the host copies itself (a pax record; its size is 0 in the archive).
+const lendKey = "SANDGATE.lend"
+
+// maxLent bounds the descriptors lent and not yet copied (the host copies a few at a time).
+const maxLent = 64
+
+// lender lends the host the files of a restore: each made here (inside the sandbox, as its user,
+// beneath the staging directory), its descriptor sent as an output frame (u32), copied into by the
+// host through /proc/<agent>/fd/<n> in the kernel, then given its mode and times here and closed.
+// The host acknowledges copies with credit frames: the credit counts the files copied, in order.
+type lender struct {
+	w       *writer
+	s       *stream
+	base    int64 // the stream's credit before the first acknowledgement (its output window)
+	pending []lentFile
+	done    int // files finished here (acknowledged, mode and times set, closed)
+}
+
+type lentFile struct {
+	file  *os.File
+	name  string
+	mode  os.FileMode
+	mtime time.Time
+}
+
+func (l *lender) lend(file *os.File, name string, mode os.FileMode, mtime time.Time) *failure {
+	l.pending = append(l.pending, lentFile{file, name, mode, mtime})
+	if err := l.w.send(frameOutput, l.s.id, append([]byte{1}, u32(uint32(file.Fd()))...)); err != nil {
+		return invalid("the host is gone")
+	}
+	return l.settle(len(l.pending) + l.done - maxLent)
+}
+
+// settle waits until at least `copied` files are acknowledged, and finishes those.
+func (l *lender) settle(copied int) *failure {
+	l.s.mu.Lock()
+	for int(l.s.credit-l.base) < copied && !l.s.closed {
+		l.s.cond.Wait()
+	}
+	acked, closed := int(l.s.credit-l.base), l.s.closed
+	l.s.mu.Unlock()
+	if closed {
+		return invalid("the restore was abandoned")
+	}
+	for l.done < acked && len(l.pending) > 0 {
+		f := l.pending[0]
+		l.pending = l.pending[1:]
+		l.done++
+		err := f.file.Chmod(f.mode)
+		if err == nil {
+			err = futimens(f.file, f.mtime)
+		}
+		if closeErr := f.file.Close(); err == nil {
+			err = closeErr
+		}
+		if err != nil {
+			return extractFailure(err, f.name)
+		}
+	}
+	return nil
+}
+
+// finish waits for every lent file to be copied.
+func (l *lender) finish() *failure {
+	return l.settle(l.done + len(l.pending))
+}
+
+// abandon closes what is still lent (the restore failed; its staging directory goes).
+func (l *lender) abandon() {
+	for _, f := range l.pending {
+		f.file.Close()
+	}
+	l.pending = nil
+}
+
+// futimens sets a file's access and modification times through its descriptor: utimensat(fd, NULL).
+// (unix.Futimes goes through /proc/self/fd, which a non-dumpable process may not open.)
+func futimens(file *os.File, mtime time.Time) error {
+	ts := [2]unix.Timespec{unix.NsecToTimespec(mtime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
+	if _, _, errno := unix.Syscall6(unix.SYS_UTIMENSAT, file.Fd(), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0); errno != 0 {
+		return errno
+	}
+	return nil
 }

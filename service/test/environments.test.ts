@@ -184,6 +184,15 @@ describe("fallbacks", () => {
       const res = await unprivileged.json("POST", "/v1/sandboxes/plain/exec", { command: "id -u; echo x > f; cat f" });
       expect(res.body.stdout).toBe("1000\nx\n");
       expect((await unprivileged.json("GET", "/v1/sandboxes/plain/files/stat?path=f")).body.size).toBe(2);
+      // Restores without root: the content goes through the agent's tar stream (no descriptor lent).
+      expect(unprivileged.logs()).toContain("through the agent's tar stream");
+      await unprivileged.json("POST", "/v1/sandboxes/plain/exec", { command: "head -c 300000 /dev/urandom > big; : > empty; sha256sum big > sum" });
+      const snap = await unprivileged.json("POST", "/v1/sandboxes/plain/snapshots", {});
+      expect(snap.status, JSON.stringify(snap.body)).toBe(201);
+      await unprivileged.json("POST", "/v1/sandboxes/plain/exec", { command: "rm big empty; echo changed > f" });
+      expect((await unprivileged.json("POST", "/v1/sandboxes/plain/restore", { snapshotId: snap.body.id })).status).toBe(200);
+      const back = await unprivileged.json("POST", "/v1/sandboxes/plain/exec", { command: "sha256sum -c sum && cat f && test -f empty && echo restored" });
+      expect(back.body.stdout).toBe("big: OK\nx\nrestored\n");
       expect(descendants(unprivileged.pid).length).toBe(0);
     } finally {
       await unprivileged.stop();

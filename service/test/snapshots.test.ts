@@ -7,7 +7,7 @@ import { gunzipSync, gzipSync, zstdDecompressSync } from "node:zlib";
 import tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SnapshotStore } from "../src/backends/local/snapshots/store.ts";
-import { type TestHost, eventually, startHost, tempDir } from "./host.ts";
+import { type TestHost, eventually, startHost, tempDir, workspaceOnHost } from "./host.ts";
 
 describe("snapshots", () => {
   it("saves, breaks and restores a workspace; a second snapshot stores nothing new; fromSnapshot; bad input", async () => {
@@ -15,7 +15,7 @@ describe("snapshots", () => {
     try {
       const sh = async (id: string, command: string) => (await host.json("POST", `/v1/sandboxes/${id}/exec`, { command })).body;
       expect((await host.json("POST", "/v1/sandboxes", { id: "a" })).status).toBe(201);
-      await sh("a", "mkdir -p d/e empty && echo hello > d/e/f.txt && ln -s d/e/f.txt link && chmod 750 d && head -c 1000000 /dev/urandom > big && touch -d 2020-01-02 d/e/f.txt");
+      await sh("a", "mkdir -p d/e empty && echo hello > d/e/f.txt && ln -s d/e/f.txt link && chmod 750 d && head -c 1000000 /dev/urandom > big && touch -d 2020-01-02 d/e/f.txt && : > zero");
       const snap = await host.json("POST", "/v1/sandboxes/a/snapshots", { name: "one", excludes: ["skip*"] });
       expect(snap.status, JSON.stringify(snap.body)).toBe(201);
       expect(snap.body.sizeBytes).toBe(1_000_006);
@@ -35,6 +35,21 @@ describe("snapshots", () => {
       const copy = await host.json("POST", "/v1/sandboxes", { id: "b", fromSnapshot: snap.body.id });
       expect(copy.status, JSON.stringify(copy.body)).toBe(201);
       expect((await sh("b", "cat d/e/f.txt")).stdout).toBe("hello\n");
+      // From the host's side (where a root host copies the content into files the agent lends it):
+      // every restored file belongs to the sandbox's own user, never to root, with its mode and time.
+      for (const id of ["a", "b"]) {
+        const workspace = workspaceOnHost(host.dataDir, id);
+        const owner = statSync(workspace).uid;
+        for (const [file, mode] of [["big", 0o644], ["d/e/f.txt", 0o644]] as const) {
+          const seen = statSync(join(workspace, file));
+          expect({ id, file, uid: seen.uid, mode: seen.mode & 0o7777 }).toEqual({ id, file, uid: owner, mode });
+          if (process.getuid?.() === 0) expect(seen.uid, `${id}/${file}`).not.toBe(0);
+        }
+        expect(String(statSync(join(workspace, "d/e/f.txt")).mtimeMs / 1000).slice(0, 6)).toBe(String(Date.parse("2020-01-02T00:00:00Z") / 1000).slice(0, 6));
+        expect(readFileSync(join(workspace, "d/e/f.txt"), "utf8")).toBe("hello\n");
+        expect(statSync(join(workspace, "big")).size).toBe(1_000_000);
+        expect(statSync(join(workspace, "zero")).size).toBe(0); // an empty file goes with the archive, not lent
+      }
       // export, import
       const archive = await host.call("GET", `/v1/snapshots/${snap.body.id}/archive`);
       expect(archive.status).toBe(200);

@@ -30,6 +30,8 @@ export class Environment {
   private starting: Promise<AgentConnection> | undefined;
   private exited: Promise<void> | undefined;
   private stopped = false;
+  /** An environment whose exit keeps what prepare made (a restart: the disk stays mounted for the next start). */
+  private keepPreparedFor: ChildProcess | undefined;
   /** Requests and commands in flight; the environment is idle when none are. */
   private busy = 0;
   private lastUsed = Date.now();
@@ -103,6 +105,10 @@ export class Environment {
         resolve();
       });
     }).then(async () => {
+      if (this.keepPreparedFor === child) {
+        this.keepPreparedFor = undefined;
+        return;
+      }
       await this.hooks.release().catch((err: Error) => this.hooks.log(`releasing the environment of '${this.sandboxId}' failed: ${err.message}`));
     });
     const timer = setTimeout(() => {
@@ -125,12 +131,17 @@ export class Environment {
   /**
    * Ends the environment and everything in it (SIGKILL to bubblewrap's process group: the PID
    * namespace goes with its init), then releases what it held. `final`: no new start follows.
+   * `restart`: a start follows at once, so what prepare made (a mounted disk) is kept for it (an
+   * unmount would write back all the disk's dirty pages, only for the start to mount it again).
    */
-  async stop(final: boolean): Promise<void> {
+  async stop(final: boolean, restart = false): Promise<void> {
     if (final) this.stopped = true;
     await this.starting?.catch(() => {});
     const child = this.child;
-    if (child) kill(child);
+    if (child) {
+      if (restart && !final) this.keepPreparedFor = child;
+      kill(child);
+    }
     const exited = this.exited;
     if (!exited) return;
     let timer: NodeJS.Timeout | undefined;

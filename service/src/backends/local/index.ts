@@ -460,7 +460,7 @@ export class LocalBackend implements Backend {
         return running.length;
       },
       restartEnvironment: async (id) => {
-        await this.environments.get(id)?.stop(false);
+        await this.environments.get(id)?.stop(false, true);
         this.restoreOutcomes.delete(id);
         const env = this.environment(id);
         const release = env.hold();

@@ -1,4 +1,5 @@
-import { errors } from "../../../core/errors.ts";
+import { chown, copyFile, stat } from "node:fs/promises";
+import { SandgateError, errors } from "../../../core/errors.ts";
 import { type AgentConnection, Frame, failureOf } from "../agent.ts";
 import { mapAgentFailure } from "../files.ts";
 
@@ -80,11 +81,100 @@ export function tarFromAgent(agent: AgentConnection, request: Record<string, unk
   return { body, end };
 }
 
+/** Copies the host runs at once into files an agent lent (each a copy in the kernel, on the thread pool). */
+const LENT_COPIES = 4;
+/** Copies acknowledged to the agent at once (it lends at most 64 ahead: service/agent/snapshot.go, maxLent). */
+const ACK_BATCH = 16;
+
+/**
+ * What a lending restore needs: the agent's pid on the host, and the stored content of each lent
+ * file, in the order the archive sends them (tar-writer.ts, lentFiles).
+ */
+export interface Lending {
+  hostPid: number;
+  sources: string[];
+}
+
+/**
+ * The host's side of a lending restore: each descriptor the agent lends (an output frame, u32) is
+ * the next file of `sources`; its content is copied into it through /proc/<agent>/fd/<n> (copy_file_range
+ * or sendfile: the bytes never pass through this process), and the agent is told, with credit, how
+ * many files from the first are copied. The descriptor is the agent's own, made beneath its staging
+ * directory inside the sandbox; the host never resolves a path of the sandbox.
+ */
+class LentCopies {
+  private next = 0;
+  private running = 0;
+  private readonly waiting: [number, number][] = [];
+  private readonly copied = new Set<number>();
+  private acknowledged = 0;
+  /** Copied, from the first not yet acknowledged on, and not yet acknowledged. */
+  private unsent = 0;
+  failed: unknown;
+
+  constructor(
+    private readonly lending: Lending,
+    private readonly acknowledge: (count: number) => void,
+    private readonly fail: (err: unknown) => void,
+  ) {}
+
+  lent(data: Buffer): void {
+    if (data.length !== 4 || this.next >= this.lending.sources.length) return this.stop(new SandgateError("sandbox_unavailable", "the sandbox's agent lent a file the restore did not send"));
+    this.waiting.push([this.next++, data.readUInt32BE(0)]);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.failed === undefined && this.running < LENT_COPIES && this.waiting.length > 0) {
+      const [index, fd] = this.waiting.shift()!;
+      this.running++;
+      copyInto(this.lending.sources[index]!, `/proc/${this.lending.hostPid}/fd/${fd}`).then(
+        () => {
+          this.running--;
+          this.copied.add(index);
+          while (this.copied.delete(this.acknowledged + this.unsent)) this.unsent++;
+          this.pump();
+          // Acknowledged in batches (each a write to the agent's pipe), and whenever nothing else is under way.
+          if (this.unsent > 0 && this.failed === undefined && (this.unsent >= ACK_BATCH || this.running === 0)) {
+            this.acknowledged += this.unsent;
+            this.acknowledge(this.unsent);
+            this.unsent = 0;
+          }
+        },
+        (err: NodeJS.ErrnoException) => {
+          this.running--;
+          const full = err.code === "ENOSPC" || err.code === "EDQUOT" || err.code === "EFBIG";
+          this.stop(full ? new SandgateError("payload_too_large", "no space left for the snapshot's files (the sandbox's disk quota)") : new SandgateError("sandbox_unavailable", `a restored file could not be written: ${err.message}`));
+        },
+      );
+    }
+  }
+
+  private stop(err: unknown): void {
+    if (this.failed !== undefined) return;
+    this.failed = err;
+    this.fail(err);
+  }
+}
+
+/**
+ * Copies `source` into the empty file a lent descriptor names, in the kernel (copy_file_range, through
+ * fs.copyFile). copyFile also gives the copy its source's owner (root's, here): the file goes back to
+ * the owner the agent made it with, so the sandbox's user can still set its mode and times, and own it.
+ */
+async function copyInto(source: string, lent: string): Promise<void> {
+  const made = await stat(lent);
+  if (!made.isFile() || made.size !== 0) throw new SandgateError("sandbox_unavailable", "the sandbox's agent lent a file that is not a new, empty one");
+  await copyFile(source, lent);
+  await chown(lent, made.uid, made.gid);
+}
+
 /**
  * Sends a tar stream to the agent (`tar-in`), within the room it grants; resolves with its last word
- * once it has extracted all of it, or rejects with what it refused.
+ * once it has extracted all of it, or rejects with what it refused. With `lending`, the stream's
+ * files come as headers alone and their content is copied into the files the agent lends (LentCopies).
  */
-export async function tarToAgent(agent: AgentConnection, request: Record<string, unknown>, source: AsyncIterable<Uint8Array>): Promise<{ entries: number }> {
+export async function tarToAgent(agent: AgentConnection, request: Record<string, unknown>, source: AsyncIterable<Uint8Array>, lending?: Lending): Promise<{ entries: number }> {
   let room = 0;
   let wakeRoom: (() => void) | undefined;
   let failed: unknown;
@@ -92,10 +182,25 @@ export async function tarToAgent(agent: AgentConnection, request: Record<string,
   let result!: (value: unknown) => void;
   const ended = new Promise<unknown>((resolve) => (result = resolve));
   let stream = 0;
+  let copyFailed!: (err: unknown) => void;
+  const failedCopy = new Promise<never>((_, reject) => (copyFailed = reject));
+  failedCopy.catch(() => {});
+  const copies = lending
+    ? new LentCopies(
+        lending,
+        (count) => agent.credit(stream, count),
+        (err) => {
+          failed ??= err;
+          wakeRoom?.();
+          copyFailed(err);
+        },
+      )
+    : undefined;
   const ready = new Promise<void>((resolve, reject) => {
     stream = agent.open(
-      { op: "tar-in", ...request },
+      { op: "tar-in", ...request, ...(lending ? { lend: true } : {}) },
       {
+        output: (_channel, data) => copies?.lent(data),
         reply: (value) => {
           const failure = failureOf(value);
           if (failure) {
@@ -140,7 +245,8 @@ export async function tarToAgent(agent: AgentConnection, request: Record<string,
     }
     if (failed !== undefined) throw failed;
     agent.send(Frame.eof, stream);
-    const value = await ended;
+    // A lending restore ends once the agent has every copy: a failed copy ends it first, here.
+    const value = await (copies ? Promise.race([ended, failedCopy]) : ended);
     if (failed !== undefined) throw failed;
     return value as { entries: number };
   } catch (err) {

@@ -10,6 +10,7 @@ import { ARCHIVE_TYPES, type ArchiveCompression, type BackendSnapshots } from ".
 import type { Snapshot, SnapshotQuery, SnapshotSpec } from "../../../schemas/snapshots.ts";
 import type { AgentConnection } from "../agent.ts";
 import { tarFromAgent, tarToAgent } from "./agent-tar.ts";
+import { lentFiles } from "./tar-writer.ts";
 import { type Ingested, type Offer, SnapshotStore } from "./store.ts";
 import { type RestoreOutcome, dropRestoreNote, newStageName, noteRestore } from "./swap.ts";
 
@@ -157,7 +158,10 @@ export class LocalSnapshots implements BackendSnapshots {
       try {
         const { agent, release } = await this.sandboxes.agent(sandboxId);
         try {
-          await tarToAgent(agent, { stage, maxBytes: 0 }, this.store.pack(held.entries));
+          // Where the host can reach the agent's descriptors (as root), the agent lends it each file and
+          // the content is copied in the kernel; elsewhere the bytes go through the tar stream.
+          const lending = agent.hostPid !== undefined ? { hostPid: agent.hostPid, sources: lentFiles(held.entries).map((file) => this.store.blobPath(file.sha256)) } : undefined;
+          await tarToAgent(agent, { stage, maxBytes: 0 }, this.store.pack(held.entries, lending !== undefined), lending);
         } finally {
           release();
         }

@@ -102,7 +102,7 @@ export class SnapshotStore {
     store.blobs = usage.blobs;
     store.blobBytes = usage.bytes;
     // Which restore path this host uses (one for now: a copy).
-    log(`snapshots: ${store.snapshots.size} kept, ${usage.blobs} stored file(s) (${usage.bytes} bytes); restores and creates from a snapshot copy the file data into the sandbox's disk (no overlay or reflink path)`);
+    log(`snapshots: ${store.snapshots.size} kept, ${usage.blobs} stored file(s) (${usage.bytes} bytes); restores and creates from a snapshot copy the file data into the sandbox's disk (${process.getuid?.() === 0 ? "in the kernel, into files the sandbox's agent lends" : "through the agent's tar stream"}; no overlay or reflink path)`);
     return store;
   }
 
@@ -347,9 +347,9 @@ export class SnapshotStore {
     return Promise.all(collecting).then(() => {});
   }
 
-  /** The tree as a tar stream (blobs read as the consumer asks; see tar-writer.ts). */
-  pack(entries: Entry[]): AsyncGenerator<Uint8Array> {
-    return writeTar(entries, (hash) => this.blobPath(hash));
+  /** The tree as a tar stream (blobs read as the consumer asks; see tar-writer.ts); `lend`: files as headers alone. */
+  pack(entries: Entry[], lend = false): AsyncGenerator<Uint8Array> {
+    return writeTar(entries, (hash) => this.blobPath(hash), lend);
   }
 
   private async storeBlob(body: AsyncIterable<Buffer>, size: number, pins: Set<string>): Promise<{ sha256: string; stored: number }> {
@@ -506,7 +506,7 @@ export class SnapshotStore {
     return join(this.dir, "manifests", `${id}.json`);
   }
 
-  private blobPath(hash: string): string {
+  blobPath(hash: string): string {
     return join(this.dir, "blobs", hash.slice(0, 2), hash);
   }
 }

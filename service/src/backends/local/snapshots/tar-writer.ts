@@ -50,10 +50,11 @@ function paxRecord(key: string, value: string): string {
 const padding = (size: number) => Buffer.alloc((512 - (size % 512)) % 512);
 
 /** The headers of one member: a pax header and its records when ustar cannot hold them, then the ustar header. */
-function headersOf(entry: Entry): Buffer[] {
+function headersOf(entry: Entry, lent = false): Buffer[] {
   const name = entry.type === "directory" ? `${entry.path}/` : entry.path;
   const linkname = entry.type === "symlink" ? entry.target : undefined;
   const records: string[] = [];
+  if (lent) records.push(paxRecord(LEND_KEY, "1"));
   if (Buffer.byteLength(name) > 100) records.push(paxRecord("path", name));
   if (linkname !== undefined && Buffer.byteLength(linkname) > 100) records.push(paxRecord("linkpath", linkname));
   if (entry.mtime.includes(".")) records.push(paxRecord("mtime", entry.mtime));
@@ -67,7 +68,7 @@ function headersOf(entry: Entry): Buffer[] {
     header({
       name: Buffer.byteLength(name) > 100 ? name.slice(0, 50) : name,
       mode: entry.mode,
-      size: entry.type === "file" ? entry.size : 0,
+      size: entry.type === "file" && !lent ? entry.size : 0,
       mtime: seconds,
       type: TYPE[entry.type],
       ...(linkname !== undefined ? { linkname: Buffer.byteLength(linkname) > 100 ? "" : linkname } : {}),
@@ -76,8 +77,20 @@ function headersOf(entry: Entry): Buffer[] {
   return out;
 }
 
-/** The tree as tar bytes; `blobPath` names where a file's content is stored. */
-export async function* writeTar(entries: Entry[], blobPath: (sha256: string) => string): AsyncGenerator<Uint8Array> {
+/**
+ * The pax record that marks a member sent without its bytes, for the agent to lend the host its file
+ * (service/agent/snapshot.go, lender): a restore's content is then copied in the kernel.
+ */
+const LEND_KEY = "SANDGATE.lend";
+
+/** The members `writeTar` sends without their bytes when it lends: regular files with content, in order. */
+export const lentFiles = (entries: Entry[]) => entries.filter((entry): entry is Extract<Entry, { type: "file" }> => entry.type === "file" && entry.size > 0);
+
+/**
+ * The tree as tar bytes; `blobPath` names where a file's content is stored. With `lend`, files with
+ * content go as headers alone (marked LEND_KEY): a restore whose agent lends the host its files.
+ */
+export async function* writeTar(entries: Entry[], blobPath: (sha256: string) => string, lend = false): AsyncGenerator<Uint8Array> {
   let batch: Buffer[] = [];
   let bytes = 0;
   const add = (chunk: Buffer) => {
@@ -98,7 +111,7 @@ export async function* writeTar(entries: Entry[], blobPath: (sha256: string) => 
     next = Math.max(next, from);
     while (next < entries.length && ahead.size < READ_AHEAD) {
       const entry = entries[next]!;
-      if (entry.type === "file" && entry.size <= SMALL_FILE) {
+      if (entry.type === "file" && entry.size <= SMALL_FILE && !(lend && entry.size > 0)) {
         const read = readFile(blobPath(entry.sha256));
         read.catch(() => {}); // taken (and thrown) in order below
         ahead.set(next, read);
@@ -108,9 +121,10 @@ export async function* writeTar(entries: Entry[], blobPath: (sha256: string) => 
   };
   try {
     for (const [index, entry] of entries.entries()) {
+      const lent = lend && entry.type === "file" && entry.size > 0;
       readAhead(index);
-      for (const block of headersOf(entry)) add(block);
-      if (entry.type !== "file") {
+      for (const block of headersOf(entry, lent)) add(block);
+      if (entry.type !== "file" || lent) {
         if (bytes >= CHUNK) yield flush();
         continue;
       }
