@@ -118,6 +118,22 @@ async function send(method: string, path: string, body?: BodyInit, headers: Reco
 const sendJson = (method: string, path: string, text: string | Uint8Array, contentType = "application/json") =>
   send(method, path, text as BodyInit, { "content-type": contentType });
 
+/**
+ * The temporary files of uploads under way in SB's workspace, read from the host's side. The sandbox's
+ * disk is mounted while its environment runs: this starts it first.
+ */
+async function uploadsInProgress(): Promise<() => string[]> {
+  expect((await host.json("POST", `/v1/sandboxes/${SB}/exec`, { command: "true" })).status).toBe(200);
+  const workspace = workspaceOnHost(host.dataDir, SB);
+  return () => {
+    try {
+      return readdirSync(workspace).filter((name) => name.startsWith(".sandgate-upload-"));
+    } catch {
+      return []; // between an idle stop and the next start
+    }
+  };
+}
+
 /** Writes `request` on a raw TCP connection and parses the one response (the request says Connection: close). */
 function raw(request: string | Uint8Array): Promise<Answer> {
   const { hostname, port } = new URL(host.url);
@@ -348,16 +364,7 @@ describe("huge headers and malformed HTTP", () => {
 
   it("shrugs off bodies cut short by the client: no file, no internal error", { timeout: 60_000 }, async () => {
     const { hostname, port } = new URL(host.url);
-    // The sandbox's disk is mounted while its environment runs: start it, then read its workspace.
-    expect((await host.json("POST", `/v1/sandboxes/${SB}/exec`, { command: "true" })).status).toBe(200);
-    const workspace = workspaceOnHost(host.dataDir, SB);
-    const uploading = () => {
-      try {
-        return readdirSync(workspace).filter((name) => name.startsWith(".sandgate-upload-"));
-      } catch {
-        return []; // between an idle stop and the next start
-      }
-    };
+    const uploading = await uploadsInProgress();
     /** Sends `request` and cuts the connection once `started` holds (the host has begun on the body). */
     const cutAfter = (request: string, started: () => boolean) =>
       new Promise<void>((resolve, reject) => {
@@ -391,15 +398,7 @@ describe("huge headers and malformed HTTP", () => {
 describe("an upload whose body turns to garbage, from a client that keeps its connection open", () => {
   it("answers 400 and removes the upload's temporary file at once, not when the request timeout closes the connection", { timeout: 60_000 }, async () => {
     const { hostname, port, host: authority } = new URL(host.url);
-    expect((await host.json("POST", `/v1/sandboxes/${SB}/exec`, { command: "true" })).status).toBe(200);
-    const workspace = workspaceOnHost(host.dataDir, SB);
-    const uploading = () => {
-      try {
-        return readdirSync(workspace).filter((name) => name.startsWith(".sandgate-upload-"));
-      } catch {
-        return [];
-      }
-    };
+    const uploading = await uploadsInProgress();
     const earlier = new Set(uploading());
     const socket = connect(Number(port), hostname);
     socket.on("error", () => {});
