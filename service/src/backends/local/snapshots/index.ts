@@ -160,7 +160,7 @@ export class LocalSnapshots implements BackendSnapshots {
         try {
           // Where the host can reach the agent's descriptors (as root), the agent lends it each file and
           // the content is copied in the kernel; elsewhere the bytes go through the tar stream.
-          const lending = agent.hostPid !== undefined ? { hostPid: agent.hostPid, sources: lentFiles(held.entries).map((file) => this.store.blobPath(file.sha256)) } : undefined;
+          const lending = agent.hostPid !== undefined ? { hostPid: agent.hostPid, sources: lentFiles(held.entries).map((file) => ({ path: this.store.blobPath(file.sha256), size: file.size })) } : undefined;
           await tarToAgent(agent, { stage, maxBytes: 0 }, this.store.pack(held.entries, lending !== undefined), lending);
         } finally {
           release();

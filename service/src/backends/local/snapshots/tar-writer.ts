@@ -2,16 +2,15 @@
  * Writes a snapshot's tree as a POSIX tar (ustar, with pax records where a name, a link target or a
  * sub-second mtime needs them), in chunks of about CHUNK bytes: tar-stream's writer waits for the
  * reader between every member and yields 512-byte headers alone, which held exports to a tenth of
- * `tar`'s speed. Memory: one chunk, plus READ_AHEAD small files read whole.
+ * `tar`'s speed. Memory: one chunk (and one file of up to SMALL_FILE read whole).
  */
-import { open, readFile } from "node:fs/promises";
+import { closeSync, openSync, readSync } from "node:fs";
+import { open } from "node:fs/promises";
 import type { Entry } from "./store.ts";
 
 const CHUNK = 1024 * 1024;
 /** Files up to this size are read whole; larger ones in CHUNK reads. */
 const SMALL_FILE = 256 * 1024;
-/** Small files read ahead of the one being written (at most this many SMALL_FILEs held). */
-const READ_AHEAD = 16;
 
 const TYPE = { file: "0", symlink: "2", directory: "5", pax: "x" } as const;
 
@@ -103,58 +102,57 @@ export async function* writeTar(entries: Entry[], blobPath: (sha256: string) => 
     bytes = 0;
     return out;
   };
-  // Small files are read ahead, READ_AHEAD at once: one read after another waits on the disk (or the
-  // thread pool) for every file in turn.
-  const ahead = new Map<number, Promise<Buffer>>();
-  let next = 0;
-  const readAhead = (from: number) => {
-    next = Math.max(next, from);
-    while (next < entries.length && ahead.size < READ_AHEAD) {
-      const entry = entries[next]!;
-      if (entry.type === "file" && entry.size <= SMALL_FILE && !(lend && entry.size > 0)) {
-        const read = readFile(blobPath(entry.sha256));
-        read.catch(() => {}); // taken (and thrown) in order below
-        ahead.set(next, read);
-      }
-      next++;
-    }
-  };
-  try {
-    for (const [index, entry] of entries.entries()) {
-      const lent = lend && entry.type === "file" && entry.size > 0;
-      readAhead(index);
-      for (const block of headersOf(entry, lent)) add(block);
-      if (entry.type !== "file" || lent) {
-        if (bytes >= CHUNK) yield flush();
-        continue;
-      }
-      if (entry.size <= SMALL_FILE) {
-        const content = await ahead.get(index)!;
-        ahead.delete(index);
-        if (content.length !== entry.size) throw new Error(`the stored content of '${entry.path}' has the wrong size`);
-        add(content);
-      } else {
-        const handle = await open(blobPath(entry.sha256), "r");
-        try {
-          let left = entry.size;
-          while (left > 0) {
-            if (bytes >= CHUNK) yield flush();
-            const buffer = Buffer.allocUnsafe(Math.min(CHUNK, left));
-            const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-            if (bytesRead === 0) throw new Error(`the stored content of '${entry.path}' is shorter than its size`);
-            add(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
-            left -= bytesRead;
-          }
-        } finally {
-          await handle.close();
-        }
-      }
-      add(padding(entry.size));
+  for (const entry of entries) {
+    const lent = lend && entry.type === "file" && entry.size > 0;
+    for (const block of headersOf(entry, lent)) add(block);
+    if (entry.type !== "file" || lent) {
       if (bytes >= CHUNK) yield flush();
+      continue;
     }
-  } finally {
-    ahead.clear(); // reads still under way finish on their own; nothing waits for them
+    if (entry.size <= SMALL_FILE) {
+      add(readSmallBlob(blobPath(entry.sha256), entry.size, entry.path));
+    } else {
+      const handle = await open(blobPath(entry.sha256), "r");
+      try {
+        let left = entry.size;
+        while (left > 0) {
+          if (bytes >= CHUNK) yield flush();
+          const buffer = Buffer.allocUnsafe(Math.min(CHUNK, left));
+          const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+          if (bytesRead === 0) throw new Error(`the stored content of '${entry.path}' is shorter than its size`);
+          add(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+          left -= bytesRead;
+        }
+      } finally {
+        await handle.close();
+      }
+    }
+    add(padding(entry.size));
+    if (bytes >= CHUNK) yield flush();
   }
   add(Buffer.alloc(1024)); // two zero blocks end the archive
   yield flush();
+}
+
+/**
+ * A small stored file read whole, inline: from the page cache this is a few microseconds, where an
+ * fs/promises read costs a round trip through the thread pool for each of open, stat, read and close
+ * (about ten times as long, and most of an export of many small files). The event loop waits at most
+ * one CHUNK of such reads between two yields of the archive.
+ */
+function readSmallBlob(path: string, size: number, shownPath: string): Buffer {
+  const fd = openSync(path, "r");
+  try {
+    const content = Buffer.allocUnsafe(size);
+    let read = 0;
+    while (read < size) {
+      const n = readSync(fd, content, read, size - read, null);
+      if (n === 0) throw new Error(`the stored content of '${shownPath}' is shorter than its size`);
+      read += n;
+    }
+    if (readSync(fd, Buffer.allocUnsafe(1), 0, 1, null) !== 0) throw new Error(`the stored content of '${shownPath}' has the wrong size`);
+    return content;
+  } finally {
+    closeSync(fd);
+  }
 }
