@@ -2,7 +2,7 @@
  * Writes a snapshot's tree as a POSIX tar (ustar, with pax records where a name, a link target or a
  * sub-second mtime needs them), in chunks of about CHUNK bytes: tar-stream's writer waits for the
  * reader between every member and yields 512-byte headers alone, which held exports to a tenth of
- * `tar`'s speed. Memory: one chunk (and one file of up to SMALL_FILE read whole).
+ * `tar`'s speed. Memory: one chunk.
  */
 import { closeSync, openSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
@@ -11,6 +11,8 @@ import type { Entry } from "./store.ts";
 const CHUNK = 1024 * 1024;
 /** Files up to this size are read whole; larger ones in CHUNK reads. */
 const SMALL_FILE = 256 * 1024;
+/** A chunk's buffer: CHUNK, and room for the members that begin below it (a small file, its headers). */
+const CHUNK_ROOM = CHUNK + SMALL_FILE + 64 * 1024;
 
 const TYPE = { file: "0", symlink: "2", directory: "5", pax: "x" } as const;
 
@@ -46,7 +48,8 @@ function paxRecord(key: string, value: string): string {
   return `${length}${body}`;
 }
 
-const padding = (size: number) => Buffer.alloc((512 - (size % 512)) % 512);
+const paddingOf = (size: number) => (512 - (size % 512)) % 512;
+const padding = (size: number) => Buffer.alloc(paddingOf(size));
 
 /** The headers of one member: a pax header and its records when ustar cannot hold them, then the ustar header. */
 function headersOf(entry: Entry, lent = false): Buffer[] {
@@ -88,70 +91,77 @@ export const lentFiles = (entries: Entry[]) => entries.filter((entry): entry is 
 /**
  * The tree as tar bytes; `blobPath` names where a file's content is stored. With `lend`, files with
  * content go as headers alone (marked LEND_KEY): a restore whose agent lends the host its files.
+ * Headers and contents are written straight into the chunk that goes out (no buffer per file, no
+ * copy to join them); a chunk goes once it holds CHUNK bytes, or when the next member does not fit.
  */
 export async function* writeTar(entries: Entry[], blobPath: (sha256: string) => string, lend = false): AsyncGenerator<Uint8Array> {
-  let batch: Buffer[] = [];
-  let bytes = 0;
-  const add = (chunk: Buffer) => {
-    batch.push(chunk);
-    bytes += chunk.length;
-  };
-  const flush = () => {
-    const out = Buffer.concat(batch, bytes);
-    batch = [];
-    bytes = 0;
+  let chunk = Buffer.allocUnsafe(CHUNK_ROOM);
+  let used = 0;
+  /** The filled part of the chunk; a fresh one (of at least `need` bytes) takes its place, as the consumer keeps what it got. */
+  const take = (need = 0) => {
+    const out = chunk.subarray(0, used);
+    chunk = Buffer.allocUnsafe(Math.max(CHUNK_ROOM, need));
+    used = 0;
     return out;
+  };
+  const zeros = (count: number) => {
+    chunk.fill(0, used, used + count);
+    used += count;
   };
   for (const entry of entries) {
     const lent = lend && entry.type === "file" && entry.size > 0;
-    for (const block of headersOf(entry, lent)) add(block);
-    if (entry.type !== "file" || lent) {
-      if (bytes >= CHUNK) yield flush();
-      continue;
+    const blocks = headersOf(entry, lent);
+    const headerBytes = blocks.reduce((sum, block) => sum + block.length, 0);
+    const small = entry.type === "file" && !lent && entry.size <= SMALL_FILE;
+    const need = headerBytes + (small ? entry.size + paddingOf(entry.size) : 0);
+    if (used + need > chunk.length) {
+      if (used > 0) yield take(need);
+      else chunk = Buffer.allocUnsafe(need);
     }
-    if (entry.size <= SMALL_FILE) {
-      add(readSmallBlob(blobPath(entry.sha256), entry.size, entry.path));
-    } else {
-      const handle = await open(blobPath(entry.sha256), "r");
-      try {
-        let left = entry.size;
-        while (left > 0) {
-          if (bytes >= CHUNK) yield flush();
-          const buffer = Buffer.allocUnsafe(Math.min(CHUNK, left));
-          const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-          if (bytesRead === 0) throw new Error(`the stored content of '${entry.path}' is shorter than its size`);
-          add(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
-          left -= bytesRead;
+    for (const block of blocks) used += block.copy(chunk, used);
+    if (entry.type === "file" && !lent) {
+      if (small) {
+        readSmallBlob(blobPath(entry.sha256), chunk, used, entry.size, entry.path);
+        used += entry.size;
+      } else {
+        const handle = await open(blobPath(entry.sha256), "r");
+        try {
+          for (let left = entry.size; left > 0; ) {
+            if (used >= CHUNK) yield take();
+            const { bytesRead } = await handle.read(chunk, used, Math.min(chunk.length - used, left), null);
+            if (bytesRead === 0) throw new Error(`the stored content of '${entry.path}' is shorter than its size`);
+            used += bytesRead;
+            left -= bytesRead;
+          }
+        } finally {
+          await handle.close();
         }
-      } finally {
-        await handle.close();
+        if (used + paddingOf(entry.size) > chunk.length) yield take();
       }
+      zeros(paddingOf(entry.size));
     }
-    add(padding(entry.size));
-    if (bytes >= CHUNK) yield flush();
+    if (used >= CHUNK) yield take();
   }
-  add(Buffer.alloc(1024)); // two zero blocks end the archive
-  yield flush();
+  if (used + 1024 > chunk.length) yield take();
+  zeros(1024); // two zero blocks end the archive
+  yield take();
 }
 
 /**
- * A small stored file read whole, inline: from the page cache this is a few microseconds, where an
- * fs/promises read costs a round trip through the thread pool for each of open, stat, read and close
- * (about ten times as long, and most of an export of many small files). The event loop waits at most
- * one CHUNK of such reads between two yields of the archive.
+ * A small stored file read whole into `into` at `at`, inline: from the page cache this is a few
+ * microseconds, where an fs/promises read costs a round trip through the thread pool for each of
+ * open, read and close (about ten times as long, and most of an export of many small files). The
+ * event loop waits at most one CHUNK of such reads between two chunks of the archive.
  */
-function readSmallBlob(path: string, size: number, shownPath: string): Buffer {
+function readSmallBlob(path: string, into: Buffer, at: number, size: number, shownPath: string): void {
   const fd = openSync(path, "r");
   try {
-    const content = Buffer.allocUnsafe(size);
-    let read = 0;
-    while (read < size) {
-      const n = readSync(fd, content, read, size - read, null);
+    for (let read = 0; read < size; ) {
+      const n = readSync(fd, into, at + read, size - read, null);
       if (n === 0) throw new Error(`the stored content of '${shownPath}' is shorter than its size`);
       read += n;
     }
     if (readSync(fd, Buffer.allocUnsafe(1), 0, 1, null) !== 0) throw new Error(`the stored content of '${shownPath}' has the wrong size`);
-    return content;
   } finally {
     closeSync(fd);
   }
