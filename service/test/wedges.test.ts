@@ -6,10 +6,12 @@
  * (test/attempts.ts), each "must fail" with a control that shows the probe ran.
  * (Point 7, tokens, is in tokens.test.ts; point 8, no 500s, in no-500.test.ts and boundary.test.ts.)
  */
+import { randomBytes } from "node:crypto";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { type Socket, connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import tar from "tar-stream";
 import { Attempts } from "./attempts.ts";
 import { hostFds, hostTree } from "./boundary-probes.ts";
 import { type TestHost, eventually, isRoot, removeDir, startHost } from "./host.ts";
@@ -441,4 +443,48 @@ except OSError as e:
     expect((await exec("wd-full", "rm /workspace/fill /tmp/more 2>/dev/null; echo again > g && cat g")).stdout).toBe("again\n");
     figures.record("disk: other sandboxes blocked by a full one", 2, 0, "sandboxes (an existing one, a new one)");
   });
+
+  it.runIf(isRoot)("refuses a restore or a create from a snapshot larger than the quota with 413, leaving the workspace as it was", { timeout: 60_000 }, async () => {
+    // Two snapshots imported from archives: one that fits the 56 MiB image (the control), one that does not.
+    const imported = async (files: number) => {
+      const res = await host.json("POST", "/v1/snapshots", await archiveOf(files, 20 * MIB));
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      return (res.body as { id: string }).id;
+    };
+    const fits = await imported(1);
+    const tooLarge = await imported(4);
+    await create("wd-restore");
+    expect((await exec("wd-restore", "echo kept > marker")).exitCode).toBe(0);
+    // Control: the snapshot that fits is restored (on a root host, through the lent descriptors).
+    expect((await host.json("POST", "/v1/sandboxes/wd-restore/restore", { snapshotId: fits })).status).toBe(200);
+    expect((await exec("wd-restore", "stat -c %s f0 && ls -A")).stdout).toBe(`${20 * MIB}\nf0\n`);
+    await exec("wd-restore", "rm f0 && echo kept > marker");
+    const refused = [
+      await host.json("POST", "/v1/sandboxes/wd-restore/restore", { snapshotId: tooLarge }),
+      await host.json("POST", "/v1/sandboxes", { id: "wd-from-large", fromSnapshot: tooLarge }),
+    ];
+    for (const res of refused) {
+      expect(res.status, JSON.stringify(res.body)).toBe(413);
+      expect((res.body as { error: { code: string } }).error.code).toBe("payload_too_large");
+    }
+    // The workspace is as it was (no staging directory left, nothing of the snapshot), and it works.
+    expect((await exec("wd-restore", "ls -A && cat marker && echo more > g && cat g")).stdout).toBe("marker\nkept\nmore\n");
+    expect((await host.json("GET", "/v1/sandboxes/wd-from-large")).status).toBe(404);
+    figures.record("disk: restores past the quota that went through", refused.length, refused.filter((res) => res.status !== 413).length, "restores (restore, create from snapshot)");
+  });
 });
+
+/** A tar of `files` files f0… of `size` random bytes each (so none is stored already). */
+async function archiveOf(files: number, size: number): Promise<Uint8Array> {
+  const pack = tar.pack();
+  const collected = (async () => {
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of pack as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    return new Uint8Array(Buffer.concat(chunks));
+  })();
+  for (let i = 0; i < files; i++) {
+    await new Promise<void>((resolve, reject) => pack.entry({ name: `f${i}`, mode: 0o644, size }, randomBytes(size), (err) => (err ? reject(err) : resolve())));
+  }
+  pack.finalize();
+  return collected;
+}
