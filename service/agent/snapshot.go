@@ -411,6 +411,16 @@ func tarIn(w *writer, s *stream, req request) {
 	if bad == nil && lent != nil {
 		bad = lent.finish()
 	}
+	if bad != nil && lent != nil && len(lent.pending) > 0 {
+		// The host may not have opened every file lent yet: it hears of the failure first, and says
+		// when it is done with them (it closes the stream), before their descriptors are let go.
+		_ = w.sendJSON(frameEnd, s.id, errorReply{*bad})
+		lent.awaitHost(lentRelease)
+		lent.abandon()
+		stage.Close()
+		_ = root.RemoveAll(spec.Stage)
+		return
+	}
 	if lent != nil {
 		lent.abandon()
 	}
@@ -598,6 +608,20 @@ func (l *lender) settle(copied int) *failure {
 // finish waits for every lent file to be copied.
 func (l *lender) finish() *failure {
 	return l.settle(l.done + len(l.pending))
+}
+
+// lentRelease bounds how long a failed restore waits for the host to let go of what was lent.
+const lentRelease = 10 * time.Second
+
+// awaitHost waits until the host closes the stream (or `limit` passes).
+func (l *lender) awaitHost(limit time.Duration) {
+	timer := time.AfterFunc(limit, l.s.close)
+	defer timer.Stop()
+	l.s.mu.Lock()
+	for !l.s.closed {
+		l.s.cond.Wait()
+	}
+	l.s.mu.Unlock()
 }
 
 // abandon closes what is still lent (the restore failed; its staging directory goes).

@@ -1,5 +1,5 @@
-import { chownSync, copyFileSync, statSync } from "node:fs";
-import { chown, copyFile, stat } from "node:fs/promises";
+import { closeSync, constants, copyFileSync, fchownSync, fstatSync, openSync } from "node:fs";
+import { copyFile } from "node:fs/promises";
 import { SandgateError, errors } from "../../../core/errors.ts";
 import { type AgentConnection, Frame, failureOf } from "../agent.ts";
 import { mapAgentFailure } from "../files.ts";
@@ -108,12 +108,13 @@ export interface Lending {
 class LentCopies {
   private next = 0;
   private running = 0;
-  private readonly waiting: [number, number][] = [];
+  private readonly waiting: [number, LentFile][] = [];
   /** Copied, not yet counted into `unsent` (copies of large files end out of order). */
   private readonly done = new Set<number>();
   private acknowledged = 0;
   /** Copied, from the first not yet acknowledged on, and not yet acknowledged. */
   private unsent = 0;
+  private disposed = false;
   failed: unknown;
 
   constructor(
@@ -124,40 +125,61 @@ class LentCopies {
 
   lent(data: Buffer): void {
     if (data.length !== 4 || this.next >= this.lending.sources.length) return this.stop(new SandgateError("sandbox_unavailable", "the sandbox's agent lent a file the restore did not send"));
-    this.waiting.push([this.next++, data.readUInt32BE(0)]);
+    if (this.disposed) return;
+    const index = this.next++;
+    const source = this.lending.sources[index]!;
+    // Opened at once, so the copy writes to this file whatever the agent's descriptor number names later.
+    let file: LentFile;
+    try {
+      file = openLent(`/proc/${this.lending.hostPid}/fd/${data.readUInt32BE(0)}`);
+    } catch (err) {
+      return this.copyFailed(err as NodeJS.ErrnoException);
+    }
+    if (source.size <= INLINE_COPY) {
+      // Small: copied inline (a few microseconds from the page cache; the thread pool costs ten times that).
+      try {
+        copyFileSync(source.path, file.path);
+        file.finish();
+      } catch (err) {
+        return this.copyFailed(err as NodeJS.ErrnoException);
+      } finally {
+        file.close();
+      }
+      this.copied(index);
+      this.acknowledgeCopied();
+      return;
+    }
+    this.waiting.push([index, file]);
     this.pump();
   }
 
   private pump(): void {
-    while (this.failed === undefined && this.running < LENT_COPIES && this.waiting.length > 0) {
-      const [index, fd] = this.waiting.shift()!;
-      const source = this.lending.sources[index]!;
-      const lent = `/proc/${this.lending.hostPid}/fd/${fd}`;
-      if (source.size <= INLINE_COPY) {
-        // Small: copied inline (a few microseconds from the page cache; the thread pool costs ten times that).
-        try {
-          copyIntoSync(source.path, lent);
-        } catch (err) {
-          return this.copyFailed(err as NodeJS.ErrnoException);
-        }
-        this.copied(index);
-        continue;
-      }
+    while (this.failed === undefined && !this.disposed && this.running < LENT_COPIES && this.waiting.length > 0) {
+      const [index, file] = this.waiting.shift()!;
       this.running++;
-      copyInto(source.path, lent).then(
-        () => {
-          this.running--;
-          this.copied(index);
-          this.pump();
-          this.acknowledgeCopied();
-        },
-        (err: NodeJS.ErrnoException) => {
-          this.running--;
-          this.copyFailed(err);
-        },
-      );
+      copyFile(this.lending.sources[index]!.path, file.path)
+        .then(() => file.finish())
+        .finally(() => file.close())
+        .then(
+          () => {
+            this.running--;
+            this.copied(index);
+            this.pump();
+            this.acknowledgeCopied();
+          },
+          (err: NodeJS.ErrnoException) => {
+            this.running--;
+            this.copyFailed(err);
+          },
+        );
     }
-    this.acknowledgeCopied();
+    if (this.failed !== undefined || this.disposed) for (const [, file] of this.waiting.splice(0)) file.close();
+  }
+
+  /** The restore ended (either way): no copy starts any more, and the files held for one are let go. */
+  dispose(): void {
+    this.disposed = true;
+    for (const [, file] of this.waiting.splice(0)) file.close();
   }
 
   private copied(index: number): void {
@@ -187,24 +209,37 @@ class LentCopies {
   }
 }
 
-/**
- * Copies `source` into the empty file a lent descriptor names, in the kernel (copy_file_range, through
- * fs.copyFile). copyFile also gives the copy its source's owner (root's, here): the file goes back to
- * the owner the agent made it with, so the sandbox's user can still set its mode and times, and own it.
- */
-async function copyInto(source: string, lent: string): Promise<void> {
-  const made = await stat(lent);
-  if (!made.isFile() || made.size !== 0) throw notLendable();
-  await copyFile(source, lent);
-  await chown(lent, made.uid, made.gid);
+/** A lent file as this process holds it: its own descriptor's path, to copy into; `finish` gives the file back to its owner. */
+interface LentFile {
+  path: string;
+  finish(): void;
+  close(): void;
 }
 
-/** copyInto, inline. */
-function copyIntoSync(source: string, lent: string): void {
-  const made = statSync(lent);
-  if (!made.isFile() || made.size !== 0) throw notLendable();
-  copyFileSync(source, lent);
-  chownSync(lent, made.uid, made.gid);
+/**
+ * Opens the file a lent descriptor names (through /proc/<agent>/fd/<n>) for this process: it must be
+ * a new, empty regular file. Copies go to `/proc/self/fd/<ours>` (copy_file_range, through
+ * fs.copyFile), which also gives the copy its source's owner (root's, here): `finish` gives it back to
+ * the owner the agent made it with, so the sandbox's user can still set its mode and times, and owns it.
+ */
+function openLent(lent: string): LentFile {
+  const fd = openSync(lent, constants.O_WRONLY);
+  try {
+    const made = fstatSync(fd);
+    if (!made.isFile() || made.size !== 0) throw notLendable();
+    let open = true;
+    return {
+      path: `/proc/self/fd/${fd}`,
+      finish: () => fchownSync(fd, made.uid, made.gid),
+      close: () => {
+        if (open) closeSync(fd);
+        open = false;
+      },
+    };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
 }
 
 const notLendable = () => new SandgateError("sandbox_unavailable", "the sandbox's agent lent a file that is not a new, empty one");
@@ -290,10 +325,12 @@ export async function tarToAgent(agent: AgentConnection, request: Record<string,
     if (failed !== undefined) throw failed;
     return value as { entries: number };
   } catch (err) {
-    if (!finished) {
-      agent.forget(stream);
-      agent.signal(stream, 9); // the agent removes its staging directory
-    }
+    // The agent removes its staging directory; a lending one waits for this signal before it lets go
+    // of the files it lent (the descriptor numbers are then free for it to reuse).
+    if (!finished || copies) agent.signal(stream, 9);
+    if (!finished) agent.forget(stream);
     throw err;
+  } finally {
+    copies?.dispose();
   }
 }
