@@ -81,20 +81,12 @@ func (t *jsonText) end() []byte {
 }
 
 // textFrame builds an output frame (its header left to writer.sendBuilt): the text channel, u32 bytes
-// of output it stands for (the host's credit), then the escaped bytes.
+// of output it stands for (the host's credit), then the escaped bytes. One pass: runs that need no
+// escape (found 8 bytes at a time) are copied whole; the buffer grows only when escapes lengthen it.
 func (t *jsonText) textFrame(channel byte, text []byte) []byte {
 	const head = headerSize + 1 + 4
-	size := head + len(text)
-	for i := 0; i < len(text); {
-		if i+8 <= len(text) && !needsEscape8(binary.LittleEndian.Uint64(text[i:])) {
-			i += 8
-			continue
-		}
-		size += int(jsonExtra[text[i]])
-		i++
-	}
-	if cap(t.out) < size {
-		t.out = make([]byte, size)
+	if want := head + len(text) + len(text)/8 + 16; cap(t.out) < want {
+		t.out = make([]byte, 0, want)
 	}
 	out := t.out[:head]
 	out[headerSize] = channel + textChannelOffset
@@ -113,6 +105,7 @@ func (t *jsonText) textFrame(channel byte, text []byte) []byte {
 		i++
 	}
 	out = append(out, text[from:]...)
+	t.out = out[:0]
 	return out
 }
 
