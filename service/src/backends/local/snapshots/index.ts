@@ -35,9 +35,10 @@ export interface SandboxAccess {
 }
 
 /**
- * Snapshots on this machine: the agent in the sandbox writes and reads tar (agent-tar.ts); the
- * content-addressed store keeps them (store.ts); a restore is swapped in between two lives of the
- * sandbox's environment (swap.ts).
+ * Snapshots on this machine: the agent in the sandbox writes and reads tar (agent-tar.ts; on a root
+ * host a restore's files are lent to the host, which copies their content in the kernel:
+ * lent-copies.ts); the content-addressed store keeps them (store.ts); a restore is swapped in between
+ * two lives of the sandbox's environment (swap.ts).
  */
 export class LocalSnapshots implements BackendSnapshots {
   /** One snapshot or restore at a time per sandbox. */
