@@ -17,7 +17,6 @@ import { type Entry, completeTree, entryMtime, summarizeTree } from "../../snaps
 
 const run = promisify(execFile);
 
-export type { Entry };
 
 interface Manifest {
   version: 1;

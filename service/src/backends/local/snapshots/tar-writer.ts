@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, readSync } from "node:fs";
 import { open } from "node:fs/promises";
-import type { Entry } from "./store.ts";
+import type { Entry } from "../../snapshot-tree.ts";
 
 const CHUNK = 1024 * 1024;
 /** Files up to this size are read whole; larger ones in CHUNK reads. */
