@@ -17,7 +17,9 @@ import type {
 } from "../schemas/processes.ts";
 import { type Principal, mintPortLink, mintScopedToken } from "./auth.ts";
 import { gitCheckout } from "./git.ts";
-import { base64ToBytes, base64urlToBytes, bytesToBase64, bytesToBase64url } from "../schemas/base64.ts";
+import { base64ToBytes, bytesToBase64 } from "../schemas/base64.ts";
+import { generateId } from "./ids.ts";
+import { decodeCursor, encodeCursor, parseLabels } from "./listing.ts";
 import { SandgateError, errors } from "./errors.ts";
 import type { ErrorCode } from "../schemas/common.ts";
 import { resolveCwd, resolveWorkspacePath } from "./paths.ts";
@@ -396,42 +398,6 @@ export class SandgateCore {
       maxOutputBytes: this.limits.maxOutputBytes,
     };
   }
-}
-
-/** Ids are short, lowercase and unguessable: `sb-` and 16 base32 characters (80 bits). */
-export function generateId(prefix = "sb-", length = 16): string {
-  const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
-  const bytes = crypto.getRandomValues(new Uint8Array(length));
-  let id = prefix;
-  for (const byte of bytes) id += alphabet[byte & 31];
-  return id;
-}
-
-export function encodeCursor(lastId: string): string {
-  return bytesToBase64url(new TextEncoder().encode(lastId));
-}
-
-/** `key:value` selectors (query labels) as a map; `what` names them in the error. */
-export function parseLabels(label: string | string[] | undefined, what: string): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const selector of [label ?? []].flat()) {
-    const colon = selector.indexOf(":");
-    if (colon <= 0) throw errors.invalid(`${what} '${selector}' is not key:value`);
-    labels[selector.slice(0, colon)] = selector.slice(colon + 1);
-  }
-  return labels;
-}
-
-export function decodeCursor(cursor: string | undefined): string | undefined {
-  if (cursor === undefined) return undefined;
-  const bytes = base64urlToBytes(cursor);
-  try {
-    const id = bytes && new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-    if (id && /^[a-z0-9][a-z0-9-]{0,62}$/.test(id)) return id;
-  } catch {
-    // not UTF-8: the error below
-  }
-  throw errors.invalid("cursor is not one this service issued");
 }
 
 async function collect(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {

@@ -1,6 +1,8 @@
 import type { Principal } from "./auth.ts";
 import type { FileStream } from "./backend.ts";
-import { type SandgateCore, decodeCursor, encodeCursor, generateId, parseLabels } from "./core.ts";
+import type { SandgateCore } from "./core.ts";
+import { generateId } from "./ids.ts";
+import { decodeCursor, encodeCursor, parseLabels } from "./listing.ts";
 import { SandgateError, errors } from "./errors.ts";
 import type { SandboxInfo } from "../schemas/sandboxes.ts";
 import type { CreateSnapshotBody, ForkBody, ForkResult, RestoreResult, UpdateSnapshotBody, Snapshot, SnapshotQuery, SnapshotSpec } from "../schemas/snapshots.ts";

@@ -10,7 +10,7 @@ import type {
   WaitForLogSpec,
   WaitForPortSpec,
 } from "../../core/backend.ts";
-import { encodeCursor } from "../../core/core.ts";
+import { encodeCursor } from "../../core/listing.ts";
 import { SandgateError, httpStatusOf } from "../../core/errors.ts";
 import { routeOf } from "../../core/routes.ts";
 import type { WorkspacePath } from "../../core/paths.ts";

@@ -1,5 +1,5 @@
 import type { FileStream } from "../../core/backend.ts";
-import { encodeCursor } from "../../core/core.ts";
+import { encodeCursor } from "../../core/listing.ts";
 import { routeOf } from "../../core/routes.ts";
 import { ARCHIVE_TYPES, type ArchiveCompression, type BackendSnapshots } from "../../core/snapshots.ts";
 import type { RestoreResult, Snapshot, SnapshotQuery, SnapshotSpec } from "../../schemas/snapshots.ts";
