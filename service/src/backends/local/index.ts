@@ -212,6 +212,8 @@ export class LocalBackend implements Backend {
       // Everything in the sandbox ends with its environment, whoever is still reading from it.
       await this.environments.get(id)?.stop(true);
       this.environments.delete(id);
+      // What no environment's exit released: a disk kept mounted for a restart whose start never came.
+      await this.storage.release(id);
       await table?.endAll();
       await this.cgroups?.destroy(id);
       this.identities.delete(id);
