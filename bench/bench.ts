@@ -210,23 +210,6 @@ http.createServer((req, res) => {
   return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
 }
 
-/** A scratch ext4 image of `bytes`, loop-mounted under `root` (as a sandbox's disk is); undefined without root or mkfs.ext4. */
-async function mountScratchImage(root: string, bytes: number): Promise<{ dir: string; unmount: () => Promise<void> } | undefined> {
-  if (process.getuid?.() !== 0) return undefined;
-  const image = join(root, "floor.img");
-  const dir = join(root, "floor-mnt");
-  try {
-    await run("truncate", ["-s", String(bytes), image]);
-    await run("mkfs.ext4", ["-q", "-F", "-m", "0", image]);
-    await run("mkdir", ["-p", dir]);
-    await run("mount", ["-o", "loop,noatime", image, dir]);
-  } catch (err) {
-    log(`no disk-image floor: ${(err as Error).message}`);
-    return undefined;
-  }
-  return { dir, unmount: () => run("umount", [dir]) };
-}
-
 // ---------------------------------------------------------------------------------------------
 // Files and numbers
 
@@ -323,7 +306,6 @@ async function main(): Promise<void> {
   let host: Host | undefined;
   let baseline: LocalBackend | undefined;
   let hostSandbox: string | undefined;
-  let imageFloor: { dir: string; unmount: () => Promise<void> } | undefined;
   let baselineSandbox: string | undefined;
   const onSignal = () => {
     if (host) host.child.kill("SIGTERM");
@@ -420,11 +402,6 @@ async function main(): Promise<void> {
     const bare = await startBareFileServer(root);
     const bareUploadTimes: number[] = [];
     const bareDownloadTimes: number[] = [];
-    // A sandbox's files live on its loop-mounted disk image (its quota): the same bare server, writing
-    // into such an image, is the floor for uploads there (root hosts with mkfs.ext4 only).
-    imageFloor = await mountScratchImage(root, FILE_BYTES * 2);
-    const bareOnImage = imageFloor ? await startBareFileServer(imageFloor.dir) : undefined;
-    const bareImageUploadTimes: number[] = [];
     for (let round = 1; round <= FILE_REPS; round++) {
       log(`files: round ${round}/${FILE_REPS}: cp, upload, read to /dev/null, download; curl upload and download to a file`);
       cpTimes.push(await timed(() => run("cp", [source, copy])));
@@ -441,13 +418,9 @@ async function main(): Promise<void> {
       // The same two curl transfers against the bare node:http server: the floor of this stack here.
       bareUploadTimes.push(await timed(() => run("curl", ["-sSf", "-o", "/dev/null", "-H", "Expect:", "-T", source, `${bare.url}/bare.bin`])));
       bareDownloadTimes.push(await timed(() => run("curl", ["-sSf", "-o", copy, `${bare.url}/bare.bin`])));
-      if (bareOnImage) bareImageUploadTimes.push(await timed(() => run("curl", ["-sSf", "-o", "/dev/null", "-H", "Expect:", "-T", source, `${bareOnImage.url}/bare.bin`])));
       await rm(copy);
     }
     bare.stop();
-    bareOnImage?.stop();
-    await imageFloor?.unmount();
-    imageFloor = undefined;
     // Not timed: the bytes that come back are the bytes that went up.
     const hash = createHash("sha256");
     await downloadChecked(url, hostSandbox, "big.bin", FILE_BYTES, hashSink(hash));
@@ -460,7 +433,6 @@ async function main(): Promise<void> {
     const curlDownloadRate = mbps(FILE_BYTES, median(curlDownloadTimes));
     const bareUploadRate = mbps(FILE_BYTES, median(bareUploadTimes));
     const bareDownloadRate = mbps(FILE_BYTES, median(bareDownloadTimes));
-    const bareImageUploadRate = bareImageUploadTimes.length > 0 ? mbps(FILE_BYTES, median(bareImageUploadTimes)) : undefined;
 
     // ---- port proxy: the same app in each sandbox; GETs through the host's proxy vs straight to it.
     log("proxy: starting the app in both sandboxes");
@@ -552,9 +524,6 @@ async function main(): Promise<void> {
       ["upload, curl -T from disk", rate(curlUploadRate), rate(cpRate), ratio(curlUploadRate / cpRate), `${FILE_MB} MiB, median of ${FILE_REPS}, baseline cp; target >= 0.5`],
       ["download, curl -o to a file", rate(curlDownloadRate), rate(cpRate), ratio(curlDownloadRate / cpRate), `${FILE_MB} MiB, median of ${FILE_REPS}, baseline cp; target >= 0.5; sha256 ok`],
       ["  floor: curl -T to bare node:http", rate(bareUploadRate), rate(cpRate), ratio(bareUploadRate / cpRate), `a node:http server piping the body to a file, nothing else; Sandgate's curl upload is ${ratio(curlUploadRate / bareUploadRate)} of it`],
-      ...(bareImageUploadRate !== undefined
-        ? ([["  floor: the same, into a disk image", rate(bareImageUploadRate), rate(cpRate), ratio(bareImageUploadRate / cpRate), `the bare server writing into a loop-mounted ext4 image, as a sandbox's files are; Sandgate's curl upload is ${ratio(curlUploadRate / bareImageUploadRate)} of it`]] as Row[])
-        : []),
       ["  floor: curl -o from bare node:http", rate(bareDownloadRate), rate(cpRate), ratio(bareDownloadRate / cpRate), `the same server streaming the file back; Sandgate's curl download is ${ratio(curlDownloadRate / bareDownloadRate)} of it`],
       [
         "proxy GET p50 (64 B)",
@@ -589,7 +558,6 @@ async function main(): Promise<void> {
       if (baselineSandbox) await baseline.deleteSandbox(baselineSandbox).catch(() => {});
       await baseline.close();
     }
-    await imageFloor?.unmount().catch(() => {});
     await rm(root, { recursive: true, force: true });
   }
 }
