@@ -73,6 +73,9 @@ export class SnapshotStore {
   /** Blobs stored and their bytes, kept as they are added and removed (counted once at open). */
   private blobs = 0;
   private blobBytes = 0;
+  /** Blobs placed by this process, and how many of them the last completed syncfs had been asked to cover. */
+  private placedBlobs = 0;
+  private syncedBlobs = 0;
   /** The update or delete of each snapshot's manifest under way. */
   private readonly manifestWork = new Map<string, Promise<unknown>>();
   /** Shard directories of blobs/ known to exist (they are never removed). */
@@ -312,8 +315,14 @@ export class SnapshotStore {
   async commit(spec: SnapshotSpec, sandboxId: string | null, tree: Ingested): Promise<Snapshot> {
     const entries = completeTree(tree.entries);
     const snapshot = snapshotRecord(spec, sandboxId, { ...(await summarizeTree(entries)), storedBytes: tree.storedBytes });
-    // One syncfs for all the blobs of this snapshot (an fsync each would cost a disk flush per file).
-    await run("sync", ["-f", join(this.dir, "blobs")]).catch(() => run("sync"));
+    // One syncfs for all the blobs of this snapshot (an fsync each would cost a disk flush per file),
+    // unless no blob was placed since the last one began: then every blob it names is on disk already
+    // (those of an earlier run were synced before their manifests; unnamed ones were swept at open).
+    const placed = this.placedBlobs;
+    if (placed !== this.syncedBlobs) {
+      await run("sync", ["-f", join(this.dir, "blobs")]).catch(() => run("sync"));
+      this.syncedBlobs = Math.max(this.syncedBlobs, placed);
+    }
     await this.writeManifest({ version: 1, snapshot, entries });
     this.snapshots.set(snapshot.id, snapshot);
     for (const hash of blobsOf(entries)) this.refs.set(hash, (this.refs.get(hash) ?? 0) + 1);
@@ -439,6 +448,7 @@ export class SnapshotStore {
   }
 
   private added(size: number): number {
+    this.placedBlobs++;
     this.blobs++;
     this.blobBytes += size;
     return size;
