@@ -4,11 +4,11 @@
  * Also bundles the example consumer Worker for use as an auxiliary Worker.
  */
 import { build } from "esbuild";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { startHost } from "../test/host.ts";
+import { removeTempDirs, startHost } from "../test/host.ts";
 
 import { HOST_TOKEN } from "./constants.ts";
 
@@ -46,5 +46,8 @@ export default async function setup(project: TestProject) {
   project.provide("consumerDir", consumerDir);
   return async () => {
     await host.stop();
+    // The host's data directory (and its sandboxes' disks) and the bundles go with the run.
+    removeTempDirs();
+    for (const dir of [consumerDir, standInDir]) rmSync(dir, { recursive: true, force: true });
   };
 }
