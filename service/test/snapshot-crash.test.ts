@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Member, archiveOf } from "./archives.ts";
 import { Attempts } from "./attempts.ts";
 import { type TestHost, startHost, tempDir } from "./host.ts";
 
@@ -112,30 +113,19 @@ async function exported(id: string): Promise<Tree> {
 
 /** A fresh archive of unique content (so an import stores every blob anew) and the tree it holds. */
 async function freshArchive(files: number, size: number): Promise<{ bytes: Uint8Array; tree: Tree }> {
-  const pack = tar.pack();
-  const collected = (async () => {
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of pack as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
-    return new Uint8Array(Buffer.concat(chunks));
-  })();
   const tree: Tree = ["d data", "d data/sub", "l data/link -> f0"];
-  const add = (header: Partial<tar.Header> & { name: string }, body?: Buffer) =>
-    new Promise<void>((resolve, reject) => {
-      const done = (err?: Error | null) => (err ? reject(err) : resolve());
-      if (body) pack.entry(header as tar.Header, body, done);
-      else pack.entry(header as tar.Header, done);
-    });
-  await add({ name: "data/", type: "directory", mode: 0o755 });
-  await add({ name: "data/sub/", type: "directory", mode: 0o755 });
-  await add({ name: "data/link", type: "symlink", linkname: "f0" });
+  const members: Member[] = [
+    { header: { name: "data/", type: "directory", mode: 0o755 } },
+    { header: { name: "data/sub/", type: "directory", mode: 0o755 } },
+    { header: { name: "data/link", type: "symlink", linkname: "f0" } },
+  ];
   for (let i = 0; i < files; i++) {
     const body = randomBytes(size);
     const name = `data/${i % 2 ? "sub/" : ""}f${i}`;
-    await add({ name, type: "file", mode: 0o644 }, body);
+    members.push({ header: { name, type: "file", mode: 0o644 }, body });
     tree.push(`f ${name} ${createHash("sha256").update(body).digest("hex")}`);
   }
-  pack.finalize();
-  return { bytes: await collected, tree: tree.sort() };
+  return { bytes: await archiveOf(members), tree: tree.sort() };
 }
 
 /** The store on disk: blobs no manifest names, names with no blob, and leftovers in tmp/. */

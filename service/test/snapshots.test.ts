@@ -4,9 +4,9 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync, gzipSync, zstdDecompressSync } from "node:zlib";
-import tar from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SnapshotStore } from "../src/backends/local/snapshots/store.ts";
+import { type Member, archiveOf } from "./archives.ts";
 import { type TestHost, eventually, startHost, tempDir, workspaceOnHost } from "./host.ts";
 
 describe("snapshots", () => {
@@ -83,27 +83,6 @@ function treeOf(dir: string): string[] {
   };
   walk("");
   return out.sort();
-}
-
-type Member = { header: Partial<tar.Header> & { name: string }; body?: Uint8Array };
-
-/** A tar archive of `members`, made by tar-stream as a hostile client would make it. */
-async function archiveOf(members: Member[]): Promise<Uint8Array> {
-  const pack = tar.pack();
-  const collected = (async () => {
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of pack as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
-    return new Uint8Array(Buffer.concat(chunks));
-  })();
-  for (const { header, body } of members) {
-    await new Promise<void>((resolve, reject) => {
-      const done = (err?: Error | null) => (err ? reject(err) : resolve());
-      if (body) pack.entry(header, body, done);
-      else pack.entry(header, done);
-    });
-  }
-  pack.finalize();
-  return collected;
 }
 
 const MAX = 1024 * 1024;

@@ -11,7 +11,7 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { type Socket, connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import tar from "tar-stream";
+import { archiveOf } from "./archives.ts";
 import { Attempts } from "./attempts.ts";
 import { hostFds, hostTree } from "./boundary-probes.ts";
 import { type TestHost, eventually, isRoot, removeDir, startHost } from "./host.ts";
@@ -447,7 +447,8 @@ except OSError as e:
   it.runIf(isRoot)("refuses a restore or a create from a snapshot larger than the quota with 413, leaving the workspace as it was", { timeout: 60_000 }, async () => {
     // Two snapshots imported from archives: one that fits the 56 MiB image (the control), one that does not.
     const imported = async (files: number) => {
-      const res = await host.json("POST", "/v1/snapshots", await archiveOf(files, 20 * MIB));
+      const members = Array.from({ length: files }, (_, i) => ({ header: { name: `f${i}`, mode: 0o644, size: 20 * MIB }, body: randomBytes(20 * MIB) }));
+      const res = await host.json("POST", "/v1/snapshots", await archiveOf(members));
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       return (res.body as { id: string }).id;
     };
@@ -474,17 +475,3 @@ except OSError as e:
   });
 });
 
-/** A tar of `files` files f0… of `size` random bytes each (so none is stored already). */
-async function archiveOf(files: number, size: number): Promise<Uint8Array> {
-  const pack = tar.pack();
-  const collected = (async () => {
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of pack as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
-    return new Uint8Array(Buffer.concat(chunks));
-  })();
-  for (let i = 0; i < files; i++) {
-    await new Promise<void>((resolve, reject) => pack.entry({ name: `f${i}`, mode: 0o644, size }, randomBytes(size), (err) => (err ? reject(err) : resolve())));
-  }
-  pack.finalize();
-  return collected;
-}

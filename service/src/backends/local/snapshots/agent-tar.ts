@@ -81,7 +81,6 @@ export function tarFromAgent(agent: AgentConnection, request: Record<string, unk
   return { body, end };
 }
 
-
 /**
  * Sends a tar stream to the agent (`tar-in`), within the room it grants; resolves with its last word
  * once it has extracted all of it, or rejects with what it refused. With `lending`, the stream's

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, linkSync, rmSync, writeFileSync } from "node:fs";
-import { link, mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -16,7 +16,6 @@ import { linkInside, memberName, shown } from "../../archive-members.ts";
 import { type Entry, completeTree, entryMtime, summarizeTree } from "../../snapshot-tree.ts";
 
 const run = promisify(execFile);
-
 
 interface Manifest {
   version: 1;
@@ -103,7 +102,7 @@ export class SnapshotStore {
     const usage = await store.usage();
     store.blobs = usage.blobs;
     store.blobBytes = usage.bytes;
-    // Which restore path this host uses (one for now: a copy).
+    // Which restore path this host uses (a copy: in the kernel where the host can reach the agent's descriptors).
     log(`snapshots: ${store.snapshots.size} kept, ${usage.blobs} stored file(s) (${usage.bytes} bytes); restores and creates from a snapshot copy the file data into the sandbox's disk (${process.getuid?.() === 0 ? "in the kernel, into files the sandbox's agent lends" : "through the agent's tar stream"}; no overlay or reflink path)`);
     return store;
   }
@@ -380,7 +379,7 @@ export class SnapshotStore {
       if (written !== size) throw bad("the archive is truncated");
       const sha256 = hash.digest("hex");
       const target = await this.claim(sha256, pins);
-      const stored = target === undefined ? 0 : await this.place(temp, target, size);
+      const stored = target === undefined ? 0 : this.place(temp, target, size);
       await rm(temp, { force: true });
       return { sha256, stored };
     } catch (err) {
@@ -415,7 +414,7 @@ export class SnapshotStore {
     const temp = join(this.dir, "tmp", `blob-${randomBytes(8).toString("hex")}`);
     try {
       writeFileSync(temp, content, { flag: "wx", mode: 0o600 });
-      return this.placeSync(temp, target, content.length);
+      return this.place(temp, target, content.length);
     } finally {
       rmSync(temp, { force: true });
     }
@@ -424,20 +423,9 @@ export class SnapshotStore {
   /**
    * Links a written blob into place (the caller removes `temp`): a link fails where the content
    * is there already (another ingest stored it meanwhile), so each blob is counted once. Answers
-   * the bytes this added.
+   * the bytes this added. Inline, as the small-blob steps are (one metadata operation).
    */
-  private async place(temp: string, target: string, size: number): Promise<number> {
-    try {
-      await link(temp, target);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") return 0;
-      throw err;
-    }
-    return this.added(size);
-  }
-
-  /** place, inline (for small blobs). */
-  private placeSync(temp: string, target: string, size: number): number {
+  private place(temp: string, target: string, size: number): number {
     try {
       linkSync(temp, target);
     } catch (err) {

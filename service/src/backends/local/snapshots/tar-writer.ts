@@ -85,8 +85,11 @@ function headersOf(entry: Entry, lent = false): Buffer[] {
  */
 const LEND_KEY = "SANDGATE.lend";
 
-/** The members `writeTar` sends without their bytes when it lends: regular files with content, in order. */
-export const lentFiles = (entries: Entry[]) => entries.filter((entry): entry is Extract<Entry, { type: "file" }> => entry.type === "file" && entry.size > 0);
+/** A member `writeTar` sends without its bytes when it lends: a regular file with content. */
+const lendable = (entry: Entry): entry is Extract<Entry, { type: "file" }> => entry.type === "file" && entry.size > 0;
+
+/** The members `writeTar` sends without their bytes when it lends, in order. */
+export const lentFiles = (entries: Entry[]) => entries.filter(lendable);
 
 /**
  * The tree as tar bytes; `blobPath` names where a file's content is stored. With `lend`, files with
@@ -109,7 +112,7 @@ export async function* writeTar(entries: Entry[], blobPath: (sha256: string) => 
     used += count;
   };
   for (const entry of entries) {
-    const lent = lend && entry.type === "file" && entry.size > 0;
+    const lent = lend && lendable(entry);
     const blocks = headersOf(entry, lent);
     const headerBytes = blocks.reduce((sum, block) => sum + block.length, 0);
     const small = entry.type === "file" && !lent && entry.size <= SMALL_FILE;
