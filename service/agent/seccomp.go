@@ -20,12 +20,34 @@ var refused = []string{
 	"umount2", "unshare", "userfaultfd", "vhangup", "adjtimex", "chroot", "fanotify_init",
 }
 
+// The btrfs ioctls that make a subvolume (BTRFS_IOC_SNAP_CREATE, SUBVOL_CREATE and their _V2 forms):
+// on a host whose disks are subvolumes of one pool (service/src/backends/local/disk-pool.ts) a
+// subvolume made inside a sandbox would have a quota group of its own, outside the sandbox's limit.
+// Clones (FICLONE, in the same ioctl family) stay allowed.
+var btrfsSubvolumeIoctls = []uint32{0x50009401, 0x5000940e, 0x50009417, 0x50009418}
+
+// ioctlIs matches an ioctl request by its low 32 bits only: the kernel reads the request as an
+// unsigned int, so a caller setting the upper bits of the register must not slip past.
+func ioctlIs(request uint32) []seccomp.Condition {
+	conditions := []seccomp.Condition{{Argument: 1, Operation: seccomp.BitsNotSet, Value: uint64(^request)}}
+	for bit := uint32(1); bit != 0; bit <<= 1 {
+		if request&bit != 0 {
+			conditions = append(conditions, seccomp.Condition{Argument: 1, Operation: seccomp.BitsSet, Value: uint64(bit)})
+		}
+	}
+	return conditions
+}
+
 // Every CLONE_NEW* flag: clone(2) with any of them is refused (threads and forks are not).
 const cloneNamespaces = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000 | 0x00000080
 
 func installSeccomp() error {
 	eperm := seccomp.Action(uint32(seccomp.ActionErrno) | uint32(syscall.EPERM))
 	enosys := seccomp.Action(uint32(seccomp.ActionErrno) | uint32(syscall.ENOSYS))
+	var subvolumes []seccomp.NameWithConditions // each one request; any of them matches
+	for _, request := range btrfsSubvolumeIoctls {
+		subvolumes = append(subvolumes, seccomp.NameWithConditions{Name: "ioctl", Conditions: ioctlIs(request)})
+	}
 	return seccomp.LoadFilter(seccomp.Filter{
 		NoNewPrivs: true,
 		Flag:       seccomp.FilterFlagTSync,
@@ -41,6 +63,7 @@ func installSeccomp() error {
 					}},
 					Action: eperm,
 				},
+				{NamesWithCondtions: subvolumes, Action: eperm},
 			},
 		},
 	})

@@ -68,11 +68,11 @@ describe.skipIf(!isRoot)("the host tag lock (root: it lives under /run/sandgate)
     try {
       // Locked (as a host restarting over that data directory holds it): the collector leaves it.
       await withTagLock(tag, true, async () => {
-        await SandboxStorage.open(other, 1 << 30, 1 << 27, true);
+        await SandboxStorage.open(other, 1 << 30, 1 << 27, true, "image");
         expect(existsSync(join(dir, "etc"))).toBe(true);
       });
       // Unlocked, with the note still naming the dead host: collected (positive control).
-      await SandboxStorage.open(other, 1 << 30, 1 << 27, true);
+      await SandboxStorage.open(other, 1 << 30, 1 << 27, true, "image");
       expect(existsSync(dir)).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -6,8 +6,9 @@
  * (test/attempts.ts), each "must fail" with a control that shows the probe ran.
  * (Point 7, tokens, is in tokens.test.ts; point 8, no 500s, in no-500.test.ts and boundary.test.ts.)
  */
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { type Socket, connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -390,12 +391,38 @@ describe("a client that stops reading", () => {
   });
 });
 
-describe("disk quota", () => {
-  it.runIf(isRoot)("gives a sandbox that fills its quota ENOSPC; the host and other sandboxes keep working", { timeout: 60_000 }, async () => {
-    // The quota (here 64 MiB) holds a loop-mounted ext4 image per sandbox (src/backends/local/disk.ts)
-    // and the sandbox's process logs (an eighth of it by default).
+/** What a sandbox's disk takes on the host: its image's blocks, or its subvolume's quota group in the pool. */
+function diskUsage(id: string): number {
+  const disk = join(host.dataDir, "sandboxes", id);
+  if (existsSync(join(disk, "disk.img"))) return statSync(join(disk, "disk.img")).blocks * 512;
+  const shown = execFileSync("btrfs", ["qgroup", "show", "-f", "--raw", realpathSync(join(disk, "disk"))], { encoding: "utf8" });
+  const row = shown.split("\n").find((line) => /^0\/\d+\s/.test(line));
+  if (!row) throw new Error(`no quota group in: ${shown}`);
+  return Number(row.trim().split(/\s+/)[1]); // referenced bytes
+}
+
+// Both ways a root host keeps disks (src/backends/local/disk.ts): subvolumes of one btrfs pool, each
+// limited by its quota group (the default), and an ext4 image per sandbox.
+describe.each(["pool", "image"] as const)("disk quota (%s)", (disks) => {
+  let shared: TestHost;
+  beforeAll(async () => {
+    shared = host;
+    if (isRoot) host = await startHost({ token: TOKEN, env: { SANDGATE_DISK_BYTES: String(QUOTA_BYTES), SANDGATE_DISKS: disks } });
+  });
+  afterAll(async () => {
+    if (host !== shared) {
+      await host.stop();
+      removeDir(host.dataDir);
+    }
+    host = shared;
+  });
+
+  it.runIf(isRoot)("gives a sandbox that fills its quota ENOSPC (or EDQUOT); the host and other sandboxes keep working", { timeout: 60_000 }, async () => {
+    // The quota (here 64 MiB) holds the sandbox's disk (a subvolume limited by its quota group, or a
+    // loop-mounted ext4 image) and its process logs (an eighth of it by default).
     const logBudget = QUOTA_BYTES / 8;
-    expect(host.logs()).toContain(`a ${QUOTA_BYTES}-byte disk quota per sandbox: a ${QUOTA_BYTES - logBudget}-byte ext4 image`);
+    const disk = disks === "pool" ? "a btrfs subvolume of this host's pool" : `a ${QUOTA_BYTES - logBudget}-byte ext4 image`;
+    expect(host.logs()).toContain(`a ${QUOTA_BYTES}-byte disk quota per sandbox: ${disk}`);
     await create("wd-full");
     await create("wd-roomy");
     // A background process prints twice the log budget: its logs are held to the budget, inside the quota.
@@ -405,7 +432,7 @@ describe("disk quota", () => {
     await eventually(async () => (await host.json("GET", `/v1/sandboxes/wd-full/processes/${printerId}`)).body.status !== "running", 30_000);
     const fill = await exec(
       "wd-full",
-      `dd if=/dev/zero of=/workspace/fill bs=1M count=${(2 * QUOTA_BYTES) / MIB} 2>&1 | grep -o 'No space left on device'; ` +
+      `dd if=/dev/zero of=/workspace/fill bs=1M count=${(2 * QUOTA_BYTES) / MIB} 2>&1 | grep -o 'No space left on device\\|Disk quota exceeded'; ` +
         `python3 -c "
 import errno
 try:
@@ -417,22 +444,22 @@ except OSError as e:
 "; stat -c %s /workspace/fill`,
     );
     const lines = fill.stdout.trim().split("\n");
-    const refused = [lines[0] === "No space left on device", lines.at(-2) === "ENOSPC"];
+    const refused = [["No space left on device", "Disk quota exceeded"].includes(lines[0]!), ["ENOSPC", "EDQUOT"].includes(lines.at(-2)!)];
     const written = Number(lines.at(-1));
     expect(written).toBeLessThanOrEqual(QUOTA_BYTES);
     expect(written).toBeGreaterThan(QUOTA_BYTES / 2); // control: it did write, up to its quota
     // The file API hits the same wall with a 4xx, never a 500.
     const upload = await host.call("PUT", "/v1/sandboxes/wd-full/files/content?path=upload.bin", new Uint8Array(4 * MIB));
     refused.push(upload.status === 413);
-    figures.record("disk: writes past the quota that succeeded", refused.length, refused.filter((r) => !r).length, "writes (dd, python, file API)");
+    figures.record(`disk (${disks}): writes past the quota that succeeded`, refused.length, refused.filter((r) => !r).length, "writes (dd, python, file API)");
     expect(refused, fill.stdout).toEqual([true, true, true]);
-    // On the host, the image and the logs together take no more than the quota.
-    const image = statSync(join(host.dataDir, "sandboxes", "wd-full", "disk.img")).blocks * 512;
+    // On the host, the disk and the logs together take no more than the quota.
+    const image = diskUsage("wd-full");
     const logsDir = join(host.dataDir, "sandboxes", "wd-full", "processes");
     const logs = readdirSync(logsDir).reduce((sum, name) => sum + statSync(join(logsDir, name)).blocks * 512, 0);
     expect(logs).toBeGreaterThan(logBudget / 2); // control: the logs are there, on the host's disk
     expect(image).toBeGreaterThan(QUOTA_BYTES / 2); // and so is what the sandbox wrote
-    figures.record("disk: sandboxes over their quota on the host's disk (image and logs together)", 1, image + logs > QUOTA_BYTES ? 1 : 0, `sandbox (${((image + logs) / MIB).toFixed(1)} of ${QUOTA_BYTES / MIB} MiB)`);
+    figures.record(`disk (${disks}): sandboxes over their quota on the host's disk (disk and logs together)`, 1, image + logs > QUOTA_BYTES ? 1 : 0, `sandbox (${((image + logs) / MIB).toFixed(1)} of ${QUOTA_BYTES / MIB} MiB)`);
     expect(image + logs).toBeLessThanOrEqual(QUOTA_BYTES);
     // Another sandbox writes, and a new one starts and writes too (positive controls).
     const roomy = await exec("wd-roomy", `dd if=/dev/zero of=/workspace/f bs=1M count=16 2>/dev/null; stat -c %s /workspace/f`);
@@ -441,7 +468,7 @@ except OSError as e:
     expect((await exec("wd-after", "echo fine > f && cat f")).stdout).toBe("fine\n");
     // The full sandbox recovers once it frees space.
     expect((await exec("wd-full", "rm /workspace/fill /tmp/more 2>/dev/null; echo again > g && cat g")).stdout).toBe("again\n");
-    figures.record("disk: other sandboxes blocked by a full one", 2, 0, "sandboxes (an existing one, a new one)");
+    figures.record(`disk (${disks}): other sandboxes blocked by a full one`, 2, 0, "sandboxes (an existing one, a new one)");
   });
 
   it.runIf(isRoot)("refuses a restore or a create from a snapshot larger than the quota with 413, leaving the workspace as it was", { timeout: 60_000 }, async () => {
@@ -471,7 +498,7 @@ except OSError as e:
     // The workspace is as it was (no staging directory left, nothing of the snapshot), and it works.
     expect((await exec("wd-restore", "ls -A && cat marker && echo more > g && cat g")).stdout).toBe("marker\nkept\nmore\n");
     expect((await host.json("GET", "/v1/sandboxes/wd-from-large")).status).toBe(404);
-    figures.record("disk: restores past the quota that went through", refused.length, refused.filter((res) => res.status !== 413).length, "restores (restore, create from snapshot)");
+    figures.record(`disk (${disks}): restores past the quota that went through`, refused.length, refused.filter((res) => res.status !== 413).length, "restores (restore, create from snapshot)");
   });
 });
 

@@ -1,12 +1,10 @@
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, chown, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { DiskPool } from "./disk-pool.ts";
 import type { Identity, SandboxDirs } from "./isolation.ts";
+import { isMountPoint, run, unmountAll } from "./mounts.ts";
 import { hostTag, processStart, withTagLock } from "./network/index.ts";
-
-const run = promisify(execFile);
 
 /** The smallest image worth making (ext4's own metadata takes a few MiB of it). */
 const MIN_IMAGE_BYTES = 16 * 1024 * 1024;
@@ -20,10 +18,14 @@ export type BeforeUse = (workspace: string) => Promise<boolean>;
 /**
  * Where a sandbox's /workspace and /tmp are on the host while its environment runs.
  *
- * On a root host they are mounted under a runtime directory of this host (`/run/sandgate/<tag>/<id>`,
+ * On a root host they are mounted under a runtime directory of this host (`/run/sandgate/<tag>/`,
  * every step of the way traversable, so a sandbox's own unprivileged identity can reach them wherever
  * the data directory is), nosuid and nodev:
- * - `image` (loop devices and mkfs.ext4 present): each sandbox's disk quota holds a sparse ext4 image
+ * - `pool` (loop devices and btrfs-progs present, the default): each sandbox's disk is a subvolume
+ *   of the host's btrfs pool, limited by its quota group (disk-pool.ts); the snapshot store is in the
+ *   pool too, so restores clone stored files instead of copying them.
+ * - `image` (loop devices and mkfs.ext4 present; SANDGATE_DISKS=image, or a data directory whose
+ *   snapshot store predates the pool): each sandbox's disk quota holds a sparse ext4 image
  *   in its directory (`disk.img`: the quota less the sandbox's log budget, see log-budget.ts),
  *   loop-mounted there, and its process logs; a sandbox that fills it gets ENOSPC and the host's disk
  *   and other sandboxes are untouched. `sandboxes/<id>/disk` links to it.
@@ -33,19 +35,26 @@ export type BeforeUse = (workspace: string) => Promise<boolean>;
  */
 export class SandboxStorage {
   private constructor(
-    readonly kind: "image" | "bind" | "direct",
+    readonly kind: "pool" | "image" | "bind" | "direct",
     readonly runtimeDir: string,
     readonly quotaBytes: number | undefined,
     private readonly logBytes: number,
     private readonly mkfs: string | undefined,
+    /** Where snapshots are stored: in the pool where there is one, else the data directory's `snapshots`. */
+    readonly snapshotDir: string,
+    private readonly pool?: DiskPool,
   ) {}
 
-  /** `quotaBytes`: all a sandbox may take of the host's disk, `logBytes` of it for process logs. */
-  static async open(dataDir: string, quotaBytes: number, logBytes: number, isolated: boolean): Promise<SandboxStorage> {
+  /**
+   * `quotaBytes`: all a sandbox may take of the host's disk, `logBytes` of it for process logs;
+   * `prefer`: the pool where this machine has one, or per-sandbox images.
+   */
+  static async open(dataDir: string, quotaBytes: number, logBytes: number, isolated: boolean, prefer: "pool" | "image" = "pool"): Promise<SandboxStorage> {
+    const dataSnapshots = join(dataDir, "snapshots");
     if (process.getuid?.() !== 0 || !isolated) {
       const runtimeDir = join(dataDir, "run");
       await mkdir(runtimeDir, { recursive: true });
-      return new SandboxStorage("direct", runtimeDir, undefined, logBytes, undefined);
+      return new SandboxStorage("direct", runtimeDir, undefined, logBytes, undefined, dataSnapshots);
     }
     const tag = hostTag(dataDir);
     const runtimeDir = join(existsSync("/run") ? "/run" : "/var/run", "sandgate", tag);
@@ -60,11 +69,25 @@ export class SandboxStorage {
     await collectDeadHosts(join(runtimeDir, ".."), runtimeDir);
     const mkfs = ["/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4"].find((p) => existsSync(p));
     const loops = existsSync("/dev/loop-control");
-    if (!(mkfs && loops)) return new SandboxStorage("bind", runtimeDir, undefined, logBytes, undefined);
+    const tools = DiskPool.tools();
+    if (!loops || (!mkfs && !tools)) return new SandboxStorage("bind", runtimeDir, undefined, logBytes, undefined, dataSnapshots);
     if (quotaBytes - logBytes < MIN_IMAGE_BYTES) {
       throw new Error(`the disk quota (${quotaBytes} bytes) leaves less than ${MIN_IMAGE_BYTES} bytes for the workspace after the log budget (${logBytes}): raise SANDGATE_DISK_BYTES or lower SANDGATE_LOG_BYTES`);
     }
-    return new SandboxStorage("image", runtimeDir, quotaBytes, logBytes, mkfs);
+    // A data directory keeps the layout it was made with: one with a pool keeps it, one whose
+    // snapshots were stored before the pool existed keeps its images (its store stays where it is).
+    const made = existsSync(join(dataDir, "pool.img"));
+    if (tools && (made || (prefer === "pool" && !existsSync(dataSnapshots)))) {
+      const pool = await DiskPool.open(dataDir, runtimeDir, tools);
+      // The data directory's `snapshots` names the store in the pool (as `sandboxes/<id>/disk` names a disk).
+      if (!existsSync(dataSnapshots) || (await lstat(dataSnapshots)).isSymbolicLink()) {
+        await rm(dataSnapshots, { force: true });
+        await symlink(pool.snapshotDir, dataSnapshots);
+      }
+      return new SandboxStorage("pool", runtimeDir, quotaBytes, logBytes, mkfs, pool.snapshotDir, pool);
+    }
+    if (!mkfs) return new SandboxStorage("bind", runtimeDir, undefined, logBytes, undefined, dataSnapshots);
+    return new SandboxStorage("image", runtimeDir, quotaBytes, logBytes, mkfs, dataSnapshots);
   }
 
   /** The size of each sandbox's image: its quota less its log budget, so that both fit the quota. */
@@ -72,7 +95,15 @@ export class SandboxStorage {
     return (this.quotaBytes ?? 0) - this.logBytes;
   }
 
+  /** What a sandbox's workspace and tmp may hold together, where a quota holds them. */
+  get workspaceLimit(): number | undefined {
+    return this.kind === "pool" || this.kind === "image" ? this.imageBytes : undefined;
+  }
+
   get summary(): string {
+    if (this.kind === "pool") {
+      return `a ${this.quotaBytes}-byte disk quota per sandbox: a btrfs subvolume of this host's pool (pool.img, loop-mounted nosuid,nodev at ${this.pool!.mountPoint}) limited to ${this.imageBytes} bytes by its quota group, and ${this.logBytes} bytes of process logs; restores and creates from a snapshot clone the stored files (reflinks, no data copied)`;
+    }
     if (this.kind === "image") {
       return `a ${this.quotaBytes}-byte disk quota per sandbox: a ${this.imageBytes}-byte ext4 image (loop-mounted nosuid,nodev under ${this.runtimeDir}) and ${this.logBytes} bytes of process logs`;
     }
@@ -82,7 +113,7 @@ export class SandboxStorage {
 
   /** At create: what must exist before the first start (plain directories where there is no image). */
   async create(sandboxDir: string, identity: Identity | undefined): Promise<void> {
-    if (this.kind === "image") return;
+    if (this.kind === "image" || this.kind === "pool") return;
     await plainDirs(sandboxDir, identity);
   }
 
@@ -92,10 +123,22 @@ export class SandboxStorage {
       await beforeUse?.(join(sandboxDir, "workspace"));
       return plainDirs(sandboxDir, identity);
     }
+    // A sandbox made before images existed (or on a host without them) keeps its plain directories,
+    // and one made with an image keeps it on a host that has since made a pool.
+    const plain = this.kind === "bind" || existsSync(join(sandboxDir, "workspace"));
+    const image = join(sandboxDir, "disk.img");
+    if (this.pool && !plain && !existsSync(image)) {
+      const volume = await this.pool.ensureVolume(id, this.imageBytes);
+      await rm(join(sandboxDir, "disk"), { force: true });
+      await symlink(volume, join(sandboxDir, "disk"));
+      const dirs = { workspace: join(volume, "workspace"), tmp: join(volume, "tmp") };
+      await beforeUse?.(dirs.workspace);
+      for (const dir of [dirs.workspace, dirs.tmp]) await ownedDir(dir, identity);
+      return dirs;
+    }
     const mountPoint = join(this.runtimeDir, id);
     await mkdir(mountPoint, { recursive: true, mode: 0o711 });
-    // A sandbox made before images existed (or on a host without them) keeps its plain directories.
-    if (this.kind === "bind" || existsSync(join(sandboxDir, "workspace"))) {
+    if (plain) {
       const swapped = (await beforeUse?.(join(sandboxDir, "workspace"))) ?? false;
       const source = await plainDirs(sandboxDir, identity);
       const dirs = { workspace: join(mountPoint, "workspace"), tmp: join(mountPoint, "tmp") };
@@ -110,7 +153,6 @@ export class SandboxStorage {
       }
       return dirs;
     }
-    const image = join(sandboxDir, "disk.img");
     if (!existsSync(image)) {
       const temp = `${image}.new`;
       await run("truncate", ["-s", String(this.imageBytes), temp]);
@@ -131,6 +173,16 @@ export class SandboxStorage {
     return dirs;
   }
 
+  /** When the sandbox is deleted (after release): its disk in the pool goes (an image goes with its directory). */
+  async destroy(id: string): Promise<void> {
+    await this.pool?.destroy(id);
+  }
+
+  /** When the host closes: the pool is unmounted (each sandbox's own mounts went with its environment). */
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+
   /** After the environment is gone: its mounts undone (an image stays for the next start). */
   async release(id: string): Promise<void> {
     if (this.kind === "direct") return;
@@ -143,18 +195,19 @@ export class SandboxStorage {
    * that still exist (their next start finds them mounted) and undone for the others. Never a lazy
    * unmount: a second mount of an image whose first is still draining would see stale data.
    */
-  async releaseAll(keep: ReadonlySet<string>): Promise<number> {
-    if (this.kind === "direct") return 0;
+  async releaseAll(keep: ReadonlySet<string>): Promise<{ unmounted: number; swept: number }> {
+    if (this.kind === "direct") return { unmounted: 0, swept: 0 };
+    const swept = (await this.pool?.sweep(keep)) ?? 0;
     let released = 0;
     for (const name of await readdir(this.runtimeDir).catch(() => [] as string[])) {
       const dir = join(this.runtimeDir, name);
-      if (keep.has(name) || !(await stat(dir).catch(() => undefined))?.isDirectory() || name === "etc" || name === "bin") continue;
+      if (keep.has(name) || !(await stat(dir).catch(() => undefined))?.isDirectory() || name === "etc" || name === "bin" || name === "pool") continue;
       if (await unmountAll(dir)) {
         await rm(dir, { recursive: true, force: true }).catch(() => {});
         released++;
       }
     }
-    return released;
+    return { unmounted: released, swept };
   }
 }
 
@@ -169,19 +222,6 @@ async function ownedDir(dir: string, identity: Identity | undefined): Promise<vo
   await mkdir(dir, { recursive: true, mode: 0o700 });
   if (identity) await chown(dir, identity.uid, identity.gid);
   await chmod(dir, 0o700);
-}
-
-async function mountPoints(): Promise<string[]> {
-  const text = await readFile("/proc/self/mountinfo", "utf8").catch(() => "");
-  return text
-    .split("\n")
-    .map((line) => line.split(" ")[4])
-    .filter((p): p is string => p !== undefined)
-    .map((p) => p.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8))));
-}
-
-async function isMountPoint(path: string): Promise<boolean> {
-  return (await mountPoints()).includes(path);
 }
 
 /**
@@ -205,20 +245,5 @@ async function collectDeadHosts(parent: string, own: string): Promise<void> {
       // Never remove through a mount still in place: it holds a sandbox's files (its image lives on).
       if (await unmountAll(dir)) await rm(dir, { recursive: true, force: true }).catch(() => {});
     });
-  }
-}
-
-/**
- * Unmounts everything at or below `dir`, deepest first, retrying while busy (a killed environment's
- * processes take a moment to go); true once nothing is mounted there any more.
- */
-async function unmountAll(dir: string): Promise<boolean> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const mounts = (await mountPoints()).filter((m) => m === dir || m.startsWith(`${dir}/`));
-    if (mounts.length === 0) return true;
-    for (const mount of mounts.reverse()) await run("umount", [mount]).catch(() => {});
-    if (Date.now() > deadline) return (await mountPoints()).every((m) => m !== dir && !m.startsWith(`${dir}/`));
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -35,6 +35,11 @@ export interface LocalBackendOptions {
    * oldest output goes first past it; see log-budget.ts). Default: an eighth of `diskBytes`.
    */
   logBudgetBytes?: number;
+  /**
+   * How root hosts keep sandboxes' disks (disk.ts): `pool` (default), subvolumes of one btrfs pool
+   * where btrfs-progs are installed, so restores clone instead of copying; `image`, an ext4 image each.
+   */
+  disks?: "pool" | "image";
   /** An environment with nothing running in it for this long is stopped (and started again on next use). Default 10 minutes. */
   idleStopMs?: number;
   /**
@@ -109,7 +114,7 @@ export class LocalBackend implements Backend {
     }
     const diskBytes = options.diskBytes ?? 10 * 1024 ** 3;
     const logBudgetBytes = options.logBudgetBytes ?? Math.floor(diskBytes / 8);
-    const storage = await SandboxStorage.open(dataDir, diskBytes, logBudgetBytes, options.isolation === "bwrap");
+    const storage = await SandboxStorage.open(dataDir, diskBytes, logBudgetBytes, options.isolation === "bwrap", options.disks);
     const processLimits: ProcessLimits = { ...defaultProcessLimits, logBudgetBytes };
     const isolation = new Isolation(options.isolation, bwrap, storage.runtimeDir, resources);
     const detected = options.isolation === "bwrap" ? Cgroups.detect(resources, dataDir) : undefined;
@@ -128,13 +133,14 @@ export class LocalBackend implements Backend {
     await cgroups?.destroyAll(); // a previous run's groups, possibly with survivors of a crash in them
     const { removed } = await backend.registry.load();
     const released = await storage.releaseAll(new Set(backend.registry.records.keys()));
-    if (released > 0) log(`unmounted the disks of ${released} sandbox(es) a previous run left mounted`);
+    if (released.unmounted > 0) log(`unmounted the disks of ${released.unmounted} sandbox(es) a previous run left mounted`);
+    if (released.swept > 0) log(`removed the disks of ${released.swept} sandbox(es) deleted (or half made) when a previous run stopped`);
     await backend.loadIdentities();
     await backend.loadProcessTables();
     if (removed.length > 0) log(`removed ${removed.length} incomplete sandbox director${removed.length === 1 ? "y" : "ies"}`);
     await backend.reapExpired();
     await backend.restoreNetworks();
-    backend.snapshots = await LocalSnapshots.open(dataDir, backend.snapshotAccess(), log);
+    backend.snapshots = await LocalSnapshots.open(storage.snapshotDir, storage.kind === "pool", backend.snapshotAccess(), log);
     return backend;
   }
 
@@ -219,6 +225,7 @@ export class LocalBackend implements Backend {
       this.identities.delete(id);
       await this.networks.destroy(id);
       await this.registry.remove(id);
+      await this.storage.destroy(id); // after the registry forgot it: a crash before this leaves what the next start sweeps
     } finally {
       this.busy.delete(id);
     }
@@ -345,6 +352,7 @@ export class LocalBackend implements Backend {
     await Promise.all([...this.processTables.values()].map((table) => table.endAll()));
     await this.cgroups?.release();
     await this.networks.close(); // namespaces, links and the table go; the next open makes them again
+    await this.storage.close();
   }
 
   /**
@@ -438,6 +446,7 @@ export class LocalBackend implements Backend {
   /** What snapshots and restores need of a sandbox (snapshots/index.ts). */
   private snapshotAccess(): SandboxAccess {
     return {
+      workspaceLimit: this.storage.workspaceLimit,
       directory: (id) => {
         if (this.busy.has(id)) throw errors.conflict(`sandbox '${id}' is being created or deleted`);
         this.record(id);

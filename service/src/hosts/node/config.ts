@@ -18,6 +18,8 @@ export interface NodeHostConfig {
   diskBytes: number;
   /** What one sandbox's process logs may take on the host's disk (default an eighth of diskBytes). */
   logBudgetBytes: number;
+  /** How a root host keeps sandboxes' disks: one btrfs pool (restores clone) or an ext4 image each. */
+  disks: "pool" | "image";
   idleStopMs: number;
   /** A client with response bytes waiting that reads nothing for this long is disconnected. */
   sendTimeoutMs: number;
@@ -39,6 +41,8 @@ Options (each also an environment variable):
   Sandboxes: SANDGATE_DISK_BYTES (each sandbox's disk quota, default 10 GiB; root hosts with loop
           devices), SANDGATE_LOG_BYTES (what one sandbox's background process logs may take on the
           host's disk, oldest output dropped first; default an eighth of the disk quota),
+          SANDGATE_DISKS (pool: subvolumes of one btrfs pool, restores clone files, the default
+          where btrfs-progs are installed; image: an ext4 image per sandbox),
           SANDGATE_IDLE_STOP_SECONDS (an environment with nothing running is stopped after
           this long and restarted on next use, files kept; default 600)
   Clients: SANDGATE_SEND_TIMEOUT_SECONDS (a client that reads nothing of a response for this long
@@ -72,6 +76,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): NodeHostCon
     if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got '${raw}'`);
     return value;
   };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) throw new Error(`${name} must be one of ${allowed.join(", ")}, got '${raw}'`);
+    return raw as T;
+  };
   const port = Number(values.port ?? env.SANDGATE_PORT ?? 8787);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port '${values.port ?? env.SANDGATE_PORT}'`);
   const isolation = values.isolation ?? env.SANDGATE_ISOLATION ?? "bwrap";
@@ -96,6 +106,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): NodeHostCon
     },
     diskBytes: number("SANDGATE_DISK_BYTES", 10 * 1024 ** 3),
     logBudgetBytes: number("SANDGATE_LOG_BYTES", Math.floor(number("SANDGATE_DISK_BYTES", 10 * 1024 ** 3) / 8)),
+    disks: oneOf("SANDGATE_DISKS", ["pool", "image"] as const, "pool"),
     idleStopMs: number("SANDGATE_IDLE_STOP_SECONDS", 600) * 1000,
     sendTimeoutMs: number("SANDGATE_SEND_TIMEOUT_SECONDS", 60) * 1000,
   };

@@ -36,7 +36,7 @@ export async function startNodeHost(config: NodeHostConfig, log: (line: string) 
   if (!config.token && !isLoopback(config.host) && !config.insecure) {
     throw new Error(`refusing to listen on ${config.host} without a token: set SANDGATE_TOKEN, or pass --insecure to accept the risk`);
   }
-  const backend = await LocalBackend.open({ dataDir: config.dataDir, isolation: config.isolation, diskBytes: config.diskBytes, logBudgetBytes: config.logBudgetBytes, idleStopMs: config.idleStopMs, log });
+  const backend = await LocalBackend.open({ dataDir: config.dataDir, isolation: config.isolation, diskBytes: config.diskBytes, logBudgetBytes: config.logBudgetBytes, disks: config.disks, idleStopMs: config.idleStopMs, log });
   if (config.isolation === "none") {
     log("WARNING: isolation is OFF (--isolation=none). Commands run as this user, on this machine, with its files and network.");
   }

@@ -22,6 +22,8 @@ const OFFER_BYTES = 3 * 1024 * 1024;
 
 /** What the snapshots need of the local backend's sandboxes. */
 export interface SandboxAccess {
+  /** What a workspace may hold (its disk quota less the log budget), where a quota holds it. */
+  workspaceLimit: number | undefined;
   /** The sandbox's directory; not_found for an unknown sandbox, conflict for one being deleted. */
   directory(id: string): string;
   /** The sandbox's agent, its environment held busy until `release`. */
@@ -29,7 +31,6 @@ export interface SandboxAccess {
   runningProcesses(id: string): number;
   /** Kills the running background processes (they end as `killed`); answers how many. */
   killProcesses(id: string): Promise<number>;
-  /** Ends the environment (everything in it) and starts it again: the start completes a noted restore. */
   /** Stops and starts the sandbox's environment; a noted restore is swapped in (or abandoned) on the way. */
   restartEnvironment(id: string): Promise<RestoreOutcome>;
 }
@@ -61,8 +62,9 @@ export class LocalSnapshots implements BackendSnapshots {
     this.reaper.unref();
   }
 
-  static async open(dataDir: string, sandboxes: SandboxAccess, log: (message: string) => void): Promise<LocalSnapshots> {
-    const snapshots = new LocalSnapshots(await SnapshotStore.open(dataDir, log), sandboxes, log);
+  /** `clones`: the store shares the sandboxes' filesystem (the disk pool), so restores clone its files. */
+  static async open(storeDir: string, clones: boolean, sandboxes: SandboxAccess, log: (message: string) => void): Promise<LocalSnapshots> {
+    const snapshots = new LocalSnapshots(await SnapshotStore.open(storeDir, clones, log), sandboxes, log);
     await snapshots.reap();
     return snapshots;
   }
@@ -151,7 +153,13 @@ export class LocalSnapshots implements BackendSnapshots {
 
   async restore(sandboxId: string, snapshotId: string, options: { killProcesses: boolean }): Promise<{ killedProcesses: number }> {
     const dir = this.sandboxes.directory(sandboxId);
-    this.store.get(snapshotId);
+    const { sizeBytes } = this.store.get(snapshotId);
+    // Checked before anything is written: clones in the disk pool pass a quota group's limit (a copy
+    // into an image meets ENOSPC, answered the same way, when the old tree and the new do not fit).
+    const limit = this.sandboxes.workspaceLimit;
+    if (limit !== undefined && sizeBytes > limit) {
+      throw new SandgateError("payload_too_large", `the snapshot holds ${sizeBytes} bytes of files, more than the sandbox's disk quota allows its workspace (${limit})`);
+    }
     return this.locked(sandboxId, async () => {
       this.refuseWhileRunning(sandboxId, options.killProcesses);
       const held = await this.store.hold(snapshotId);

@@ -82,8 +82,9 @@ export class SnapshotStore {
 
   private constructor(private readonly dir: string) {}
 
-  static async open(dataDir: string, log: (message: string) => void): Promise<SnapshotStore> {
-    const store = new SnapshotStore(join(dataDir, "snapshots"));
+  /** `dir`: the data directory's `snapshots`, or the disk pool's (disk-pool.ts), where restores clone. */
+  static async open(dir: string, clones: boolean, log: (message: string) => void): Promise<SnapshotStore> {
+    const store = new SnapshotStore(dir);
     for (const sub of ["blobs", "manifests", "tmp"]) await mkdir(join(store.dir, sub), { recursive: true, mode: 0o700 });
     await rm(join(store.dir, "tmp"), { recursive: true, force: true });
     await mkdir(join(store.dir, "tmp"), { mode: 0o700 });
@@ -102,8 +103,12 @@ export class SnapshotStore {
     const usage = await store.usage();
     store.blobs = usage.blobs;
     store.blobBytes = usage.bytes;
-    // Which restore path this host uses (a copy: in the kernel where the host can reach the agent's descriptors).
-    log(`snapshots: ${store.snapshots.size} kept, ${usage.blobs} stored file(s) (${usage.bytes} bytes); restores and creates from a snapshot copy the file data into the sandbox's disk (${process.getuid?.() === 0 ? "in the kernel, into files the sandbox's agent lends" : "through the agent's tar stream"}; no overlay or reflink path)`);
+    // Which restore path this host uses: clones in the disk pool, else a copy (in the kernel where the
+    // host can reach the agent's descriptors, as root).
+    const path = clones
+      ? "clone the stored files into the sandbox's disk (reflinks in the btrfs pool: no file data is copied), into files the sandbox's agent lends"
+      : `copy the file data into the sandbox's disk (${process.getuid?.() === 0 ? "in the kernel, into files the sandbox's agent lends" : "through the agent's tar stream"})`;
+    log(`snapshots: ${store.snapshots.size} kept, ${usage.blobs} stored file(s) (${usage.bytes} bytes) in ${dir}; restores and creates from a snapshot ${path}`);
     return store;
   }
 
