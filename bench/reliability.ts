@@ -28,7 +28,7 @@ function run(command: string, args: string[], cwd: string): string {
 
 const report = join(work, "vitest.json");
 /** Suites that must each write .ci/artifacts/reliability/<suite>.json. */
-const suites = ["escapes", "faults", "network", "ports", "bad-input", "races", "wedges", "log-budget", "boundary", "snapshot-crash"];
+const suites = ["escapes", "faults", "network", "ports", "bad-input", "races", "wedges", "log-budget", "boundary", "snapshot-crash", "disk-pool"];
 rmSync(reliabilityDir, { recursive: true, force: true }); // figures of an earlier run never count
 const testFiles = ["files", ...suites].map((name) => `test/${name}.test.ts`);
 const vitestOutput = run(

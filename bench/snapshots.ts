@@ -7,6 +7,7 @@
  * The baselines run on a tree of the same shape made on the host by the same generator.
  */
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -61,6 +62,8 @@ async function main(): Promise<void> {
     host = await startHost(join(root, "host-data"), { SANDGATE_MAX_SNAPSHOT_BYTES: String(4 * TOTAL_MB * MiB) });
     const { url } = host;
     const pid = host.child.pid!;
+    // Which restore path the host uses (service/src/backends/local/disk.ts): clones in the disk pool, or copies.
+    log(`disks: ${existsSync(join(root, "host-data", "pool.img")) ? "the btrfs pool (restores clone the stored files)" : "an image per sandbox (restores copy)"}`);
     const rssStart = await rssOf(pid, "VmRSS");
     // The peak after each phase, so a growth beyond the target names the phase that made it.
     const peaks: string[] = [];

@@ -128,13 +128,7 @@ export class SandboxStorage {
     const plain = this.kind === "bind" || existsSync(join(sandboxDir, "workspace"));
     const image = join(sandboxDir, "disk.img");
     if (this.pool && !plain && !existsSync(image)) {
-      const volume = await this.pool.ensureVolume(id, this.imageBytes);
-      await rm(join(sandboxDir, "disk"), { force: true });
-      await symlink(volume, join(sandboxDir, "disk"));
-      const dirs = { workspace: join(volume, "workspace"), tmp: join(volume, "tmp") };
-      await beforeUse?.(dirs.workspace);
-      for (const dir of [dirs.workspace, dirs.tmp]) await ownedDir(dir, identity);
-      return dirs;
+      return onDisk(await this.pool.ensureVolume(id, this.imageBytes), sandboxDir, identity, beforeUse);
     }
     const mountPoint = join(this.runtimeDir, id);
     await mkdir(mountPoint, { recursive: true, mode: 0o711 });
@@ -165,12 +159,7 @@ export class SandboxStorage {
     await chmod(image, 0o600); // images made before they were closed
     if (!(await isMountPoint(mountPoint))) await run("mount", ["-o", "loop,nosuid,nodev,noatime", image, mountPoint]);
     await chmod(mountPoint, 0o711);
-    await rm(join(sandboxDir, "disk"), { force: true });
-    await symlink(mountPoint, join(sandboxDir, "disk"));
-    const dirs = { workspace: join(mountPoint, "workspace"), tmp: join(mountPoint, "tmp") };
-    await beforeUse?.(dirs.workspace);
-    for (const dir of [dirs.workspace, dirs.tmp]) await ownedDir(dir, identity);
-    return dirs;
+    return onDisk(mountPoint, sandboxDir, identity, beforeUse);
   }
 
   /** When the sandbox is deleted (after release): its disk in the pool goes (an image goes with its directory). */
@@ -209,6 +198,16 @@ export class SandboxStorage {
     }
     return { unmounted: released, swept };
   }
+}
+
+/** A sandbox's directories on its disk (a subvolume or a mounted image), which `sandboxes/<id>/disk` names. */
+async function onDisk(disk: string, sandboxDir: string, identity: Identity | undefined, beforeUse?: BeforeUse): Promise<SandboxDirs> {
+  await rm(join(sandboxDir, "disk"), { force: true });
+  await symlink(disk, join(sandboxDir, "disk"));
+  const dirs = { workspace: join(disk, "workspace"), tmp: join(disk, "tmp") };
+  await beforeUse?.(dirs.workspace);
+  for (const dir of [dirs.workspace, dirs.tmp]) await ownedDir(dir, identity);
+  return dirs;
 }
 
 async function plainDirs(sandboxDir: string, identity: Identity | undefined): Promise<SandboxDirs> {
