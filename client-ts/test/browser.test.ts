@@ -108,7 +108,13 @@ describe("/docs in Chromium", () => {
     await page.goto(`${host!.url}/docs#/service/health`, { waitUntil: "load" });
     const block = page.locator("#operations-service-health");
     await block.waitFor();
-    if (!(await block.locator(".try-out__btn").isVisible())) await block.locator(".opblock-summary").click();
+    // The deep link opens the block a moment after it renders: a click on its summary before then would
+    // close it again. Opened by hand only if the deep link has not opened it by then.
+    const opened = await block.locator(".try-out__btn").waitFor({ state: "visible", timeout: 10_000 }).then(
+      () => true,
+      () => false,
+    );
+    if (!opened) await block.locator(".opblock-summary").click();
     await block.locator(".try-out__btn").click();
     await block.locator(".execute").click();
     const body = block.locator(".responses-wrapper .live-responses-table .response-col_description pre").first();
