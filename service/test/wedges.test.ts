@@ -471,6 +471,23 @@ except OSError as e:
     figures.record(`disk (${disks}): other sandboxes blocked by a full one`, 2, 0, "sandboxes (an existing one, a new one)");
   });
 
+  it.runIf(isRoot)("gives sandboxes named like the host's runtime entries (etc, bin, pool, disks) their own disks; deleting them leaves the others working", { timeout: 60_000 }, async () => {
+    await create("wd-bystander-names");
+    expect((await exec("wd-bystander-names", "echo kept > f && cat f")).stdout).toBe("kept\n");
+    const names = ["etc", "bin", "pool", "disks"];
+    for (const id of names) {
+      await create(id);
+      expect((await exec(id, `echo ${id} > f && cat f && test -s /etc/passwd && echo etc-ok`)).stdout).toBe(`${id}\netc-ok\n`);
+      expect((await host.call("DELETE", `/v1/sandboxes/${id}`)).status).toBe(204);
+    }
+    // The other sandbox and a new one still run, with the host's /etc for sandboxes, their disks and snapshots.
+    expect((await exec("wd-bystander-names", "cat f && test -s /etc/passwd && echo etc-ok")).stdout).toBe("kept\netc-ok\n");
+    const snap = await host.json("POST", "/v1/sandboxes/wd-bystander-names/snapshots", {});
+    expect(snap.status, JSON.stringify(snap.body)).toBe(201);
+    await create("wd-after-names", { fromSnapshot: (snap.body as { id: string }).id });
+    expect((await exec("wd-after-names", "cat f")).stdout).toBe("kept\n");
+  });
+
   it.runIf(isRoot)("refuses a restore or a create from a snapshot larger than the quota with 413, leaving the workspace as it was", { timeout: 60_000 }, async () => {
     // Two snapshots imported from archives: one that fits the 56 MiB image (the control), one that does not.
     const imported = async (files: number) => {

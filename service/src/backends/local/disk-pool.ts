@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { chmod, mkdir, readdir, rename, rm, statfs } from "node:fs/promises";
+import { chmod, mkdir, readdir, rename, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { isMountPoint, run, unmountAll } from "./mounts.ts";
 
@@ -71,20 +71,23 @@ export class DiskPool {
     return join(this.mountPoint, "sandboxes", id);
   }
 
-  /** The sandbox's subvolume; made the first time, its limit set before it gets its name. */
+  /** The sandbox's subvolume; made the first time, its limit set before it gets its name (`limitBytes` ≥ 16 MiB: disk.ts). */
   async ensureVolume(id: string, limitBytes: number): Promise<string> {
     const volume = this.volume(id);
     if (existsSync(volume)) return volume;
     const temp = `${volume}.new`;
     if (existsSync(temp)) await this.deleteVolume(temp);
     await run(this.btrfs, ["subvolume", "create", temp]);
-    await run(this.btrfs, ["qgroup", "limit", String(Math.max(limitBytes - METADATA_SLACK, limitBytes / 2)), temp]);
+    await run(this.btrfs, ["qgroup", "limit", String(limitBytes - METADATA_SLACK), temp]);
     await chmod(temp, 0o711);
     await rename(temp, volume);
     return volume;
   }
 
-  /** The sandbox's disk goes (its quota group with it, once the kernel has dropped the subvolume). */
+  /**
+   * The sandbox's disk goes (its quota group with it, once the kernel has dropped the subvolume).
+   * One that cannot go now is left to the next start's sweep: the sandbox is already deleted.
+   */
   async destroy(id: string): Promise<void> {
     const volume = this.volume(id);
     if (existsSync(volume)) await this.deleteVolume(volume);
@@ -94,9 +97,7 @@ export class DiskPool {
   async sweep(keep: ReadonlySet<string>): Promise<number> {
     let removed = 0;
     for (const name of await readdir(join(this.mountPoint, "sandboxes"))) {
-      if (keep.has(name)) continue;
-      await this.deleteVolume(join(this.mountPoint, "sandboxes", name));
-      removed++;
+      if (!keep.has(name) && (await this.deleteVolume(join(this.mountPoint, "sandboxes", name)))) removed++;
     }
     return removed;
   }
@@ -106,12 +107,14 @@ export class DiskPool {
     await unmountAll(this.mountPoint);
   }
 
-  /** The subvolume ioctl drops the whole tree at once: nothing walks a tree the sandbox wrote. */
-  private async deleteVolume(path: string): Promise<void> {
-    await run(this.btrfs, ["subvolume", "delete", path]).catch(async (err: unknown) => {
-      // Not a subvolume (a crash left a plain directory under the name): removed as a directory.
-      if (existsSync(path)) await rm(path, { recursive: true, force: true });
-      else throw err;
-    });
+  /**
+   * The subvolume ioctl drops the whole tree at once: nothing walks a tree the sandbox wrote (never a
+   * recursive remove as root). False when it failed; whatever is left is tried again at the next start.
+   */
+  private async deleteVolume(path: string): Promise<boolean> {
+    return run(this.btrfs, ["subvolume", "delete", path]).then(
+      () => true,
+      () => false,
+    );
   }
 }

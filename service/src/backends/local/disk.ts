@@ -6,6 +6,13 @@ import type { Identity, SandboxDirs } from "./isolation.ts";
 import { isMountPoint, run, unmountAll } from "./mounts.ts";
 import { hostTag, processStart, withTagLock } from "./network/index.ts";
 
+/**
+ * The runtime directory's own entries (the sandboxes' /etc, the agent, the pool, the per-sandbox mount
+ * points, this host's note). A sandbox's mount point is `disks/<id>`, never `<id>`: a sandbox may be
+ * called `etc` or `pool`.
+ */
+const RUNTIME_ENTRIES = new Set(["etc", "bin", "pool", "disks", "host.json"]);
+
 /** The smallest image worth making (ext4's own metadata takes a few MiB of it). */
 const MIN_IMAGE_BYTES = 16 * 1024 * 1024;
 
@@ -105,9 +112,9 @@ export class SandboxStorage {
       return `a ${this.quotaBytes}-byte disk quota per sandbox: a btrfs subvolume of this host's pool (pool.img, loop-mounted nosuid,nodev at ${this.pool!.mountPoint}) limited to ${this.imageBytes} bytes by its quota group, and ${this.logBytes} bytes of process logs; restores and creates from a snapshot clone the stored files (reflinks, no data copied)`;
     }
     if (this.kind === "image") {
-      return `a ${this.quotaBytes}-byte disk quota per sandbox: a ${this.imageBytes}-byte ext4 image (loop-mounted nosuid,nodev under ${this.runtimeDir}) and ${this.logBytes} bytes of process logs`;
+      return `a ${this.quotaBytes}-byte disk quota per sandbox: a ${this.imageBytes}-byte ext4 image (loop-mounted nosuid,nodev under ${join(this.runtimeDir, "disks")}) and ${this.logBytes} bytes of process logs`;
     }
-    if (this.kind === "bind") return `no per-sandbox disk quota (no loop devices or mkfs.ext4 here); workspaces bound nosuid,nodev under ${this.runtimeDir}`;
+    if (this.kind === "bind") return `no per-sandbox disk quota (no loop devices or mkfs.ext4 here); workspaces bound nosuid,nodev under ${join(this.runtimeDir, "disks")}`;
     return "no per-sandbox disk quota (needs root): workspaces are plain directories of the data directory";
   }
 
@@ -130,7 +137,7 @@ export class SandboxStorage {
     if (this.pool && !plain && !existsSync(image)) {
       return onDisk(await this.pool.ensureVolume(id, this.imageBytes), sandboxDir, identity, beforeUse);
     }
-    const mountPoint = join(this.runtimeDir, id);
+    const mountPoint = this.mountPointOf(id);
     await mkdir(mountPoint, { recursive: true, mode: 0o711 });
     if (plain) {
       const swapped = (await beforeUse?.(join(sandboxDir, "workspace"))) ?? false;
@@ -175,8 +182,12 @@ export class SandboxStorage {
   /** After the environment is gone: its mounts undone (an image stays for the next start). */
   async release(id: string): Promise<void> {
     if (this.kind === "direct") return;
-    const mountPoint = join(this.runtimeDir, id);
-    if (await unmountAll(mountPoint)) await rm(mountPoint, { recursive: true, force: true }).catch(() => {});
+    await releaseMounts(this.mountPointOf(id));
+  }
+
+  /** Where a sandbox's image, or its bound directories, is mounted while its environment runs. */
+  private mountPointOf(id: string): string {
+    return join(this.runtimeDir, "disks", id);
   }
 
   /**
@@ -188,16 +199,25 @@ export class SandboxStorage {
     if (this.kind === "direct") return { unmounted: 0, swept: 0 };
     const swept = (await this.pool?.sweep(keep)) ?? 0;
     let released = 0;
+    for (const name of await readdir(join(this.runtimeDir, "disks")).catch(() => [] as string[])) {
+      if (!keep.has(name) && (await releaseMounts(join(this.runtimeDir, "disks", name)))) released++;
+    }
+    // Mount points of the layout before `disks/` are undone whoever they belong to (the next start
+    // mounts the disk again under `disks/`; one image must never be mounted twice).
     for (const name of await readdir(this.runtimeDir).catch(() => [] as string[])) {
       const dir = join(this.runtimeDir, name);
-      if (keep.has(name) || !(await stat(dir).catch(() => undefined))?.isDirectory() || name === "etc" || name === "bin" || name === "pool") continue;
-      if (await unmountAll(dir)) {
-        await rm(dir, { recursive: true, force: true }).catch(() => {});
-        released++;
-      }
+      if (RUNTIME_ENTRIES.has(name) || !(await stat(dir).catch(() => undefined))?.isDirectory()) continue;
+      if (await releaseMounts(dir)) released++;
     }
     return { unmounted: released, swept };
   }
+}
+
+/** Unmounts everything at `dir` and removes the mount point; false while something is still mounted there. */
+async function releaseMounts(dir: string): Promise<boolean> {
+  if (!(await unmountAll(dir))) return false;
+  await rm(dir, { recursive: true, force: true }).catch(() => {});
+  return true;
 }
 
 /** A sandbox's directories on its disk (a subvolume or a mounted image), which `sandboxes/<id>/disk` names. */
