@@ -704,7 +704,7 @@ for i in range(14000):
   }, 180_000);
 
   it("takes a `same` record only for the hash it offered for that path (a forged one naming other stored content is refused)", { timeout: 20_000 }, async () => {
-    const store = await SnapshotStore.open(tempDir(), false, () => {});
+    const store = await SnapshotStore.open(tempDir(), "copy", () => {});
     const content = new TextEncoder().encode("someone else's secret\n");
     const sha256 = createHash("sha256").update(content).digest("hex");
     const pins = new Set<string>();

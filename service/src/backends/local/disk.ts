@@ -107,6 +107,15 @@ export class SandboxStorage {
     return this.kind === "pool" || this.kind === "image" ? this.imageBytes : undefined;
   }
 
+  /**
+   * How a restore puts stored files into a sandbox's disk here: clones in the pool (the store shares
+   * its filesystem); else a copy, in the kernel where the host can reach the agent's descriptors (root).
+   */
+  get restorePath(): string {
+    if (this.kind === "pool") return "clone the stored files into the sandbox's disk (reflinks in the btrfs pool: no file data is copied), into files the sandbox's agent lends";
+    return `copy the file data into the sandbox's disk (${process.getuid?.() === 0 ? "in the kernel, into files the sandbox's agent lends" : "through the agent's tar stream"})`;
+  }
+
   get summary(): string {
     if (this.kind === "pool") {
       return `a ${this.quotaBytes}-byte disk quota per sandbox: a btrfs subvolume of this host's pool (pool.img, loop-mounted nosuid,nodev at ${this.pool!.mountPoint}) limited to ${this.imageBytes} bytes by its quota group, and ${this.logBytes} bytes of process logs; restores and creates from a snapshot clone the stored files (reflinks, no data copied)`;

@@ -140,7 +140,7 @@ export class LocalBackend implements Backend {
     if (removed.length > 0) log(`removed ${removed.length} incomplete sandbox director${removed.length === 1 ? "y" : "ies"}`);
     await backend.reapExpired();
     await backend.restoreNetworks();
-    backend.snapshots = await LocalSnapshots.open(storage.snapshotDir, storage.kind === "pool", backend.snapshotAccess(), log);
+    backend.snapshots = await LocalSnapshots.open(storage.snapshotDir, storage.restorePath, backend.snapshotAccess(), log);
     return backend;
   }
 

@@ -62,9 +62,9 @@ export class LocalSnapshots implements BackendSnapshots {
     this.reaper.unref();
   }
 
-  /** `clones`: the store shares the sandboxes' filesystem (the disk pool), so restores clone its files. */
-  static async open(storeDir: string, clones: boolean, sandboxes: SandboxAccess, log: (message: string) => void): Promise<LocalSnapshots> {
-    const snapshots = new LocalSnapshots(await SnapshotStore.open(storeDir, clones, log), sandboxes, log);
+  /** `restorePath`: how restores put stored files into a sandbox's disk on this host (SandboxStorage.restorePath). */
+  static async open(storeDir: string, restorePath: string, sandboxes: SandboxAccess, log: (message: string) => void): Promise<LocalSnapshots> {
+    const snapshots = new LocalSnapshots(await SnapshotStore.open(storeDir, restorePath, log), sandboxes, log);
     await snapshots.reap();
     return snapshots;
   }

@@ -83,7 +83,8 @@ export class SnapshotStore {
   private constructor(private readonly dir: string) {}
 
   /** `dir`: the data directory's `snapshots`, or the disk pool's (disk-pool.ts), where restores clone. */
-  static async open(dir: string, clones: boolean, log: (message: string) => void): Promise<SnapshotStore> {
+  /** `restorePath`: how restores put stored files into a sandbox's disk here (SandboxStorage.restorePath), for the log. */
+  static async open(dir: string, restorePath: string, log: (message: string) => void): Promise<SnapshotStore> {
     const store = new SnapshotStore(dir);
     for (const sub of ["blobs", "manifests", "tmp"]) await mkdir(join(store.dir, sub), { recursive: true, mode: 0o700 });
     await rm(join(store.dir, "tmp"), { recursive: true, force: true });
@@ -103,12 +104,7 @@ export class SnapshotStore {
     const usage = await store.usage();
     store.blobs = usage.blobs;
     store.blobBytes = usage.bytes;
-    // Which restore path this host uses: clones in the disk pool, else a copy (in the kernel where the
-    // host can reach the agent's descriptors, as root).
-    const path = clones
-      ? "clone the stored files into the sandbox's disk (reflinks in the btrfs pool: no file data is copied), into files the sandbox's agent lends"
-      : `copy the file data into the sandbox's disk (${process.getuid?.() === 0 ? "in the kernel, into files the sandbox's agent lends" : "through the agent's tar stream"})`;
-    log(`snapshots: ${store.snapshots.size} kept, ${usage.blobs} stored file(s) (${usage.bytes} bytes) in ${dir}; restores and creates from a snapshot ${path}`);
+    log(`snapshots: ${store.snapshots.size} kept, ${usage.blobs} stored file(s) (${usage.bytes} bytes) in ${dir}; restores and creates from a snapshot ${restorePath}`);
     return store;
   }
 
